@@ -1,0 +1,178 @@
+#include "core/program.h"
+
+#include <map>
+#include <stdexcept>
+#include <tuple>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace clustertwin::core {
+
+namespace {
+constexpr std::string_view kOpKinds[] = {"compute", "send", "recv", "collective"};
+constexpr std::string_view kPhases[] = {"forward", "backward", "optimizer", "reduce",
+                                        "prefill", "decode",   "comm",      "other"};
+constexpr std::string_view kCollectives[] = {"allreduce", "allgather", "reducescatter",
+                                             "broadcast", "reduce",    "alltoall"};
+constexpr std::string_view kAlgorithms[] = {"ring", "tree", "direct"};
+constexpr std::string_view kDTypes[] = {"fp32", "bf16", "fp16", "int8"};
+
+template <typename E, size_t N>
+E parse_enum(const nlohmann::json& j, const std::string_view (&names)[N], std::string_view what) {
+  std::string s = j.get<std::string>();
+  for (size_t i = 0; i < N; ++i)
+    if (names[i] == s) return static_cast<E>(i);
+  throw std::invalid_argument(fmt::format("program: unknown {} '{}'", what, s));
+}
+}  // namespace
+
+std::string_view name(OpKind v) { return kOpKinds[static_cast<int>(v)]; }
+std::string_view name(Phase v) { return kPhases[static_cast<int>(v)]; }
+std::string_view name(CollectiveKind v) { return kCollectives[static_cast<int>(v)]; }
+std::string_view name(Algorithm v) { return kAlgorithms[static_cast<int>(v)]; }
+std::string_view name(DType v) { return kDTypes[static_cast<int>(v)]; }
+int size_of(DType t) {
+  switch (t) {
+    case DType::F32: return 4;
+    case DType::BF16:
+    case DType::F16: return 2;
+    case DType::I8: return 1;
+  }
+  return 4;
+}
+
+void validate(const Program& p) {
+  auto bad = [](int rank, size_t op, std::string_view why) {
+    throw std::invalid_argument(fmt::format("program: rank {} op {}: {}", rank, op, why));
+  };
+  const int world = p.world();
+  // (src, dst, tag) -> sends minus recvs; every message must be both sent and received.
+  std::map<std::tuple<int, int, int>, int> pending;
+  // (tag, group) -> number of ranks holding that collective
+  std::map<std::pair<int, int>, int> members;
+  for (int r = 0; r < world; ++r) {
+    const auto& rp = p.ranks[r];
+    if (rp.rank != r) bad(r, 0, fmt::format("ranks must be listed in order, found rank {}", rp.rank));
+    for (size_t i = 0; i < rp.ops.size(); ++i) {
+      const Op& op = rp.ops[i];
+      for (uint32_t d : op.deps)
+        if (d >= i) bad(r, i, fmt::format("dep {} does not point to an earlier op", d));
+      switch (op.kind) {
+        case OpKind::Compute: break;
+        case OpKind::Send:
+        case OpKind::Recv:
+          if (op.peer < 0 || op.peer >= world || op.peer == r) bad(r, i, fmt::format("invalid peer {}", op.peer));
+          if (op.kind == OpKind::Send) ++pending[{r, op.peer, op.tag}];
+          else --pending[{op.peer, r, op.tag}];
+          break;
+        case OpKind::Collective: {
+          if (op.group < 0 || op.group >= static_cast<int>(p.groups.size())) bad(r, i, "invalid group");
+          const auto& g = p.groups[op.group];
+          bool in = false;
+          for (int m : g) in = in || m == r;
+          if (!in) bad(r, i, fmt::format("rank is not in the collective's group {}", op.group));
+          ++members[{op.tag, op.group}];
+          break;
+        }
+      }
+    }
+  }
+  for (const auto& [key, n] : pending)
+    if (n != 0)
+      throw std::invalid_argument(fmt::format("program: message {}->{} tag {} has {} {}", std::get<0>(key),
+                                              std::get<1>(key), std::get<2>(key), std::abs(n),
+                                              n > 0 ? "send(s) without a recv" : "recv(s) without a send"));
+  for (const auto& [key, n] : members)
+    if (n != static_cast<int>(p.groups[key.second].size()))
+      throw std::invalid_argument(fmt::format("program: collective {} is held by {} of the {} ranks of group {}",
+                                              key.first, n, p.groups[key.second].size(), key.second));
+}
+
+nlohmann::json to_json(const Program& p) {
+  nlohmann::json ranks = nlohmann::json::array();
+  for (const auto& rp : p.ranks) {
+    nlohmann::json ops = nlohmann::json::array();
+    for (const auto& op : rp.ops) {
+      nlohmann::json o{{"kind", name(op.kind)}, {"phase", name(op.phase)}, {"step", op.step},
+                       {"label", op.label}, {"deps", op.deps}};
+      switch (op.kind) {
+        case OpKind::Compute:
+          o["flops"] = op.flops;
+          o["bytes"] = op.bytes;
+          if (op.gemm.count > 0) o["gemm"] = {op.gemm.m, op.gemm.n, op.gemm.k, op.gemm.count};
+          break;
+        case OpKind::Send:
+        case OpKind::Recv:
+          o["bytes"] = op.bytes;
+          o["peer"] = op.peer;
+          o["tag"] = op.tag;
+          break;
+        case OpKind::Collective:
+          o["bytes"] = op.bytes;
+          o["collective"] = name(op.collective);
+          o["algorithm"] = name(op.algorithm);
+          o["dtype"] = name(op.dtype);
+          o["group"] = op.group;
+          o["tag"] = op.tag;
+          break;
+      }
+      ops.push_back(std::move(o));
+    }
+    ranks.push_back({{"rank", rp.rank}, {"ops", std::move(ops)}});
+  }
+  return {{"name", p.name},       {"steps", p.steps},   {"samples_per_step", p.samples_per_step},
+          {"tokens_per_step", p.tokens_per_step}, {"groups", p.groups}, {"ranks", std::move(ranks)}};
+}
+
+Program program_from_json(const nlohmann::json& j) {
+  try {
+    Program p;
+    p.name = j.at("name").get<std::string>();
+    p.steps = j.at("steps").get<int32_t>();
+    p.samples_per_step = j.at("samples_per_step").get<double>();
+    p.tokens_per_step = j.at("tokens_per_step").get<double>();
+    p.groups = j.at("groups").get<std::vector<std::vector<int32_t>>>();
+    for (const auto& jr : j.at("ranks")) {
+      RankProgram rp;
+      rp.rank = jr.at("rank").get<int32_t>();
+      for (const auto& o : jr.at("ops")) {
+        Op op;
+        op.kind = parse_enum<OpKind>(o.at("kind"), kOpKinds, "op kind");
+        op.phase = parse_enum<Phase>(o.at("phase"), kPhases, "phase");
+        op.step = o.at("step").get<int32_t>();
+        op.label = o.at("label").get<std::string>();
+        op.deps = o.at("deps").get<std::vector<uint32_t>>();
+        op.bytes = o.value("bytes", 0.0);
+        op.flops = o.value("flops", 0.0);
+        op.peer = o.value("peer", -1);
+        op.tag = o.value("tag", 0);
+        op.group = o.value("group", -1);
+        if (o.contains("gemm")) {
+          auto g = o.at("gemm").get<std::vector<int64_t>>();
+          if (g.size() != 4) throw std::invalid_argument("program: gemm needs [m, n, k, count]");
+          op.gemm = {g[0], g[1], g[2], g[3]};
+        }
+        if (op.kind == OpKind::Collective) {
+          op.collective = parse_enum<CollectiveKind>(o.at("collective"), kCollectives, "collective");
+          op.algorithm = parse_enum<Algorithm>(o.at("algorithm"), kAlgorithms, "algorithm");
+          op.dtype = parse_enum<DType>(o.at("dtype"), kDTypes, "dtype");
+        }
+        rp.ops.push_back(std::move(op));
+      }
+      p.ranks.push_back(std::move(rp));
+    }
+    return p;
+  } catch (const nlohmann::json::exception& e) {
+    throw std::invalid_argument(fmt::format("program: malformed JSON: {}", e.what()));
+  }
+}
+
+std::string program_hash(const Program& p) {
+  std::string text = to_json(p).dump();
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : text) h = (h ^ c) * 1099511628211ull;
+  return fmt::format("{:016x}", h);
+}
+
+}  // namespace clustertwin::core

@@ -1,0 +1,77 @@
+// The Program IR: one op DAG per rank, the contract both backends (sim/, exec/) interpret with the
+// same semantics. See docs/ARCHITECTURE.md for the semantics of deps, messages and collectives.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+namespace clustertwin::core {
+
+enum class OpKind : uint8_t { Compute, Send, Recv, Collective };
+enum class Phase : uint8_t { Forward, Backward, Optimizer, Reduce, Prefill, Decode, Comm, Other };
+enum class CollectiveKind : uint8_t { AllReduce, AllGather, ReduceScatter, Broadcast, Reduce, AllToAll };
+enum class Algorithm : uint8_t { Ring, Tree, Direct };
+enum class DType : uint8_t { F32, BF16, F16, I8 };
+
+std::string_view name(OpKind);
+std::string_view name(Phase);
+std::string_view name(CollectiveKind);
+std::string_view name(Algorithm);
+std::string_view name(DType);
+int size_of(DType);
+
+// A matrix product m×k · k×n the executor runs for real compute; `count` repeats it.
+struct GemmShape {
+  int64_t m = 0, n = 0, k = 0, count = 0;
+};
+
+struct Op {
+  OpKind kind = OpKind::Compute;
+  Phase phase = Phase::Other;
+  int32_t step = 0;  // training step or generated token
+  std::string label;
+  // compute: FLOPs and bytes of memory touched (roofline); send/recv/collective: payload bytes
+  // (for a collective, the size of each rank's buffer).
+  double flops = 0;
+  double bytes = 0;
+  GemmShape gemm;      // compute only
+  int32_t peer = -1;   // send/recv: the other rank
+  int32_t tag = 0;     // send/recv: matched by (src, dst, tag); collective: instance id shared by its group
+  CollectiveKind collective = CollectiveKind::AllReduce;
+  Algorithm algorithm = Algorithm::Ring;
+  DType dtype = DType::F32;
+  int32_t group = -1;  // collective: index into Program::groups
+  std::vector<uint32_t> deps;  // indices of earlier ops of the same rank
+};
+
+struct RankProgram {
+  int32_t rank = 0;
+  std::vector<Op> ops;
+};
+
+struct Program {
+  std::string name;
+  int32_t steps = 1;
+  double samples_per_step = 0;  // whole cluster
+  double tokens_per_step = 0;   // whole cluster
+  std::vector<std::vector<int32_t>> groups;  // rank groups of collectives, shared to stay compact
+  std::vector<RankProgram> ranks;
+
+  int32_t world() const { return static_cast<int32_t>(ranks.size()); }
+};
+
+// Throws std::invalid_argument naming the rank and op when the Program breaks an IR rule:
+// deps must point to earlier ops, peers and groups must exist, sends and recvs must pair up,
+// every member of a collective's group must hold that collective.
+void validate(const Program& p);
+
+nlohmann::json to_json(const Program& p);
+Program program_from_json(const nlohmann::json& j);  // throws std::invalid_argument
+// Stable 64-bit FNV-1a of the canonical JSON, as 16 hex digits; equal Programs hash equal.
+std::string program_hash(const Program& p);
+
+}  // namespace clustertwin::core

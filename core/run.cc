@@ -1,0 +1,181 @@
+#include "core/run.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <stdexcept>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace clustertwin::core {
+
+namespace {
+using Interval = std::pair<double, double>;
+
+// Sorted, non-overlapping union of intervals.
+std::vector<Interval> merge(std::vector<Interval> v) {
+  std::sort(v.begin(), v.end());
+  std::vector<Interval> out;
+  for (const auto& iv : v) {
+    if (!out.empty() && iv.first <= out.back().second) out.back().second = std::max(out.back().second, iv.second);
+    else out.push_back(iv);
+  }
+  return out;
+}
+
+double length(const std::vector<Interval>& v) {
+  double t = 0;
+  for (const auto& [a, b] : v) t += b - a;
+  return t;
+}
+
+double overlap(const std::vector<Interval>& a, const std::vector<Interval>& b) {
+  double t = 0;
+  size_t i = 0, j = 0;
+  while (i < a.size() && j < b.size()) {
+    double lo = std::max(a[i].first, b[j].first), hi = std::min(a[i].second, b[j].second);
+    if (hi > lo) t += hi - lo;
+    (a[i].second < b[j].second) ? ++i : ++j;
+  }
+  return t;
+}
+
+double percentile(std::vector<double> v, double q) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  double pos = q * (v.size() - 1);
+  size_t lo = static_cast<size_t>(std::floor(pos));
+  size_t hi = std::min(lo + 1, v.size() - 1);
+  return v[lo] + (pos - lo) * (v[hi] - v[lo]);
+}
+
+bool is_comm(OpKind k) { return k != OpKind::Compute; }
+}  // namespace
+
+Summary summarize(const Program& p, const std::vector<OpRecord>& records) {
+  const int world = p.world();
+  const int steps = std::max(p.steps, 1);
+  size_t expected = 0;
+  for (const auto& rp : p.ranks) expected += rp.ops.size();
+  if (records.size() != expected)
+    throw std::invalid_argument(fmt::format("run: {} op records for a program of {} ops", records.size(), expected));
+
+  // [step][rank] -> intervals by stream
+  std::vector<std::vector<std::vector<Interval>>> comp(steps, std::vector<std::vector<Interval>>(world));
+  auto comm = comp;
+  std::vector<double> first(steps, INFINITY), last(steps, -INFINITY);
+  std::map<std::string, std::pair<double, int>> coll;  // label -> (total seconds, count)
+  std::map<std::string, double> coll_bytes;
+  for (const auto& r : records) {
+    if (r.rank < 0 || r.rank >= world || r.op >= p.ranks[r.rank].ops.size())
+      throw std::invalid_argument(fmt::format("run: record for unknown rank {} op {}", r.rank, r.op));
+    const Op& op = p.ranks[r.rank].ops[r.op];
+    int s = std::clamp(op.step, 0, steps - 1);
+    first[s] = std::min(first[s], r.start);
+    last[s] = std::max(last[s], r.end);
+    (is_comm(op.kind) ? comm : comp)[s][r.rank].push_back({r.start, r.end});
+    if (op.kind == OpKind::Collective) {
+      auto& c = coll[op.label];
+      c.first += r.end - r.start;
+      c.second += 1;
+      coll_bytes[op.label] = op.bytes;
+    }
+  }
+
+  Summary out;
+  double sum_comp = 0, sum_comm = 0, sum_exposed = 0, sum_idle = 0;
+  for (int s = 0; s < steps; ++s) {
+    double step = last[s] > first[s] ? last[s] - first[s] : 0;
+    out.step_seconds.push_back(step);
+    for (int r = 0; r < world; ++r) {
+      auto c = merge(comp[s][r]), m = merge(comm[s][r]);
+      double lc = length(c), lm = length(m), both = overlap(c, m);
+      sum_comp += lc;
+      sum_comm += lm;
+      sum_exposed += lm - both;
+      sum_idle += std::max(0.0, step - (lc + lm - both));
+    }
+  }
+  double n = static_cast<double>(steps) * std::max(world, 1);
+  out.compute = sum_comp / n;
+  out.communication = sum_comm / n;
+  out.exposed_communication = sum_exposed / n;
+  out.idle = sum_idle / n;
+  double total = 0;
+  for (double t : out.step_seconds) total += t;
+  out.step_mean = total / steps;
+  out.step_p50 = percentile(out.step_seconds, 0.5);
+  out.step_p95 = percentile(out.step_seconds, 0.95);
+  if (out.step_mean > 0) {
+    out.samples_per_second = p.samples_per_step / out.step_mean;
+    out.tokens_per_second = p.tokens_per_step / out.step_mean;
+  }
+  for (const auto& [label, c] : coll) out.collectives.push_back({label, c.first / c.second, coll_bytes[label]});
+  return out;
+}
+
+nlohmann::json summary_to_json(const RunInfo& info, const Program& p, const Summary& s) {
+  nlohmann::json colls = nlohmann::json::array();
+  for (const auto& c : s.collectives) colls.push_back({{"label", c.label}, {"mean_s", c.mean_seconds}, {"bytes", c.bytes}});
+  return {{"backend", info.backend},
+          {"topology", info.topology},
+          {"workload", info.workload},
+          {"detail", info.detail},
+          {"world", p.world()},
+          {"steps", p.steps},
+          {"program_hash", program_hash(p)},
+          {"step_time_s", {{"mean", s.step_mean}, {"p50", s.step_p50}, {"p95", s.step_p95}, {"per_step", s.step_seconds}}},
+          {"samples_per_s", s.samples_per_second},
+          {"tokens_per_s", s.tokens_per_second},
+          {"breakdown_s",
+           {{"compute", s.compute},
+            {"communication", s.communication},
+            {"exposed_communication", s.exposed_communication},
+            {"idle", s.idle}}},
+          {"collectives", colls}};
+}
+
+nlohmann::json trace_to_json(const RunInfo& info, const Program& p, const std::vector<OpRecord>& records) {
+  nlohmann::json events = nlohmann::json::array();
+  for (int r = 0; r < p.world(); ++r) {
+    events.push_back({{"ph", "M"}, {"name", "process_name"}, {"pid", r}, {"args", {{"name", fmt::format("rank {}", r)}}}});
+    events.push_back({{"ph", "M"}, {"name", "thread_name"}, {"pid", r}, {"tid", 0}, {"args", {{"name", "compute"}}}});
+    events.push_back({{"ph", "M"}, {"name", "thread_name"}, {"pid", r}, {"tid", 1}, {"args", {{"name", "communication"}}}});
+  }
+  for (const auto& rec : records) {
+    const Op& op = p.ranks.at(rec.rank).ops.at(rec.op);
+    events.push_back({{"name", op.label},
+                      {"cat", name(op.phase)},
+                      {"ph", "X"},
+                      {"ts", rec.start * 1e6},
+                      {"dur", (rec.end - rec.start) * 1e6},
+                      {"pid", rec.rank},
+                      {"tid", is_comm(op.kind) ? 1 : 0},
+                      {"args", {{"op", rec.op}, {"step", op.step}, {"kind", name(op.kind)}, {"bytes", op.bytes}, {"flops", op.flops}}}});
+  }
+  return {{"traceEvents", std::move(events)},
+          {"displayTimeUnit", "ms"},
+          {"otherData", {{"backend", info.backend}, {"topology", info.topology}, {"workload", info.workload}}}};
+}
+
+void write_run(const std::string& dir, const RunInfo& info, const Program& p,
+               const std::vector<OpRecord>& records, const Summary& s) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) throw std::runtime_error(fmt::format("cannot create output directory '{}': {}", dir, ec.message()));
+  auto write = [&](const std::string& file, const nlohmann::json& j) {
+    std::string path = (std::filesystem::path(dir) / file).string();
+    std::ofstream out(path);
+    out << j.dump(1) << '\n';
+    if (!out) throw std::runtime_error(fmt::format("cannot write '{}': {}", path, std::strerror(errno)));
+  };
+  write("summary.json", summary_to_json(info, p, s));
+  write("trace.json", trace_to_json(info, p, records));
+}
+
+}  // namespace clustertwin::core

@@ -1,0 +1,57 @@
+// The Run record both backends produce: per-op start/end per rank on one clock, and the summary
+// derived from it the same way for predicted and measured runs (so the two compare like for like).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "core/program.h"
+
+namespace clustertwin::core {
+
+struct OpRecord {
+  int32_t rank = 0;
+  uint32_t op = 0;    // index into the rank's ops
+  double start = 0;   // seconds, on the run's common clock
+  double end = 0;
+};
+
+struct RunInfo {
+  std::string backend;   // "predicted" (sim) or "measured" (exec)
+  std::string topology;  // topology name
+  std::string workload;  // workload (program) name
+  std::string detail;    // e.g. "compute=modelled", "SimGrid CM02"
+};
+
+struct CollectiveTime {
+  std::string label;
+  double mean_seconds = 0;  // over ranks and steps
+  double bytes = 0;
+};
+
+struct Summary {
+  std::vector<double> step_seconds;  // per step: from the first op start to the last op end
+  double step_mean = 0, step_p50 = 0, step_p95 = 0;
+  double samples_per_second = 0, tokens_per_second = 0;
+  // Per step, averaged over ranks: time with a compute op running, with communication running,
+  // communication not hidden behind compute, and neither.
+  double compute = 0, communication = 0, exposed_communication = 0, idle = 0;
+  std::vector<CollectiveTime> collectives;
+};
+
+// Requires one record per op of every rank (throws std::invalid_argument otherwise).
+Summary summarize(const Program& p, const std::vector<OpRecord>& records);
+
+nlohmann::json summary_to_json(const RunInfo& info, const Program& p, const Summary& s);
+// Chrome trace event format (opens in Perfetto / chrome://tracing): one process per rank,
+// one thread per stream (compute, communication).
+nlohmann::json trace_to_json(const RunInfo& info, const Program& p, const std::vector<OpRecord>& records);
+
+// Writes DIR/summary.json and DIR/trace.json (creating DIR). Throws std::runtime_error on I/O errors.
+void write_run(const std::string& dir, const RunInfo& info, const Program& p,
+               const std::vector<OpRecord>& records, const Summary& s);
+
+}  // namespace clustertwin::core

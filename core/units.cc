@@ -1,0 +1,93 @@
+#include "core/units.h"
+
+#include <array>
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <utility>
+
+#include <fmt/format.h>
+
+namespace clustertwin::core {
+
+namespace {
+struct Unit {
+  std::string_view name;
+  double scale;
+};
+
+// Bits are written with a lower-case b, bytes with an upper-case B (as link vendors write them).
+constexpr std::array kBandwidth{
+    Unit{"bps", 1 / 8.0},       Unit{"b/s", 1 / 8.0},       Unit{"Kbps", 1e3 / 8},
+    Unit{"Kb/s", 1e3 / 8},      Unit{"Mbps", 1e6 / 8},      Unit{"Mb/s", 1e6 / 8},
+    Unit{"Gbps", 1e9 / 8},      Unit{"Gb/s", 1e9 / 8},      Unit{"Tbps", 1e12 / 8},
+    Unit{"Tb/s", 1e12 / 8},     Unit{"B/s", 1},             Unit{"KB/s", 1e3},
+    Unit{"MB/s", 1e6},          Unit{"GB/s", 1e9},          Unit{"TB/s", 1e12},
+    Unit{"KiB/s", 1024.0},      Unit{"MiB/s", 1048576.0},   Unit{"GiB/s", 1073741824.0},
+    Unit{"Bps", 1},             Unit{"MBps", 1e6},          Unit{"GBps", 1e9}};
+constexpr std::array kTime{Unit{"s", 1},      Unit{"ms", 1e-3}, Unit{"us", 1e-6},
+                           Unit{"µs", 1e-6}, Unit{"ns", 1e-9}, Unit{"min", 60}};
+constexpr std::array kBytes{Unit{"B", 1},          Unit{"KB", 1e3},          Unit{"MB", 1e6},
+                            Unit{"GB", 1e9},       Unit{"TB", 1e12},         Unit{"KiB", 1024.0},
+                            Unit{"MiB", 1048576.0}, Unit{"GiB", 1073741824.0}, Unit{"TiB", 1099511627776.0}};
+constexpr std::array kFlopRate{Unit{"FLOPS", 1},     Unit{"KFLOPS", 1e3},   Unit{"MFLOPS", 1e6},
+                               Unit{"GFLOPS", 1e9},  Unit{"TFLOPS", 1e12},  Unit{"PFLOPS", 1e15},
+                               Unit{"FLOP/s", 1},    Unit{"GFLOP/s", 1e9},  Unit{"TFLOP/s", 1e12}};
+
+template <size_t N>
+std::optional<double> lookup(const std::array<Unit, N>& units, std::string_view name) {
+  for (const auto& u : units)
+    if (u.name == name) return u.scale;
+  return std::nullopt;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return s;
+}
+}  // namespace
+
+std::string describe(Quantity q) {
+  switch (q) {
+    case Quantity::Bandwidth: return "a bandwidth with its unit, like 40Gbps or 2.5GB/s";
+    case Quantity::Time: return "a time with its unit, like 5us, 0.4ms or 2s";
+    case Quantity::Bytes: return "a size with its unit, like 25MB or 16GiB";
+    case Quantity::FlopRate: return "a compute rate with its unit, like 4.6TFLOPS";
+  }
+  return "a quantity";
+}
+
+std::optional<double> parse_quantity(std::string_view text, Quantity q) {
+  text = trim(text);
+  double value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || !std::isfinite(value) || value < 0) return std::nullopt;
+  std::string_view unit = trim(std::string_view(end, text.data() + text.size() - end));
+  std::optional<double> scale;
+  switch (q) {
+    case Quantity::Bandwidth: scale = lookup(kBandwidth, unit); break;
+    case Quantity::Time: scale = lookup(kTime, unit); break;
+    case Quantity::Bytes: scale = lookup(kBytes, unit); break;
+    case Quantity::FlopRate: scale = lookup(kFlopRate, unit); break;
+  }
+  if (!scale) return std::nullopt;
+  return value * *scale;
+}
+
+std::string format_bytes(double b) {
+  if (b >= 1e9) return fmt::format("{:.2f} GB", b / 1e9);
+  if (b >= 1e6) return fmt::format("{:.1f} MB", b / 1e6);
+  if (b >= 1e3) return fmt::format("{:.1f} KB", b / 1e3);
+  return fmt::format("{:.0f} B", b);
+}
+
+std::string format_seconds(double s) {
+  if (s >= 1) return fmt::format("{:.3f} s", s);
+  if (s >= 1e-3) return fmt::format("{:.2f} ms", s * 1e3);
+  return fmt::format("{:.1f} us", s * 1e6);
+}
+
+std::string format_rate(double r) { return fmt::format("{:.2f} GB/s", r / 1e9); }
+
+}  // namespace clustertwin::core

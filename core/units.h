@@ -1,0 +1,24 @@
+// Physical quantities written with units in the user's files ("40Gbps", "5us", "25MB", "4.6TFLOPS"),
+// converted to SI base values: bytes/s, seconds, bytes, FLOP/s.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace clustertwin::core {
+
+enum class Quantity { Bandwidth, Time, Bytes, FlopRate };
+
+// The quantity's name and an example, for error messages ("a bandwidth, like 40Gbps or 2.5GB/s").
+std::string describe(Quantity q);
+
+// Parses "<number><unit>" (spaces allowed between). nullopt when the text is not such a quantity.
+std::optional<double> parse_quantity(std::string_view text, Quantity q);
+
+// Human-readable forms for reports and tables.
+std::string format_bytes(double bytes);       // "497.8 MB"
+std::string format_seconds(double seconds);   // "12.3 ms"
+std::string format_rate(double bytes_per_s);  // "2.50 GB/s"
+
+}  // namespace clustertwin::core
