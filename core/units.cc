@@ -22,7 +22,7 @@ constexpr std::array kBandwidth{
     Unit{"Kb/s", 1e3 / 8},      Unit{"Mbps", 1e6 / 8},      Unit{"Mb/s", 1e6 / 8},
     Unit{"Gbps", 1e9 / 8},      Unit{"Gb/s", 1e9 / 8},      Unit{"Tbps", 1e12 / 8},
     Unit{"Tb/s", 1e12 / 8},     Unit{"B/s", 1},             Unit{"KB/s", 1e3},
-    Unit{"MB/s", 1e6},          Unit{"GB/s", 1e9},          Unit{"TB/s", 1e12},
+    Unit{"MB/s", 1e6},          Unit{"GB/s", 1e9},          Unit{"TB/s", 1e12},         Unit{"PB/s", 1e15},
     Unit{"KiB/s", 1024.0},      Unit{"MiB/s", 1048576.0},   Unit{"GiB/s", 1073741824.0},
     Unit{"Bps", 1},             Unit{"MBps", 1e6},          Unit{"GBps", 1e9}};
 constexpr std::array kTime{Unit{"s", 1},      Unit{"ms", 1e-3}, Unit{"us", 1e-6},

@@ -61,34 +61,34 @@ std::vector<Hop> walk_back(const Graph& g, const Search& s, int source, int dst)
   return hops;
 }
 
-[[noreturn]] void unreachable(const Graph& g, const Topology& t, int src, int dst) {
+std::string unreachable(const Graph& g, const Topology& t, int src, int dst) {
   const Node& a = t.nodes[src];
   const Node& b = t.nodes[dst];
   Search any = bfs(g, t, src, /*ignore_forwarding=*/true);
   if (!any.reached[dst]) {
-    throw core::InputError(core::format_diagnostic(
+    return core::format_diagnostic(
         {t.file, a.pos.line, a.pos.col}, {},
         fmt::format("no link path connects node '{}' to node '{}'", a.name, b.name),
-        "add a link between them, or to a node that forwards and is linked to both"));
+        "add a link between them, or to a node that forwards and is linked to both");
   }
   for (const Hop& h : walk_back(g, any, src, dst)) {
     const Link& l = t.links[h.link];
     int from = h.up ? l.a : l.b;
     if (from != src && !t.nodes[from].forwards) {
       const Node& blocker = t.nodes[from];
-      throw core::InputError(core::format_diagnostic(
+      return core::format_diagnostic(
           {t.file, blocker.pos.line, blocker.pos.col}, {},
           fmt::format("node '{}' cannot reach node '{}': the only path passes through '{}', which does not forward",
                       a.name, b.name, blocker.name),
           fmt::format("set 'forwards: true' on '{}' (IP forwarding or a Thunderbolt Bridge), or add a direct link",
-                      blocker.name)));
+                      blocker.name));
     }
   }
-  throw core::InputError(fmt::format("{}: error: no route from '{}' to '{}'", t.file, a.name, b.name));
+  return fmt::format("{}: error: no route from '{}' to '{}'", t.file, a.name, b.name);
 }
 }  // namespace
 
-Routes::Routes(const Topology& t) : n_(static_cast<int>(t.nodes.size())), routes_(n_ * n_) {
+Routes::Routes(const Topology& t) : n_(static_cast<int>(t.nodes.size())), routes_(n_ * n_), errors_(n_ * n_) {
   Graph g(n_);
   for (size_t i = 0; i < t.links.size(); ++i) {
     boost::add_edge(t.links[i].a, t.links[i].b, EdgeInfo{static_cast<int>(i), true}, g);
@@ -99,7 +99,10 @@ Routes::Routes(const Topology& t) : n_(static_cast<int>(t.nodes.size())), routes
     Search s = bfs(g, t, src, false);
     for (int dst : compute) {
       if (dst == src) continue;
-      if (!s.reached[dst]) unreachable(g, t, src, dst);
+      if (!s.reached[dst]) {
+        errors_[src * n_ + dst] = unreachable(g, t, src, dst);
+        continue;
+      }
       Route r;
       r.hops = walk_back(g, s, src, dst);
       r.bottleneck = std::numeric_limits<double>::infinity();
@@ -112,6 +115,12 @@ Routes::Routes(const Topology& t) : n_(static_cast<int>(t.nodes.size())), routes
   }
 }
 
-const Route& Routes::between(int src_node, int dst_node) const { return routes_.at(src_node * n_ + dst_node); }
+bool Routes::reachable(int src_node, int dst_node) const { return errors_.at(src_node * n_ + dst_node).empty(); }
+
+const Route& Routes::between(int src_node, int dst_node) const {
+  const std::string& why = errors_.at(src_node * n_ + dst_node);
+  if (!why.empty()) throw core::InputError(why);
+  return routes_[src_node * n_ + dst_node];
+}
 
 }  // namespace clustertwin::topo

@@ -22,14 +22,17 @@ struct Route {
 
 class Routes {
  public:
-  // Routes between every ordered pair of compute nodes. Throws core::InputError for a pair with no
-  // path, naming both nodes and, when a non-forwarding node blocks the only path, that node.
+  // Routes between every ordered pair of compute nodes.
   explicit Routes(const Topology& t);
+  bool reachable(int src_node, int dst_node) const;
+  // Throws core::InputError for a pair with no path, naming both nodes and, when a node that does
+  // not forward blocks the only path, that node: a pair that must talk and cannot is an error.
   const Route& between(int src_node, int dst_node) const;
 
  private:
   int n_ = 0;
-  std::vector<Route> routes_;  // n_ x n_, by node index
+  std::vector<Route> routes_;        // n_ x n_, by node index
+  std::vector<std::string> errors_;  // n_ x n_: why a pair is unreachable ("" when reachable)
 };
 
 }  // namespace clustertwin::topo

@@ -36,8 +36,20 @@ namespace {
 using core::Quantity;
 using core::YamlDoc;
 
+// A node may override any figure of its device preset (calibration, a bigger memory option).
+void apply_device_overrides(const YamlDoc& doc, const YAML::Node& n, Device& d) {
+  if (n["peak_fp32"]) d.peak_fp32 = doc.quantity(n["peak_fp32"], Quantity::FlopRate, "peak_fp32");
+  if (n["peak_fp16"]) d.peak_fp16 = doc.quantity(n["peak_fp16"], Quantity::FlopRate, "peak_fp16");
+  if (n["compute_efficiency"]) d.compute_efficiency = doc.number(n["compute_efficiency"], "compute_efficiency");
+  if (n["memory_bandwidth"]) d.memory_bandwidth = doc.quantity(n["memory_bandwidth"], Quantity::Bandwidth, "memory_bandwidth");
+  if (n["memory_efficiency"]) d.memory_efficiency = doc.number(n["memory_efficiency"], "memory_efficiency");
+  if (n["memory"]) d.memory = doc.quantity(n["memory"], Quantity::Bytes, "memory");
+}
+
 Node parse_node(const YamlDoc& doc, const YAML::Node& n) {
-  doc.check_keys(n, {"name", "device", "kind", "address", "ssh", "forwards", "role"}, "a node");
+  doc.check_keys(n, {"name", "device", "kind", "address", "ssh", "forwards", "role", "peak_fp32", "peak_fp16",
+                     "compute_efficiency", "memory_bandwidth", "memory_efficiency", "memory"},
+                 "a node");
   Node node;
   node.pos = doc.pos(n);
   node.name = doc.string(doc.required(n, "name", "a node"), "node name");
@@ -45,13 +57,18 @@ Node parse_node(const YamlDoc& doc, const YAML::Node& n) {
   node.is_switch = kind == "switch";
   node.forwards = node.is_switch;
   if (n["forwards"]) node.forwards = doc.boolean(n["forwards"], "forwards");
-  if (node.is_switch) {
-    if (n["device"]) doc.fail(n["device"], fmt::format("switch '{}' cannot have a device", node.name),
-                              "a switch forwards traffic but runs no rank; remove 'device' or use kind: host");
-  } else {
+  if (node.is_switch && n["device"]) {
+    doc.fail(n["device"], fmt::format("switch '{}' cannot have a device", node.name),
+             "a switch forwards traffic but runs no rank; remove 'device' or use kind: host");
+  }
+  if (!node.is_switch) {
     const YAML::Node& dn = doc.required(n, "device", fmt::format("node '{}'", node.name));
     const Device* d = find_device(doc.choice(dn, device_names(), "device preset"));
     node.device = *d;
+    apply_device_overrides(doc, n, *node.device);
+  } else {
+    for (const char* key : {"peak_fp32", "peak_fp16", "compute_efficiency", "memory_bandwidth", "memory_efficiency", "memory"})
+      if (n[key]) doc.fail(n[key], fmt::format("switch '{}' has no device to set '{}' on", node.name, key));
   }
   if (n["address"]) node.address = doc.string(n["address"], "address");
   if (n["ssh"]) node.ssh = doc.string(n["ssh"], "ssh alias");

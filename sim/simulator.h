@@ -1,0 +1,31 @@
+// Program × Topology → predicted Run, on SimGrid: a host per node, a link per direction of every
+// physical link, routes from the topology's routing, one actor per rank interpreting its ops.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "core/program.h"
+#include "core/run.h"
+#include "topologies/topology.h"
+
+namespace clustertwin::sim {
+
+class SimError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// True when this binary was built with SimGrid (-DCLUSTERTWIN_SIM=ON).
+bool available();
+
+// Simulates every step of `program` with rank i on topology.compute_nodes()[i]. Returns one record
+// per op with simulated start/end times in seconds. Throws SimError (e.g. a deadlocked Program).
+// SimGrid allows one engine per process, so each call runs in a forked child process.
+std::vector<core::OpRecord> simulate(const core::Program& program, const topo::Topology& topology);
+
+// The SimGrid network model and factors we set (documented in sim/README.md), for run summaries.
+std::string model_description();
+
+}  // namespace clustertwin::sim

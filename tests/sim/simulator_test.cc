@@ -1,0 +1,164 @@
+// Closed-form checks of the simulator on platforms small enough to compute by hand.
+#include "sim/simulator.h"
+
+#include <gtest/gtest.h>
+
+#include <fmt/format.h>
+
+#include "core/run.h"
+#include "topologies/topology.h"
+
+namespace clustertwin::sim {
+namespace {
+
+// n hosts in a ring, each neighbour pair joined by one full-duplex link of bandwidth B and latency
+// alpha. Memory bandwidth is set huge so the reduction of each received chunk costs nothing and
+// the closed form (which ignores it) applies.
+topo::Topology ring_topology(int n, const std::string& bandwidth, const std::string& latency) {
+  std::string y = "name: ring\nnodes:\n";
+  for (int i = 0; i < n; ++i)
+    y += fmt::format("  - {{name: h{}, device: this-machine, memory_bandwidth: 1PB/s, peak_fp32: 1PFLOPS}}\n", i);
+  y += "links:\n";
+  for (int i = 0; i < (n == 2 ? 1 : n); ++i)
+    y += fmt::format("  - {{between: [h{}, h{}], type: tb4, bandwidth: {}, latency: {}}}\n", i, (i + 1) % n, bandwidth, latency);
+  return topo::parse_topology(y, "ring.yaml");
+}
+
+core::Program one_allreduce(int n, double bytes) {
+  core::Program p;
+  p.name = "allreduce";
+  p.groups.push_back({});
+  for (int r = 0; r < n; ++r) p.groups[0].push_back(r);
+  for (int r = 0; r < n; ++r) {
+    core::Op op;
+    op.kind = core::OpKind::Collective;
+    op.label = "allreduce";
+    op.bytes = bytes;
+    op.group = 0;
+    p.ranks.push_back({r, {op}});
+  }
+  return p;
+}
+
+struct RingCase {
+  int n;
+  double bytes;
+};
+
+class RingAllReduce : public testing::TestWithParam<RingCase> {};
+
+TEST_P(RingAllReduce, MatchesClosedForm) {
+  const auto [n, bytes] = GetParam();
+  const double B = 10e9 / 8, alpha = 5e-6;  // 10 Gbps, 5 us
+  auto records = simulate(one_allreduce(n, bytes), ring_topology(n, "10Gbps", "5us"));
+  double end = 0;
+  for (const auto& r : records) end = std::max(end, r.end);
+  const double expected = 2.0 * (n - 1) / n * bytes / B + 2.0 * (n - 1) * alpha;
+  EXPECT_NEAR(end, expected, 0.01 * expected) << "n=" << n << " bytes=" << bytes;
+}
+
+INSTANTIATE_TEST_SUITE_P(Sizes, RingAllReduce,
+                         testing::Values(RingCase{2, 1024}, RingCase{3, 1024}, RingCase{8, 1024},
+                                         RingCase{2, 100 * 1048576.0}, RingCase{3, 100 * 1048576.0},
+                                         RingCase{8, 100 * 1048576.0}),
+                         [](const auto& info) {
+                           return fmt::format("n{}_{}", info.param.n, info.param.bytes < 1e6 ? "1KiB" : "100MiB");
+                         });
+
+// A point-to-point message over a 3-hop route through forwarding nodes is limited by the slowest
+// hop and pays every hop's latency.
+TEST(Simulator, MultiHopRouteLimitedBySlowestHop) {
+  auto t = topo::parse_topology(R"(name: chain
+nodes:
+  - {name: a, device: this-machine}
+  - {name: s1, kind: switch}
+  - {name: s2, kind: switch}
+  - {name: b, device: this-machine}
+links:
+  - {between: [a, s1], type: tb4, bandwidth: 40Gbps, latency: 10us}
+  - {between: [s1, s2], type: eth-1g, bandwidth: 1Gbps, latency: 20us}
+  - {between: [s2, b], type: tb4, bandwidth: 40Gbps, latency: 30us}
+)", "chain.yaml");
+  core::Program p;
+  p.name = "p2p";
+  core::Op send, recv;
+  send.kind = core::OpKind::Send;
+  send.peer = 1;
+  send.bytes = 125e6;  // 1 s at 1 Gbps
+  recv = send;
+  recv.kind = core::OpKind::Recv;
+  recv.peer = 0;
+  p.ranks = {{0, {send}}, {1, {recv}}};
+  core::validate(p);
+  auto records = simulate(p, t);
+  EXPECT_NEAR(records[1].end, 1.0 + 60e-6, 1e-6);
+}
+
+// Two messages leaving one host over the same link share it: each gets half.
+TEST(Simulator, TwoFlowsShareALinkEqually) {
+  auto t = topo::parse_topology(R"(name: fan
+nodes:
+  - {name: a, device: this-machine}
+  - {name: sw, kind: switch}
+  - {name: b, device: this-machine}
+  - {name: c, device: this-machine}
+links:
+  - {between: [a, sw], type: eth-1g, bandwidth: 1Gbps, latency: 0us}
+  - {between: [sw, b], type: tb4, bandwidth: 40Gbps, latency: 0us}
+  - {between: [sw, c], type: tb4, bandwidth: 40Gbps, latency: 0us}
+)", "fan.yaml");
+  core::Program p;
+  p.name = "fan";
+  auto op = [](core::OpKind k, int peer) {
+    core::Op o;
+    o.kind = k;
+    o.peer = peer;
+    o.bytes = 125e6;
+    return o;
+  };
+  p.ranks = {{0, {op(core::OpKind::Send, 1), op(core::OpKind::Send, 2)}},
+             {1, {op(core::OpKind::Recv, 0)}},
+             {2, {op(core::OpKind::Recv, 0)}}};
+  core::validate(p);
+  auto records = simulate(p, t);
+  for (const auto& r : records) EXPECT_NEAR(r.end, 2.0, 1e-6);  // 2 x 125 MB through one 1 Gbps link
+}
+
+// A compute op takes the roofline time: max(flops / sustained FLOP/s, bytes / sustained B/s).
+TEST(Simulator, ComputeFollowsRoofline) {
+  auto t = topo::parse_topology("name: one\nnodes:\n  - {name: a, device: mac-mini-m4}\n", "one.yaml");
+  core::Program p;
+  p.name = "compute";
+  core::Op flops_bound, memory_bound;
+  flops_bound.flops = 3.45e12;  // M4: 4.6 TFLOPS x 0.75 sustained = 3.45 TFLOP/s -> 1 s
+  flops_bound.bytes = 1e9;
+  memory_bound.flops = 1e9;
+  memory_bound.bytes = 102e9;  // 120 GB/s x 0.85 = 102 GB/s -> 1 s
+  memory_bound.deps = {0};
+  p.ranks = {{0, {flops_bound, memory_bound}}};
+  auto records = simulate(p, t);
+  EXPECT_NEAR(records[0].end, 1.0, 1e-9);
+  EXPECT_NEAR(records[1].end, 2.0, 1e-9);
+}
+
+TEST(Simulator, DeadlockIsAnErrorNamingTheRank) {
+  auto t = ring_topology(2, "10Gbps", "5us");
+  core::Program p;
+  p.name = "deadlock";
+  core::Op recv;
+  recv.kind = core::OpKind::Recv;
+  recv.peer = 1;
+  recv.bytes = 10;
+  core::Op recv1 = recv;
+  recv1.peer = 0;
+  p.ranks = {{0, {recv}}, {1, {recv1}}};  // both wait, nobody sends
+  try {
+    simulate(p, t);
+    FAIL() << "expected a SimError";
+  } catch (const SimError& e) {
+    EXPECT_NE(std::string(e.what()).find("deadlocks: rank 0"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace clustertwin::sim
