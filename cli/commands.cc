@@ -1,0 +1,125 @@
+#include "cli/commands.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "core/run.h"
+#include "core/units.h"
+#include "exec/executor.h"
+#include "reports/compare.h"
+#include "sim/simulator.h"
+#include "topologies/topology.h"
+#include "workloads/workload.h"
+
+namespace clustertwin::cli {
+
+namespace {
+struct Loaded {
+  topo::Topology topology;
+  work::Workload workload;
+  core::Program program;
+};
+
+Loaded load(const std::string& topology, const std::string& workload, const Overrides& o) {
+  Loaded l{topo::load_topology(topology), work::load_workload(workload), {}};
+  if (o.steps) l.workload.steps = *o.steps;
+  if (o.micro_batch) l.workload.micro_batch = *o.micro_batch;
+  l.program = work::compile(l.workload, l.topology);
+  core::validate(l.program);
+  return l;
+}
+
+void write_program(const std::string& dir, const core::Program& p) {
+  std::filesystem::create_directories(dir);
+  std::ofstream(std::filesystem::path(dir) / "program.json") << core::to_json(p).dump() << '\n';
+}
+
+void print_summary(const core::RunInfo& info, const core::Program& p, const core::Summary& s, const std::string& dir) {
+  fmt::print("{} run of '{}' on '{}' ({} ranks, {} steps; {})\n", info.backend, info.workload, info.topology, p.world(),
+             p.steps, info.detail);
+  fmt::print("  step time   {} mean, {} p50, {} p95\n", core::format_seconds(s.step_mean),
+             core::format_seconds(s.step_p50), core::format_seconds(s.step_p95));
+  fmt::print("  throughput  {:.2f} samples/s, {:.0f} tokens/s\n", s.samples_per_second, s.tokens_per_second);
+  fmt::print("  per step    compute {}, communication {} ({} exposed), idle {}\n", core::format_seconds(s.compute),
+             core::format_seconds(s.communication), core::format_seconds(s.exposed_communication),
+             core::format_seconds(s.idle));
+  fmt::print("  wrote       {}/summary.json, {}/trace.json\n", dir, dir);
+}
+}  // namespace
+
+std::string predict(const PredictArgs& a) {
+  Loaded l = load(a.topology, a.workload, a.overrides);
+  auto records = sim::simulate(l.program, l.topology);
+  core::RunInfo info{"predicted", l.topology.name, l.program.name, sim::model_description()};
+  auto summary = core::summarize(l.program, records);
+  write_program(a.out_dir, l.program);
+  core::write_run(a.out_dir, info, l.program, records, summary);
+  print_summary(info, l.program, summary, a.out_dir);
+  return a.out_dir;
+}
+
+std::string run(const RunArgs& a) {
+  Loaded l = load(a.topology, a.workload, a.overrides);
+  if (a.local != l.program.world())
+    throw core::InputError(fmt::format(
+        "--local: error: {} local workers requested, but topology '{}' has {} nodes that run ranks\n"
+        "hint: use --local {} (one worker process per node of the topology)",
+        a.local, l.topology.name, l.program.world(), l.program.world()));
+  exec::LocalRunOptions opt;
+  opt.self_exe = self_exe();
+  opt.compute = a.compute == "real" ? exec::ComputeMode::Real : exec::ComputeMode::Modelled;
+  opt.out_dir = a.out_dir;
+  opt.op_timeout_s = a.op_timeout_s;
+  opt.corrupt_rank = a.corrupt_rank;
+  write_program(a.out_dir, l.program);
+  auto records = exec::run_local(l.program, l.topology, opt);
+  core::RunInfo info{"measured", l.topology.name, l.program.name,
+                     fmt::format("{} local worker processes over loopback TCP, compute={}", a.local, a.compute)};
+  auto summary = core::summarize(l.program, records);
+  core::write_run(a.out_dir, info, l.program, records, summary);
+  print_summary(info, l.program, summary, a.out_dir);
+  return a.out_dir;
+}
+
+std::string compare(const CompareArgs& a) {
+  auto pred = reports::load_summary(a.predicted, "PREDICTED");
+  auto meas = reports::load_summary(a.measured, "MEASURED");
+  std::string path = reports::write_report(a.out_dir, pred, meas);
+  fmt::print("step time: predicted {}, measured {} ({:+.1f} %)\n  wrote       {}\n",
+             core::format_seconds(pred.summary.step_mean), core::format_seconds(meas.summary.step_mean),
+             reports::error_percent(pred.summary.step_mean, meas.summary.step_mean), path);
+  return path;
+}
+
+void demo(const DemoArgs& a) {
+  namespace fs = std::filesystem;
+  auto ex = [&](const char* rel) { return (fs::path(a.examples_dir) / rel).string(); };
+  auto out = [&](const char* rel) { return (fs::path(a.out_dir) / rel).string(); };
+  const std::string workload = ex("workloads/examples/ddp-gpt2.yaml");
+
+  fmt::print("== 1/4 predict: GPT-2 124M DDP on three Mac minis M4, Thunderbolt 4 star (the guide's cluster)\n");
+  predict({ex("topologies/examples/tb4-star-3minis.yaml"), workload, out("predict-tb4-star"), {}});
+
+  // Three ranks share this machine's two cores: micro-batch 1 keeps each modelled step to seconds.
+  // The gradients all-reduced are still GPT-2's full 124M fp32 values (498 MB per rank).
+  Overrides local{3, 1};
+  fmt::print("\n== 2/4 predict: the same workload on three local ranks over loopback (micro-batch 1, 3 steps)\n");
+  predict({ex("topologies/examples/local-3.yaml"), workload, out("predict-local-3"), local});
+
+  fmt::print("\n== 3/4 run: 3 worker processes, real ring all-reduce over TCP, modelled compute\n");
+  RunArgs r{ex("topologies/examples/local-3.yaml"), workload, out("run-local-3"), local};
+  r.local = 3;
+  r.compute = "modelled";
+  run(r);
+
+  fmt::print("\n== 4/4 compare: predicted vs measured on local-3\n");
+  std::string report = compare({out("predict-local-3"), out("run-local-3"), out("compare-local-3")});
+  std::ifstream in(report);
+  fmt::print("\n{}", std::string(std::istreambuf_iterator<char>(in), {}));
+  fmt::print("\nFiles are in {}/ (open any trace.json in https://ui.perfetto.dev).\n", a.out_dir);
+}
+
+}  // namespace clustertwin::cli

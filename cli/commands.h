@@ -1,0 +1,48 @@
+// The subcommands, as functions the demo can chain. Each throws core::InputError for bad input
+// (exit code 2) and std::runtime_error for a failed run (exit code 1); main.cc maps them.
+#pragma once
+
+#include <optional>
+#include <string>
+
+namespace clustertwin::cli {
+
+// Workload figures a command line may override for a what-if without editing the file.
+struct Overrides {
+  std::optional<int> steps;
+  std::optional<long long> micro_batch;
+};
+
+struct PredictArgs {
+  std::string topology, workload, out_dir;
+  Overrides overrides;
+};
+
+struct RunArgs {
+  std::string topology, workload, out_dir;
+  Overrides overrides;
+  int local = 0;                    // --local N
+  std::string compute = "real";     // real | modelled
+  double op_timeout_s = 120;
+  int corrupt_rank = -1;            // testing aid (hidden flag)
+};
+
+struct CompareArgs {
+  std::string predicted, measured, out_dir;
+};
+
+// Each prints a short summary and returns the path of what it wrote.
+std::string predict(const PredictArgs& a);
+std::string run(const RunArgs& a);
+std::string compare(const CompareArgs& a);
+
+struct DemoArgs {
+  std::string examples_dir;  // folder holding topologies/ and workloads/ examples
+  std::string out_dir;
+};
+void demo(const DemoArgs& a);
+
+// Absolute path of the running binary (to start workers).
+std::string self_exe();
+
+}  // namespace clustertwin::cli

@@ -1,0 +1,78 @@
+#include "core/run.h"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+namespace clustertwin::core {
+namespace {
+
+// One rank, one step: compute [0, 1] s, then communication [0.5, 2] s overlapping its tail.
+Program overlap_program() {
+  Program p;
+  p.name = "overlap";
+  p.samples_per_step = 8;
+  p.tokens_per_step = 8192;
+  Op c;
+  c.label = "bwd";
+  Op m;
+  m.kind = OpKind::Collective;
+  m.label = "grad.allreduce";
+  m.group = 0;
+  m.bytes = 1000;
+  p.groups = {{0}};
+  p.ranks = {{0, {c, m}}};
+  return p;
+}
+
+TEST(Summary, BreakdownFromIntervals) {
+  Program p = overlap_program();
+  Summary s = summarize(p, {{0, 0, 0.0, 1.0}, {0, 1, 0.5, 2.0}});
+  EXPECT_DOUBLE_EQ(s.step_mean, 2.0);
+  EXPECT_DOUBLE_EQ(s.compute, 1.0);
+  EXPECT_DOUBLE_EQ(s.communication, 1.5);
+  EXPECT_DOUBLE_EQ(s.exposed_communication, 1.0);  // [1, 2]: communication with no compute
+  EXPECT_DOUBLE_EQ(s.idle, 0.0);
+  EXPECT_DOUBLE_EQ(s.samples_per_second, 4.0);
+  ASSERT_EQ(s.collectives.size(), 1u);
+  EXPECT_DOUBLE_EQ(s.collectives[0].mean_seconds, 1.5);
+}
+
+TEST(Summary, StepTimesAndPercentiles) {
+  Program p = overlap_program();
+  p.steps = 2;
+  Op c2 = p.ranks[0].ops[0];
+  c2.step = 1;
+  Op m2 = p.ranks[0].ops[1];
+  m2.step = 1;
+  p.ranks[0].ops.push_back(c2);
+  p.ranks[0].ops.push_back(m2);
+  // Step 0 lasts 2 s, step 1 (starting at 10 s after a gap) lasts 4 s.
+  Summary s = summarize(p, {{0, 0, 0, 1}, {0, 1, 1, 2}, {0, 2, 10, 12}, {0, 3, 12, 14}});
+  EXPECT_EQ(s.step_seconds, (std::vector<double>{2, 4}));
+  EXPECT_DOUBLE_EQ(s.step_mean, 3);
+  EXPECT_DOUBLE_EQ(s.step_p50, 3);
+  EXPECT_DOUBLE_EQ(s.step_p95, 3.9);
+}
+
+TEST(Summary, MissingRecordsRejected) {
+  EXPECT_THROW(summarize(overlap_program(), {{0, 0, 0, 1}}), std::invalid_argument);
+}
+
+TEST(Trace, ChromeTraceEvents) {
+  Program p = overlap_program();
+  auto j = trace_to_json({"predicted", "t", "w", ""}, p, {{0, 0, 0.0, 1.0}, {0, 1, 0.5, 2.0}});
+  int complete = 0;
+  for (const auto& e : j.at("traceEvents"))
+    if (e.at("ph") == "X") {
+      ++complete;
+      if (e.at("name") == "grad.allreduce") {
+        EXPECT_DOUBLE_EQ(e.at("ts").get<double>(), 0.5e6);
+        EXPECT_DOUBLE_EQ(e.at("dur").get<double>(), 1.5e6);
+        EXPECT_EQ(e.at("tid"), 1);
+      }
+    }
+  EXPECT_EQ(complete, 2);
+}
+
+}  // namespace
+}  // namespace clustertwin::core
