@@ -1,0 +1,141 @@
+// End-to-end tests of the clustertwin binary: predict, run --local, compare, and bad input.
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Result {
+  int code = -1;
+  std::string output;  // stdout and stderr together
+};
+
+Result run(const std::string& args) {
+  std::string cmd = fmt::format("{} {} 2>&1", CLUSTERTWIN_BIN, args);
+  Result r;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return r;
+  char buf[4096];
+  while (size_t n = fread(buf, 1, sizeof buf, p)) r.output.append(buf, n);
+  int status = pclose(p);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+std::string src(const std::string& rel) { return fmt::format("{}/{}", CLUSTERTWIN_SOURCE_DIR, rel); }
+std::string fixture(const std::string& name) { return src("tests/e2e/fixtures/" + name); }
+
+nlohmann::json read_json(const fs::path& p) {
+  std::ifstream in(p);
+  return nlohmann::json::parse(in);
+}
+
+class EndToEnd : public testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / fmt::format("ct-e2e-{}-{}", ::getpid(),
+                                                   testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string out(const std::string& name) const { return (dir_ / name).string(); }
+  fs::path dir_;
+};
+
+TEST_F(EndToEnd, PredictRunCompare) {
+  const std::string common = fmt::format("-t {} -w {} --micro-batch 1 --steps 2", fixture("local-3-fast.yaml"),
+                                         src("workloads/examples/ddp-gpt2.yaml"));
+  Result p = run(fmt::format("predict {} -o {}", common, out("pred")));
+  ASSERT_EQ(p.code, 0) << p.output;
+  Result m = run(fmt::format("run --local 3 --compute modelled {} -o {}", common, out("meas")));
+  ASSERT_EQ(m.code, 0) << m.output;
+  Result c = run(fmt::format("compare {} {} -o {}", out("pred"), out("meas"), out("cmp")));
+  ASSERT_EQ(c.code, 0) << c.output;
+
+  for (const char* run_dir : {"pred", "meas"}) {
+    auto summary = read_json(dir_ / run_dir / "summary.json");
+    EXPECT_GT(summary.at("step_time_s").at("mean").get<double>(), 0) << run_dir;
+    EXPECT_EQ(summary.at("world"), 3);
+    EXPECT_EQ(summary.at("step_time_s").at("per_step").size(), 2u);
+    auto trace = read_json(dir_ / run_dir / "trace.json");
+    ASSERT_TRUE(trace.contains("traceEvents")) << run_dir;
+    EXPECT_GT(trace.at("traceEvents").size(), 3u * 2 * 30);  // 3 ranks x 2 steps x ~30 ops
+  }
+  // Both backends ran the same Program.
+  EXPECT_EQ(read_json(dir_ / "pred/summary.json").at("program_hash"), read_json(dir_ / "meas/summary.json").at("program_hash"));
+  // The measured run streamed one line per (step, rank).
+  std::ifstream steps(dir_ / "meas/steps.jsonl");
+  int lines = 0;
+  for (std::string l; std::getline(steps, l);) ++lines, EXPECT_NO_THROW(nlohmann::json::parse(l));
+  EXPECT_EQ(lines, 2 * 3);
+
+  std::ifstream in(dir_ / "cmp/report.md");
+  std::stringstream report;
+  report << in.rdbuf();
+  auto pred_step = read_json(dir_ / "pred/summary.json").at("step_time_s").at("mean").get<double>();
+  EXPECT_NE(report.str().find("| step time (mean) |"), std::string::npos) << report.str();
+  EXPECT_NE(report.str().find(fmt::format("{:.2f} ms", pred_step * 1e3)), std::string::npos)
+      << "predicted step time missing\n" << report.str();
+}
+
+TEST_F(EndToEnd, CorruptedContributionFailsTheRun) {
+  Result r = run(fmt::format("run --local 3 --compute modelled -t {} -w {} --micro-batch 1 --steps 1 --corrupt-rank 1 -o {}",
+                             fixture("local-3-fast.yaml"), src("workloads/examples/ddp-gpt2.yaml"), out("meas")));
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("grad.allreduce"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(dir_ / "meas/summary.json"));
+}
+
+TEST_F(EndToEnd, UnknownKeyIsAnInputError) {
+  Result r = run(fmt::format("predict -t {} -w {} -o {}", fixture("unknown-key.yaml"), src("workloads/examples/ddp-gpt2.yaml"), out("x")));
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.output, fmt::format("{}:5:5: error: unknown key 'forward' in a node\n"
+                                  "      forward: true\n"
+                                  "      ^\n"
+                                  "hint: did you mean 'forwards'?\n",
+                                  fixture("unknown-key.yaml")));
+}
+
+TEST_F(EndToEnd, WrongUnitIsAnInputError) {
+  Result r = run(fmt::format("predict -t {} -w {} -o {}", fixture("wrong-unit.yaml"), src("workloads/examples/ddp-gpt2.yaml"), out("x")));
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.output.substr(0, r.output.find('\n')),
+            fmt::format("{}:8:16: error: expected bandwidth to be a bandwidth with its unit, like 40Gbps or 2.5GB/s, got 'fast'",
+                        fixture("wrong-unit.yaml")));
+}
+
+TEST_F(EndToEnd, MissingFileIsAnInputError) {
+  Result r = run(fmt::format("predict -t {} -w {} -o {}", out("none.yaml"), src("workloads/examples/ddp-gpt2.yaml"), out("x")));
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.output, fmt::format("{}: error: cannot open file: No such file or directory\n"
+                                  "hint: check the path given to -t/--topology\n",
+                                  out("none.yaml")));
+}
+
+TEST_F(EndToEnd, MissingFlagIsAUsageError) {
+  Result r = run("predict -t x.yaml");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.output.find("--workload is required"), std::string::npos) << r.output;
+}
+
+TEST_F(EndToEnd, LocalWorkerCountMustMatchTopology) {
+  Result r = run(fmt::format("run --local 2 -t {} -w {} -o {}", fixture("local-3-fast.yaml"),
+                             src("workloads/examples/ddp-gpt2.yaml"), out("x")));
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.output.find("--local: error: 2 local workers requested, but topology 'local-3-fast' has 3"), std::string::npos)
+      << r.output;
+}
+
+}  // namespace
