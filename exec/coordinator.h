@@ -1,0 +1,38 @@
+// The coordinator's side of a run, below run_local(): drive workers that already listen, collect
+// their streamed step records, and turn failures into one RunError with the root cause first.
+// Separate so tests can run workers as threads and so remote launchers (ssh, emulated namespaces)
+// can reuse it.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/program.h"
+#include "core/run.h"
+#include "exec/executor.h"
+#include "exec/socket.h"
+#include "topologies/topology.h"
+
+namespace clustertwin::exec::detail {
+
+struct CoordinateOptions {
+  std::string token;
+  ComputeMode compute = ComputeMode::Modelled;
+  std::string out_dir;  // DIR/steps.jsonl; empty writes nothing
+  double op_timeout_s = 120;
+  double connect_timeout_s = 10;
+  int corrupt_rank = -1;
+};
+
+// Throws RunError when the executor cannot run `p`: an invalid program, or a collective it cannot
+// run (algorithm, kind or dtype), naming the rank and op.
+void check_runnable(const core::Program& p);
+
+// Per rank, per op: the compute op's roofline time on the rank's node device (0 for other ops).
+std::vector<std::vector<double>> modelled_seconds(const core::Program& p, const topo::Topology& t);
+
+// Runs `p` on the workers listening at `workers[rank]`; one record per op of every rank.
+std::vector<core::OpRecord> coordinate(const core::Program& p, const std::vector<Endpoint>& workers,
+                                       const std::vector<std::vector<double>>& seconds, const CoordinateOptions& o);
+
+}  // namespace clustertwin::exec::detail

@@ -1,0 +1,428 @@
+#include "exec/data_plane.h"
+
+#include <poll.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <deque>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "core/units.h"
+#include "exec/channel.h"
+#include "exec/errors.h"
+#include "exec/wire.h"
+
+namespace clustertwin::exec {
+
+namespace {
+constexpr size_t kFrameHead = wire::kHeaderSize + wire::kDataHeaderSize;
+constexpr uint64_t kMaxPiece = wire::kMaxPayload - wire::kDataHeaderSize;
+
+// Message payloads are zeros: the bytes matter for timing, not for content.
+const std::vector<uint8_t>& zeros() {
+  static const std::vector<uint8_t> z(1 << 20, 0);
+  return z;
+}
+
+std::string bytes_text(uint64_t b) { return core::format_bytes(static_cast<double>(b)); }
+
+// "exec: rank 1 (..): closed ..." -> "rank 1 (..): closed ..." so a caller can prefix its context.
+std::string strip_prefix(const char* what) {
+  std::string s = what;
+  return s.rfind("exec: ", 0) == 0 ? s.substr(6) : s;
+}
+}  // namespace
+
+struct DataPlane::Link {
+  int peer = -1;
+  Fd fd;
+  std::string who;
+
+  // Writer: one message or chunk at a time, cut into frames of at most kMaxPiece payload bytes.
+  struct Out {
+    bool active = false;
+    wire::FrameType type = wire::FrameType::Message;
+    int32_t tag = 0;
+    uint32_t step = 0;
+    const uint8_t* data = nullptr;  // null: zeros
+    uint64_t total = 0, done = 0;   // payload bytes of the whole transfer / of finished frames
+    std::array<uint8_t, kFrameHead> head{};
+    size_t head_sent = 0;
+    uint64_t piece = 0, piece_sent = 0;
+  } out;
+
+  // Reader: frame header, then payload into a posted chunk or the discard buffer.
+  enum class In { Head, Payload, Parked } in = In::Head;
+  std::array<uint8_t, kFrameHead> ihead{};
+  size_t ihead_got = 0, ihead_need = wire::kHeaderSize;
+  wire::Header hdr;
+  wire::DataHeader dh;
+  uint64_t left = 0;  // payload bytes of the current frame still to read
+  bool msg_open = false;
+  int32_t msg_tag = 0;
+  uint64_t msg_total = 0, msg_got = 0;
+  std::map<int32_t, std::deque<uint64_t>> mailbox;  // complete messages by tag: their sizes
+  const ChunkIn* chunk = nullptr;  // posted receive
+  uint64_t chunk_got = 0;
+
+  bool eof = false;  // the peer closed at a frame boundary: an error only for whoever still waits on it
+
+  bool reading() const { return in != In::Parked && !eof; }
+  bool chunk_open() const { return chunk && chunk_got < chunk->bytes; }
+
+  void start_send(wire::FrameType type, int32_t tag, uint32_t step, const uint8_t* data, uint64_t total) {
+    out = Out{};
+    out.active = true;
+    out.type = type;
+    out.tag = tag;
+    out.step = step;
+    out.data = data;
+    out.total = total;
+    begin_frame();
+  }
+
+  void begin_frame() {
+    out.piece = std::min(out.total - out.done, kMaxPiece);
+    auto h = wire::encode_header(out.type, static_cast<uint32_t>(out.piece + wire::kDataHeaderSize));
+    auto d = wire::encode_data_header({out.tag, out.step, out.done, out.total});
+    std::copy(h.begin(), h.end(), out.head.begin());
+    std::copy(d.begin(), d.end(), out.head.begin() + wire::kHeaderSize);
+    out.head_sent = 0;
+    out.piece_sent = 0;
+  }
+
+  // Writes what the socket takes now; true when bytes moved.
+  bool write_some() {
+    bool moved = false;
+    while (out.active) {
+      const void* parts[2];
+      size_t sizes[2];
+      int n = 0;
+      if (out.head_sent < kFrameHead) {
+        parts[n] = out.head.data() + out.head_sent;
+        sizes[n++] = kFrameHead - out.head_sent;
+      }
+      uint64_t rest = out.piece - out.piece_sent;
+      if (rest > 0) {
+        parts[n] = out.data ? out.data + out.done + out.piece_sent : zeros().data();
+        sizes[n++] = out.data ? rest : std::min<uint64_t>(rest, zeros().size());
+      }
+      size_t sent = send_some(fd.get(), parts, sizes, n, who);
+      if (sent == 0) return moved;
+      moved = true;
+      size_t h = std::min(sent, kFrameHead - out.head_sent);
+      out.head_sent += h;
+      out.piece_sent += sent - h;
+      if (out.head_sent == kFrameHead && out.piece_sent == out.piece) {
+        out.done += out.piece;
+        if (out.done == out.total) out.active = false;
+        else begin_frame();
+      }
+    }
+    return moved;
+  }
+
+  void post_chunk(const ChunkIn* c) {
+    chunk = c;
+    chunk_got = 0;
+    if (in == In::Parked) accept_chunk_frame();
+  }
+
+  // Reads what is available; true when bytes moved. Bounded so one busy link cannot starve others.
+  bool read_some(std::vector<uint8_t>& discard) {
+    bool moved = false;
+    for (int round = 0; round < 64 && reading(); ++round) {
+      size_t got = 0;
+      if (in == In::Head) {
+        try {
+          got = recv_some(fd.get(), ihead.data() + ihead_got, ihead_need - ihead_got, who);
+        } catch (const PeerLost&) {
+          if (ihead_got > 0) throw;
+          eof = true;  // a peer that finished its ops closes after its last frame
+          return moved;
+        }
+        ihead_got += got;
+        if (got > 0 && ihead_got == ihead_need) on_head();
+      } else {
+        bool to_chunk = hdr.type == wire::FrameType::Chunk;
+        uint8_t* dst = to_chunk ? chunk->data + chunk_got : discard.data();
+        size_t want = to_chunk ? left : std::min<uint64_t>(left, discard.size());
+        got = recv_some(fd.get(), dst, want, who);
+        left -= got;
+        if (to_chunk) {
+          chunk_got += got;
+          if (got > 0 && chunk->on_data) chunk->on_data(chunk_got);
+        } else {
+          msg_got += got;
+        }
+        if (left == 0) end_frame();
+      }
+      if (got == 0) return moved;
+      moved = true;
+    }
+    return moved;
+  }
+
+  [[noreturn]] void refuse(const std::string& why) const {
+    throw RunError(fmt::format("exec: {}: refused a data frame: {}", who, why));
+  }
+
+  void on_head() {
+    if (ihead_need == wire::kHeaderSize) {
+      try {
+        hdr = wire::decode_header(ihead.data());
+      } catch (const wire::FrameError& e) {
+        refuse(e.what());
+      }
+      if (hdr.version != wire::kVersion) refuse(fmt::format("protocol version {} (this build speaks {})", hdr.version, wire::kVersion));
+      if (!wire::is_data(hdr.type)) refuse(fmt::format("a '{}' frame does not belong on a data connection", wire::name(hdr.type)));
+      ihead_need = kFrameHead;
+      return;
+    }
+    dh = wire::decode_data_header(ihead.data() + wire::kHeaderSize);
+    left = hdr.length - wire::kDataHeaderSize;
+    if (hdr.type == wire::FrameType::Message) return accept_message_frame();
+    // A chunk for a ring step this rank has not reached yet waits in the socket.
+    if (!chunk_open()) {
+      in = In::Parked;
+      return;
+    }
+    accept_chunk_frame();
+  }
+
+  void accept_message_frame() {
+    if (!msg_open) {
+      if (dh.offset != 0) refuse(fmt::format("message tag {} starts at offset {}", dh.tag, dh.offset));
+      msg_open = true;
+      msg_tag = dh.tag;
+      msg_total = dh.total;
+      msg_got = 0;
+    } else if (dh.tag != msg_tag || dh.offset != msg_got || dh.total != msg_total) {
+      refuse(fmt::format("message tag {} offset {} does not continue message tag {} at offset {}", dh.tag, dh.offset,
+                         msg_tag, msg_got));
+    }
+    if (left > msg_total - msg_got) refuse(fmt::format("message tag {} overruns its {} bytes", dh.tag, msg_total));
+    in = In::Payload;
+    if (left == 0) end_frame();
+  }
+
+  void accept_chunk_frame() {
+    if (dh.tag != chunk->tag || dh.step != chunk->step || dh.total != chunk->bytes || dh.offset != chunk_got ||
+        left > chunk->bytes - chunk_got)
+      throw RunError(fmt::format(
+          "exec: {}: sent {} of collective tag {} ring step {} at offset {}, but this rank expects {} of tag {} ring "
+          "step {} at offset {} — the ranks run different programs or different builds",
+          who, bytes_text(dh.total), dh.tag, dh.step, dh.offset, bytes_text(chunk->bytes), chunk->tag, chunk->step,
+          chunk_got));
+    in = In::Payload;
+    if (left == 0) end_frame();
+  }
+
+  void end_frame() {
+    if (hdr.type == wire::FrameType::Message && msg_got == msg_total) {
+      mailbox[msg_tag].push_back(msg_total);
+      msg_open = false;
+    }
+    in = In::Head;
+    ihead_got = 0;
+    ihead_need = wire::kHeaderSize;
+  }
+
+  std::string state() const {
+    std::string s;
+    if (out.active)
+      s += fmt::format("sending {} to {}: {} sent", bytes_text(out.total), who, bytes_text(out.done + out.piece_sent));
+    if (chunk_open())
+      s += fmt::format("{}receiving {} from {}: {} received", s.empty() ? "" : "; ", bytes_text(chunk->bytes), who,
+                       bytes_text(chunk_got));
+    return s;
+  }
+};
+
+DataPlane::DataPlane(DataPlaneConfig config, const std::vector<int>& peers, int listen_fd, Cancel* cancel)
+    : config_(std::move(config)), cancel_(cancel), discard_(1 << 20) {
+  connect_all(peers, listen_fd);
+}
+
+DataPlane::~DataPlane() = default;
+
+std::string DataPlane::who(int rank) const {
+  if (rank < 0 || rank >= static_cast<int>(config_.addresses.size())) return fmt::format("rank {}", rank);
+  return fmt::format("rank {} ({})", rank, config_.addresses[rank].str());
+}
+
+void DataPlane::connect_all(const std::vector<int>& peers, int listen_fd) {
+  const int me = config_.rank;
+  const auto deadline = deadline_after(config_.connect_timeout_s);
+  // Connect to every higher rank and send the hello without waiting for its answer, then accept the
+  // lower ranks, then read the answers: no rank waits on another before accepting, so no cycle.
+  std::vector<Channel> outgoing;
+  for (int p : peers) {
+    if (p <= me) continue;
+    Fd fd = connect_until(config_.addresses.at(p), deadline, who(p));
+    tune_data_socket(fd.get());
+    outgoing.emplace_back(std::move(fd), who(p));
+    outgoing.back().send(wire::FrameType::Hello,
+                         nlohmann::json{{"role", "data"}, {"token", config_.token}, {"rank", me}}, deadline);
+  }
+  std::set<int> waiting;
+  for (int p : peers)
+    if (p < me) waiting.insert(p);
+  while (!waiting.empty()) {
+    Fd fd = accept_until(listen_fd, deadline);
+    if (!fd.valid()) {
+      std::string names;
+      for (int p : waiting) names += (names.empty() ? "" : ", ") + who(p);
+      throw Timeout(fmt::format("exec: rank {}: {} did not open its data connection within {:.1f} s — its worker failed "
+                                "during setup, or a firewall blocks port {} on this host",
+                                me, names, config_.connect_timeout_s, config_.addresses.at(me).port));
+    }
+    tune_data_socket(fd.get());
+    Channel c(std::move(fd), "an incoming data connection");
+    std::string why;
+    auto hello = accept_hello(c, "data", config_.token, deadline, why);
+    if (hello && !waiting.count(hello->rank)) {
+      why = fmt::format("rank {} is not a peer this rank is waiting for", hello->rank);
+      c.send(wire::FrameType::Error, nlohmann::json{{"message", why}, {"kind", "refused"}}, deadline);
+      hello.reset();
+    }
+    if (!hello) {
+      fmt::print(stderr, "clustertwin-worker: rank {}: refused a data connection: {}\n", me, why);
+      continue;
+    }
+    waiting.erase(hello->rank);
+    auto l = std::make_unique<Link>();
+    l->peer = hello->rank;
+    l->who = who(hello->rank);
+    l->fd = c.take();
+    links_[hello->rank] = std::move(l);
+  }
+  for (auto& c : outgoing) {
+    Frame f = c.recv(deadline);
+    if (f.type == wire::FrameType::Error)
+      throw RunError(fmt::format("exec: rank {}: {} refused the data connection: {}", me, c.who(),
+                                 f.json().value("message", std::string("?"))));
+    c.expect(f, wire::FrameType::HelloOk);
+  }
+  for (size_t i = 0, j = 0; i < peers.size(); ++i) {
+    if (peers[i] <= me) continue;
+    auto l = std::make_unique<Link>();
+    l->peer = peers[i];
+    l->who = who(peers[i]);
+    l->fd = outgoing[j++].take();
+    links_[peers[i]] = std::move(l);
+  }
+}
+
+DataPlane::Link& DataPlane::link(int peer, const std::string& what) {
+  auto it = links_.find(peer);
+  if (it == links_.end())
+    throw RunError(fmt::format("exec: rank {} in {}: no data connection to {} (the peers derived from the program "
+                               "missed it: a bug in exec/)",
+                               config_.rank, what, who(peer)));
+  return *it->second;
+}
+
+void DataPlane::pump(Link* reader, Link* writer, const std::function<bool()>& done, const std::string& what) {
+  auto deadline = deadline_after(config_.progress_timeout_s);
+  Link* links[2] = {reader, writer};
+  pollfd fds[3];
+  try {
+    while (!done()) {
+      fds[0] = {cancel_ ? cancel_->wake_fd() : -1, POLLIN, 0};
+      bool any = false;
+      for (int i = 0; i < 2; ++i) {
+        Link* l = links[i];
+        short ev = 0;
+        if (l) ev = static_cast<short>((i == 0 && l->reading() ? POLLIN : 0) | (l->out.active ? POLLOUT : 0));
+        fds[i + 1] = {ev ? l->fd.get() : -1, ev, 0};
+        any = any || ev;
+      }
+      if (!any && reader && reader->eof)
+        throw PeerLost(fmt::format("exec: {}: closed the connection — its worker failed or exited (see its own error)",
+                                   reader->who));
+      if (!any)
+        throw RunError(fmt::format("exec: rank {} in {}: {} sent a collective chunk (tag {}, ring step {}) where this "
+                                   "rank expects a message — the ranks run their communication ops in different orders",
+                                   config_.rank, what, reader->who, reader->dh.tag, reader->dh.step));
+      int rc = ::poll(fds, 3, poll_timeout_ms(deadline));
+      if (rc < 0 && errno != EINTR)
+        throw RunError(fmt::format("exec: rank {}: poll failed: {}", config_.rank, std::strerror(errno)));
+      if (cancel_ && cancel_->cancelled()) throw Cancelled(cancel_->reason());
+      bool moved = false;
+      for (int i = 0; i < 2; ++i) {
+        short re = fds[i + 1].revents;
+        if (!re) continue;
+        if ((re & (POLLOUT | POLLERR | POLLHUP)) && links[i]->out.active) moved |= links[i]->write_some();
+        if ((re & (POLLIN | POLLERR | POLLHUP)) && i == 0 && links[i]->reading()) moved |= links[i]->read_some(discard_);
+      }
+      if (moved) {
+        deadline = deadline_after(config_.progress_timeout_s);
+      } else if (Clock::now() >= deadline) {
+        std::string st;
+        for (Link* l : links) {
+          std::string s = l ? l->state() : "";
+          if (!s.empty()) st += (st.empty() ? "" : "; ") + s;
+        }
+        throw Timeout(fmt::format("exec: rank {} in {}: no progress for {:.1f} s ({}) — the peer is hung or dead, or "
+                                  "the network drops packets",
+                                  config_.rank, what, config_.progress_timeout_s, st.empty() ? "waiting" : st));
+      }
+    }
+  } catch (const PeerLost& e) {
+    throw PeerLost(fmt::format("exec: rank {} in {}: {}", config_.rank, what, strip_prefix(e.what())));
+  } catch (const Timeout&) {
+    throw;
+  } catch (const Cancelled&) {
+    throw;
+  } catch (const RunError& e) {
+    if (std::string_view(e.what()).rfind(fmt::format("exec: rank {} in", config_.rank), 0) == 0) throw;
+    throw RunError(fmt::format("exec: rank {} in {}: {}", config_.rank, what, strip_prefix(e.what())));
+  }
+}
+
+void DataPlane::exchange(const ChunkOut& out, const ChunkIn& in, const std::string& what) {
+  Link* lo = out.bytes ? &link(out.peer, what) : nullptr;
+  Link* li = in.bytes ? &link(in.peer, what) : nullptr;
+  if (!lo && !li) return;
+  if (lo) lo->start_send(wire::FrameType::Chunk, out.tag, out.step, out.data, out.bytes);
+  struct Unpost {
+    Link* l;
+    ~Unpost() {
+      if (l) l->chunk = nullptr;
+    }
+  } unpost{li};
+  if (li) li->post_chunk(&in);
+  auto done = [&] { return (!lo || !lo->out.active) && (!li || li->chunk_got == in.bytes); };
+  // Only the receive link is read: the send peer may have finished the run and closed already.
+  pump(li, lo == li ? nullptr : lo, done, what);
+}
+
+void DataPlane::send_message(int peer, int32_t tag, uint64_t bytes, const std::string& what) {
+  Link& l = link(peer, what);
+  l.start_send(wire::FrameType::Message, tag, 0, nullptr, bytes);
+  // Reading while sending drains the peer's messages to us, so two ranks sending to each other
+  // both finish (their messages are counted in the mailbox for the matching recv).
+  pump(&l, nullptr, [&] { return !l.out.active; }, what);
+}
+
+void DataPlane::recv_message(int peer, int32_t tag, uint64_t bytes, const std::string& what) {
+  Link& l = link(peer, what);
+  auto ready = [&] {
+    auto it = l.mailbox.find(tag);
+    return it != l.mailbox.end() && !it->second.empty();
+  };
+  pump(&l, nullptr, ready, what);
+  uint64_t got = l.mailbox[tag].front();
+  l.mailbox[tag].pop_front();
+  if (got != bytes)
+    throw RunError(fmt::format("exec: rank {} in {}: message tag {} from {} has {}, the program says {} — the ranks "
+                               "run different programs",
+                               config_.rank, what, tag, l.who, bytes_text(got), bytes_text(bytes)));
+}
+
+}  // namespace clustertwin::exec

@@ -1,0 +1,81 @@
+// A worker's data connections to the ranks it exchanges bytes with, and the poll() loop that moves
+// them. One TCP connection per pair of ranks carries both directions. A ring step sends one chunk
+// while it receives another (full duplex, on one or two sockets); a send drains messages arriving
+// on the same connection, so two ranks sending to each other never wait on each other. This is the
+// transport the collective runner is written against (an RDMA one would offer the same calls).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "exec/cancel.h"
+#include "exec/socket.h"
+
+namespace clustertwin::exec {
+
+struct DataPlaneConfig {
+  int rank = 0;
+  std::vector<Endpoint> addresses;  // every rank's worker (index = rank)
+  std::string token;
+  double connect_timeout_s = 10;    // opening all connections, handshakes included
+  double progress_timeout_s = 120;  // an exchange that moves no byte for this long fails
+};
+
+// One side of a ring step: `bytes` of a chunk of collective `tag`, ring step `step`.
+struct ChunkOut {
+  int peer = -1;
+  int32_t tag = 0;
+  uint32_t step = 0;
+  const uint8_t* data = nullptr;
+  uint64_t bytes = 0;
+};
+struct ChunkIn {
+  int peer = -1;
+  int32_t tag = 0;
+  uint32_t step = 0;
+  uint8_t* data = nullptr;
+  uint64_t bytes = 0;
+  std::function<void(uint64_t)> on_data;  // bytes received so far, after each read: reduce as they land
+};
+
+class DataPlane {
+ public:
+  // Opens a connection to each of `peers`: this rank connects to higher ranks and accepts lower
+  // ones on `listen_fd`; every connection starts with a hello carrying the token and the rank.
+  // Throws RunError naming the peers that did not connect in time. `cancel` (may be null) wakes
+  // any wait in this object.
+  DataPlane(DataPlaneConfig config, const std::vector<int>& peers, int listen_fd, Cancel* cancel);
+  ~DataPlane();
+  DataPlane(const DataPlane&) = delete;
+  DataPlane& operator=(const DataPlane&) = delete;
+
+  // Sends `out` while receiving `in` (either may have 0 bytes: that side is skipped). `what` names
+  // the op for messages ("op 12 'grad.allreduce' (step 3), ring step 2").
+  void exchange(const ChunkOut& out, const ChunkIn& in, const std::string& what);
+  // A send/recv payload of `bytes` zero bytes, matched per (peer, tag) in order.
+  void send_message(int peer, int32_t tag, uint64_t bytes, const std::string& what);
+  void recv_message(int peer, int32_t tag, uint64_t bytes, const std::string& what);
+
+  // "rank 2 (10.0.0.3:7000)"
+  std::string who(int rank) const;
+
+  struct Link;  // one connection's reader and writer state (data_plane.cc)
+
+ private:
+  Link& link(int peer, const std::string& what);
+  // Polls until `done()`, reading and writing `reader` and writing `writer` (either may be null);
+  // throws Timeout after progress_timeout_s without a byte moved, PeerLost when a peer goes away.
+  void pump(Link* reader, Link* writer, const std::function<bool()>& done, const std::string& what);
+  void connect_all(const std::vector<int>& peers, int listen_fd);
+
+  DataPlaneConfig config_;
+  Cancel* cancel_;
+  std::map<int, std::unique_ptr<Link>> links_;
+  std::vector<uint8_t> discard_;  // message payloads land here
+};
+
+}  // namespace clustertwin::exec

@@ -1,0 +1,260 @@
+// `clustertwin worker`: one rank of a run. Control flow: accept the coordinator, take the
+// assignment, open the data connections, report ready, then run the ops on two threads while this
+// thread streams step records and heartbeats back.
+#include "exec/worker.h"
+
+#include <poll.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <set>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "exec/assignment.h"
+#include "exec/channel.h"
+#include "exec/collective_runner.h"
+#include "exec/compute.h"
+#include "exec/data_plane.h"
+#include "exec/errors.h"
+#include "exec/executor.h"
+#include "exec/scheduler.h"
+
+namespace clustertwin::exec {
+
+namespace detail {
+namespace {
+
+constexpr double kHandshakeTimeout = 10;
+constexpr double kFrameTimeout = 10;  // the rest of a frame whose first byte arrived
+
+Channel accept_control(int listen_fd, const ServeOptions& o) {
+  const auto deadline = deadline_after(o.accept_timeout_s);
+  for (;;) {
+    Fd fd = accept_until(listen_fd, deadline);
+    if (!fd.valid())
+      throw Timeout(fmt::format("exec: worker on port {}: no coordinator connected within {:.1f} s", local_port(listen_fd),
+                                o.accept_timeout_s));
+    Channel c(std::move(fd), "the coordinator");
+    std::string why;
+    if (accept_hello(c, "control", o.token, deadline_after(kHandshakeTimeout), why)) return c;
+    fmt::print(stderr, "clustertwin-worker: refused a connection: {}\n", why);
+  }
+}
+
+// The ranks this rank exchanges bytes with: its send/recv peers and its collectives' ring neighbours.
+std::vector<int> peers_of(const Assignment& a) {
+  std::set<int> peers;
+  for (const auto& op : a.ops) {
+    if (op.kind == core::OpKind::Send || op.kind == core::OpKind::Recv) peers.insert(op.peer);
+    if (op.kind == core::OpKind::Collective)
+      for (int p : work::peers_of(plan_for(op, a.groups.at(op.group), a.rank))) peers.insert(p);
+  }
+  peers.erase(a.rank);
+  return {peers.begin(), peers.end()};
+}
+
+void send_error(Channel& control, const std::string& message, std::string_view kind) {
+  try {
+    control.send(wire::FrameType::Error, nlohmann::json{{"message", message}, {"kind", kind}}, deadline_after(kFrameTimeout));
+  } catch (const RunError&) {
+    // The coordinator is gone: the error still reaches the caller through the exception.
+  }
+}
+
+// One rank's run, from the assignment on.
+class RankRun {
+ public:
+  RankRun(Assignment a, std::string token, Channel& control)
+      : a_(std::move(a)), control_(control), token_(std::move(token)) {
+    for (uint32_t i = 0; i < a_.ops.size(); ++i)
+      if (a_.ops[i].kind == core::OpKind::Collective) collectives_.push_back(i);
+  }
+
+  void setup(int listen_fd) {
+    DataPlaneConfig cfg{a_.rank, a_.addresses, token_, a_.connect_timeout_s, a_.op_timeout_s};
+    plane_ = std::make_unique<DataPlane>(cfg, peers_of(a_), listen_fd, &cancel_);
+    try {
+      coll_ = std::make_unique<CollectiveRunner>(*plane_, a_.rank, a_.groups, a_.ops, a_.corrupt);
+      kernels_ = std::make_unique<ComputeKernels>(a_.compute, a_.ops, a_.modelled_seconds);
+    } catch (const std::bad_alloc&) {
+      throw RunError(fmt::format("exec: rank {}: out of memory allocating the collective and compute buffers", a_.rank));
+    }
+    if (!collectives_.empty()) coll_->fill(element_count(a_.ops[collectives_.front()]));
+  }
+
+  const Assignment& assignment() const { return a_; }
+
+  void run(const StartInfo& start) {
+    auto origin = Clock::time_point(std::chrono::duration_cast<Clock::duration>(
+        std::chrono::nanoseconds(start.origin_ns + start.clock_offset_ns)));
+    Scheduler sched(a_.ops, origin, hooks(), cancel_);
+    sched.start();
+    stream_records(sched);
+    sched.join();
+    if (cancel_.cancelled()) {
+      send_error(control_, cancel_.reason(), cancel_.kind());
+      throw RunError(cancel_.reason());
+    }
+    control_.send(wire::FrameType::Done, nlohmann::json{{"ops", a_.ops.size()}}, deadline_after(kFrameTimeout));
+  }
+
+  Cancel& cancel() { return cancel_; }
+
+ private:
+  Scheduler::Hooks hooks() {
+    Scheduler::Hooks h;
+    h.compute = [this](const core::Op& op, uint32_t i) { kernels_->run(op, i, cancel_); };
+    h.comm = [this](const core::Op& op, uint32_t i) { comm(op, i); };
+    h.after_comm = [this](const core::Op& op, uint32_t i) { after_comm(op, i); };
+    h.step_done = [this](int32_t step) {
+      {
+        std::lock_guard lock(steps_mu_);
+        finished_steps_.push_back(step);
+      }
+      steps_pipe_.notify();
+    };
+    return h;
+  }
+
+  void comm(const core::Op& op, uint32_t i) {
+    std::string what = fmt::format("op {} '{}' (step {})", i, op.label, op.step);
+    auto bytes = static_cast<uint64_t>(std::llround(op.bytes));
+    switch (op.kind) {
+      case core::OpKind::Send: plane_->send_message(op.peer, op.tag, bytes, what); break;
+      case core::OpKind::Recv: plane_->recv_message(op.peer, op.tag, bytes, what); break;
+      case core::OpKind::Collective: coll_->run(op, i); break;
+      case core::OpKind::Compute: break;
+    }
+  }
+
+  // Off the clock: check the result, then lay out the pattern for the next collective while
+  // compute runs, so the next collective starts from a filled buffer.
+  void after_comm(const core::Op& op, uint32_t i) {
+    if (op.kind != core::OpKind::Collective) return;
+    coll_->verify(op, i);
+    auto next = std::upper_bound(collectives_.begin(), collectives_.end(), i);
+    if (next != collectives_.end()) coll_->fill(element_count(a_.ops[*next]));
+  }
+
+  // Until every step is reported or the run is cancelled: step records and heartbeats to the
+  // coordinator, and an abort or a closed connection from it cancels the run.
+  void stream_records(const Scheduler& sched) {
+    std::set<int32_t> pending;
+    for (const auto& op : a_.ops) pending.insert(std::max(op.step, 0));
+    const double beat = std::clamp(a_.op_timeout_s / 4, 0.05, 1.0);
+    auto next_beat = deadline_after(beat);
+    while (!pending.empty() && !cancel_.cancelled()) {
+      pollfd fds[3] = {{control_.fd(), POLLIN, 0}, {steps_pipe_.fd(), POLLIN, 0}, {cancel_.wake_fd(), POLLIN, 0}};
+      ::poll(fds, 3, poll_timeout_ms(next_beat));
+      try {
+        if (fds[0].revents) on_control();
+        steps_pipe_.drain();
+        for (int32_t s : take_finished()) {
+          send_step(sched, s);
+          pending.erase(s);
+        }
+        if (Clock::now() >= next_beat) {
+          control_.send(wire::FrameType::Heartbeat, std::string_view(), deadline_after(kFrameTimeout));
+          next_beat = deadline_after(beat);
+        }
+      } catch (const RunError& e) {
+        cancel_.cancel(fmt::format("exec: rank {}: lost the coordinator: {}", a_.rank, e.what()), "cancelled");
+      }
+    }
+  }
+
+  void on_control() {
+    Frame f = control_.recv(deadline_after(kFrameTimeout));
+    if (f.type == wire::FrameType::Abort)
+      cancel_.cancel(fmt::format("exec: rank {}: aborted by the coordinator (another rank failed)", a_.rank), "cancelled");
+    else
+      throw RunError(fmt::format("unexpected '{}' frame during the run", wire::name(f.type)));
+  }
+
+  std::vector<int32_t> take_finished() {
+    std::lock_guard lock(steps_mu_);
+    std::vector<int32_t> out(finished_steps_.begin(), finished_steps_.end());
+    finished_steps_.clear();
+    return out;
+  }
+
+  void send_step(const Scheduler& sched, int32_t step) {
+    nlohmann::json ops = nlohmann::json::array();
+    for (uint32_t i : sched.ops_of_step(step)) ops.push_back({i, sched.times()[i].start, sched.times()[i].end});
+    nlohmann::ordered_json j;
+    j["step"] = step;
+    j["rank"] = a_.rank;
+    j["ops"] = ops;
+    control_.send(wire::FrameType::Step, std::string_view(j.dump()), deadline_after(kFrameTimeout));
+  }
+
+  Assignment a_;
+  Channel& control_;
+  std::string token_;
+  std::vector<uint32_t> collectives_;  // indices of collective ops, in program order
+  Cancel cancel_;                      // before the plane: the plane wakes on it
+  std::unique_ptr<DataPlane> plane_;
+  std::unique_ptr<CollectiveRunner> coll_;
+  std::unique_ptr<ComputeKernels> kernels_;
+  std::mutex steps_mu_;
+  std::deque<int32_t> finished_steps_;
+  WakePipe steps_pipe_;
+};
+
+StartInfo wait_for_start(Channel& control, const Assignment& a) {
+  Frame f = control.recv(deadline_after(2 * a.connect_timeout_s + 60));
+  if (f.type == wire::FrameType::Abort)
+    throw Cancelled(fmt::format("exec: rank {}: aborted by the coordinator before the start (another rank failed)", a.rank));
+  control.expect(f, wire::FrameType::Start);
+  return start_from_json(f.payload);
+}
+
+}  // namespace
+
+void serve_one_run(Fd listener, const ServeOptions& options) {
+  Channel control = accept_control(listener.get(), options);
+  std::unique_ptr<RankRun> run;
+  try {
+    try {
+      Frame f = control.recv(deadline_after(60));
+      control.expect(f, wire::FrameType::Assign);
+      run = std::make_unique<RankRun>(assignment_from_json(f.payload), options.token, control);
+      run->setup(listener.get());
+      listener.reset();  // every data connection is open: refuse anything else from now on
+      control.send(wire::FrameType::Ready, nlohmann::json::object(), deadline_after(kFrameTimeout));
+      run->run(wait_for_start(control, run->assignment()));
+    } catch (const std::bad_alloc&) {
+      throw RunError("exec: the worker ran out of memory");
+    } catch (const RunError&) {
+      throw;
+    } catch (const std::exception& e) {
+      throw RunError(fmt::format("exec: worker failed: {}", e.what()));
+    }
+  } catch (const RunError& e) {
+    // run() reports its own failure before throwing; everything else is reported here.
+    if (!run || !run->cancel().cancelled()) send_error(control, e.what(), error_kind(e));
+    throw;
+  }
+}
+
+}  // namespace detail
+
+void run_worker(const WorkerOptions& options) {
+  ignore_sigpipe();
+  if (options.token.empty())
+    throw RunError("exec: the worker needs the run token (--token, or CLUSTERTWIN_TOKEN in its environment)");
+  Endpoint ep = parse_endpoint(options.listen, "--listen");
+  Fd listener = listen_on(ep);
+  if (options.announce_port) {
+    std::printf("clustertwin-worker listening on %u\n", static_cast<unsigned>(local_port(listener.get())));
+    std::fflush(stdout);
+  }
+  detail::serve_one_run(std::move(listener), {options.token, 0});
+}
+
+}  // namespace clustertwin::exec

@@ -1,0 +1,20 @@
+// The worker's side of one run, below run_worker(): given an open listening socket, serve one
+// coordinator. Separate so tests can run ranks as threads in one process.
+#pragma once
+
+#include <string>
+
+#include "exec/socket.h"
+
+namespace clustertwin::exec::detail {
+
+struct ServeOptions {
+  std::string token;
+  double accept_timeout_s = 0;  // waiting for the coordinator; 0 waits forever
+};
+
+// Accepts the coordinator's control connection (refusing others), runs the assigned ops, streams
+// step records, and returns after the done frame. Throws RunError (after telling the coordinator).
+void serve_one_run(Fd listener, const ServeOptions& options);
+
+}  // namespace clustertwin::exec::detail

@@ -1,0 +1,153 @@
+// The data plane on loopback: messages in both directions at once, frames split at the payload
+// bound, and every way a peer can fail (never connects, goes silent, closes, wrong token).
+#include "exec/data_plane.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
+
+#include "exec/errors.h"
+#include "support.h"
+
+namespace clustertwin::exec {
+namespace {
+
+using std::chrono::duration;
+
+double since(Clock::time_point t) { return duration<double>(Clock::now() - t).count(); }
+
+TEST(DataPlane, MessagesBothWaysAtOnceDoNotDeadlock) {
+  auto l = test::listen_loopback(2);
+  const uint64_t big = 20 << 20;  // far more than both sockets' buffers
+  test::run_ranks(2, [&](int r) {
+    DataPlane plane({r, l.addrs, "tok", 5, 5}, {1 - r}, l.fds[r].get(), nullptr);
+    plane.send_message(1 - r, 10 + r, big, "send");
+    plane.recv_message(1 - r, 11 - r, big, "recv");
+  });
+}
+
+TEST(DataPlane, MessagesMatchByTagInOrderAcrossFrameSplits) {
+  auto l = test::listen_loopback(2);
+  const uint64_t huge = (70ull << 20) + 3;  // two frames: above the 64 MiB payload bound
+  test::run_ranks(2, [&](int r) {
+    DataPlane plane({r, l.addrs, "tok", 5, 5}, {1 - r}, l.fds[r].get(), nullptr);
+    if (r == 0) {
+      plane.send_message(1, 5, 10, "a");
+      plane.send_message(1, 6, 0, "b");
+      plane.send_message(1, 5, huge, "c");
+    } else {
+      plane.recv_message(0, 6, 0, "b");
+      plane.recv_message(0, 5, 10, "a");
+      plane.recv_message(0, 5, huge, "c");
+    }
+  });
+}
+
+TEST(DataPlane, MessageOfTheWrongSizeIsAnError) {
+  auto l = test::listen_loopback(2);
+  std::string err;
+  test::run_ranks(2, [&](int r) {
+    DataPlane plane({r, l.addrs, "tok", 5, 5}, {1 - r}, l.fds[r].get(), nullptr);
+    if (r == 0) return plane.send_message(1, 1, 100, "send");
+    try {
+      plane.recv_message(0, 1, 200, "op 4 'act.recv' (step 0)");
+    } catch (const RunError& e) {
+      err = e.what();
+    }
+  });
+  EXPECT_NE(err.find("rank 1 in op 4 'act.recv' (step 0): message tag 1 from rank 0 (127.0.0.1:"), std::string::npos) << err;
+  EXPECT_NE(err.find("has 100 B, the program says 200 B"), std::string::npos) << err;
+}
+
+TEST(DataPlane, PeerThatNeverConnectsTimesOutNamingIt) {
+  auto l = test::listen_loopback(2);
+  auto t0 = Clock::now();
+  try {
+    DataPlane plane({1, l.addrs, "tok", 0.3, 5}, {0}, l.fds[1].get(), nullptr);
+    FAIL() << "no timeout";
+  } catch (const Timeout& e) {
+    EXPECT_NE(std::string(e.what()).find("rank 1: rank 0 (" + l.addrs[0].str() + ") did not open its data connection within 0.3 s"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_LT(since(t0), 2.0);
+}
+
+TEST(DataPlane, SilentPeerTimesOutWithinTheOpBound) {
+  auto l = test::listen_loopback(2);
+  std::string err;
+  double took = 0;
+  test::run_ranks(2, [&](int r) {
+    DataPlane plane({r, l.addrs, "tok", 5, 0.3}, {1 - r}, l.fds[r].get(), nullptr);
+    if (r == 1) return std::this_thread::sleep_for(std::chrono::milliseconds(800));  // connected, never answers
+    std::vector<uint8_t> in(64), out(64);
+    auto t0 = Clock::now();
+    try {
+      plane.exchange({1, 0, 0, out.data(), 64}, {1, 0, 0, in.data(), 64, {}}, "op 9 'grad.allreduce'");
+    } catch (const Timeout& e) {
+      err = e.what();
+    }
+    took = since(t0);
+  });
+  EXPECT_NE(err.find("rank 0 in op 9 'grad.allreduce': no progress for 0.3 s"), std::string::npos) << err;
+  EXPECT_NE(err.find("receiving 64 B from rank 1 (" + l.addrs[1].str() + "): 0 B received"), std::string::npos) << err;
+  EXPECT_GE(took, 0.3);
+  EXPECT_LT(took, 0.8);
+}
+
+TEST(DataPlane, PeerThatClosesIsReportedAsLost) {
+  auto l = test::listen_loopback(2);
+  std::string err;
+  test::run_ranks(2, [&](int r) {
+    DataPlane plane({r, l.addrs, "tok", 5, 5}, {1 - r}, l.fds[r].get(), nullptr);
+    if (r == 1) return;  // closes its end at once
+    try {
+      plane.recv_message(1, 0, 8, "op 2 'x'");
+    } catch (const PeerLost& e) {
+      err = e.what();
+    }
+  });
+  EXPECT_NE(err.find("rank 0 in op 2 'x': rank 1 (" + l.addrs[1].str() + "): closed the connection"), std::string::npos) << err;
+}
+
+TEST(DataPlane, WrongTokenIsRefused) {
+  auto l = test::listen_loopback(2);
+  std::string err0, err1;
+  test::run_ranks(2, [&](int r) {
+    try {
+      DataPlane plane({r, l.addrs, r == 0 ? "intruder" : "tok", 0.5, 5}, {1 - r}, l.fds[r].get(), nullptr);
+    } catch (const RunError& e) {
+      (r == 0 ? err0 : err1) = e.what();
+    }
+  });
+  EXPECT_NE(err0.find("refused the data connection: wrong run token"), std::string::npos) << err0;
+  EXPECT_NE(err1.find("rank 0 (" + l.addrs[0].str() + ") did not open its data connection"), std::string::npos) << err1;
+}
+
+TEST(DataPlane, CancelWakesAWait) {
+  auto l = test::listen_loopback(2);
+  Cancel cancel;
+  std::string err;
+  double took = 0;
+  test::run_ranks(2, [&](int r) {
+    DataPlane plane({r, l.addrs, "tok", 5, 30}, {1 - r}, l.fds[r].get(), r == 0 ? &cancel : nullptr);
+    if (r == 1) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      cancel.cancel("exec: rank 1 failed first");
+      return std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    auto t0 = Clock::now();
+    try {
+      plane.recv_message(1, 0, 8, "op 1");
+    } catch (const Cancelled& e) {
+      err = e.what();
+    }
+    took = since(t0);
+  });
+  EXPECT_EQ(err, "exec: rank 1 failed first");
+  EXPECT_LT(took, 0.3);
+}
+
+}  // namespace
+}  // namespace clustertwin::exec

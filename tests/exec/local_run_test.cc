@@ -1,0 +1,119 @@
+// run_local with real worker processes (exec_test_worker, built beside this test).
+#include "exec/executor.h"
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cerrno>
+#include <filesystem>
+#include <fstream>
+
+#include "support.h"
+#include "workloads/ddp.h"
+
+namespace clustertwin::exec {
+namespace {
+
+// A model small enough that real GEMMs take milliseconds.
+core::Program tiny_ddp(int world, int steps) {
+  work::Workload w;
+  w.name = "tiny";
+  w.model = {"tiny", 2, 64, 2, 256, 1000, 64, true};
+  w.micro_batch = 1;
+  w.seq_len = 16;
+  w.steps = steps;
+  return work::compile_ddp(w, world);
+}
+
+bool no_children_left() {
+  int status;
+  return ::waitpid(-1, &status, WNOHANG) == -1 && errno == ECHILD;
+}
+
+std::string temp_dir(const std::string& name) {
+  auto d = std::filesystem::temp_directory_path() / ("clustertwin-local-test-" + name + "-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(d);
+  return d.string();
+}
+
+LocalRunOptions options(ComputeMode mode) {
+  LocalRunOptions o;
+  o.self_exe = CLUSTERTWIN_TEST_WORKER;
+  o.compute = mode;
+  o.op_timeout_s = 10;
+  return o;
+}
+
+TEST(LocalRun, RealComputeDdpOnThreeProcesses) {
+  auto p = tiny_ddp(3, 2);
+  auto o = options(ComputeMode::Real);
+  o.out_dir = temp_dir("ddp");
+  auto records = run_local(p, test::flat_topology(3), o);
+  size_t total = 0;
+  for (const auto& rp : p.ranks) total += rp.ops.size();
+  EXPECT_EQ(records.size(), total);
+  for (const auto& r : records) EXPECT_GE(r.end, r.start);
+  std::ifstream in(o.out_dir + "/steps.jsonl");
+  int lines = 0;
+  for (std::string l; std::getline(in, l);) ++lines;
+  EXPECT_EQ(lines, 6);  // 2 steps x 3 ranks
+  EXPECT_TRUE(no_children_left());
+  std::filesystem::remove_all(o.out_dir);
+}
+
+TEST(LocalRun, CorruptRankThrowsNamingIt) {
+  auto p = tiny_ddp(3, 1);
+  auto o = options(ComputeMode::Modelled);
+  o.corrupt_rank = 1;
+  try {
+    run_local(p, test::flat_topology(3), o);
+    FAIL() << "the corrupted all-reduce passed";
+  } catch (const RunError& e) {
+    std::string m = e.what();
+    EXPECT_NE(m.find("'grad.allreduce'"), std::string::npos) << m;
+    EXPECT_NE(m.find("gave a wrong result: element 0 is"), std::string::npos) << m;
+    EXPECT_NE(m.find("rank 1 was asked to corrupt"), std::string::npos) << m;
+  }
+  EXPECT_TRUE(no_children_left());
+}
+
+TEST(LocalRun, WorldMustMatchTheTopology) {
+  auto p = tiny_ddp(2, 1);
+  try {
+    run_local(p, test::flat_topology(3), options(ComputeMode::Modelled));
+    FAIL();
+  } catch (const RunError& e) {
+    EXPECT_EQ(std::string(e.what()), "exec: the program has 2 ranks but topology 'flat' has 3 compute nodes — compile the "
+                                     "workload for this topology");
+  }
+}
+
+TEST(LocalRun, MissingBinaryIsNamed) {
+  auto o = options(ComputeMode::Modelled);
+  o.self_exe = "/nonexistent/clustertwin";
+  try {
+    run_local(tiny_ddp(2, 1), test::flat_topology(2), o);
+    FAIL();
+  } catch (const RunError& e) {
+    EXPECT_EQ(std::string(e.what()), "exec: cannot start the worker of rank 0 ('/nonexistent/clustertwin worker'): No such "
+                                     "file or directory — pass the clustertwin binary's path");
+  }
+  EXPECT_TRUE(no_children_left());
+}
+
+TEST(LocalRun, WorkerThatExitsEarlyIsReported) {
+  auto o = options(ComputeMode::Modelled);
+  o.self_exe = "/bin/false";
+  try {
+    run_local(tiny_ddp(2, 1), test::flat_topology(2), o);
+    FAIL();
+  } catch (const RunError& e) {
+    EXPECT_NE(std::string(e.what()).find("('/bin/false worker') exited with status 1 before announcing its port"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_TRUE(no_children_left());
+}
+
+}  // namespace
+}  // namespace clustertwin::exec
