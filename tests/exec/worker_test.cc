@@ -197,6 +197,41 @@ TEST(Worker, WrongTokenIsRefusedWithAClearError) {
   EXPECT_NE(run.worker_errors[0].find("no coordinator connected within 0.5 s"), std::string::npos) << run.worker_errors[0];
 }
 
+// Reads the error frame a worker answers with: {message, kind}.
+std::string refusal(const Endpoint& worker, const std::string& bytes) {
+  Fd fd = connect_until(worker, deadline_after(5), "worker");
+  write_all(fd.get(), bytes.data(), bytes.size(), deadline_after(5), "worker");
+  Channel c(std::move(fd), "worker");
+  Frame f = c.recv(deadline_after(5));
+  EXPECT_EQ(f.type, wire::FrameType::Error);
+  return f.json().value("message", "");
+}
+
+TEST(Worker, MalformedConnectionsAreRefusedAndTheWorkerServesOn) {
+  auto p = test::collective_program(1, core::CollectiveKind::AllReduce, 10);
+  auto l = test::listen_loopback(1);
+  std::string worker_error;
+  std::thread worker([&, fd = std::move(l.fds[0])]() mutable {
+    try {
+      detail::serve_one_run(std::move(fd), {"t", 5});
+    } catch (const RunError& e) {
+      worker_error = e.what();
+    }
+  });
+  EXPECT_EQ(refusal(l.addrs[0], "GET / HTTP/1.0\r\n\r\n").rfind("malformed first frame: bad magic 0x47455420", 0), 0u);
+  std::string v2 = wire::encode_frame(wire::FrameType::Hello, "{}");
+  v2[5] = 2;
+  EXPECT_EQ(refusal(l.addrs[0], v2).rfind("protocol version 2 refused: this worker speaks version 1", 0), 0u);
+  std::string data_role = wire::encode_frame(wire::FrameType::Hello, R"({"role":"data","token":"t","rank":0})");
+  EXPECT_EQ(refusal(l.addrs[0], data_role), "expected a 'control' connection, got 'data'");
+  detail::CoordinateOptions o;
+  o.token = "t";
+  auto records = detail::coordinate(p, l.addrs, {{0.0}}, o);
+  worker.join();
+  EXPECT_EQ(worker_error, "");
+  EXPECT_EQ(records.size(), 1u);
+}
+
 TEST(Worker, ConnectionRefusedNamesRankAndCause) {
   Endpoint free_port;
   {
