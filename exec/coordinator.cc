@@ -216,8 +216,9 @@ class Coordinator {
         fail(w, "timeout", fmt::format("exec: {}: did not report ready in time — stuck opening its data connections or "
                                        "allocating buffers", who(w.rank)), State::Closed);
       double quiet = std::chrono::duration<double>(Clock::now() - w.last_heard).count();
+      // "error", not "timeout": a hung worker is the cause its peers' own timeouts point at.
       if (running && quiet > silence)
-        fail(w, "timeout", fmt::format("exec: {}: no word from the worker for {:.0f} s — it hung, or the network to it "
+        fail(w, "error", fmt::format("exec: {}: no word from the worker for {:.0f} s — it hung, or the network to it "
                                        "is down", who(w.rank), quiet), State::Closed);
     }
   }
