@@ -134,7 +134,7 @@ TEST(Worker, RunsAProgramWithItsSemanticsAndStreamsSteps) {
       if (op.kind == OpKind::Compute) {
         double want = op.flops / 1e12;  // the modelled sleep
         EXPECT_GE(r.end - r.start, want * 0.99) << op.label;
-        EXPECT_LT(r.end - r.start, want + 0.05) << op.label;
+        EXPECT_LT(r.end - r.start, want + 0.1) << op.label;
         EXPECT_GE(r.start, last_compute_end);  // one compute stream, in program order
         last_compute_end = r.end;
       }
