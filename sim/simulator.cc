@@ -171,8 +171,7 @@ std::vector<core::OpRecord> simulate_here(const core::Program& p, const topo::To
   int argc = 1;
   char arg0[] = "clustertwin";
   char* argv[] = {arg0, nullptr};
-  // We report deadlocks ourselves, naming the stuck rank.
-  xbt_log_control_set("root.thresh:critical ker_engine.thresh:off");
+  xbt_log_control_set("root.thresh:critical");
   sg4::Engine engine(&argc, argv);
   for (const char* c : kModelConfig) sg4::Engine::set_config(c);
 
