@@ -78,7 +78,10 @@ TEST_F(EndToEnd, PredictRunCompare) {
   // The measured run streamed one line per (step, rank).
   std::ifstream steps(dir_ / "meas/steps.jsonl");
   int lines = 0;
-  for (std::string l; std::getline(steps, l);) ++lines, EXPECT_NO_THROW(nlohmann::json::parse(l));
+  for (std::string l; std::getline(steps, l);) {
+    ++lines;
+    EXPECT_NO_THROW(nlohmann::json::parse(l)) << l;
+  }
   EXPECT_EQ(lines, 2 * 3);
 
   std::ifstream in(dir_ / "cmp/report.md");
