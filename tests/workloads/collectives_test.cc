@@ -51,7 +51,9 @@ TEST_P(RingAllReduce, EveryRankEndsWithTheSum) {
       for (int q = 0; q < n; ++q) expected += (i * 7 + q * 13) % 17;
       ASSERT_EQ(buf[r][i], expected) << "rank " << r << " element " << i;
     }
-  if (count % n == 0) EXPECT_EQ(sent, 2 * (n - 1) * count / n);  // 2(n-1)/n of the buffer
+  if (count % n == 0) {
+    EXPECT_EQ(sent, 2 * (n - 1) * count / n);  // 2(n-1)/n of the buffer
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, RingAllReduce,
