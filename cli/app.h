@@ -1,0 +1,13 @@
+// Subcommand registration: each file adds its subcommands to the app and does its work in the
+// subcommand's CLI11 callback, so a new command is a new file plus one line in main.cc.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace clustertwin::cli {
+
+void add_pipeline_commands(CLI::App& app);  // predict, run, compare, demo
+void add_worker_command(CLI::App& app);
+void add_presets_command(CLI::App& app);
+
+}  // namespace clustertwin::cli

@@ -1,0 +1,57 @@
+// predict, run, compare and demo: the command-line side of cli/commands.h.
+#include <memory>
+
+#include "cli/app.h"
+#include "cli/commands.h"
+
+#ifndef CLUSTERTWIN_SOURCE_DIR
+#define CLUSTERTWIN_SOURCE_DIR "."
+#endif
+
+namespace clustertwin::cli {
+
+namespace {
+void add_inputs(CLI::App* cmd, std::string& topology, std::string& workload, std::string& out, Overrides& o) {
+  cmd->add_option("-t,--topology", topology, "Topology YAML")->required();
+  cmd->add_option("-w,--workload", workload, "Workload YAML")->required();
+  cmd->add_option("-o,--out", out, "Output directory")->required();
+  cmd->add_option("--steps", o.steps, "Override the workload's step count")->check(CLI::Range(1, 1000000));
+  cmd->add_option("--micro-batch", o.micro_batch, "Override the per-rank micro-batch")->check(CLI::Range(1, 1 << 20));
+}
+}  // namespace
+
+void add_pipeline_commands(CLI::App& app) {
+  auto pa = std::make_shared<PredictArgs>();
+  auto* predict_cmd = app.add_subcommand("predict", "Simulate a workload on a topology (SimGrid)");
+  add_inputs(predict_cmd, pa->topology, pa->workload, pa->out_dir, pa->overrides);
+  predict_cmd->callback([pa] { predict(*pa); });
+
+  auto ra = std::make_shared<RunArgs>();
+  auto* run_cmd = app.add_subcommand("run", "Run a workload for real with the socket executor");
+  add_inputs(run_cmd, ra->topology, ra->workload, ra->out_dir, ra->overrides);
+  run_cmd->add_option("--local", ra->local, "Run N worker processes on this machine over loopback")
+      ->required()
+      ->check(CLI::Range(1, 64));
+  run_cmd->add_option("--compute", ra->compute, "real: CBLAS GEMMs of each op's shape; modelled: sleep for the modelled time")
+      ->check(CLI::IsMember({"real", "modelled"}));
+  run_cmd->add_option("--op-timeout", ra->op_timeout_s, "Seconds without progress on an op before the run fails")
+      ->check(CLI::PositiveNumber);
+  run_cmd->add_option("--corrupt-rank", ra->corrupt_rank, "Testing aid: this rank corrupts its all-reduce contribution")
+      ->group("");
+  run_cmd->callback([ra] { run(*ra); });
+
+  auto ca = std::make_shared<CompareArgs>();
+  auto* compare_cmd = app.add_subcommand("compare", "Compare a predicted run with a measured one");
+  compare_cmd->add_option("PREDICTED", ca->predicted, "Predicted run directory (or its summary.json)")->required();
+  compare_cmd->add_option("MEASURED", ca->measured, "Measured run directory (or its summary.json)")->required();
+  compare_cmd->add_option("-o,--out", ca->out_dir, "Output directory for report.md")->required();
+  compare_cmd->callback([ca] { compare(*ca); });
+
+  auto da = std::make_shared<DemoArgs>(DemoArgs{CLUSTERTWIN_SOURCE_DIR, "build/demo"});
+  auto* demo_cmd = app.add_subcommand("demo", "Predict, run and compare GPT-2 DDP (what README's first command runs)");
+  demo_cmd->add_option("--examples", da->examples_dir, "Folder holding topologies/examples and workloads/examples");
+  demo_cmd->add_option("-o,--out", da->out_dir, "Output directory");
+  demo_cmd->callback([da] { demo(*da); });
+}
+
+}  // namespace clustertwin::cli

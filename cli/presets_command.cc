@@ -1,0 +1,32 @@
+// `clustertwin presets`: the built-in device and link figures with their sources.
+#include <fmt/format.h>
+
+#include "cli/app.h"
+#include "core/units.h"
+#include "topologies/topology.h"
+
+namespace clustertwin::cli {
+
+namespace {
+void print_presets() {
+  fmt::print("devices:\n");
+  for (const auto& n : topo::device_names()) {
+    const auto* d = topo::find_device(n);
+    fmt::print("  {:<14} {:>8} fp32 x{:.2f}  {:>10} x{:.2f}  {:>9}  [{}]\n", n, fmt::format("{:.2f} TF", d->peak_fp32 / 1e12),
+               d->compute_efficiency, core::format_rate(d->memory_bandwidth), d->memory_efficiency,
+               core::format_bytes(d->memory), d->source);
+  }
+  fmt::print("links:\n");
+  for (const auto& n : topo::link_type_names()) {
+    const auto* l = topo::find_link_type(n);
+    fmt::print("  {:<14} {:>10} {:>10} {}-duplex  [{}]\n", n, core::format_rate(l->bandwidth),
+               core::format_seconds(l->latency), l->full_duplex ? "full" : "half", l->source);
+  }
+}
+}  // namespace
+
+void add_presets_command(CLI::App& app) {
+  app.add_subcommand("presets", "List the built-in device and link presets with their sources")->callback(print_presets);
+}
+
+}  // namespace clustertwin::cli
