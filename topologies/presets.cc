@@ -47,13 +47,20 @@ const Presets& presets() {
     for (const auto& kv : doc.required(doc.root(), "links", "presets")) {
       auto name = kv.first.as<std::string>();
       const auto& n = kv.second;
-      doc.check_keys(n, {"description", "bandwidth", "latency", "duplex", "source"}, "link preset");
+      doc.check_keys(n, {"description", "bandwidth", "latency", "duplex", "overhead", "forward_bandwidth",
+                         "forward_latency", "source"},
+                     "link preset");
       LinkType t;
       t.preset = name;
       t.description = doc.string(doc.required(n, "description", "a link preset"), "description");
       t.bandwidth = doc.quantity(doc.required(n, "bandwidth", "a link preset"), core::Quantity::Bandwidth, "bandwidth");
       t.latency = doc.quantity(doc.required(n, "latency", "a link preset"), core::Quantity::Time, "latency");
       t.full_duplex = doc.choice(doc.required(n, "duplex", "a link preset"), {"full", "half"}, "duplex") == "full";
+      using core::Quantity;
+      t.overhead = n["overhead"] ? doc.quantity(n["overhead"], Quantity::Time, "overhead") : 0;
+      t.forward_bandwidth = n["forward_bandwidth"] ? doc.quantity(n["forward_bandwidth"], Quantity::Bandwidth, "forward_bandwidth")
+                                                   : t.bandwidth;
+      t.forward_latency = n["forward_latency"] ? doc.quantity(n["forward_latency"], Quantity::Time, "forward_latency") : 0;
       t.source = doc.string(doc.required(n, "source", "a link preset"), "source");
       p.links[name] = t;
     }

@@ -26,6 +26,19 @@ std::vector<int> Topology::compute_nodes() const {
   return out;
 }
 
+Forwarding Topology::forwarding_of(int node) const {
+  Forwarding f = nodes.at(node).forwarding;
+  double bw = 0, lat = 0;
+  for (const auto& l : links) {
+    if (l.a != node && l.b != node) continue;
+    bw = bw == 0 ? l.type.forward_bandwidth : std::min(bw, l.type.forward_bandwidth);
+    lat = std::max(lat, l.type.forward_latency);
+  }
+  if (f.bandwidth == 0) f.bandwidth = bw;
+  if (f.latency == 0) f.latency = lat;
+  return f;
+}
+
 int Topology::find(const std::string& node_name) const {
   for (size_t i = 0; i < nodes.size(); ++i)
     if (nodes[i].name == node_name) return static_cast<int>(i);
@@ -48,7 +61,8 @@ void apply_device_overrides(const YamlDoc& doc, const YAML::Node& n, Device& d) 
 
 Node parse_node(const YamlDoc& doc, const YAML::Node& n) {
   doc.check_keys(n, {"name", "device", "kind", "address", "ssh", "forwards", "role", "peak_fp32", "peak_fp16",
-                     "compute_efficiency", "memory_bandwidth", "memory_efficiency", "memory"},
+                     "compute_efficiency", "memory_bandwidth", "memory_efficiency", "memory", "forward_bandwidth",
+                     "forward_latency"},
                  "a node");
   Node node;
   node.pos = doc.pos(n);
@@ -70,6 +84,9 @@ Node parse_node(const YamlDoc& doc, const YAML::Node& n) {
     for (const char* key : {"peak_fp32", "peak_fp16", "compute_efficiency", "memory_bandwidth", "memory_efficiency", "memory"})
       if (n[key]) doc.fail(n[key], fmt::format("switch '{}' has no device to set '{}' on", node.name, key));
   }
+  if (n["forward_bandwidth"])
+    node.forwarding.bandwidth = doc.quantity(n["forward_bandwidth"], Quantity::Bandwidth, "forward_bandwidth");
+  if (n["forward_latency"]) node.forwarding.latency = doc.quantity(n["forward_latency"], Quantity::Time, "forward_latency");
   if (n["address"]) node.address = doc.string(n["address"], "address");
   if (n["ssh"]) node.ssh = doc.string(n["ssh"], "ssh alias");
   if (n["role"]) doc.choice(n["role"], {"worker", "coordinator", "control"}, "role");
@@ -77,7 +94,7 @@ Node parse_node(const YamlDoc& doc, const YAML::Node& n) {
 }
 
 Link parse_link(const YamlDoc& doc, const YAML::Node& n, const Topology& t) {
-  doc.check_keys(n, {"between", "type", "bandwidth", "latency", "duplex"}, "a link");
+  doc.check_keys(n, {"between", "type", "bandwidth", "latency", "duplex", "overhead"}, "a link");
   Link link;
   link.pos = doc.pos(n);
   const YAML::Node& ends = doc.required(n, "between", "a link");
@@ -98,6 +115,7 @@ Link parse_link(const YamlDoc& doc, const YAML::Node& n, const Topology& t) {
   if (n["bandwidth"]) link.type.bandwidth = doc.quantity(n["bandwidth"], Quantity::Bandwidth, "bandwidth");
   if (n["latency"]) link.type.latency = doc.quantity(n["latency"], Quantity::Time, "latency");
   if (n["duplex"]) link.type.full_duplex = doc.choice(n["duplex"], {"full", "half"}, "duplex") == "full";
+  if (n["overhead"]) link.type.overhead = doc.quantity(n["overhead"], Quantity::Time, "overhead");
   if (link.type.bandwidth <= 0) doc.fail(n["bandwidth"] ? n["bandwidth"] : n, "link bandwidth must be positive");
   return link;
 }

@@ -36,7 +36,19 @@ struct LinkType {
   double bandwidth = 0;  // bytes/s per direction
   double latency = 0;    // seconds, one way
   bool full_duplex = true;
+  double overhead = 0;   // seconds of per-message software cost at each endpoint (TCP stack vs RDMA)
+  // What a node costs when it forwards traffic that arrives over this link type (a Thunderbolt
+  // Bridge hub, a Mac routing for a Pi): transit capacity shared by every route crossing it, and
+  // the latency it adds.
+  double forward_bandwidth = 0;  // bytes/s
+  double forward_latency = 0;    // seconds
   std::string source;
+};
+
+// A forwarding node's own resource: every route through the node shares its capacity.
+struct Forwarding {
+  double bandwidth = 0;  // bytes/s
+  double latency = 0;    // seconds
 };
 
 struct Node {
@@ -46,6 +58,7 @@ struct Node {
   std::string address;           // cluster (data) address
   std::string ssh;               // ssh alias
   bool forwards = false;         // passes traffic between its links (bridge, IP forwarding, switch)
+  Forwarding forwarding;         // overrides; 0 = derived from the link types it forwards between
   core::SourcePos pos;
 };
 
@@ -65,6 +78,9 @@ struct Topology {
   // Nodes that run ranks (not switches), in file order: rank i runs on compute_nodes()[i].
   std::vector<int> compute_nodes() const;
   int find(const std::string& node_name) const;  // -1 when absent
+  // The forwarding resource of a node that forwards: the node's overrides, else the slowest
+  // forward_bandwidth and largest forward_latency among the link types attached to it.
+  Forwarding forwarding_of(int node) const;
 };
 
 // Loads and validates a topology file. Throws core::InputError naming file:line:col.
