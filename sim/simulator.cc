@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <set>
 
@@ -208,6 +209,8 @@ std::vector<core::OpRecord> simulate_here(const core::Program& p, const topo::To
 std::vector<core::OpRecord> simulate_in_child(const core::Program& p, const topo::Topology& t) {
   int fds[2];
   if (pipe(fds) != 0) throw SimError(fmt::format("sim: pipe: {}", std::strerror(errno)));
+  // The child would otherwise inherit, and SimGrid flush, a copy of our unwritten stdout.
+  std::fflush(nullptr);
   pid_t pid = fork();
   if (pid < 0) throw SimError(fmt::format("sim: fork: {}", std::strerror(errno)));
   if (pid == 0) {
