@@ -5,7 +5,7 @@ namespace clustertwin::sim {
 
 bool available() { return false; }
 
-std::vector<core::OpRecord> simulate(const core::Program&, const topo::Topology&) {
+std::vector<core::OpRecord> simulate(const core::Program&, const topo::Topology&, SimStats*) {
   throw SimError("sim: this clustertwin was built without SimGrid (-DCLUSTERTWIN_SIM=OFF); "
                  "run 'predict' on a machine with the full build");
 }

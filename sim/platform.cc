@@ -10,16 +10,22 @@ namespace clustertwin::sim {
 
 namespace sg4 = simgrid::s4u;
 
-std::vector<sg4::Host*> build_platform(const topo::Topology& t, const std::vector<std::pair<int, int>>& talks) {
+namespace {
+// The node a hop arrives at.
+int arrival(const topo::Topology& t, const topo::Hop& h) { return h.up ? t.links[h.link].b : t.links[h.link].a; }
+}  // namespace
+
+Platform build_platform(const topo::Topology& t, const std::vector<std::pair<int, int>>& talks) {
   topo::Routes routes(t);
   auto* zone = sg4::create_full_zone(t.name);
+  Platform out;
 
   std::vector<sg4::Host*> node_host(t.nodes.size(), nullptr);
   for (int n : t.compute_nodes()) {
     double speed = t.nodes[n].device->sustained_flops(core::DType::F32);
-    node_host[n] = zone->create_host(t.nodes[n].name, speed);
-    node_host[n]->seal();
+    node_host[n] = zone->create_host(t.nodes[n].name, speed)->seal();
   }
+  out.timer = zone->create_host("clustertwin-timer", kTimerSpeed)->set_core_count(1 << 20)->seal();
 
   // Per physical link: a split-duplex link (one resource per direction, UP = a -> b), or one
   // shared resource when the link is half-duplex.
@@ -31,23 +37,43 @@ std::vector<sg4::Host*> build_platform(const topo::Topology& t, const std::vecto
                                          : zone->create_link(name, l.type.bandwidth);
     links[i] = link->set_latency(l.type.latency)->seal();
   }
-  auto in_route = [&](const topo::Hop& hop) {
-    if (!t.links[hop.link].type.full_duplex) return sg4::LinkInRoute(links[hop.link]);
-    return sg4::LinkInRoute(links[hop.link], hop.up ? sg4::LinkInRoute::Direction::UP : sg4::LinkInRoute::Direction::DOWN);
-  };
+  // A host that forwards (a Mac bridging or routing) spends its own capacity on transit traffic,
+  // in both directions together. A switch forwards in hardware at line rate: no resource.
+  std::vector<sg4::Link*> forwarder(t.nodes.size(), nullptr);
+  std::vector<topo::Forwarding> forwarding(t.nodes.size());
+  for (size_t n = 0; n < t.nodes.size(); ++n) {
+    if (!t.nodes[n].forwards || t.nodes[n].is_switch) continue;
+    forwarding[n] = t.forwarding_of(static_cast<int>(n));
+    if (forwarding[n].bandwidth <= 0) continue;
+    forwarder[n] = zone->create_link(fmt::format("fwd:{}", t.nodes[n].name), forwarding[n].bandwidth)
+                       ->set_latency(forwarding[n].latency)
+                       ->seal();
+  }
 
   auto compute = t.compute_nodes();
   for (auto [a, b] : talks) {
     int src = compute.at(a), dst = compute.at(b);
+    const topo::Route& r = routes.between(src, dst);
     std::vector<sg4::LinkInRoute> route;
-    for (const auto& hop : routes.between(src, dst).hops) route.push_back(in_route(hop));
+    PairCost cost{t.links[r.hops.front().link].type.overhead + t.links[r.hops.back().link].type.overhead, r.latency};
+    for (const auto& hop : r.hops) {
+      if (t.links[hop.link].type.full_duplex)
+        route.emplace_back(links[hop.link], hop.up ? sg4::LinkInRoute::Direction::UP : sg4::LinkInRoute::Direction::DOWN);
+      else
+        route.emplace_back(links[hop.link]);
+      int via = arrival(t, hop);
+      if (via != dst && forwarder[via]) {
+        route.emplace_back(forwarder[via]);
+        cost.latency += forwarding[via].latency;
+      }
+    }
     zone->add_route(node_host[src]->get_netpoint(), node_host[dst]->get_netpoint(), nullptr, nullptr, route, false);
+    out.costs[{a, b}] = cost;
   }
   zone->seal();
 
-  std::vector<sg4::Host*> rank_host;
-  for (int n : compute) rank_host.push_back(node_host[n]);
-  return rank_host;
+  for (int n : compute) out.rank_hosts.push_back(node_host[n]);
+  return out;
 }
 
 }  // namespace clustertwin::sim

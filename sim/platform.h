@@ -2,6 +2,7 @@
 // API: create_full_zone, create_host, create_split_duplex_link, add_route).
 #pragma once
 
+#include <map>
 #include <utility>
 #include <vector>
 
@@ -11,14 +12,32 @@
 
 namespace clustertwin::sim {
 
-// Builds the platform into the current engine and returns the host of each rank. Only the ordered
-// rank pairs in `talks` get a route; one the topology cannot route is a core::InputError.
+// What a message between two ranks costs beyond the bytes SimGrid moves over the route.
+struct PairCost {
+  double overhead = 0;  // seconds per message: the sender's plus the receiver's transport overhead
+  double latency = 0;   // seconds: the route's links and forwarding nodes (SimGrid charges it once per communication)
+};
+using PairCosts = std::map<std::pair<int, int>, PairCost>;  // by (src rank, dst rank)
+
+// FLOP/s of the timer host: a delay of d seconds executes d * kTimerSpeed FLOPs, well above
+// SimGrid's work-amount precision (1e-5) for any delay of a nanosecond or more.
+inline constexpr double kTimerSpeed = 1e9;
+
+struct Platform {
+  std::vector<simgrid::s4u::Host*> rank_hosts;
+  simgrid::s4u::Host* timer = nullptr;  // runs pure delays: more cores than delays ever overlap
+  PairCosts costs;
+};
+
+// Builds the platform into the current engine. Only the ordered rank pairs in `talks` get a
+// route; one the topology cannot route is a core::InputError.
 //
-//   mini2 ──tb4── mini1 ──tb4── mini3      a host per node that runs ranks, speed = sustained
-//                                          FLOP/s; a link per physical link (split-duplex: one
-//                                          resource per direction unless the preset is half-duplex);
-//                                          every host pair routed along the topology's route.
-std::vector<simgrid::s4u::Host*> build_platform(const topo::Topology& t,
-                                                const std::vector<std::pair<int, int>>& talks);
+//   pi5 ──eth── mini1 ──tb4── mini2       a host per node that runs ranks, speed = sustained FLOP/s;
+//                 │                       a link per physical link (split-duplex: one resource per
+//             [fwd:mini1]                 direction, unless the preset is half-duplex); a node that
+//                                         forwards adds its own shared resource (fwd:NAME: capacity
+//                                         and latency of its forwarding) to every route crossing it,
+//                                         so flows through one Mac share its forwarding capacity.
+Platform build_platform(const topo::Topology& t, const std::vector<std::pair<int, int>>& talks);
 
 }  // namespace clustertwin::sim

@@ -1,11 +1,14 @@
 #include "sim/simulator.h"
 
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <set>
 
 #include <fmt/format.h>
@@ -31,12 +34,40 @@ constexpr const char* kModelConfig[] = {
     "cpu/optim:Lazy",          "network/optim:Lazy",
 };
 
+// Consecutive steps of a collective plan that exchange with the same two peers, merged into one
+// transfer: SimGrid moves their bytes as one communication, and the latencies and overheads of the
+// merged steps are charged as one delay before it. With the same flows active throughout, max-min
+// sharing gives each step the same rate either way, so on uniform links the time equals the
+// step-by-step expansion (2(n-1) SimGrid communications per rank for a ring) while costing one.
+struct Transfer {
+  int32_t send_to = -1, recv_from = -1;
+  double send_bytes = 0;
+  int steps = 0;
+  double reduce_elements = 0;  // received elements added into the buffer
+  uint32_t index = 0;          // position among the collective's transfers (mailbox name)
+};
+
+std::vector<Transfer> merge_steps(const std::vector<work::P2PStep>& plan, int esize) {
+  std::vector<Transfer> out;
+  for (const auto& s : plan) {
+    if (out.empty() || out.back().send_to != s.send_to || out.back().recv_from != s.recv_from) {
+      out.push_back({s.send_to, s.recv_from, 0, 0, 0, static_cast<uint32_t>(out.size())});
+    }
+    Transfer& t = out.back();
+    t.send_bytes += static_cast<double>(s.send.count) * esize;
+    t.steps += 1;
+    if (s.reduce) t.reduce_elements += static_cast<double>(s.recv.count);
+  }
+  return out;
+}
+
 // State of one rank's interpreter: its ops, what each still waits for, what is in flight.
 class RankInterpreter {
  public:
-  RankInterpreter(const core::Program& p, int rank, const topo::Device& device, std::vector<core::OpRecord>& out)
-      : p_(p), rank_(rank), ops_(p.ranks[rank].ops), device_(device), out_(out), waiting_(ops_.size()),
-        successors_(ops_.size()), coll_(ops_.size()) {}
+  RankInterpreter(const core::Program& p, int rank, const topo::Device& device, const PairCosts& costs,
+                  sg4::Host* timer, std::vector<core::OpRecord>& out)
+      : p_(p), rank_(rank), ops_(p.ranks[rank].ops), device_(device), costs_(costs), timer_(timer), out_(out),
+        waiting_(ops_.size()), successors_(ops_.size()), coll_(ops_.size()) {}
 
   void operator()() {
     for (size_t i = 0; i < ops_.size(); ++i) {
@@ -48,22 +79,26 @@ class RankInterpreter {
     while (!inflight_.empty()) {
       ssize_t k = sg4::Activity::wait_any(inflight_);
       Owner owner = owners_[k];
-      inflight_.erase(inflight_.begin() + k);
-      owners_.erase(owners_.begin() + k);
+      inflight_[k] = std::move(inflight_.back());
+      inflight_.pop_back();
+      owners_[k] = owners_.back();
+      owners_.pop_back();
       on_complete(owner);
     }
   }
 
+  size_t done() const { return done_; }
+
  private:
-  enum class What { OpDone, StepComm, StepReduce };
+  enum class What { OpDone, SendDelay, Delay, Comm, Reduce };
   struct Owner {
     uint32_t op;
     What what;
   };
   struct CollState {
-    std::vector<work::P2PStep> plan;
-    size_t step = 0;
-    int comms_left = 0;
+    std::vector<Transfer> transfers;
+    size_t next = 0;  // transfer in progress
+    int pending = 0;  // its activities still running
   };
 
   double seconds(double flops, double bytes, core::DType t) const {
@@ -71,15 +106,24 @@ class RankInterpreter {
   }
   // SimGrid executes FLOPs at the host's speed; express the roofline time in those FLOPs.
   sg4::ExecPtr exec_for(double secs) { return sg4::this_actor::exec_async(secs * sg4::this_actor::get_host()->get_speed()); }
+  // A pure delay: an execution on the timer host, whose cores outnumber any concurrent delays.
+  sg4::ExecPtr delay(double secs) {
+    sg4::ExecPtr e = sg4::this_actor::exec_init(secs * kTimerSpeed);
+    e->set_host(timer_);
+    e->start();
+    return e;
+  }
 
   void track(sg4::ActivityPtr a, uint32_t op, What w) {
     inflight_.push_back(std::move(a));
     owners_.push_back({op, w});
   }
 
-  static sg4::Mailbox* mailbox(char kind, int tag, size_t step, int src, int dst) {
-    return sg4::Mailbox::by_name(fmt::format("{}{}.{}:{}>{}", kind, tag, step, src, dst));
+  static sg4::Mailbox* mailbox(char kind, int tag, uint32_t index, int src, int dst) {
+    return sg4::Mailbox::by_name(fmt::format("{}{}.{}:{}>{}", kind, tag, index, src, dst));
   }
+
+  const PairCost& cost(int dst) const { return costs_.at({rank_, dst}); }
 
   void start(uint32_t i) {
     const core::Op& op = ops_[i];
@@ -87,50 +131,77 @@ class RankInterpreter {
     switch (op.kind) {
       case core::OpKind::Compute: track(exec_for(seconds(op.flops, op.bytes, op.dtype)), i, What::OpDone); break;
       case core::OpKind::Send:
-        track(mailbox('p', op.tag, 0, rank_, op.peer)->put_async(&payload_, static_cast<uint64_t>(op.bytes)), i, What::OpDone);
+        if (cost(op.peer).overhead > 0) track(delay(cost(op.peer).overhead), i, What::SendDelay);
+        else put_message(i);
         break;
       case core::OpKind::Recv:
         track(mailbox('p', op.tag, 0, op.peer, rank_)->get_async(&received_), i, What::OpDone);
         break;
       case core::OpKind::Collective: {
         auto count = static_cast<int64_t>(op.bytes / core::size_of(op.dtype));
-        coll_[i].plan = work::plan_collective(op.collective, op.algorithm, p_.groups[op.group], rank_, count);
-        coll_[i].step = 0;
-        start_step(i);
+        auto plan = work::plan_collective(op.collective, op.algorithm, p_.groups[op.group], rank_, count);
+        coll_[i] = {merge_steps(plan, core::size_of(op.dtype)), 0, 0};
+        start_transfer(i);
         break;
       }
     }
   }
 
-  void start_step(uint32_t i) {
-    CollState& c = coll_[i];
-    if (c.step == c.plan.size()) return finish(i);
+  void put_message(uint32_t i) {
     const core::Op& op = ops_[i];
-    const work::P2PStep& s = c.plan[c.step];
-    const int esize = core::size_of(op.dtype);
-    track(mailbox('c', op.tag, c.step, rank_, s.send_to)->put_async(&payload_, static_cast<uint64_t>(s.send.count * esize)), i, What::StepComm);
-    track(mailbox('c', op.tag, c.step, s.recv_from, rank_)->get_async(&received_), i, What::StepComm);
-    c.comms_left = 2;
+    track(mailbox('p', op.tag, 0, rank_, op.peer)->put_async(&payload_, static_cast<uint64_t>(op.bytes)), i, What::OpDone);
+  }
+
+  // A transfer: [delay for the merged steps' latencies and overheads] -> send and receive at once
+  // -> [the reduction of what arrived].
+  void start_transfer(uint32_t i) {
+    CollState& c = coll_[i];
+    if (c.next == c.transfers.size()) return finish(i);
+    const Transfer& t = c.transfers[c.next];
+    const PairCost& pc = cost(t.send_to);
+    double extra = t.steps * pc.overhead + (t.steps - 1) * pc.latency;
+    if (extra > 0) track(delay(extra), i, What::Delay);
+    else start_comm(i);
+  }
+
+  void start_comm(uint32_t i) {
+    CollState& c = coll_[i];
+    const Transfer& t = c.transfers[c.next];
+    const core::Op& op = ops_[i];
+    track(mailbox('c', op.tag, t.index, rank_, t.send_to)->put_async(&payload_, static_cast<uint64_t>(t.send_bytes)), i, What::Comm);
+    track(mailbox('c', op.tag, t.index, t.recv_from, rank_)->get_async(&received_), i, What::Comm);
+    c.pending = 2;
   }
 
   void on_complete(Owner o) {
-    if (o.what == What::OpDone) return finish(o.op);
-    CollState& c = coll_[o.op];
-    if (o.what == What::StepComm && --c.comms_left > 0) return;
-    const work::P2PStep& s = c.plan[c.step];
-    if (o.what == What::StepComm && s.reduce && s.recv.count > 0) {
-      // Adding the received chunk into the buffer: one FLOP per element, read two, write one.
-      const double bytes = static_cast<double>(s.recv.count) * core::size_of(ops_[o.op].dtype);
-      track(exec_for(seconds(static_cast<double>(s.recv.count), 3 * bytes, ops_[o.op].dtype)), o.op, What::StepReduce);
-      return;
+    switch (o.what) {
+      case What::OpDone: return finish(o.op);
+      case What::SendDelay: return put_message(o.op);
+      case What::Delay: return start_comm(o.op);
+      case What::Comm: {
+        CollState& c = coll_[o.op];
+        if (--c.pending > 0) return;
+        const Transfer& t = c.transfers[c.next];
+        if (t.reduce_elements > 0) {
+          // Adding received chunks into the buffer: one FLOP per element, read two, write one.
+          const core::DType dt = ops_[o.op].dtype;
+          const double bytes = t.reduce_elements * core::size_of(dt);
+          track(exec_for(seconds(t.reduce_elements, 3 * bytes, dt)), o.op, What::Reduce);
+          return;
+        }
+        ++c.next;
+        return start_transfer(o.op);
+      }
+      case What::Reduce:
+        ++coll_[o.op].next;
+        return start_transfer(o.op);
     }
-    ++c.step;
-    start_step(o.op);
   }
 
   void finish(uint32_t i) {
     out_[i].end = sg4::Engine::get_clock();
     ++done_;
+    coll_[i] = {};
     for (uint32_t s : successors_[i])
       if (--waiting_[s] == 0) start(s);
   }
@@ -139,6 +210,8 @@ class RankInterpreter {
   int rank_;
   const std::vector<core::Op>& ops_;
   const topo::Device& device_;
+  const PairCosts& costs_;
+  sg4::Host* timer_;
   std::vector<core::OpRecord>& out_;
   std::vector<size_t> waiting_;
   std::vector<std::vector<uint32_t>> successors_;
@@ -148,9 +221,6 @@ class RankInterpreter {
   size_t done_ = 0;
   int payload_ = 0;  // SimGrid moves a pointer; only the declared size costs time
   int* received_ = nullptr;
-
- public:
-  size_t done() const { return done_; }
 };
 
 // The ordered rank pairs that exchange messages in the Program: only they need a route.
@@ -179,15 +249,16 @@ std::vector<core::OpRecord> simulate_here(const core::Program& p, const topo::To
   if (static_cast<int>(t.compute_nodes().size()) != p.world())
     throw SimError(fmt::format("sim: the program has {} ranks but topology '{}' has {} nodes that run ranks",
                                p.world(), t.name, t.compute_nodes().size()));
-  auto hosts = build_platform(t, talking_pairs(p));
+  Platform platform = build_platform(t, talking_pairs(p));
   auto compute = t.compute_nodes();
   std::vector<std::vector<core::OpRecord>> per_rank(p.world());
   std::vector<std::unique_ptr<RankInterpreter>> ranks;
   for (int r = 0; r < p.world(); ++r) {
     per_rank[r].resize(p.ranks[r].ops.size());
-    ranks.push_back(std::make_unique<RankInterpreter>(p, r, *t.nodes[compute[r]].device, per_rank[r]));
+    ranks.push_back(std::make_unique<RankInterpreter>(p, r, *t.nodes[compute[r]].device, platform.costs,
+                                                      platform.timer, per_rank[r]));
     RankInterpreter* ri = ranks.back().get();
-    sg4::Actor::create(fmt::format("rank{}", r), hosts[r], [ri] { (*ri)(); });
+    sg4::Actor::create(fmt::format("rank{}", r), platform.rank_hosts[r], [ri] { (*ri)(); });
   }
   engine.run();
 
@@ -206,7 +277,8 @@ std::vector<core::OpRecord> simulate_here(const core::Program& p, const topo::To
 
 // SimGrid keeps global state per process and cannot start a second engine: every simulation runs
 // in a child forked from a process that never ran one, and sends its records back over a pipe.
-std::vector<core::OpRecord> simulate_in_child(const core::Program& p, const topo::Topology& t) {
+std::vector<core::OpRecord> simulate_in_child(const core::Program& p, const topo::Topology& t, SimStats* stats) {
+  auto started = std::chrono::steady_clock::now();
   int fds[2];
   if (pipe(fds) != 0) throw SimError(fmt::format("sim: pipe: {}", std::strerror(errno)));
   // The child would otherwise inherit, and SimGrid flush, a copy of our unwritten stdout.
@@ -258,7 +330,12 @@ std::vector<core::OpRecord> simulate_in_child(const core::Program& p, const topo
   }
   close(fds[0]);
   int status = 0;
-  waitpid(pid, &status, 0);
+  rusage usage{};
+  wait4(pid, &status, 0, &usage);
+  if (stats) {
+    stats->wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    stats->max_rss_kb = usage.ru_maxrss;
+  }
   if (!ok) throw SimError("sim: the simulation process died before reporting (see its messages above)");
   if (!msg.empty()) throw SimError(msg);
   return recs;
@@ -267,8 +344,8 @@ std::vector<core::OpRecord> simulate_in_child(const core::Program& p, const topo
 
 bool available() { return true; }
 
-std::vector<core::OpRecord> simulate(const core::Program& program, const topo::Topology& topology) {
-  return simulate_in_child(program, topology);
+std::vector<core::OpRecord> simulate(const core::Program& program, const topo::Topology& topology, SimStats* stats) {
+  return simulate_in_child(program, topology, stats);
 }
 
 std::string model_description() {

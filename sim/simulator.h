@@ -20,10 +20,17 @@ class SimError : public std::runtime_error {
 // True when this binary was built with SimGrid (-DCLUSTERTWIN_SIM=ON).
 bool available();
 
+// What a simulation cost, for benchmarks.
+struct SimStats {
+  double wall_seconds = 0;  // the simulating child process, fork to exit
+  long max_rss_kb = 0;      // its peak resident memory
+};
+
 // Simulates every step of `program` with rank i on topology.compute_nodes()[i]. Returns one record
 // per op with simulated start/end times in seconds. Throws SimError (e.g. a deadlocked Program).
 // SimGrid allows one engine per process, so each call runs in a forked child process.
-std::vector<core::OpRecord> simulate(const core::Program& program, const topo::Topology& topology);
+std::vector<core::OpRecord> simulate(const core::Program& program, const topo::Topology& topology,
+                                     SimStats* stats = nullptr);
 
 // The SimGrid network model and factors we set (documented in sim/README.md), for run summaries.
 std::string model_description();

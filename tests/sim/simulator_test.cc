@@ -162,3 +162,98 @@ TEST(Simulator, DeadlockIsAnErrorNamingTheRank) {
 
 }  // namespace
 }  // namespace clustertwin::sim
+
+namespace clustertwin::sim {
+namespace {
+
+core::Op message(core::OpKind kind, int peer, double bytes) {
+  core::Op o;
+  o.kind = kind;
+  o.peer = peer;
+  o.bytes = bytes;
+  return o;
+}
+
+double last_end(const std::vector<core::OpRecord>& records) {
+  double end = 0;
+  for (const auto& r : records) end = std::max(end, r.end);
+  return end;
+}
+
+// Three Pis behind one Mac that routes for them: the Mac's forwarding capacity (1 Gbps here, its
+// links 10 Gbps) is shared by the three flows crossing it, a third each.
+TEST(Simulator, ForwardingCapacityIsSharedByRoutesThroughTheNode) {
+  auto t = topo::parse_topology(R"(name: pis
+nodes:
+  - {name: mini, device: mac-mini-m4, forwards: true, forward_bandwidth: 1Gbps, forward_latency: 0us}
+  - {name: pi1, device: this-machine}
+  - {name: pi2, device: this-machine}
+  - {name: pi3, device: this-machine}
+  - {name: studio, device: mac-mini-m4}
+links:
+  - {between: [pi1, mini], type: eth-1g, bandwidth: 10Gbps, latency: 0us}
+  - {between: [pi2, mini], type: eth-1g, bandwidth: 10Gbps, latency: 0us}
+  - {between: [pi3, mini], type: eth-1g, bandwidth: 10Gbps, latency: 0us}
+  - {between: [mini, studio], type: eth-1g, bandwidth: 10Gbps, latency: 0us}
+)", "pis.yaml");
+  core::Program p;
+  p.name = "pis";
+  p.ranks = {{0, {}},
+             {1, {message(core::OpKind::Send, 4, 125e6)}},
+             {2, {message(core::OpKind::Send, 4, 125e6)}},
+             {3, {message(core::OpKind::Send, 4, 125e6)}},
+             {4, {message(core::OpKind::Recv, 1, 125e6), message(core::OpKind::Recv, 2, 125e6),
+                  message(core::OpKind::Recv, 3, 125e6)}}};
+  core::validate(p);
+  auto records = simulate(p, t);
+  for (const auto& r : records) EXPECT_NEAR(r.end, 3.0, 1e-6);  // 125 MB at 1/3 Gbps each
+}
+
+TEST(Simulator, FullDuplexLinkCarriesBothDirectionsAtFullRate) {
+  for (const char* duplex : {"full", "half"}) {
+    auto t = topo::parse_topology(fmt::format("name: pair\nnodes:\n  - {{name: a, device: this-machine}}\n"
+                                              "  - {{name: b, device: this-machine}}\nlinks:\n  - {{between: [a, b], type: "
+                                              "eth-1g, bandwidth: 1Gbps, latency: 0us, duplex: {}}}\n",
+                                              duplex),
+                                  "pair.yaml");
+    core::Program p;
+    p.name = "both-ways";
+    p.ranks = {{0, {message(core::OpKind::Send, 1, 125e6), message(core::OpKind::Recv, 1, 125e6)}},
+               {1, {message(core::OpKind::Send, 0, 125e6), message(core::OpKind::Recv, 0, 125e6)}}};
+    EXPECT_NEAR(last_end(simulate(p, t)), std::string(duplex) == "full" ? 1.0 : 2.0, 1e-6) << duplex;
+  }
+}
+
+// A message pays the transport's software overhead at both ends, the route latency, then bytes.
+TEST(Simulator, MessageCostIsOverheadsPlusLatencyPlusBytes) {
+  auto t = topo::parse_topology(R"(name: pair
+nodes:
+  - {name: a, device: this-machine}
+  - {name: b, device: this-machine}
+links:
+  - {between: [a, b], type: tb4, bandwidth: 8Gbps, latency: 20us, overhead: 150us}
+)", "pair.yaml");
+  core::Program p;
+  p.name = "one-message";
+  p.ranks = {{0, {message(core::OpKind::Send, 1, 1e6)}}, {1, {message(core::OpKind::Recv, 0, 1e6)}}};
+  EXPECT_NEAR(last_end(simulate(p, t)), 2 * 150e-6 + 20e-6 + 1e6 / 1e9, 1e-9);
+}
+
+// The ring's steps to the same neighbour are merged into one SimGrid communication; each merged
+// step still pays its latency and overheads, as the closed form does.
+TEST(Simulator, MergedRingStepsPayEveryStepsLatencyAndOverhead) {
+  const int n = 4;
+  std::string y = "name: ring\nnodes:\n";
+  for (int i = 0; i < n; ++i)
+    y += fmt::format("  - {{name: h{}, device: this-machine, memory_bandwidth: 1PB/s, peak_fp32: 1PFLOPS}}\n", i);
+  y += "links:\n";
+  for (int i = 0; i < n; ++i)
+    y += fmt::format("  - {{between: [h{}, h{}], type: tb4, bandwidth: 8Gbps, latency: 10us, overhead: 100us}}\n", i, (i + 1) % n);
+  auto t = topo::parse_topology(y, "ring.yaml");
+  const double S = 4e6;
+  const double expected = 2.0 * (n - 1) * (10e-6 + 2 * 100e-6 + S / n / 1e9);
+  EXPECT_NEAR(last_end(simulate(one_allreduce(n, S), t)), expected, 1e-3 * expected);
+}
+
+}  // namespace
+}  // namespace clustertwin::sim
