@@ -158,19 +158,27 @@ class RankInterpreter {
     CollState& c = coll_[i];
     if (c.next == c.transfers.size()) return finish(i);
     const Transfer& t = c.transfers[c.next];
-    const PairCost& pc = cost(t.send_to);
+    const PairCost pc = t.send_to >= 0 ? cost(t.send_to) : PairCost{};
     double extra = t.steps * pc.overhead + (t.steps - 1) * pc.latency;
     if (extra > 0) track(delay(extra), i, What::Delay);
     else start_comm(i);
   }
 
+  // A step may be one-sided (a tree's leaf only sends, its root only receives): -1 = no peer.
   void start_comm(uint32_t i) {
     CollState& c = coll_[i];
     const Transfer& t = c.transfers[c.next];
     const core::Op& op = ops_[i];
-    track(mailbox('c', op.tag, t.index, rank_, t.send_to)->put_async(&payload_, static_cast<uint64_t>(t.send_bytes)), i, What::Comm);
-    track(mailbox('c', op.tag, t.index, t.recv_from, rank_)->get_async(&received_), i, What::Comm);
-    c.pending = 2;
+    c.pending = 0;
+    if (t.send_to >= 0) {
+      track(mailbox('c', op.tag, t.index, rank_, t.send_to)->put_async(&payload_, static_cast<uint64_t>(t.send_bytes)), i, What::Comm);
+      ++c.pending;
+    }
+    if (t.recv_from >= 0) {
+      track(mailbox('c', op.tag, t.index, t.recv_from, rank_)->get_async(&received_), i, What::Comm);
+      ++c.pending;
+    }
+    if (c.pending == 0) after_comm(i);
   }
 
   void on_complete(Owner o) {
@@ -178,24 +186,26 @@ class RankInterpreter {
       case What::OpDone: return finish(o.op);
       case What::SendDelay: return put_message(o.op);
       case What::Delay: return start_comm(o.op);
-      case What::Comm: {
-        CollState& c = coll_[o.op];
-        if (--c.pending > 0) return;
-        const Transfer& t = c.transfers[c.next];
-        if (t.reduce_elements > 0) {
-          // Adding received chunks into the buffer: one FLOP per element, read two, write one.
-          const core::DType dt = ops_[o.op].dtype;
-          const double bytes = t.reduce_elements * core::size_of(dt);
-          track(exec_for(seconds(t.reduce_elements, 3 * bytes, dt)), o.op, What::Reduce);
-          return;
-        }
-        ++c.next;
-        return start_transfer(o.op);
-      }
+      case What::Comm:
+        if (--coll_[o.op].pending > 0) return;
+        return after_comm(o.op);
       case What::Reduce:
         ++coll_[o.op].next;
         return start_transfer(o.op);
     }
+  }
+
+  void after_comm(uint32_t i) {
+    CollState& c = coll_[i];
+    const Transfer& t = c.transfers[c.next];
+    if (t.reduce_elements > 0) {
+      // Adding received chunks into the buffer: one FLOP per element, read two, write one.
+      const core::DType dt = ops_[i].dtype;
+      const double bytes = t.reduce_elements * core::size_of(dt);
+      return track(exec_for(seconds(t.reduce_elements, 3 * bytes, dt)), i, What::Reduce);
+    }
+    ++c.next;
+    start_transfer(i);
   }
 
   void finish(uint32_t i) {
@@ -232,7 +242,7 @@ std::vector<std::pair<int, int>> talking_pairs(const core::Program& p) {
       if (op.kind != core::OpKind::Collective) continue;
       auto count = static_cast<int64_t>(op.bytes / core::size_of(op.dtype));
       for (const auto& s : work::plan_collective(op.collective, op.algorithm, p.groups.at(op.group), rp.rank, count))
-        pairs.insert({rp.rank, s.send_to});
+        if (s.send_to >= 0) pairs.insert({rp.rank, s.send_to});
     }
   }
   return {pairs.begin(), pairs.end()};

@@ -16,7 +16,8 @@ struct Chunk {
 };
 
 // One step of one rank: send `send` to `send_to` while receiving `recv` from `recv_from`; the
-// received elements are then added into the buffer (`reduce`) or copied over it.
+// received elements are then added into the buffer (`reduce`) or copied over it. A one-sided step
+// (a tree leaf sends only, a root receives only) has -1 for the missing peer.
 struct P2PStep {
   int32_t send_to = -1;
   Chunk send;
