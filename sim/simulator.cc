@@ -10,6 +10,7 @@
 #include <cstring>
 #include <map>
 #include <set>
+#include <tuple>
 
 #include <fmt/format.h>
 #include <simgrid/s4u.hpp>
@@ -61,12 +62,33 @@ std::vector<Transfer> merge_steps(const std::vector<work::P2PStep>& plan, int es
   return out;
 }
 
+// Each rank's merged transfers per distinct collective shape: a DDP program repeats the same
+// all-reduce every step, and the platform needs the peers before the interpreters run.
+class TransferPlans {
+ public:
+  explicit TransferPlans(const core::Program& p) : p_(p) {}
+
+  const std::vector<Transfer>& of(int rank, const core::Op& op) {
+    auto count = static_cast<int64_t>(op.bytes / core::size_of(op.dtype));
+    Key key{rank, op.group, static_cast<int>(op.collective), static_cast<int>(op.algorithm), count, core::size_of(op.dtype)};
+    auto it = cache_.find(key);
+    if (it != cache_.end()) return it->second;
+    auto plan = work::plan_collective(op.collective, op.algorithm, p_.groups.at(op.group), rank, count);
+    return cache_.emplace(key, merge_steps(plan, core::size_of(op.dtype))).first->second;
+  }
+
+ private:
+  using Key = std::tuple<int, int, int, int, int64_t, int>;
+  const core::Program& p_;
+  std::map<Key, std::vector<Transfer>> cache_;
+};
+
 // State of one rank's interpreter: its ops, what each still waits for, what is in flight.
 class RankInterpreter {
  public:
   RankInterpreter(const core::Program& p, int rank, const topo::Device& device, const PairCosts& costs,
-                  sg4::Host* timer, std::vector<core::OpRecord>& out)
-      : p_(p), rank_(rank), ops_(p.ranks[rank].ops), device_(device), costs_(costs), timer_(timer), out_(out),
+                  TransferPlans& plans, sg4::Host* timer, std::vector<core::OpRecord>& out)
+      : rank_(rank), ops_(p.ranks[rank].ops), device_(device), costs_(costs), plans_(plans), timer_(timer), out_(out),
         waiting_(ops_.size()), successors_(ops_.size()), coll_(ops_.size()) {}
 
   void operator()() {
@@ -96,7 +118,7 @@ class RankInterpreter {
     What what;
   };
   struct CollState {
-    std::vector<Transfer> transfers;
+    const std::vector<Transfer>* transfers = nullptr;
     size_t next = 0;  // transfer in progress
     int pending = 0;  // its activities still running
   };
@@ -137,13 +159,10 @@ class RankInterpreter {
       case core::OpKind::Recv:
         track(mailbox('p', op.tag, 0, op.peer, rank_)->get_async(&received_), i, What::OpDone);
         break;
-      case core::OpKind::Collective: {
-        auto count = static_cast<int64_t>(op.bytes / core::size_of(op.dtype));
-        auto plan = work::plan_collective(op.collective, op.algorithm, p_.groups[op.group], rank_, count);
-        coll_[i] = {merge_steps(plan, core::size_of(op.dtype)), 0, 0};
+      case core::OpKind::Collective:
+        coll_[i] = {&plans_.of(rank_, op), 0, 0};
         start_transfer(i);
         break;
-      }
     }
   }
 
@@ -156,8 +175,8 @@ class RankInterpreter {
   // -> [the reduction of what arrived].
   void start_transfer(uint32_t i) {
     CollState& c = coll_[i];
-    if (c.next == c.transfers.size()) return finish(i);
-    const Transfer& t = c.transfers[c.next];
+    if (c.next == c.transfers->size()) return finish(i);
+    const Transfer& t = (*c.transfers)[c.next];
     const PairCost pc = t.send_to >= 0 ? cost(t.send_to) : PairCost{};
     double extra = t.steps * pc.overhead + (t.steps - 1) * pc.latency;
     if (extra > 0) track(delay(extra), i, What::Delay);
@@ -167,7 +186,7 @@ class RankInterpreter {
   // A step may be one-sided (a tree's leaf only sends, its root only receives): -1 = no peer.
   void start_comm(uint32_t i) {
     CollState& c = coll_[i];
-    const Transfer& t = c.transfers[c.next];
+    const Transfer& t = (*c.transfers)[c.next];
     const core::Op& op = ops_[i];
     c.pending = 0;
     if (t.send_to >= 0) {
@@ -197,7 +216,7 @@ class RankInterpreter {
 
   void after_comm(uint32_t i) {
     CollState& c = coll_[i];
-    const Transfer& t = c.transfers[c.next];
+    const Transfer& t = (*c.transfers)[c.next];
     if (t.reduce_elements > 0) {
       // Adding received chunks into the buffer: one FLOP per element, read two, write one.
       const core::DType dt = ops_[i].dtype;
@@ -216,11 +235,11 @@ class RankInterpreter {
       if (--waiting_[s] == 0) start(s);
   }
 
-  const core::Program& p_;
   int rank_;
   const std::vector<core::Op>& ops_;
   const topo::Device& device_;
   const PairCosts& costs_;
+  TransferPlans& plans_;
   sg4::Host* timer_;
   std::vector<core::OpRecord>& out_;
   std::vector<size_t> waiting_;
@@ -234,15 +253,14 @@ class RankInterpreter {
 };
 
 // The ordered rank pairs that exchange messages in the Program: only they need a route.
-std::vector<std::pair<int, int>> talking_pairs(const core::Program& p) {
+std::vector<std::pair<int, int>> talking_pairs(const core::Program& p, TransferPlans& plans) {
   std::set<std::pair<int, int>> pairs;
   for (const auto& rp : p.ranks) {
     for (const auto& op : rp.ops) {
       if (op.kind == core::OpKind::Send) pairs.insert({rp.rank, op.peer});
       if (op.kind != core::OpKind::Collective) continue;
-      auto count = static_cast<int64_t>(op.bytes / core::size_of(op.dtype));
-      for (const auto& s : work::plan_collective(op.collective, op.algorithm, p.groups.at(op.group), rp.rank, count))
-        if (s.send_to >= 0) pairs.insert({rp.rank, s.send_to});
+      for (const auto& t : plans.of(rp.rank, op))
+        if (t.send_to >= 0) pairs.insert({rp.rank, t.send_to});
     }
   }
   return {pairs.begin(), pairs.end()};
@@ -259,13 +277,14 @@ std::vector<core::OpRecord> simulate_here(const core::Program& p, const topo::To
   if (static_cast<int>(t.compute_nodes().size()) != p.world())
     throw SimError(fmt::format("sim: the program has {} ranks but topology '{}' has {} nodes that run ranks",
                                p.world(), t.name, t.compute_nodes().size()));
-  Platform platform = build_platform(t, talking_pairs(p));
+  TransferPlans plans(p);
+  Platform platform = build_platform(t, talking_pairs(p, plans));
   auto compute = t.compute_nodes();
   std::vector<std::vector<core::OpRecord>> per_rank(p.world());
   std::vector<std::unique_ptr<RankInterpreter>> ranks;
   for (int r = 0; r < p.world(); ++r) {
     per_rank[r].resize(p.ranks[r].ops.size());
-    ranks.push_back(std::make_unique<RankInterpreter>(p, r, *t.nodes[compute[r]].device, platform.costs,
+    ranks.push_back(std::make_unique<RankInterpreter>(p, r, *t.nodes[compute[r]].device, platform.costs, plans,
                                                       platform.timer, per_rank[r]));
     RankInterpreter* ri = ranks.back().get();
     sg4::Actor::create(fmt::format("rank{}", r), platform.rank_hosts[r], [ri] { (*ri)(); });
