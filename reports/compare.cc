@@ -5,6 +5,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <algorithm>
 #include <map>
 #include <sstream>
 
@@ -38,8 +39,8 @@ std::string line_at(const std::string& text, int line) {
 }
 }  // namespace
 
-RunView load_summary(const std::string& path, const std::string& origin) {
-  std::string file = std::filesystem::is_directory(path) ? (std::filesystem::path(path) / "summary.json").string() : path;
+namespace {
+nlohmann::json read_json(const std::string& file, const std::string& origin) {
   std::ifstream in(file);
   if (!in)
     throw InputError(core::format_diagnostic({file, 0, 0}, {}, fmt::format("cannot open file: {}", std::strerror(errno)),
@@ -47,14 +48,41 @@ RunView load_summary(const std::string& path, const std::string& origin) {
   std::stringstream buf;
   buf << in.rdbuf();
   std::string text = buf.str();
-  nlohmann::json j;
   try {
-    j = nlohmann::json::parse(text);
+    return nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
     auto pos = position_of(file, text, e.byte > 0 ? e.byte - 1 : 0);
-    throw InputError(core::format_diagnostic(pos, line_at(text, pos.line), "invalid JSON in a run summary",
-                                             "pass the summary.json written by 'predict' or 'run'"));
+    throw InputError(core::format_diagnostic(pos, line_at(text, pos.line), "invalid JSON in a run file",
+                                             "pass the directory written by 'predict' or 'run'"));
   }
+}
+
+// Per-phase and per-op times from the Chrome trace both backends write.
+void load_trace(const std::string& file, const std::string& origin, RunView& v) {
+  nlohmann::json j = read_json(file, origin);
+  try {
+    const double per = static_cast<double>(std::max(v.world, 1)) * std::max(v.steps, 1);
+    std::map<std::string, std::pair<double, int>> ops;  // label -> (total seconds, count)
+    for (const auto& e : j.at("traceEvents")) {
+      if (e.at("ph") != "X") continue;
+      double secs = e.at("dur").get<double>() * 1e-6;
+      v.phase_seconds[e.at("cat").get<std::string>()] += secs / per;
+      auto& o = ops[e.at("name").get<std::string>()];
+      o.first += secs;
+      o.second += 1;
+    }
+    for (const auto& [label, o] : ops) v.ops[label] = {o.first / o.second, o.second / per};
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(core::format_diagnostic({file, 0, 0}, {}, fmt::format("not a clustertwin trace: {}", e.what()),
+                                             "pass the directory written by 'predict' or 'run'"));
+  }
+}
+}  // namespace
+
+RunView load_summary(const std::string& path, const std::string& origin) {
+  namespace fs = std::filesystem;
+  std::string file = fs::is_directory(path) ? (fs::path(path) / "summary.json").string() : path;
+  nlohmann::json j = read_json(file, origin);
   try {
     RunView v;
     v.path = file;
@@ -75,6 +103,8 @@ RunView load_summary(const std::string& path, const std::string& origin) {
     v.summary.exposed_communication = b.at("exposed_communication");
     v.summary.idle = b.at("idle");
     for (const auto& c : j.at("collectives")) v.summary.collectives.push_back({c.at("label"), c.at("mean_s"), c.at("bytes")});
+    std::string trace = (fs::path(file).parent_path() / "trace.json").string();
+    if (fs::exists(trace)) load_trace(trace, origin, v);
     return v;
   } catch (const nlohmann::json::exception& e) {
     throw InputError(core::format_diagnostic({file, 0, 0}, {}, fmt::format("not a clustertwin run summary: {}", e.what()),
@@ -108,6 +138,28 @@ std::string likely_cause(const core::Summary& p, const core::Summary& m) {
                     core::format_seconds(p.exposed_communication), core::format_seconds(m.exposed_communication));
   return fmt::format("The prediction is {} than measured by {}; most of the difference is in {}.",
                      step_err > 0 ? "slower" : "faster", core::format_seconds(std::abs(step_err)), where);
+}
+
+// The ops whose predicted and measured times differ most per step: where to look first.
+std::string op_differences(const RunView& pred, const RunView& meas) {
+  struct Diff {
+    std::string label;
+    double pred, meas, per_step;
+  };
+  std::vector<Diff> diffs;
+  for (const auto& [label, p] : pred.ops) {
+    auto it = meas.ops.find(label);
+    if (it != meas.ops.end()) diffs.push_back({label, p.mean_seconds, it->second.mean_seconds, p.per_step});
+  }
+  auto weight = [](const Diff& d) { return std::abs(d.pred - d.meas) * d.per_step; };
+  std::sort(diffs.begin(), diffs.end(), [&](const Diff& a, const Diff& b) { return weight(a) > weight(b); });
+  if (diffs.size() > 5) diffs.resize(5);
+  std::string out = "\n| largest differences: op | per occurrence, predicted | measured | error | × per step |\n"
+                    "|---|---:|---:|---:|---:|\n";
+  for (const auto& d : diffs)
+    out += fmt::format("| {} | {} | {} | {:+.1f} % | {:g} |\n", d.label, core::format_seconds(d.pred),
+                       core::format_seconds(d.meas), error_percent(d.pred, d.meas), d.per_step);
+  return out;
 }
 }  // namespace
 
@@ -146,6 +198,14 @@ std::string report_markdown(const RunView& pred, const RunView& meas) {
                          core::format_seconds(c.mean_seconds), core::format_seconds(it->second),
                          error_percent(c.mean_seconds, it->second));
     }
+  }
+  if (!pred.phase_seconds.empty() && !meas.phase_seconds.empty()) {
+    out += "\n| phase (op time per step and rank) | predicted | measured | error |\n|---|---:|---:|---:|\n";
+    for (const auto& [phase, secs] : pred.phase_seconds) {
+      auto it = meas.phase_seconds.find(phase);
+      if (it != meas.phase_seconds.end()) out += row(phase, secs, it->second);
+    }
+    out += op_differences(pred, meas);
   }
   out += fmt::format("\n**Likely cause:** {}\n\nError = (predicted − measured) / measured. Compute, communication, "
                      "exposed communication and idle are per-step averages over ranks; exposed communication is the "

@@ -2,6 +2,7 @@
 // the error of every figure and the likely cause of the largest one.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -9,7 +10,7 @@
 
 namespace clustertwin::reports {
 
-// What a report needs from a run's summary.json.
+// What a report needs from a run directory: summary.json, and trace.json when it is there.
 struct RunView {
   std::string path;
   core::RunInfo info;
@@ -17,6 +18,14 @@ struct RunView {
   int world = 0;
   int steps = 0;
   core::Summary summary;
+  // From trace.json: seconds per step and rank spent in ops of each phase ("forward", "comm", …),
+  // and per op label, the seconds of one occurrence (mean) and occurrences per step and rank.
+  std::map<std::string, double> phase_seconds;
+  struct OpTime {
+    double mean_seconds = 0;
+    double per_step = 0;
+  };
+  std::map<std::string, OpTime> ops;
 };
 
 // Throws core::InputError naming the file (and line:col for malformed JSON).

@@ -33,7 +33,9 @@ class Compare : public testing::Test {
     p.groups = {{0, 1}};
     core::Op comp;
     comp.label = "bwd";
+    comp.phase = core::Phase::Backward;
     core::Op coll;
+    coll.phase = core::Phase::Comm;
     coll.kind = core::OpKind::Collective;
     coll.label = "grad.allreduce";
     coll.group = 0;
@@ -58,6 +60,12 @@ TEST_F(Compare, ReportHasBothStepTimesAndErrors) {
   EXPECT_NE(md.find("| compute | 1.000 s | 1.000 s | +0.0 % |"), std::string::npos) << md;
   EXPECT_NE(md.find("| grad.allreduce | 1.0 MB | 500.00 ms | 1.000 s | -50.0 % |"), std::string::npos) << md;
   EXPECT_NE(md.find("most of the difference is in exposed communication"), std::string::npos) << md;
+  // From trace.json: time per step and rank by phase, and the op that differs most first.
+  EXPECT_NE(md.find("| backward | 1.000 s | 1.000 s | +0.0 % |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| comm | 500.00 ms | 1.000 s | -50.0 % |"), std::string::npos) << md;
+  auto largest = md.find("| largest differences");
+  ASSERT_NE(largest, std::string::npos) << md;
+  EXPECT_NE(md.find("| grad.allreduce | 500.00 ms | 1.000 s | -50.0 % | 1 |", largest), std::string::npos) << md;
   std::string path = write_report((dir_ / "cmp").string(), pred, meas);
   EXPECT_TRUE(fs::exists(path));
 }
@@ -75,7 +83,7 @@ TEST_F(Compare, MalformedSummaryNamesLineAndColumn) {
     FAIL();
   } catch (const core::InputError& e) {
     std::string what = e.what();
-    EXPECT_NE(what.find("bad.json:3:3: error: invalid JSON in a run summary"), std::string::npos) << what;
+    EXPECT_NE(what.find("bad.json:3:3: error: invalid JSON in a run file"), std::string::npos) << what;
   }
 }
 
