@@ -20,7 +20,7 @@ topo::Topology ring_topology(int n, const std::string& bandwidth, const std::str
     y += fmt::format("  - {{name: h{}, device: this-machine, memory_bandwidth: 1PB/s, peak_fp32: 1PFLOPS}}\n", i);
   y += "links:\n";
   for (int i = 0; i < (n == 2 ? 1 : n); ++i)
-    y += fmt::format("  - {{between: [h{}, h{}], type: tb4, bandwidth: {}, latency: {}}}\n", i, (i + 1) % n, bandwidth, latency);
+    y += fmt::format("  - {{between: [h{}, h{}], type: tb4, bandwidth: {}, latency: {}, overhead: 0us}}\n", i, (i + 1) % n, bandwidth, latency);
   return topo::parse_topology(y, "ring.yaml");
 }
 
@@ -75,9 +75,9 @@ nodes:
   - {name: s2, kind: switch}
   - {name: b, device: this-machine}
 links:
-  - {between: [a, s1], type: tb4, bandwidth: 40Gbps, latency: 10us}
-  - {between: [s1, s2], type: eth-1g, bandwidth: 1Gbps, latency: 20us}
-  - {between: [s2, b], type: tb4, bandwidth: 40Gbps, latency: 30us}
+  - {between: [a, s1], type: tb4, bandwidth: 40Gbps, latency: 10us, overhead: 0us}
+  - {between: [s1, s2], type: eth-1g, bandwidth: 1Gbps, latency: 20us, overhead: 0us}
+  - {between: [s2, b], type: tb4, bandwidth: 40Gbps, latency: 30us, overhead: 0us}
 )", "chain.yaml");
   core::Program p;
   p.name = "p2p";
@@ -103,9 +103,9 @@ nodes:
   - {name: b, device: this-machine}
   - {name: c, device: this-machine}
 links:
-  - {between: [a, sw], type: eth-1g, bandwidth: 1Gbps, latency: 0us}
-  - {between: [sw, b], type: tb4, bandwidth: 40Gbps, latency: 0us}
-  - {between: [sw, c], type: tb4, bandwidth: 40Gbps, latency: 0us}
+  - {between: [a, sw], type: eth-1g, bandwidth: 1Gbps, latency: 0us, overhead: 0us}
+  - {between: [sw, b], type: tb4, bandwidth: 40Gbps, latency: 0us, overhead: 0us}
+  - {between: [sw, c], type: tb4, bandwidth: 40Gbps, latency: 0us, overhead: 0us}
 )", "fan.yaml");
   core::Program p;
   p.name = "fan";
@@ -191,10 +191,10 @@ nodes:
   - {name: pi3, device: this-machine}
   - {name: studio, device: mac-mini-m4}
 links:
-  - {between: [pi1, mini], type: eth-1g, bandwidth: 10Gbps, latency: 0us}
-  - {between: [pi2, mini], type: eth-1g, bandwidth: 10Gbps, latency: 0us}
-  - {between: [pi3, mini], type: eth-1g, bandwidth: 10Gbps, latency: 0us}
-  - {between: [mini, studio], type: eth-1g, bandwidth: 10Gbps, latency: 0us}
+  - {between: [pi1, mini], type: eth-1g, bandwidth: 10Gbps, latency: 0us, overhead: 0us}
+  - {between: [pi2, mini], type: eth-1g, bandwidth: 10Gbps, latency: 0us, overhead: 0us}
+  - {between: [pi3, mini], type: eth-1g, bandwidth: 10Gbps, latency: 0us, overhead: 0us}
+  - {between: [mini, studio], type: eth-1g, bandwidth: 10Gbps, latency: 0us, overhead: 0us}
 )", "pis.yaml");
   core::Program p;
   p.name = "pis";
@@ -213,7 +213,7 @@ TEST(Simulator, FullDuplexLinkCarriesBothDirectionsAtFullRate) {
   for (const char* duplex : {"full", "half"}) {
     auto t = topo::parse_topology(fmt::format("name: pair\nnodes:\n  - {{name: a, device: this-machine}}\n"
                                               "  - {{name: b, device: this-machine}}\nlinks:\n  - {{between: [a, b], type: "
-                                              "eth-1g, bandwidth: 1Gbps, latency: 0us, duplex: {}}}\n",
+                                              "eth-1g, bandwidth: 1Gbps, latency: 0us, overhead: 0us, duplex: {}}}\n",
                                               duplex),
                                   "pair.yaml");
     core::Program p;
