@@ -1,38 +1,90 @@
 #include "topologies/topology.h"
 
 #include <algorithm>
+#include <fstream>
 #include <set>
+#include <sstream>
 
 #include <fmt/format.h>
 
 #include "core/yaml_doc.h"
+#include "topologies/figures.h"
 
 namespace clustertwin::topo {
 
-double Device::sustained_flops(core::DType t) const {
-  double peak = t == core::DType::F32 ? peak_fp32 : peak_fp16;
-  return peak * compute_efficiency;
+double Device::peak(core::DType t) const {
+  switch (t) {
+    case core::DType::F32: return peak_fp32;
+    case core::DType::BF16: return peak_bf16 > 0 ? peak_bf16 : peak_fp16;
+    case core::DType::I8: return peak_int8 > 0 ? peak_int8 : peak_fp16;
+    default: break;
+  }
+  return peak_fp16;
 }
+
+double Device::sustained_flops(core::DType t) const { return peak(t) * compute_efficiency; }
 
 double roofline_seconds(const Device& d, double flops, double bytes, core::DType t) {
   double f = d.sustained_flops(t), b = d.sustained_bandwidth();
   return std::max(f > 0 ? flops / f : 0.0, b > 0 ? bytes / b : 0.0);
 }
 
+std::string_view name(Transport t) { return t == Transport::Rdma ? "rdma" : "tcp"; }
+
+std::string_view name(PortKind k) {
+  switch (k) {
+    case PortKind::Thunderbolt: return "thunderbolt";
+    case PortKind::Ethernet: return "ethernet";
+    case PortKind::Wifi: return "wifi";
+    case PortKind::None: break;
+  }
+  return "none";
+}
+
+int Node::interface_of(uint32_t ip) const {
+  for (size_t i = 0; i < interfaces.size(); ++i)
+    if (interfaces[i].ipv4 && interfaces[i].ip == ip) return static_cast<int>(i);
+  return -1;
+}
+
+std::optional<Subnet> Link::subnet(const Topology& t) const {
+  if (type.transport == Transport::Rdma) return std::nullopt;
+  const Interface* ia = iface_a >= 0 ? &t.nodes[a].interfaces[iface_a] : nullptr;
+  const Interface* ib = iface_b >= 0 ? &t.nodes[b].interfaces[iface_b] : nullptr;
+  if (ia && !ia->has_subnet()) ia = nullptr;
+  if (ib && !ib->has_subnet()) ib = nullptr;
+  if (ia && ib) return ia->subnet() == ib->subnet() ? std::optional(ia->subnet()) : std::nullopt;
+  if (ia && t.nodes[b].is_switch) return ia->subnet();
+  if (ib && t.nodes[a].is_switch) return ib->subnet();
+  return std::nullopt;
+}
+
+bool Link::subnet_mismatch(const Topology& t) const {
+  if (type.transport == Transport::Rdma || iface_a < 0 || iface_b < 0) return false;
+  const Interface& ia = t.nodes[a].interfaces[iface_a];
+  const Interface& ib = t.nodes[b].interfaces[iface_b];
+  return ia.has_subnet() && ib.has_subnet() && !(ia.subnet() == ib.subnet());
+}
+
 std::vector<int> Topology::compute_nodes() const {
   std::vector<int> out;
   for (size_t i = 0; i < nodes.size(); ++i)
-    if (!nodes[i].is_switch) out.push_back(static_cast<int>(i));
+    if (nodes[i].runs_rank()) out.push_back(static_cast<int>(i));
   return out;
 }
 
 Forwarding Topology::forwarding_of(int node) const {
   Forwarding f = nodes.at(node).forwarding;
-  double bw = 0, lat = 0;
+  double bw = 0, lat = 0, line_rate = 0;
   for (const auto& l : links) {
-    if (l.a != node && l.b != node) continue;
+    if ((l.a != node && l.b != node) || l.type.transport == Transport::Rdma) continue;
     bw = bw == 0 ? l.type.forward_bandwidth : std::min(bw, l.type.forward_bandwidth);
     lat = std::max(lat, l.type.forward_latency);
+    line_rate = std::max({line_rate, l.type.bandwidth, l.back_bandwidth});
+  }
+  if (nodes.at(node).is_switch) {
+    bw = line_rate;
+    lat = 0;
   }
   if (f.bandwidth == 0) f.bandwidth = bw;
   if (f.latency == 0) f.latency = lat;
@@ -45,24 +97,141 @@ int Topology::find(const std::string& node_name) const {
   return -1;
 }
 
+std::pair<int, int> Topology::owner_of(uint32_t ip) const {
+  for (size_t n = 0; n < nodes.size(); ++n) {
+    int i = nodes[n].interface_of(ip);
+    if (i >= 0) return {static_cast<int>(n), i};
+  }
+  return {-1, -1};
+}
+
+std::string Topology::source_line(int line) const {
+  return line >= 1 && size_t(line) <= source_lines.size() ? source_lines[line - 1] : "";
+}
+
 namespace {
 using core::Quantity;
 using core::YamlDoc;
 
-// A node may override any figure of its device preset (calibration, a bigger memory option).
-void apply_device_overrides(const YamlDoc& doc, const YAML::Node& n, Device& d) {
-  if (n["peak_fp32"]) d.peak_fp32 = doc.quantity(n["peak_fp32"], Quantity::FlopRate, "peak_fp32");
-  if (n["peak_fp16"]) d.peak_fp16 = doc.quantity(n["peak_fp16"], Quantity::FlopRate, "peak_fp16");
-  if (n["compute_efficiency"]) d.compute_efficiency = doc.number(n["compute_efficiency"], "compute_efficiency");
-  if (n["memory_bandwidth"]) d.memory_bandwidth = doc.quantity(n["memory_bandwidth"], Quantity::Bandwidth, "memory_bandwidth");
-  if (n["memory_efficiency"]) d.memory_efficiency = doc.number(n["memory_efficiency"], "memory_efficiency");
-  if (n["memory"]) d.memory = doc.quantity(n["memory"], Quantity::Bytes, "memory");
+const Network* find_network(const Topology& t, const std::string& name) {
+  for (const auto& n : t.networks)
+    if (n.name == name) return &n;
+  return nullptr;
 }
 
-Node parse_node(const YamlDoc& doc, const YAML::Node& n) {
-  doc.check_keys(n, {"name", "device", "kind", "address", "ssh", "forwards", "role", "peak_fp32", "peak_fp16",
-                     "compute_efficiency", "memory_bandwidth", "memory_efficiency", "memory", "forward_bandwidth",
-                     "forward_latency"},
+std::vector<std::string> network_names(const Topology& t) {
+  std::vector<std::string> out;
+  for (const auto& n : t.networks) out.push_back(n.name);
+  return out;
+}
+
+Subnet parse_subnet(const YamlDoc& doc, const YAML::Node& n, std::string_view what) {
+  std::string s = doc.string(n, what);
+  if (s == "default") return {0, 0};
+  auto a = parse_address(s);
+  if (!a || !a->prefix)
+    doc.fail(n, fmt::format("expected {} to be a subnet like 10.10.0.0/24, got '{}'", what, s),
+             "write the network address and its prefix length");
+  Subnet sub = subnet_of(a->ip, *a->prefix);
+  if (sub.net != a->ip)
+    doc.fail(n, fmt::format("subnet '{}' has host bits set", s), fmt::format("did you mean '{}'?", subnet_str(sub)));
+  return sub;
+}
+
+// An interface from an address text ("10.10.0.1" or "10.10.0.1/24"), taking its prefix from the
+// named network, or from a declared network that holds it.
+Interface make_interface(const YamlDoc& doc, const YAML::Node& addr, const Topology& t, const YAML::Node* network) {
+  Interface i;
+  i.pos = doc.pos(addr);
+  std::string text = doc.string(addr, "address");
+  if (text.empty()) doc.fail(addr, "address is empty");
+  i.address = text.substr(0, text.find('/'));
+  auto parsed = parse_address(text);
+  if (!parsed && text.find('/') != std::string::npos)
+    doc.fail(addr, fmt::format("expected an IPv4 address with its prefix, like 10.10.0.1/24, got '{}'", text));
+  if (parsed) {
+    i.ipv4 = true;
+    i.ip = parsed->ip;
+    if (parsed->prefix) i.prefix = *parsed->prefix;
+  }
+  if (network) {
+    std::string name = doc.string(*network, "network");
+    const Network* net = find_network(t, name);
+    if (!net) doc.fail(*network, fmt::format("unknown network '{}'", name), core::suggest(name, network_names(t)));
+    if (!i.ipv4 || !net->subnet.contains(i.ip))
+      doc.fail(addr, fmt::format("address '{}' is not in network '{}' ({})", i.address, name, subnet_str(net->subnet)));
+    if (i.prefix >= 0 && i.prefix != net->subnet.prefix)
+      doc.fail(addr, fmt::format("address '{}' has prefix /{} but network '{}' is {}", text, i.prefix, name,
+                                 subnet_str(net->subnet)));
+    i.prefix = net->subnet.prefix;
+  } else if (i.ipv4 && i.prefix < 0) {
+    for (const auto& net : t.networks)
+      if (net.subnet.contains(i.ip)) i.prefix = net.subnet.prefix;
+  }
+  return i;
+}
+
+void parse_interfaces(const YamlDoc& doc, const YAML::Node& n, const Topology& t, Node& node) {
+  if (const auto& list = n["interfaces"]) {
+    doc.require_seq(list, "'interfaces'");
+    for (const auto& in : list) {
+      doc.check_keys(in, {"name", "address", "network", "ports"}, "an interface");
+      const YAML::Node net = in["network"];
+      Interface i = make_interface(doc, doc.required(in, "address", "an interface"), t, net ? &net : nullptr);
+      i.pos = doc.pos(in);
+      if (in["name"]) i.name = doc.string(in["name"], "interface name");
+      if (const auto& ports = in["ports"]) {
+        doc.require_seq(ports, "'ports'");
+        for (const auto& p : ports) i.ports.push_back(doc.string(p, "port name"));
+      }
+      node.interfaces.push_back(std::move(i));
+    }
+    if (node.interfaces.empty()) doc.fail(list, fmt::format("node '{}' lists no interfaces", node.name));
+  }
+  if (const auto& addr = n["address"]) {
+    if (node.interfaces.empty()) {
+      node.interfaces.push_back(make_interface(doc, addr, t, nullptr));
+    } else {
+      // With interfaces, `address` picks the one the worker listens on.
+      std::string text = doc.string(addr, "address");
+      std::string bare = text.substr(0, text.find('/'));
+      std::vector<std::string> mine;
+      bool found = false;
+      for (const auto& i : node.interfaces) {
+        mine.push_back(i.address);
+        found = found || i.address == bare;
+      }
+      if (!found)
+        doc.fail(addr, fmt::format("address '{}' of node '{}' is not one of its interfaces", bare, node.name),
+                 core::suggest(bare, mine));
+      node.address = bare;
+      return;
+    }
+  }
+  if (!node.interfaces.empty()) node.address = node.interfaces.front().address;
+}
+
+void parse_routes(const YamlDoc& doc, const YAML::Node& list, Node& node) {
+  doc.require_seq(list, "'routes'");
+  for (const auto& r : list) {
+    doc.check_keys(r, {"to", "via", "note"}, "a route");
+    StaticRoute route;
+    route.pos = doc.pos(r);
+    route.to = parse_subnet(doc, doc.required(r, "to", "a route"), "'to'");
+    const YAML::Node& via = doc.required(r, "via", "a route");
+    auto ip = parse_ipv4(doc.string(via, "'via'"));
+    if (!ip) doc.fail(via, fmt::format("expected 'via' to be the gateway's IPv4 address, got '{}'", via.Scalar()),
+                      "write the address of the node that forwards, like 192.168.50.1");
+    route.via = *ip;
+    node.routes.push_back(route);
+  }
+}
+
+Node parse_node(const YamlDoc& doc, const YAML::Node& n, const Topology& t) {
+  doc.check_keys(n, {"name", "device", "kind", "address", "interfaces", "routes", "ssh", "forwards", "role",
+                     "peak_fp32", "peak_fp16", "peak_bf16", "peak_int8", "compute_efficiency", "memory_bandwidth",
+                     "memory_efficiency", "memory", "power", "thunderbolt", "ports", "forward_bandwidth",
+                     "forward_latency", "note"},
                  "a node");
   Node node;
   node.pos = doc.pos(n);
@@ -71,30 +240,42 @@ Node parse_node(const YamlDoc& doc, const YAML::Node& n) {
   node.is_switch = kind == "switch";
   node.forwards = node.is_switch;
   if (n["forwards"]) node.forwards = doc.boolean(n["forwards"], "forwards");
+  if (n["role"]) node.role = doc.choice(n["role"], {"worker", "coordinator", "control"}, "role");
   if (node.is_switch && n["device"]) {
     doc.fail(n["device"], fmt::format("switch '{}' cannot have a device", node.name),
              "a switch forwards traffic but runs no rank; remove 'device' or use kind: host");
   }
-  if (!node.is_switch) {
+  if (node.is_switch && n["role"]) doc.fail(n["role"], fmt::format("switch '{}' runs no rank and has no role", node.name));
+  if (!node.is_switch && (n["device"] || node.role != "control")) {
     const YAML::Node& dn = doc.required(n, "device", fmt::format("node '{}'", node.name));
-    const Device* d = find_device(doc.choice(dn, device_names(), "device preset"));
-    node.device = *d;
-    apply_device_overrides(doc, n, *node.device);
+    node.device = *find_device(doc.choice(dn, device_names(), "device preset"));
+    detail::apply_device_figures(doc, n, *node.device);
   } else {
-    for (const char* key : {"peak_fp32", "peak_fp16", "compute_efficiency", "memory_bandwidth", "memory_efficiency", "memory"})
-      if (n[key]) doc.fail(n[key], fmt::format("switch '{}' has no device to set '{}' on", node.name, key));
+    for (const auto& key : detail::kDeviceFigures)
+      if (n[key]) doc.fail(n[key], fmt::format("{} '{}' has no device to set '{}' on", kind, node.name, key));
   }
   if (n["forward_bandwidth"])
     node.forwarding.bandwidth = doc.quantity(n["forward_bandwidth"], Quantity::Bandwidth, "forward_bandwidth");
   if (n["forward_latency"]) node.forwarding.latency = doc.quantity(n["forward_latency"], Quantity::Time, "forward_latency");
-  if (n["address"]) node.address = doc.string(n["address"], "address");
+  parse_interfaces(doc, n, t, node);
+  if (n["routes"]) parse_routes(doc, n["routes"], node);
   if (n["ssh"]) node.ssh = doc.string(n["ssh"], "ssh alias");
-  if (n["role"]) doc.choice(n["role"], {"worker", "coordinator", "control"}, "role");
   return node;
 }
 
+// A figure given once for both directions, or as [a -> b, b -> a].
+std::pair<double, double> per_direction(const YamlDoc& doc, const YAML::Node& n, Quantity q, std::string_view what) {
+  if (n.IsSequence()) {
+    if (n.size() != 2)
+      doc.fail(n, fmt::format("expected {} to be one value or two, [a -> b, b -> a] in 'between' order", what));
+    return {doc.quantity(n[0], q, what), doc.quantity(n[1], q, what)};
+  }
+  double v = doc.quantity(n, q, what);
+  return {v, v};
+}
+
 Link parse_link(const YamlDoc& doc, const YAML::Node& n, const Topology& t) {
-  doc.check_keys(n, {"between", "type", "bandwidth", "latency", "duplex", "overhead"}, "a link");
+  doc.check_keys(n, {"between", "ports", "type", "bandwidth", "latency", "duplex", "overhead", "mtu", "note"}, "a link");
   Link link;
   link.pos = doc.pos(n);
   const YAML::Node& ends = doc.required(n, "between", "a link");
@@ -111,26 +292,126 @@ Link parse_link(const YamlDoc& doc, const YAML::Node& n, const Topology& t) {
   if (idx[0] == idx[1]) doc.fail(ends, fmt::format("link joins node '{}' to itself", t.nodes[idx[0]].name));
   link.a = idx[0];
   link.b = idx[1];
+  if (const auto& ports = n["ports"]) {
+    if (!ports.IsSequence() || ports.size() != 2)
+      doc.fail(ports, "expected 'ports' to name the port at each end, in 'between' order", "write ports: [tb1, en0]");
+    link.port_a = doc.string(ports[0], "port name");
+    link.port_b = doc.string(ports[1], "port name");
+  }
   link.type = *find_link_type(doc.choice(doc.required(n, "type", "a link"), link_type_names(), "link type"));
-  if (n["bandwidth"]) link.type.bandwidth = doc.quantity(n["bandwidth"], Quantity::Bandwidth, "bandwidth");
-  if (n["latency"]) link.type.latency = doc.quantity(n["latency"], Quantity::Time, "latency");
+  link.back_bandwidth = link.type.bandwidth;
+  link.back_latency = link.type.latency;
+  if (n["bandwidth"]) std::tie(link.type.bandwidth, link.back_bandwidth) = per_direction(doc, n["bandwidth"], Quantity::Bandwidth, "bandwidth");
+  if (n["latency"]) std::tie(link.type.latency, link.back_latency) = per_direction(doc, n["latency"], Quantity::Time, "latency");
   if (n["duplex"]) link.type.full_duplex = doc.choice(n["duplex"], {"full", "half"}, "duplex") == "full";
   if (n["overhead"]) link.type.overhead = doc.quantity(n["overhead"], Quantity::Time, "overhead");
-  if (link.type.bandwidth <= 0) doc.fail(n["bandwidth"] ? n["bandwidth"] : n, "link bandwidth must be positive");
+  if (n["mtu"]) link.type.mtu = static_cast<int>(doc.integer(n["mtu"], "mtu", 576, 65536));
+  if (link.type.bandwidth <= 0 || link.back_bandwidth <= 0)
+    doc.fail(n["bandwidth"] ? n["bandwidth"] : n, "link bandwidth must be positive");
   return link;
 }
 
-Topology build(const YamlDoc& doc) {
+void parse_networks(const YamlDoc& doc, const YAML::Node& list, Topology& t) {
+  doc.require_seq(list, "'networks'");
+  for (const auto& n : list) {
+    doc.check_keys(n, {"name", "subnet", "control", "note"}, "a network");
+    Network net;
+    net.pos = doc.pos(n);
+    net.name = doc.string(doc.required(n, "name", "a network"), "network name");
+    if (find_network(t, net.name)) doc.fail(n["name"], fmt::format("network '{}' is defined twice", net.name));
+    net.subnet = parse_subnet(doc, doc.required(n, "subnet", "a network"), "subnet");
+    if (n["control"]) net.control = doc.boolean(n["control"], "control");
+    if (n["note"]) net.note = doc.string(n["note"], "note");
+    t.networks.push_back(net);
+  }
+}
+
+void parse_control(const YamlDoc& doc, const YAML::Node& c, Topology& t) {
+  doc.check_keys(c, {"type", "subnet", "network", "note"}, "'control'");
+  t.control_pos = doc.pos(c);
+  t.control_network = doc.choice(doc.required(c, "type", "'control'"), link_type_names(), "link type");
+  if (c["subnet"]) t.control_subnet = parse_subnet(doc, c["subnet"], "subnet");
+  if (c["network"]) {
+    std::string name = doc.string(c["network"], "network");
+    const Network* net = find_network(t, name);
+    if (!net) doc.fail(c["network"], fmt::format("unknown network '{}'", name), core::suggest(name, network_names(t)));
+    t.control_subnet = net->subnet;
+  }
+  for (const auto& net : t.networks)
+    if (net.control && !t.control_subnet) t.control_subnet = net.subnet;
+}
+
+// In IP mode every address must state its subnet: routing decides by subnet.
+void require_subnets(Topology& t) {
+  for (const auto& node : t.nodes) {
+    t.ip_mode = t.ip_mode || !node.routes.empty();
+    for (const auto& i : node.interfaces) t.ip_mode = t.ip_mode || i.prefix >= 0;
+  }
+  if (!t.ip_mode) return;
+  for (const auto& node : t.nodes) {
+    for (const auto& i : node.interfaces) {
+      if (!i.ipv4)
+        throw core::InputError(core::format_diagnostic(
+            i.pos, t.source_line(i.pos.line),
+            fmt::format("expected an IPv4 address for node '{}', got '{}'", node.name, i.address),
+            "this file routes by subnet (some addresses state theirs), so every address must be IPv4"));
+      if (i.prefix < 0)
+        throw core::InputError(core::format_diagnostic(
+            i.pos, t.source_line(i.pos.line),
+            fmt::format("address '{}' of node '{}' has no subnet, but other addresses in this file state theirs",
+                        i.address, node.name),
+            fmt::format("write it with its prefix, like {}/24, or declare its subnet under 'networks'", i.address)));
+    }
+  }
+}
+
+// Which interface of `node` carries link `l` (IP mode): the one the link names by port, the only
+// one, or the one sharing a subnet with the far end (or with the hosts behind a far switch).
+int resolve_interface(const Topology& t, const Link& l, int node) {
+  const Node& me = t.nodes[node];
+  if (me.is_switch || me.interfaces.empty() || l.type.transport == Transport::Rdma) return -1;
+  const std::string& port = node == l.a ? l.port_a : l.port_b;
+  if (!port.empty()) {
+    for (size_t i = 0; i < me.interfaces.size(); ++i) {
+      const auto& in = me.interfaces[i];
+      if (in.name == port || std::find(in.ports.begin(), in.ports.end(), port) != in.ports.end()) return static_cast<int>(i);
+    }
+  }
+  if (me.interfaces.size() == 1) return 0;
+  std::vector<int> peers{l.other(node)};
+  if (t.nodes[peers[0]].is_switch) {
+    for (const auto& other : t.links)
+      if ((other.a == peers[0] || other.b == peers[0]) && other.other(peers[0]) != node) peers.push_back(other.other(peers[0]));
+  }
+  for (size_t i = 0; i < me.interfaces.size(); ++i) {
+    const auto& in = me.interfaces[i];
+    for (int p : peers)
+      for (const auto& theirs : t.nodes[p].interfaces)
+        if (theirs.ipv4 && in.has_subnet() && in.subnet().contains(theirs.ip)) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+std::vector<std::string> split_lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+Topology build(const YamlDoc& doc, const std::string& text) {
   const YAML::Node& root = doc.root();
-  doc.check_keys(root, {"name", "description", "nodes", "links", "control"}, "a topology");
+  doc.check_keys(root, {"name", "description", "networks", "nodes", "links", "control"}, "a topology");
   Topology t;
   t.file = doc.name();
+  t.source_lines = split_lines(text);
   t.name = doc.string(doc.required(root, "name", "the topology"), "name");
+  if (root["networks"]) parse_networks(doc, root["networks"], t);
   const YAML::Node& nodes = doc.required(root, "nodes", "the topology");
   doc.require_seq(nodes, "'nodes'");
   std::set<std::string> seen;
   for (const auto& n : nodes) {
-    Node node = parse_node(doc, n);
+    Node node = parse_node(doc, n, t);
     if (!seen.insert(node.name).second) doc.fail(n["name"], fmt::format("node '{}' is defined twice", node.name));
     t.nodes.push_back(std::move(node));
   }
@@ -139,20 +420,32 @@ Topology build(const YamlDoc& doc) {
     doc.require_seq(root["links"], "'links'");
     for (const auto& l : root["links"]) t.links.push_back(parse_link(doc, l, t));
   }
-  if (const auto& c = root["control"]) {
-    doc.check_keys(c, {"type", "note"}, "'control'");
-    t.control_network = doc.choice(doc.required(c, "type", "'control'"), link_type_names(), "link type");
+  if (const auto& c = root["control"]) parse_control(doc, c, t);
+  require_subnets(t);
+  if (t.ip_mode) {
+    for (auto& l : t.links) {
+      l.iface_a = resolve_interface(t, l, l.a);
+      l.iface_b = resolve_interface(t, l, l.b);
+    }
   }
   return t;
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return buf.str();
 }
 }  // namespace
 
 Topology load_topology(const std::string& path, const std::string& origin) {
-  return build(YamlDoc::load(path, origin));
+  auto doc = YamlDoc::load(path, origin);
+  return build(doc, read_text(path));
 }
 
 Topology parse_topology(const std::string& yaml_text, const std::string& file_name) {
-  return build(YamlDoc::parse(yaml_text, file_name));
+  return build(YamlDoc::parse(yaml_text, file_name), yaml_text);
 }
 
 }  // namespace clustertwin::topo

@@ -1,27 +1,47 @@
-// The cluster model: nodes (device, address, forwarding), links (type preset plus overrides), and
-// the device/link presets they refer to. Both backends trust this description.
+// The cluster model: nodes (device, interfaces and static routes, forwarding), links (type preset
+// plus overrides), networks, and the device/link presets they refer to. Both backends trust this
+// description. The file format is documented in topologies/README.md.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "core/diag.h"
 #include "core/program.h"
+#include "topologies/address.h"
 
 namespace clustertwin::topo {
+
+// Ports a device has for cluster cables; a link uses one port of its type's kind at each end.
+struct Ports {
+  int thunderbolt = 0;  // Thunderbolt / USB4 ports
+  int rdma = 0;         // of those, ports that can run RDMA over Thunderbolt
+  int ethernet = 0;
+  int wifi = 0;
+  bool known = false;   // the preset (or the node) states its ports
+};
 
 struct Device {
   std::string preset;
   std::string description;
   double peak_fp32 = 0;          // FLOP/s
-  double peak_fp16 = 0;          // FLOP/s (bf16 and fp16)
+  double peak_fp16 = 0;          // FLOP/s
+  double peak_bf16 = 0;          // FLOP/s; 0 = as fp16
+  double peak_int8 = 0;          // op/s; 0 = as fp16
   double compute_efficiency = 1; // sustained fraction of peak
   double memory_bandwidth = 0;   // bytes/s
   double memory_efficiency = 1;  // sustained fraction
   double memory = 0;             // bytes
+  double power = 0;              // watts at the wall under sustained load; 0 = unknown
+  int thunderbolt = 0;           // Thunderbolt generation of its ports (4, 5); 0 = none
+  Ports ports;
   std::string source;
+  // Where each figure comes from: figure key -> the note written beside it in presets.yaml.
+  std::map<std::string, std::string> notes;
 
+  double peak(core::DType t) const;
   double sustained_flops(core::DType t) const;
   double sustained_bandwidth() const { return memory_bandwidth * memory_efficiency; }
 };
@@ -30,11 +50,16 @@ struct Device {
 // Both backends use this one function (sim for its model, exec for --compute modelled).
 double roofline_seconds(const Device& d, double flops, double bytes, core::DType t = core::DType::F32);
 
+enum class Transport { Tcp, Rdma };
+enum class PortKind { None, Thunderbolt, Ethernet, Wifi };
+std::string_view name(Transport);
+std::string_view name(PortKind);
+
 struct LinkType {
   std::string preset;
   std::string description;
-  double bandwidth = 0;  // bytes/s per direction
-  double latency = 0;    // seconds, one way
+  double bandwidth = 0;  // bytes/s per direction (for a Link: the a -> b direction)
+  double latency = 0;    // seconds, one way (for a Link: a -> b)
   bool full_duplex = true;
   double overhead = 0;   // seconds of per-message software cost at each endpoint (TCP stack vs RDMA)
   // What a node costs when it forwards traffic that arrives over this link type (a Thunderbolt
@@ -42,7 +67,12 @@ struct LinkType {
   // the latency it adds.
   double forward_bandwidth = 0;  // bytes/s
   double forward_latency = 0;    // seconds
+  Transport transport = Transport::Tcp;  // RDMA is never forwarded and carries no IP
+  PortKind port = PortKind::None;        // the kind of port it takes at each end
+  int thunderbolt = 0;                   // Thunderbolt generation both ends need (tb5-rdma: 5)
+  int mtu = 0;                           // bytes; 0 = not stated
   std::string source;
+  std::map<std::string, std::string> notes;  // figure key -> its source note
 };
 
 // A forwarding node's own resource: every route through the node shares its capacity.
@@ -51,20 +81,70 @@ struct Forwarding {
   double latency = 0;    // seconds
 };
 
+// One address of a node, on one subnet ("bridge0 10.10.0.1/24").
+struct Interface {
+  std::string name;     // optional: bridge0, en0, eth0
+  std::string address;  // as written, without the prefix
+  uint32_t ip = 0;
+  int prefix = -1;      // -1: the subnet is not stated (a bare address)
+  bool ipv4 = false;    // false: a host name or IPv6, outside the subnet model
+  std::vector<std::string> ports;  // physical ports it spans (a bridge); empty = just its name
+  core::SourcePos pos;
+
+  Subnet subnet() const { return subnet_of(ip, prefix); }
+  bool has_subnet() const { return ipv4 && prefix >= 0; }
+};
+
+// A static route, as a Pi has: "10.10.0.0/24 via 192.168.50.1".
+struct StaticRoute {
+  Subnet to;
+  uint32_t via = 0;
+  core::SourcePos pos;
+};
+
 struct Node {
   std::string name;
   bool is_switch = false;        // a switch routes but runs no rank
   std::optional<Device> device;  // absent for switches
-  std::string address;           // cluster (data) address
+  std::string address;           // cluster (data) address: where its worker listens
   std::string ssh;               // ssh alias
   bool forwards = false;         // passes traffic between its links (bridge, IP forwarding, switch)
   Forwarding forwarding;         // overrides; 0 = derived from the link types it forwards between
+  std::string role;              // worker (default) | coordinator | control (runs no rank)
+  std::vector<Interface> interfaces;
+  std::vector<StaticRoute> routes;
   core::SourcePos pos;
+
+  bool runs_rank() const { return !is_switch && role != "control"; }
+  int interface_of(uint32_t ip) const;  // index of the interface holding ip, -1 when none
 };
+
+struct Topology;
 
 struct Link {
   int a = -1, b = -1;  // node indices; direction "up" is a -> b
-  LinkType type;       // preset with the file's overrides applied
+  LinkType type;       // preset with the file's overrides applied; bandwidth and latency are a -> b
+  double back_bandwidth = 0;  // b -> a
+  double back_latency = 0;    // b -> a
+  std::string port_a, port_b;  // physical port (or interface) names at each end, when written
+  int iface_a = -1, iface_b = -1;  // the interface of each end that carries the link (-1: none)
+  core::SourcePos pos;
+
+  double bandwidth(bool up) const { return up ? type.bandwidth : back_bandwidth; }
+  double latency(bool up) const { return up ? type.latency : back_latency; }
+  int other(int node) const { return node == a ? b : a; }
+  // The subnet the link carries, when both ends sit in one (a switch end takes the other end's).
+  std::optional<Subnet> subnet(const Topology& t) const;
+  // Both ends have interfaces with subnets, and they differ: no IP packet crosses the link.
+  bool subnet_mismatch(const Topology& t) const;
+};
+
+// A named subnet: documentation, and the control network when marked so.
+struct Network {
+  std::string name;
+  Subnet subnet;
+  bool control = false;
+  std::string note;
   core::SourcePos pos;
 };
 
@@ -73,14 +153,26 @@ struct Topology {
   std::string file;
   std::vector<Node> nodes;
   std::vector<Link> links;
-  std::string control_network;  // link type of the control network, kept out of the data path
+  std::vector<Network> networks;
+  std::string control_network;          // link type of the control network, kept out of the data path
+  std::optional<Subnet> control_subnet; // its subnet, when stated
+  core::SourcePos control_pos;
+  // Addresses state their subnets (or nodes have static routes): routing follows IP semantics.
+  // Otherwise routes are shortest paths through forwarding nodes.
+  bool ip_mode = false;
+  std::vector<std::string> source_lines;  // the file's text, for findings that quote a line
 
-  // Nodes that run ranks (not switches), in file order: rank i runs on compute_nodes()[i].
+  // Nodes that run ranks (not switches, not control machines), in file order: rank i runs on
+  // compute_nodes()[i].
   std::vector<int> compute_nodes() const;
   int find(const std::string& node_name) const;  // -1 when absent
   // The forwarding resource of a node that forwards: the node's overrides, else the slowest
-  // forward_bandwidth and largest forward_latency among the link types attached to it.
+  // forward_bandwidth and largest forward_latency among the link types attached to it (RDMA
+  // links excluded: they are never forwarded). A switch forwards in hardware: line rate, no delay.
   Forwarding forwarding_of(int node) const;
+  // The node and interface that hold ip (first match), {-1, -1} when none.
+  std::pair<int, int> owner_of(uint32_t ip) const;
+  std::string source_line(int line) const;  // "" when out of range
 };
 
 // Loads and validates a topology file. Throws core::InputError naming file:line:col.

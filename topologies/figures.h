@@ -1,0 +1,22 @@
+// Reading device and link figures from YAML: shared by the built-in presets and the per-node and
+// per-link overrides of a topology file, so a figure means the same thing in both places.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/yaml_doc.h"
+#include "topologies/topology.h"
+
+namespace clustertwin::topo::detail {
+
+// Figure keys a device preset and a node override may set.
+extern const std::vector<std::string> kDeviceFigures;
+
+// Sets every figure present in `n` on `d`.
+void apply_device_figures(const core::YamlDoc& doc, const YAML::Node& n, Device& d);
+
+// "50W", "7.2 W", "1.2kW" -> watts.
+double parse_power(const core::YamlDoc& doc, const YAML::Node& n, std::string_view what);
+
+}  // namespace clustertwin::topo::detail
