@@ -1,5 +1,6 @@
 #include "core/program.h"
 
+#include <algorithm>
 #include <map>
 #include <stdexcept>
 #include <tuple>
@@ -15,8 +16,8 @@ constexpr std::string_view kPhases[] = {"forward", "backward", "optimizer", "red
                                         "prefill", "decode",   "comm",      "other"};
 constexpr std::string_view kCollectives[] = {"allreduce", "allgather", "reducescatter",
                                              "broadcast", "reduce",    "alltoall"};
-constexpr std::string_view kAlgorithms[] = {"ring", "tree", "direct"};
-constexpr std::string_view kDTypes[] = {"fp32", "bf16", "fp16", "int8"};
+constexpr std::string_view kAlgorithms[] = {"ring", "tree", "direct", "halving-doubling", "hierarchical"};
+constexpr std::string_view kDTypes[] = {"fp32", "bf16", "fp16", "int8", "int4"};
 
 template <typename E, size_t N>
 E parse_enum(const nlohmann::json& j, const std::string_view (&names)[N], std::string_view what) {
@@ -37,10 +38,12 @@ int size_of(DType t) {
     case DType::F32: return 4;
     case DType::BF16:
     case DType::F16: return 2;
-    case DType::I8: return 1;
+    case DType::I8:
+    case DType::I4: return 1;
   }
   return 4;
 }
+double bytes_per_element(DType t) { return t == DType::I4 ? 0.5 : size_of(t); }
 
 void validate(const Program& p) {
   auto bad = [](int rank, size_t op, std::string_view why) {
@@ -72,6 +75,10 @@ void validate(const Program& p) {
           bool in = false;
           for (int m : g) in = in || m == r;
           if (!in) bad(r, i, fmt::format("rank is not in the collective's group {}", op.group));
+          if (op.root >= 0 && std::find(g.begin(), g.end(), op.root) == g.end())
+            bad(r, i, fmt::format("root {} is not in the collective's group {}", op.root, op.group));
+          if (op.algorithm == Algorithm::Hierarchical && (op.local < 1 || g.size() % op.local != 0))
+            bad(r, i, fmt::format("hierarchical collective needs 'local' dividing the group size {}, has {}", g.size(), op.local));
           ++members[{op.tag, op.group}];
           break;
         }
@@ -101,6 +108,7 @@ nlohmann::json to_json(const Program& p) {
           o["flops"] = op.flops;
           o["bytes"] = op.bytes;
           if (op.gemm.count > 0) o["gemm"] = {op.gemm.m, op.gemm.n, op.gemm.k, op.gemm.count};
+          if (op.dtype != DType::F32) o["dtype"] = name(op.dtype);
           break;
         case OpKind::Send:
         case OpKind::Recv:
@@ -115,6 +123,8 @@ nlohmann::json to_json(const Program& p) {
           o["dtype"] = name(op.dtype);
           o["group"] = op.group;
           o["tag"] = op.tag;
+          if (op.root >= 0) o["root"] = op.root;
+          if (op.local > 0) o["local"] = op.local;
           break;
       }
       ops.push_back(std::move(o));
@@ -156,6 +166,10 @@ Program program_from_json(const nlohmann::json& j) {
         if (op.kind == OpKind::Collective) {
           op.collective = parse_enum<CollectiveKind>(o.at("collective"), kCollectives, "collective");
           op.algorithm = parse_enum<Algorithm>(o.at("algorithm"), kAlgorithms, "algorithm");
+          op.dtype = parse_enum<DType>(o.at("dtype"), kDTypes, "dtype");
+          op.root = o.value("root", -1);
+          op.local = o.value("local", 0);
+        } else if (op.kind == OpKind::Compute && o.contains("dtype")) {
           op.dtype = parse_enum<DType>(o.at("dtype"), kDTypes, "dtype");
         }
         rp.ops.push_back(std::move(op));

@@ -14,8 +14,12 @@ namespace clustertwin::core {
 enum class OpKind : uint8_t { Compute, Send, Recv, Collective };
 enum class Phase : uint8_t { Forward, Backward, Optimizer, Reduce, Prefill, Decode, Comm, Other };
 enum class CollectiveKind : uint8_t { AllReduce, AllGather, ReduceScatter, Broadcast, Reduce, AllToAll };
-enum class Algorithm : uint8_t { Ring, Tree, Direct };
-enum class DType : uint8_t { F32, BF16, F16, I8 };
+// Tree = pipelined binary tree (reduce up, broadcast down); HalvingDoubling = recursive halving
+// reduce-scatter and recursive doubling all-gather (Rabenseifner); Hierarchical = inside blocks of
+// `Op::local` consecutive members, then across blocks. See workloads/collectives.h.
+enum class Algorithm : uint8_t { Ring, Tree, Direct, HalvingDoubling, Hierarchical };
+// I4 packs two values per byte: size_of(I4) is 1 (the storage unit), bytes_per_element 0.5.
+enum class DType : uint8_t { F32, BF16, F16, I8, I4 };
 
 std::string_view name(OpKind);
 std::string_view name(Phase);
@@ -23,6 +27,7 @@ std::string_view name(CollectiveKind);
 std::string_view name(Algorithm);
 std::string_view name(DType);
 int size_of(DType);
+double bytes_per_element(DType);  // 0.5 for I4, else size_of
 
 // A matrix product m×k · k×n the executor runs for real compute; `count` repeats it.
 struct GemmShape {
@@ -45,8 +50,12 @@ struct Op {
   Algorithm algorithm = Algorithm::Ring;
   DType dtype = DType::F32;
   int32_t group = -1;  // collective: index into Program::groups
+  int32_t root = -1;   // broadcast/reduce: the root rank (-1 = the group's first member)
+  int32_t local = 0;   // hierarchical collective: members per block (consecutive in the group)
   std::vector<uint32_t> deps;  // indices of earlier ops of the same rank
 };
+// JSON: compute ops write "dtype" only when not fp32; collectives write "root" and "local" only
+// when set, so Programs without them keep their JSON and hash.
 
 struct RankProgram {
   int32_t rank = 0;

@@ -1,8 +1,38 @@
 // The one decomposition of collectives into point-to-point steps, shared by both backends: the
 // simulator prices each step, the executor moves and reduces real bytes by the same plan.
+//
+// Plans are lockstep: every member of the group gets a plan of the same length, and a chunk sent
+// at step s is received by its peer at its step s. A member with nothing to do in a step has an
+// idle step (both peers -1, empty chunks). Within one step the chunk sent and the chunk received
+// never overlap, so a backend may send and receive at once from the same buffer.
+//
+// Algorithms (n members, S bytes per rank; "sent" = bytes one rank sends):
+//   ring              all-reduce = reduce-scatter + all-gather, 2(n-1) steps of S/n: sent 2(n-1)/n·S;
+//                     reduce-scatter and all-gather alone (n-1)/n·S.
+//   tree              a binary tree over the group in heap order rooted at the root (all-reduce:
+//                     the first member), the buffer cut into K pipeline chunks: reduce up the
+//                     tree, then broadcast down (not overlapped), every round in two half-steps
+//                     (left child, right child). All-reduce: 4(K+D) steps, D the tree depth; a
+//                     leaf sends S, the root 2S, an inner node 3S. Latency O(log n), for small
+//                     buffers. Also broadcast and reduce alone. (Not NCCL's double binary tree:
+//                     one tree, so inner nodes carry 3S where the double tree balances 2S.)
+//   halving-doubling  recursive halving reduce-scatter then recursive doubling all-gather
+//                     (Rabenseifner; Thakur et al. 2005): 2·log2(p) steps, sent 2(p-1)/p·S for n = p
+//                     a power of two. Otherwise the first 2r ranks (r = n - p, p the largest power of
+//                     two below n) pair up: the even one hands its buffer to the odd one before,
+//                     and gets the result after (the even ones send S and receive S only).
+//   direct            every pair exchanges directly: reduce-scatter sends chunk j to member j,
+//                     all-gather sends the own chunk to every member; all-reduce = both; bytes as
+//                     ring but n-1 distinct peers. Broadcast / reduce: the root to / from each
+//                     member in turn. All-to-all: chunk j to member j (step k: to i+k, from i-k).
+//   hierarchical      the group in blocks of `local` consecutive members: ring reduce-scatter
+//                     inside each block, ring all-reduce of the owned 1/local across blocks (between
+//                     members with the same block position), ring all-gather inside the block.
+//                     Sent: 2(L-1)/L·S + 2(G-1)/G·S/L (L = local, G = n/L).
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "core/program.h"
@@ -17,23 +47,50 @@ struct Chunk {
 
 // One step of one rank: send `send` to `send_to` while receiving `recv` from `recv_from`; the
 // received elements are then added into the buffer (`reduce`) or copied over it. A one-sided step
-// (a tree leaf sends only, a root receives only) has -1 for the missing peer.
+// (a tree leaf sends only, a root receives only) has -1 for the missing peer. All-to-all is out of
+// place: received chunks land in a second buffer of the same size (`into_output`), and each rank's
+// own chunk is copied there locally (no step).
 struct P2PStep {
   int32_t send_to = -1;
   Chunk send;
   int32_t recv_from = -1;
   Chunk recv;
   bool reduce = false;
+  bool into_output = false;
+};
+
+struct CollectiveSpec {
+  core::CollectiveKind kind = core::CollectiveKind::AllReduce;
+  core::Algorithm algorithm = core::Algorithm::Ring;
+  int32_t root = -1;   // broadcast/reduce: a member rank; -1 = the group's first member
+  int32_t local = 0;   // hierarchical: members per block
 };
 
 // The steps `rank` runs, in order, for a collective over `group` of a buffer of `count` elements
-// on every rank. Ring all-reduce = ring reduce-scatter then ring all-gather: 2(n-1) steps, each
-// moving one of n near-equal chunks. Throws std::invalid_argument for an unsupported algorithm or
-// a rank outside the group.
+// on every rank. Throws std::invalid_argument for an unsupported kind/algorithm pair, a bad root
+// or local size, or a rank outside the group.
+std::vector<P2PStep> plan_collective(const CollectiveSpec& spec, const std::vector<int32_t>& group, int32_t rank,
+                                     int64_t count);
+// The same with the op's kind, algorithm, root and local size (what backends should call).
+std::vector<P2PStep> plan_collective(const core::Op& op, const std::vector<int32_t>& group, int32_t rank,
+                                     int64_t count);
+// Default root and no local size (hierarchical throws: it needs the op's `local`).
 std::vector<P2PStep> plan_collective(core::CollectiveKind kind, core::Algorithm algorithm,
                                      const std::vector<int32_t>& group, int32_t rank, int64_t count);
 
-// The distinct peers `rank` exchanges with in `plan`.
+// The elements `rank` holds the result of after a reduce-scatter, and holds before an
+// all-gather (what it contributes), under the plan of `spec`. For all other kinds the whole buffer.
+Chunk owned_chunk(const CollectiveSpec& spec, const std::vector<int32_t>& group, int32_t rank, int64_t count);
+
+// The pipeline chunks a tree plan cuts `count` elements into: one per 256 Ki elements (1 MiB of
+// fp32), at least 1, at most 32.
+int tree_pipeline_chunks(int64_t count);
+
+// Which (kind, algorithm) pairs plan_collective supports, for input validation: "" when
+// supported, else why not ("tree does not implement reducescatter; use ring, ...").
+std::string unsupported(core::CollectiveKind kind, core::Algorithm algorithm);
+
+// The distinct peers `rank` exchanges with in `plan` (idle and one-sided -1 excluded).
 std::vector<int32_t> peers_of(const std::vector<P2PStep>& plan);
 
 }  // namespace clustertwin::work

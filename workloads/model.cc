@@ -1,17 +1,67 @@
 #include "workloads/model.h"
 
+#include <fmt/format.h>
+
 namespace clustertwin::work {
 
 namespace {
-// Published shapes: GPT-2 (Radford et al. 2019, HF config "gpt2"): 12 layers, 768 hidden, 12 heads,
-// 3072 MLP, 50257 vocabulary, 1024 positions; 124,439,808 parameters.
+ModelShape gpt2(std::string name, int64_t layers, int64_t hidden, int64_t heads) {
+  return {.name = std::move(name), .layers = layers, .hidden = hidden, .heads = heads, .ffn = 4 * hidden,
+          .vocab = 50257, .context = 1024};
+}
+
+ModelShape llama(std::string name, int64_t layers, int64_t hidden, int64_t heads, int64_t kv_heads, int64_t head_dim,
+                 int64_t ffn, bool tied) {
+  return {.name = std::move(name), .layers = layers, .hidden = hidden, .heads = heads, .kv_heads = kv_heads,
+          .head_dim = head_dim, .ffn = ffn, .vocab = 128256, .tied_embeddings = tied, .mlp = Mlp::SwiGlu,
+          .norm = Norm::RmsNorm, .bias = false, .max_seq = 131072};
+}
+
+// Published shapes, each from the model's Hugging Face config.json, with the parameter count the
+// published checkpoint reports (model.num_parameters()):
+//   gpt2 / -medium / -large (Radford et al. 2019): 124,439,808 / 354,823,168 / 774,030,080.
+//   meta-llama/Llama-3.2-1B: 1,235,814,400; Llama-3.2-3B: 3,212,749,824 (both tied embeddings).
+//   meta-llama/Llama-3.1-8B: 8,030,261,248; Llama-3.1-70B: 70,553,706,496 (untied LM head).
+//   Qwen/Qwen3-30B-A3B: 30.5 B total, 3.3 B active (128 experts of width 768, 8 per token,
+//   head_dim 128 so q_dim 4096 > hidden 2048, q/k RMSNorm, untied, no shared expert).
 const std::vector<ModelShape>& presets() {
   static const std::vector<ModelShape> models{
-      {"gpt2-124m", 12, 768, 12, 3072, 50257, 1024, true},
-      {"gpt2-355m", 24, 1024, 16, 4096, 50257, 1024, true},
-      {"gpt2-774m", 36, 1280, 20, 5120, 50257, 1024, true},
+      gpt2("gpt2-124m", 12, 768, 12),
+      gpt2("gpt2-355m", 24, 1024, 16),
+      gpt2("gpt2-774m", 36, 1280, 20),
+      llama("llama-3.2-1b", 16, 2048, 32, 8, 64, 8192, true),
+      llama("llama-3.2-3b", 28, 3072, 24, 8, 128, 8192, true),
+      llama("llama-3.1-8b", 32, 4096, 32, 8, 128, 14336, false),
+      llama("llama-3.1-70b", 80, 8192, 64, 8, 128, 28672, false),
+      {.name = "qwen3-30b-a3b", .layers = 48, .hidden = 2048, .heads = 32, .kv_heads = 4, .head_dim = 128,
+       .ffn = 6144, .vocab = 151936, .tied_embeddings = false, .mlp = Mlp::SwiGlu, .norm = Norm::RmsNorm,
+       .bias = false, .qk_norm = true, .max_seq = 40960, .experts = 128, .experts_per_token = 8, .expert_ffn = 768},
   };
   return models;
+}
+
+int64_t norm_params(const ModelShape& m) { return m.norm == Norm::LayerNorm ? 2 * m.hidden : m.hidden; }
+int64_t mlp_matrices(const ModelShape& m) { return m.mlp == Mlp::SwiGlu ? 3 : 2; }
+
+// One MLP of inner width f: its matrices and, with biases, one bias per inner unit per input
+// projection plus the output bias.
+int64_t mlp_params(const ModelShape& m, int64_t f) {
+  int64_t p = mlp_matrices(m) * m.hidden * f;
+  if (m.bias) p += (mlp_matrices(m) - 1) * f + m.hidden;
+  return p;
+}
+
+int64_t attention_params(const ModelShape& m) {
+  const int64_t h = m.hidden, q = m.q_dim(), kv = m.kv_dim();
+  int64_t p = h * (q + 2 * kv) + q * h;
+  if (m.bias) p += q + 2 * kv + h;
+  if (m.qk_norm) p += 2 * m.dhead();
+  return p;
+}
+
+int64_t mlp_block_params(const ModelShape& m, int64_t experts) {
+  if (!m.moe()) return mlp_params(m, m.ffn);
+  return experts * mlp_params(m, m.expert_ffn) + m.hidden * m.experts;  // experts + router
 }
 }  // namespace
 
@@ -27,12 +77,23 @@ std::vector<std::string> model_names() {
   return out;
 }
 
+std::string check_shape(const ModelShape& m) {
+  if (m.layers < 1 || m.hidden < 1 || m.heads < 1 || m.vocab < 1) return "layers, hidden, heads and vocab must be positive";
+  if (m.head_dim == 0 && m.hidden % m.heads != 0)
+    return fmt::format("hidden {} is not a multiple of heads {} (give head_dim explicitly)", m.hidden, m.heads);
+  if (m.heads % m.kv() != 0) return fmt::format("heads {} are not a multiple of kv_heads {}", m.heads, m.kv());
+  if (!m.moe() && m.ffn < 1) return "a dense model needs ffn > 0";
+  if (m.moe() && (m.experts_per_token < 1 || m.experts_per_token > m.experts || m.expert_ffn < 1))
+    return fmt::format("a mixture of experts needs 1 <= experts_per_token <= experts ({}) and expert_ffn > 0", m.experts);
+  return "";
+}
+
 int64_t params_per_layer(const ModelShape& m) {
-  const int64_t h = m.hidden, f = m.ffn;
-  int64_t attention = 3 * h * h + 3 * h + h * h + h;
-  int64_t mlp = h * f + f + f * h + h;
-  int64_t norms = 2 * 2 * h;
-  return attention + mlp + norms;
+  return attention_params(m) + mlp_block_params(m, m.experts) + 2 * norm_params(m);
+}
+
+int64_t active_params_per_layer(const ModelShape& m) {
+  return attention_params(m) + mlp_block_params(m, m.experts_per_token) + 2 * norm_params(m);
 }
 
 int64_t embedding_params(const ModelShape& m) {
@@ -42,17 +103,60 @@ int64_t embedding_params(const ModelShape& m) {
 }
 
 int64_t param_count(const ModelShape& m) {
-  return embedding_params(m) + m.layers * params_per_layer(m) + 2 * m.hidden;  // + final LayerNorm
+  return embedding_params(m) + m.layers * params_per_layer(m) + norm_params(m);  // + final norm
+}
+
+int64_t active_param_count(const ModelShape& m) {
+  return embedding_params(m) + m.layers * active_params_per_layer(m) + norm_params(m);
+}
+
+int64_t matmul_weights_per_layer(const ModelShape& m) {
+  const int64_t h = m.hidden;
+  int64_t attn = h * (m.q_dim() + 2 * m.kv_dim()) + m.q_dim() * h;
+  int64_t mlp = m.moe() ? m.experts_per_token * mlp_matrices(m) * h * m.expert_ffn + h * m.experts
+                        : mlp_matrices(m) * h * m.ffn;
+  return attn + mlp;
+}
+
+double attention_flops_per_token(const ModelShape& m, int64_t seq) {
+  return 2.0 * static_cast<double>(seq) * static_cast<double>(m.q_dim());
+}
+
+double decode_attention_flops(const ModelShape& m, int64_t kv_len) {
+  return 4.0 * static_cast<double>(kv_len) * static_cast<double>(m.q_dim());
 }
 
 double layer_forward_flops_per_token(const ModelShape& m, int64_t seq) {
-  const double h = static_cast<double>(m.hidden), f = static_cast<double>(m.ffn);
-  double weights = 4 * h * h + 2 * h * f;  // matrix weights only; biases and norms are negligible
-  return 2 * weights + 2.0 * static_cast<double>(seq) * h;
+  return 2.0 * static_cast<double>(matmul_weights_per_layer(m)) + attention_flops_per_token(m, seq);
 }
 
 double head_forward_flops_per_token(const ModelShape& m) {
   return 2.0 * static_cast<double>(m.hidden) * static_cast<double>(m.vocab);
 }
+
+double training_flops_per_token(const ModelShape& m, int64_t seq) {
+  return 3.0 * (static_cast<double>(m.layers) * layer_forward_flops_per_token(m, seq) + head_forward_flops_per_token(m));
+}
+
+namespace {
+double inner_elements(const ModelShape& m) {
+  const double per = m.mlp == Mlp::SwiGlu ? 3 : 2;
+  if (!m.moe()) return per * static_cast<double>(m.ffn);
+  return per * static_cast<double>(m.experts_per_token * m.expert_ffn) + static_cast<double>(m.experts);
+}
+}  // namespace
+
+double layer_traffic_elements_per_token(const ModelShape& m) {
+  return 8.0 * static_cast<double>(m.hidden) + inner_elements(m);
+}
+
+double layer_activation_elements_per_token(const ModelShape& m) {
+  const double h = static_cast<double>(m.hidden), q = static_cast<double>(m.q_dim()),
+               kv = static_cast<double>(m.kv_dim());
+  // norm inputs (2h), QKV input (h), Q K V, attention output (q), MLP input (h), MLP inner.
+  return 4 * h + (q + 2 * kv) + q + inner_elements(m);
+}
+
+int64_t kv_elements_per_token_per_layer(const ModelShape& m) { return 2 * m.kv_dim(); }
 
 }  // namespace clustertwin::work

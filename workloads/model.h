@@ -1,5 +1,6 @@
-// Transformer model shapes (presets and explicit) and their math: parameter counts and the FLOPs
-// and bytes of each layer's forward pass per token.
+// Transformer model shapes (presets and the explicit form) and their math: parameter counts
+// (total and active per token for mixture-of-experts), FLOPs and bytes of each layer's forward
+// pass per token, activation memory kept for backward, and KV-cache size.
 #pragma once
 
 #include <cstdint>
@@ -8,31 +9,83 @@
 
 namespace clustertwin::work {
 
+enum class Mlp : uint8_t { Gelu, SwiGlu };        // 2 matrices (up, down) or 3 (gate, up, down)
+enum class Norm : uint8_t { LayerNorm, RmsNorm };  // scale and bias, or scale only
+
 struct ModelShape {
   std::string name;
   int64_t layers = 0;
   int64_t hidden = 0;
-  int64_t heads = 0;
-  int64_t ffn = 0;       // MLP inner width
+  int64_t heads = 0;     // query heads
+  int64_t kv_heads = 0;  // key/value heads (grouped-query attention); 0 = heads
+  int64_t head_dim = 0;  // 0 = hidden / heads
+  int64_t ffn = 0;       // MLP inner width (dense layers)
   int64_t vocab = 0;
   int64_t context = 0;   // learned positional embeddings (0 for rotary models)
   bool tied_embeddings = true;  // the LM head reuses the token embedding
+  Mlp mlp = Mlp::Gelu;
+  Norm norm = Norm::LayerNorm;
+  bool bias = true;      // the linear layers carry biases (GPT-2), or not (Llama, Qwen3)
+  bool qk_norm = false;  // an RMSNorm over each query and key head (Qwen3)
+  int64_t max_seq = 0;   // longest sequence the model supports (0 = context)
+  // Mixture of experts: every layer's MLP is `experts` experts of width `expert_ffn`, of which
+  // `experts_per_token` run per token, chosen by a router (hidden x experts). 0 experts = dense.
+  int64_t experts = 0;
+  int64_t experts_per_token = 0;
+  int64_t expert_ffn = 0;
+
+  int64_t kv() const { return kv_heads > 0 ? kv_heads : heads; }
+  int64_t dhead() const { return head_dim > 0 ? head_dim : hidden / heads; }
+  int64_t q_dim() const { return heads * dhead(); }
+  int64_t kv_dim() const { return kv() * dhead(); }
+  bool moe() const { return experts > 0; }
+  int64_t longest_sequence() const { return max_seq > 0 ? max_seq : context; }
 };
 
 const ModelShape* find_model(const std::string& name);
 std::vector<std::string> model_names();
 
-// GPT-style block: attention (QKV + output projection, with biases), MLP (two projections with
-// biases), two LayerNorms (scale and bias).
-int64_t params_per_layer(const ModelShape& m);
-int64_t embedding_params(const ModelShape& m);  // token + positional (+ untied LM head)
-int64_t param_count(const ModelShape& m);
+// Returns "" when the shape is consistent, else what is wrong ("heads 12 do not divide ...").
+std::string check_shape(const ModelShape& m);
 
-// Forward FLOPs of one layer for one token at sequence length `seq`: 2 per weight (multiply-add)
-// plus causal attention scores and weighted sum, 2·seq·hidden (QK^T and AV each cost 2·seq·hidden
-// for a full sequence, halved by the causal mask). Backward costs twice the forward.
+// Parameters of one transformer block: attention (Q, K, V, output projections, with biases when
+// `bias`), MLP (2 or 3 projections; for MoE every expert plus the router), norms.
+int64_t params_per_layer(const ModelShape& m);
+// The parameters one token uses in a block: for MoE only its experts_per_token experts.
+int64_t active_params_per_layer(const ModelShape& m);
+int64_t embedding_params(const ModelShape& m);  // token + positional (+ untied LM head)
+int64_t param_count(const ModelShape& m);       // every parameter (MoE: all experts)
+int64_t active_param_count(const ModelShape& m);  // used per token (= param_count when dense)
+// Weights of the matrix products one token runs in a block (no biases or norms): the N of
+// Kaplan's C = 2N per token. The LM head's are hidden x vocab.
+int64_t matmul_weights_per_layer(const ModelShape& m);
+
+// Causal self-attention FLOPs of one layer per token of a training sequence of length `seq`:
+// QK^T and AV each cost 2·seq·q_dim per token for a full square, halved by the causal mask:
+// 2·seq·q_dim in all.
+double attention_flops_per_token(const ModelShape& m, int64_t seq);
+// The same for one new token attending to `kv_len` cached keys (decode): 4·kv_len·q_dim.
+double decode_attention_flops(const ModelShape& m, int64_t kv_len);
+// Forward FLOPs of one layer for one token at sequence length `seq`: 2 per active matmul weight
+// (multiply-add) plus causal attention. Backward costs twice the forward.
 double layer_forward_flops_per_token(const ModelShape& m, int64_t seq);
 // LM head forward FLOPs per token: 2·hidden·vocab.
 double head_forward_flops_per_token(const ModelShape& m);
+// Training FLOPs per token of the whole model at sequence length `seq`: 3 × forward
+// = 6·N_matmul + 6·layers·seq·q_dim (Kaplan et al. 2020's C ≈ 6N plus the attention term).
+double training_flops_per_token(const ModelShape& m, int64_t seq);
+
+// Elements per token that cross memory in a block's forward pass besides the weights (inputs and
+// outputs of the projections, attention, MLP inner activations, norms, residuals): 8·hidden plus
+// 2 (GeLU) or 3 (SwiGLU) inner-width tensors. GPT-2: 16·hidden.
+double layer_traffic_elements_per_token(const ModelShape& m);
+// Activation elements per token one block keeps for its backward pass, with memory-efficient
+// (flash) attention so no seq² scores are stored: the two norm inputs, the QKV input, Q, K, V,
+// the attention output, the MLP input, and the MLP inner tensors (2·ffn GeLU, 3·ffn SwiGLU; MoE:
+// per active expert, plus router logits). GPT-2: 16·hidden (Korthikanti et al. 2022's 34·s·b·h
+// bytes at 2 bytes per element, without dropout masks and the 5·a·s² attention term).
+double layer_activation_elements_per_token(const ModelShape& m);
+// Key and value elements cached per token per layer: 2·kv_heads·head_dim.
+int64_t kv_elements_per_token_per_layer(const ModelShape& m);
 
 }  // namespace clustertwin::work

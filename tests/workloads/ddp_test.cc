@@ -68,3 +68,19 @@ TEST(Ddp, StepsAreChainedThroughTheOptimizer) {
 
 }  // namespace
 }  // namespace clustertwin::work
+
+namespace clustertwin::work {
+namespace {
+
+// ddp-gpt2 (the demo's and the end-to-end tests' workload) must compile to the very Program it
+// compiled to before the workloads module grew: hashes taken from the walking skeleton's compiler.
+TEST(Ddp, Gpt2ProgramIsUnchanged) {
+  Workload w = gpt2(8, 10);
+  EXPECT_EQ(core::program_hash(compile_ddp(w, 1)), "70ea1a0ed334a003");
+  EXPECT_EQ(core::program_hash(compile_ddp(w, 3)), "d3d86af131447c11");
+  EXPECT_EQ(core::program_hash(compile_ddp(w, 8)), "92b87aa9308befcd");
+  EXPECT_EQ(core::program_hash(compile_ddp(gpt2(1, 3), 3)), "6892ecac15c93d72");  // the demo's local run
+}
+
+}  // namespace
+}  // namespace clustertwin::work
