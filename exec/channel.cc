@@ -1,8 +1,11 @@
 #include "exec/channel.h"
 
+#include <poll.h>
+
 #include <fmt/format.h>
 
 #include "exec/errors.h"
+#include "exec/handshake.h"
 
 namespace clustertwin::exec {
 
@@ -22,7 +25,7 @@ void Channel::send(wire::FrameType type, const nlohmann::json& payload, Clock::t
   send(type, std::string_view(payload.dump()), deadline);
 }
 
-Frame Channel::recv(Clock::time_point deadline) {
+Frame Channel::recv(Clock::time_point deadline, uint32_t max_payload) {
   uint8_t head[wire::kHeaderSize];
   read_all(fd_.get(), head, sizeof head, deadline, who_);
   wire::Header h;
@@ -37,6 +40,9 @@ Frame Channel::recv(Clock::time_point deadline) {
                                who_, h.version, wire::kVersion));
   if (wire::is_data(h.type))
     throw RunError(fmt::format("exec: {}: refused a '{}' frame on a control connection", who_, wire::name(h.type)));
+  if (h.length > max_payload)
+    throw RunError(fmt::format("exec: {}: refused a frame: '{}' frame of {} bytes exceeds the {} byte limit here", who_,
+                               wire::name(h.type), h.length, max_payload));
   Frame f{h.type, std::string(h.length, '\0')};
   read_all(fd_.get(), f.payload.data(), f.payload.size(), deadline, who_);
   return f;
@@ -53,22 +59,52 @@ void Channel::expect(const Frame& f, wire::FrameType want) const {
                              wire::name(want), wire::name(f.type)));
 }
 
-void say_hello(Channel& c, const Hello& h, Clock::time_point deadline) {
-  c.send(wire::FrameType::Hello, nlohmann::json{{"role", h.role}, {"token", h.token}, {"rank", h.rank}}, deadline);
-  Frame f = c.recv(deadline);
-  if (f.type == wire::FrameType::Error) {
-    auto j = f.json();
-    throw RunError(fmt::format("exec: {}: refused the connection: {}", c.who(), j.value("message", std::string("?"))));
+wire::Header decode_handshake_header(const uint8_t* bytes) {
+  wire::Header h;
+  try {
+    h = wire::decode_header(bytes);
+  } catch (const wire::FrameError& e) {
+    throw Refused(fmt::format("malformed frame: {}", e.what()));
   }
-  c.expect(f, wire::FrameType::HelloOk);
+  if (h.version != wire::kVersion)
+    throw Refused(fmt::format("protocol version {} refused: this worker speaks version {} — run the same clustertwin "
+                              "build on every node",
+                              h.version, wire::kVersion));
+  if (h.length > wire::kMaxHandshakePayload)
+    throw Refused(fmt::format("'{}' frame of {} bytes refused: a handshake frame holds at most {} bytes", wire::name(h.type),
+                              h.length, wire::kMaxHandshakePayload));
+  return h;
 }
 
-namespace {
-// Compares without an early exit, so timing does not reveal how much of a guess was right.
-bool same_token(const std::string& a, const std::string& b) {
-  unsigned diff = a.size() != b.size();
-  for (size_t i = 0; i < a.size() && i < b.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
-  return diff == 0;
+bool FrameReader::read_some(int fd, const std::string& who) {
+  for (;;) {
+    if (!have_head_) {
+      size_t n = recv_some(fd, head_ + head_got_, sizeof head_ - head_got_, who);
+      if (n == 0) return false;
+      head_got_ += n;
+      if (head_got_ < sizeof head_) continue;
+      wire::Header h = decode_handshake_header(head_);
+      if (h.length > max_)
+        throw Refused(fmt::format("'{}' frame of {} bytes exceeds the {} byte limit", wire::name(h.type), h.length, max_));
+      frame_ = Frame{h.type, std::string(h.length, '\0')};
+      got_ = 0;
+      have_head_ = true;
+    }
+    if (got_ < frame_.payload.size()) {
+      size_t n = recv_some(fd, frame_.payload.data() + got_, frame_.payload.size() - got_, who);
+      if (n == 0) return false;
+      got_ += n;
+      if (got_ < frame_.payload.size()) continue;
+    }
+    return true;
+  }
+}
+
+Frame FrameReader::take() {
+  have_head_ = false;
+  head_got_ = 0;
+  got_ = 0;
+  return std::move(frame_);
 }
 
 void refuse(Channel& c, const std::string& why, Clock::time_point deadline) {
@@ -78,60 +114,72 @@ void refuse(Channel& c, const std::string& why, Clock::time_point deadline) {
     // The peer is gone already; the refusal is logged by the caller either way.
   }
 }
+
+namespace {
+// The server's reason when a client answers the challenge with an Error frame instead of auth.
+std::string client_refusal(const Frame& f) {
+  auto j = nlohmann::json::parse(f.payload, nullptr, false);
+  std::string msg = j.is_object() ? j.value("message", f.payload) : f.payload;
+  return "the client gave up the handshake: " + msg;
+}
+
+[[noreturn]] void server_refused(const Channel& c, const Frame& f) {
+  auto j = nlohmann::json::parse(f.payload, nullptr, false);
+  std::string msg = j.is_object() ? j.value("message", std::string("?")) : f.payload;
+  throw RunError(fmt::format("exec: {}: refused the connection: {}", c.who(), msg));
+}
 }  // namespace
+
+void say_hello(Channel& c, const Hello& h, Clock::time_point deadline) {
+  ClientHandshake hs(h.role, h.rank, h.token, c.who());
+  c.send(wire::FrameType::Hello, std::string_view(hs.hello()), deadline);
+  Frame f = c.recv(deadline, wire::kMaxHandshakePayload);
+  if (f.type == wire::FrameType::Error) server_refused(c, f);
+  c.expect(f, wire::FrameType::Challenge);
+  std::string auth;
+  try {
+    auth = hs.on_challenge(f.payload);
+  } catch (const RunError& e) {
+    refuse(c, e.what(), deadline);
+    throw;
+  }
+  c.send(wire::FrameType::Auth, std::string_view(auth), deadline);
+  f = c.recv(deadline, wire::kMaxHandshakePayload);
+  if (f.type == wire::FrameType::Error) server_refused(c, f);
+  c.expect(f, wire::FrameType::HelloOk);
+  hs.on_ok(f.payload);
+}
 
 std::optional<Hello> accept_hello(Channel& c, std::string_view role, const std::string& token,
                                   Clock::time_point deadline, std::string& why) {
-  uint8_t head[wire::kHeaderSize];
-  wire::Header h;
+  ServerHandshake hs{std::string(role), token};
+  FrameReader reader;
+  auto next = [&](wire::FrameType want) {
+    for (;;) {
+      if (reader.read_some(c.fd(), c.who())) break;
+      if (!wait_fd(c.fd(), POLLIN, deadline))
+        throw Timeout(fmt::format("no '{}' frame within the handshake's time", wire::name(want)));
+    }
+    Frame f = reader.take();
+    if (f.type == wire::FrameType::Error && want == wire::FrameType::Auth) throw PeerLost(client_refusal(f));
+    if (f.type != want)
+      throw Refused(fmt::format("expected a '{}' frame, got '{}'", wire::name(want), wire::name(f.type)));
+    return f;
+  };
   try {
-    read_all(c.fd(), head, sizeof head, deadline, c.who());
-    h = wire::decode_header(head);
-  } catch (const wire::FrameError& e) {
-    why = fmt::format("malformed first frame: {}", e.what());
+    Frame hello = next(wire::FrameType::Hello);
+    c.send(wire::FrameType::Challenge, std::string_view(hs.on_hello(hello.payload)), deadline);
+    Frame auth = next(wire::FrameType::Auth);
+    c.send(wire::FrameType::HelloOk, std::string_view(hs.on_auth(auth.payload)), deadline);
+  } catch (const Refused& e) {
+    why = e.what();
     refuse(c, why, deadline);
     return std::nullopt;
   } catch (const RunError& e) {
-    why = e.what();
+    why = e.what();  // the client went away, timed out or gave up: nobody to answer
     return std::nullopt;
   }
-  if (h.version != wire::kVersion) {
-    why = fmt::format("protocol version {} refused: this worker speaks version {} — run the same clustertwin build "
-                      "on every node",
-                      h.version, wire::kVersion);
-    refuse(c, why, deadline);
-    return std::nullopt;
-  }
-  if (h.type != wire::FrameType::Hello) {
-    why = fmt::format("first frame must be 'hello', got '{}'", wire::name(h.type));
-    refuse(c, why, deadline);
-    return std::nullopt;
-  }
-  Hello out;
-  try {
-    std::string payload(h.length, '\0');
-    read_all(c.fd(), payload.data(), payload.size(), deadline, c.who());
-    auto j = Frame{h.type, payload}.json();
-    out.role = j.at("role").get<std::string>();
-    out.token = j.at("token").get<std::string>();
-    out.rank = j.value("rank", -1);
-  } catch (const std::exception& e) {
-    why = fmt::format("malformed hello: {}", e.what());
-    refuse(c, why, deadline);
-    return std::nullopt;
-  }
-  if (!same_token(out.token, token)) {
-    why = "wrong run token — this worker serves another run (check --token / CLUSTERTWIN_TOKEN)";
-    refuse(c, why, deadline);
-    return std::nullopt;
-  }
-  if (out.role != role) {
-    why = fmt::format("expected a '{}' connection, got '{}'", role, out.role);
-    refuse(c, why, deadline);
-    return std::nullopt;
-  }
-  c.send(wire::FrameType::HelloOk, nlohmann::json::object(), deadline);
-  return out;
+  return Hello{std::string(role), "", hs.rank()};
 }
 
 }  // namespace clustertwin::exec

@@ -14,6 +14,7 @@
 #include "core/units.h"
 #include "exec/channel.h"
 #include "exec/errors.h"
+#include "exec/handshake.h"
 #include "exec/wire.h"
 
 namespace clustertwin::exec {
@@ -255,67 +256,162 @@ std::string DataPlane::who(int rank) const {
   return fmt::format("rank {} ({})", rank, config_.addresses[rank].str());
 }
 
+// One data connection while its handshake runs: this rank is the client on connections to higher
+// ranks and the server on connections from lower ones.
+struct DataPlane::Opening {
+  Fd fd;
+  std::string who;
+  FrameReader reader;
+  std::unique_ptr<ClientHandshake> client;
+  std::unique_ptr<ServerHandshake> server;
+  int peer = -1;      // outgoing: the peer; incoming: the authenticated rank, once known
+  bool past_first = false;  // outgoing: challenge answered; incoming: hello answered
+  bool done = false;
+};
+
 void DataPlane::connect_all(const std::vector<int>& peers, int listen_fd) {
   const int me = config_.rank;
   const auto deadline = deadline_after(config_.connect_timeout_s);
-  // Connect to every higher rank and send the hello without waiting for its answer, then accept the
-  // lower ranks, then read the answers: no rank waits on another before accepting, so no cycle.
-  std::vector<Channel> outgoing;
+  // Every handshake advances from one poll() loop, so no rank waits on one peer while another
+  // waits on it: connect to the higher ranks and send their hellos, then serve whatever arrives.
+  std::vector<std::unique_ptr<Opening>> open;
+  std::set<int> waiting;  // lower ranks not yet authenticated
   for (int p : peers) {
-    if (p <= me) continue;
-    Fd fd = connect_until(config_.addresses.at(p), deadline, who(p));
-    tune_data_socket(fd.get());
-    outgoing.emplace_back(std::move(fd), who(p));
-    outgoing.back().send(wire::FrameType::Hello,
-                         nlohmann::json{{"role", "data"}, {"token", config_.token}, {"rank", me}}, deadline);
-  }
-  std::set<int> waiting;
-  for (int p : peers)
-    if (p < me) waiting.insert(p);
-  while (!waiting.empty()) {
-    Fd fd = accept_until(listen_fd, deadline);
-    if (!fd.valid()) {
-      std::string names;
-      for (int p : waiting) names += (names.empty() ? "" : ", ") + who(p);
-      throw Timeout(fmt::format("exec: rank {}: {} did not open its data connection within {:.1f} s — its worker failed "
-                                "during setup, or a firewall blocks port {} on this host",
-                                me, names, config_.connect_timeout_s, config_.addresses.at(me).port));
-    }
-    tune_data_socket(fd.get());
-    Channel c(std::move(fd), "an incoming data connection");
-    std::string why;
-    auto hello = accept_hello(c, "data", config_.token, deadline, why);
-    if (hello && !waiting.count(hello->rank)) {
-      why = fmt::format("rank {} is not a peer this rank is waiting for", hello->rank);
-      c.send(wire::FrameType::Error, nlohmann::json{{"message", why}, {"kind", "refused"}}, deadline);
-      hello.reset();
-    }
-    if (!hello) {
-      fmt::print(stderr, "clustertwin-worker: rank {}: refused a data connection: {}\n", me, why);
+    if (p < me) {
+      waiting.insert(p);
       continue;
     }
-    waiting.erase(hello->rank);
-    auto l = std::make_unique<Link>();
-    l->peer = hello->rank;
-    l->who = who(hello->rank);
-    l->fd = c.take();
-    links_[hello->rank] = std::move(l);
+    auto o = std::make_unique<Opening>();
+    o->peer = p;
+    o->who = who(p);
+    o->fd = connect_until(config_.addresses.at(p), deadline, o->who);
+    tune_data_socket(o->fd.get());
+    o->client = std::make_unique<ClientHandshake>("data", me, config_.token, o->who);
+    write_frame(o->fd.get(), wire::FrameType::Hello, o->client->hello(), deadline, o->who);
+    open.push_back(std::move(o));
   }
-  for (auto& c : outgoing) {
-    Frame f = c.recv(deadline);
+  auto outgoing_left = [&] {
+    return std::any_of(open.begin(), open.end(), [](const auto& o) { return o->client && !o->done; });
+  };
+  while (!waiting.empty() || outgoing_left()) {
+    std::vector<pollfd> fds{{waiting.empty() ? -1 : listen_fd, POLLIN, 0}};
+    for (const auto& o : open) fds.push_back({o->done ? -1 : o->fd.get(), POLLIN, 0});
+    int rc = ::poll(fds.data(), fds.size(), poll_timeout_ms(deadline));
+    if (rc < 0 && errno != EINTR) throw RunError(fmt::format("exec: rank {}: poll failed: {}", me, std::strerror(errno)));
+    if (rc == 0 && Clock::now() >= deadline) throw Timeout(missing_peers(waiting, open));
+    for (size_t i = 1; i < fds.size(); ++i)
+      if (fds[i].revents) advance(*open[i - 1], waiting, deadline);
+    if (fds[0].revents) {
+      Fd fd = accept_until(listen_fd, Clock::now());
+      if (!fd.valid()) continue;
+      tune_data_socket(fd.get());
+      auto o = std::make_unique<Opening>();
+      o->fd = std::move(fd);
+      o->who = "an incoming data connection";
+      o->server = std::make_unique<ServerHandshake>("data", config_.token);
+      open.push_back(std::move(o));
+    }
+    // Refused and finished openings leave the poll set.
+    for (auto& o : open)
+      if (o->done && o->fd.valid() && o->peer >= 0) {
+        auto l = std::make_unique<Link>();
+        l->peer = o->peer;
+        l->who = who(o->peer);
+        l->fd = std::move(o->fd);
+        links_[o->peer] = std::move(l);
+      }
+    open.erase(std::remove_if(open.begin(), open.end(), [](const auto& o) { return o->done && o->server; }), open.end());
+  }
+}
+
+void DataPlane::write_frame(int fd, wire::FrameType type, const std::string& payload, Clock::time_point deadline,
+                            const std::string& who) {
+  std::string bytes = wire::encode_frame(type, payload);
+  write_all(fd, bytes.data(), bytes.size(), deadline, who);
+}
+
+void DataPlane::advance(Opening& o, std::set<int>& waiting, Clock::time_point deadline) {
+  const int me = config_.rank;
+  if (o.client) {
+    // This rank's own connection failing is fatal: a refused token will not get better by retrying.
+    Frame f;
+    try {
+      if (!o.reader.read_some(o.fd.get(), o.who)) return;
+      f = o.reader.take();
+    } catch (const RunError& e) {
+      throw RunError(fmt::format("exec: rank {}: {} broke off the data connection's handshake: {}", me, o.who,
+                                 strip_prefix(e.what())));
+    }
     if (f.type == wire::FrameType::Error)
-      throw RunError(fmt::format("exec: rank {}: {} refused the data connection: {}", me, c.who(),
+      throw RunError(fmt::format("exec: rank {}: {} refused the data connection: {}", me, o.who,
                                  f.json().value("message", std::string("?"))));
-    c.expect(f, wire::FrameType::HelloOk);
+    if (!o.past_first) {
+      if (f.type != wire::FrameType::Challenge)
+        throw RunError(fmt::format("exec: rank {}: {}: expected a 'challenge' frame, got '{}'", me, o.who, wire::name(f.type)));
+      std::string auth = o.client->on_challenge(f.payload);
+      write_frame(o.fd.get(), wire::FrameType::Auth, auth, deadline, o.who);
+      o.past_first = true;
+      return;
+    }
+    if (f.type != wire::FrameType::HelloOk)
+      throw RunError(fmt::format("exec: rank {}: {}: expected a 'hello-ok' frame, got '{}'", me, o.who, wire::name(f.type)));
+    o.client->on_ok(f.payload);
+    o.done = true;
+    return;
   }
-  for (size_t i = 0, j = 0; i < peers.size(); ++i) {
-    if (peers[i] <= me) continue;
-    auto l = std::make_unique<Link>();
-    l->peer = peers[i];
-    l->who = who(peers[i]);
-    l->fd = outgoing[j++].take();
-    links_[peers[i]] = std::move(l);
+  // An incoming connection: refuse anything wrong, log it, and keep serving the real peers.
+  Channel ch(std::move(o.fd), o.who);
+  try {
+    if (!o.reader.read_some(ch.fd(), o.who)) {
+      o.fd = ch.take();
+      return;
+    }
+    Frame f = o.reader.take();
+    if (!o.past_first) {
+      if (f.type != wire::FrameType::Hello)
+        throw Refused(fmt::format("expected a 'hello' frame, got '{}'", wire::name(f.type)));
+      write_frame(ch.fd(), wire::FrameType::Challenge, o.server->on_hello(f.payload), deadline, o.who);
+      o.past_first = true;
+      o.fd = ch.take();
+      return;
+    }
+    if (f.type != wire::FrameType::Auth) throw Refused(fmt::format("expected an 'auth' frame, got '{}'", wire::name(f.type)));
+    std::string ok = o.server->on_auth(f.payload);
+    int rank = o.server->rank();
+    if (!waiting.count(rank)) throw Refused(fmt::format("rank {} is not a peer this rank is waiting for", rank));
+    write_frame(ch.fd(), wire::FrameType::HelloOk, ok, deadline, o.who);
+    waiting.erase(rank);
+    o.peer = rank;
+    o.fd = ch.take();
+    o.done = true;
+  } catch (const Refused& e) {
+    refuse(ch, e.what(), deadline);
+    fmt::print(stderr, "clustertwin-worker: rank {}: refused a data connection: {}\n", me, e.what());
+    o.done = true;  // dropped: ch closes it
+  } catch (const RunError& e) {
+    fmt::print(stderr, "clustertwin-worker: rank {}: dropped a data connection during its handshake: {}\n", me,
+               strip_prefix(e.what()));
+    o.done = true;
   }
+}
+
+std::string DataPlane::missing_peers(const std::set<int>& waiting,
+                                     const std::vector<std::unique_ptr<Opening>>& open) const {
+  const int me = config_.rank;
+  std::string msg;
+  if (!waiting.empty()) {
+    std::string names;
+    for (int p : waiting) names += (names.empty() ? "" : ", ") + who(p);
+    msg = fmt::format("exec: rank {}: {} did not open its data connection within {:.1f} s — its worker failed during "
+                      "setup, or a firewall blocks port {} on this host",
+                      me, names, config_.connect_timeout_s, config_.addresses.at(me).port);
+  }
+  for (const auto& o : open)
+    if (o->client && !o->done)
+      msg += fmt::format("{}{} did not finish the data connection's handshake within {:.1f} s — its worker is hung or "
+                         "busy with another connection",
+                         msg.empty() ? fmt::format("exec: rank {}: ", me) : "; ", o->who, config_.connect_timeout_s);
+  return msg;
 }
 
 DataPlane::Link& DataPlane::link(int peer, const std::string& what) {

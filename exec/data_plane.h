@@ -9,11 +9,13 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "exec/cancel.h"
 #include "exec/socket.h"
+#include "exec/wire.h"
 
 namespace clustertwin::exec {
 
@@ -63,7 +65,7 @@ class DataPlane {
   // "rank 2 (10.0.0.3:7000)"
   std::string who(int rank) const;
 
-  struct Link;  // one connection's reader and writer state (data_plane.cc)
+  struct Link;     // one connection's reader and writer state (data_plane.cc)
 
  private:
   Link& link(int peer, const std::string& what);
@@ -71,6 +73,12 @@ class DataPlane {
   // throws Timeout after progress_timeout_s without a byte moved, PeerLost when a peer goes away.
   void pump(Link* reader, Link* writer, const std::function<bool()>& done, const std::string& what);
   void connect_all(const std::vector<int>& peers, int listen_fd);
+  // One step of a connection's handshake (data_plane.cc's Opening) after poll() found it readable.
+  struct Opening;
+  void advance(Opening& o, std::set<int>& waiting, Clock::time_point deadline);
+  std::string missing_peers(const std::set<int>& waiting, const std::vector<std::unique_ptr<Opening>>& open) const;
+  static void write_frame(int fd, wire::FrameType type, const std::string& payload, Clock::time_point deadline,
+                          const std::string& who);
 
   DataPlaneConfig config_;
   Cancel* cancel_;

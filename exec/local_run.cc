@@ -1,8 +1,7 @@
 // run_local(): one worker process per rank on 127.0.0.1, driven by the coordinator.
-#include <random>
-
 #include <fmt/format.h>
 
+#include "exec/auth.h"
 #include "exec/coordinator.h"
 #include "exec/executor.h"
 #include "exec/spawn.h"
@@ -12,13 +11,6 @@ namespace clustertwin::exec {
 namespace {
 constexpr double kAnnounceTimeout = 10;
 constexpr double kExitTimeout = 5;  // after the last done frame, for the workers to leave
-
-std::string random_token() {
-  std::random_device rd;
-  std::string t;
-  for (int i = 0; i < 4; ++i) t += fmt::format("{:08x}", rd());
-  return t;
-}
 }  // namespace
 
 std::vector<core::OpRecord> run_local(const core::Program& program, const topo::Topology& topology,
@@ -35,7 +27,7 @@ std::vector<core::OpRecord> run_local(const core::Program& program, const topo::
   const auto seconds = detail::modelled_seconds(program, topology);
 
   detail::CoordinateOptions co;
-  co.token = random_token();
+  co.token = auth::random_hex(16);
   co.compute = options.compute;
   co.out_dir = options.out_dir;
   co.op_timeout_s = options.op_timeout_s;

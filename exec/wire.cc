@@ -38,6 +38,10 @@ std::string_view name(FrameType t) {
     case FrameType::Done: return "done";
     case FrameType::Heartbeat: return "heartbeat";
     case FrameType::Abort: return "abort";
+    case FrameType::Challenge: return "challenge";
+    case FrameType::Auth: return "auth";
+    case FrameType::Ping: return "ping";
+    case FrameType::Pong: return "pong";
     case FrameType::Message: return "message";
     case FrameType::Chunk: return "chunk";
   }
@@ -47,7 +51,7 @@ std::string_view name(FrameType t) {
 bool is_data(FrameType t) { return t == FrameType::Message || t == FrameType::Chunk; }
 
 namespace {
-bool known(uint16_t t) { return (t >= 1 && t <= 10) || t == 16 || t == 17; }
+bool known(uint16_t t) { return (t >= 1 && t <= 14) || t == 16 || t == 17; }
 }  // namespace
 
 std::array<uint8_t, kHeaderSize> encode_header(FrameType type, uint32_t length) {

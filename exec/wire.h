@@ -12,17 +12,21 @@
 namespace clustertwin::exec::wire {
 
 inline constexpr uint32_t kMagic = 0x43545731;  // "CTW1"
-inline constexpr uint16_t kVersion = 1;
+// 2: the hello became a challenge-response (no token on the wire); frames 11 and 12.
+inline constexpr uint16_t kVersion = 2;
 inline constexpr size_t kHeaderSize = 12;
 // Every frame, control or data, carries at most this much payload; bulk transfers are split into
 // several frames, so a reader never trusts a length it has not bounded.
 inline constexpr uint32_t kMaxPayload = 64u << 20;
+// Frames of the handshake come before the peer is authenticated: they are bounded much lower, so
+// an unauthenticated client cannot make a worker allocate or wait for 64 MiB.
+inline constexpr uint32_t kMaxHandshakePayload = 4096;
 // Data frames start their payload with this sub-header (see DataHeader).
 inline constexpr size_t kDataHeaderSize = 24;
 
 enum class FrameType : uint16_t {
-  Hello = 1,      // first frame of every connection: JSON {role, token, rank}
-  HelloOk = 2,    // JSON {}
+  Hello = 1,      // client -> server, first frame of every connection: JSON {role, rank, nonce, version}
+  HelloOk = 2,    // server -> client, the handshake's last frame: JSON {proof}
   Error = 3,      // JSON {message, kind}; the sender closes the connection after it
   Assign = 4,     // coordinator -> worker: JSON Assignment
   Ready = 5,      // worker -> coordinator: data plane connected, buffers allocated
@@ -31,6 +35,10 @@ enum class FrameType : uint16_t {
   Done = 8,       // worker -> coordinator: JSON {ops}
   Heartbeat = 9,  // worker -> coordinator: empty, proves liveness during long steps
   Abort = 10,     // coordinator -> worker: stop now (another rank failed)
+  Challenge = 11, // server -> client: JSON {nonce, version}
+  Auth = 12,      // client -> server: JSON {proof}
+  Ping = 13,      // coordinator -> worker: JSON {seq} (clock alignment)
+  Pong = 14,      // worker -> coordinator: JSON {seq, t_ns}: the worker's steady_clock on receipt
   Message = 16,   // worker -> worker: a piece of a send/recv payload
   Chunk = 17,     // worker -> worker: a piece of one ring step of a collective
 };

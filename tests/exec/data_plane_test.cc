@@ -7,6 +7,7 @@
 #include <chrono>
 #include <thread>
 
+#include "exec/channel.h"
 #include "exec/errors.h"
 #include "support.h"
 
@@ -123,6 +124,29 @@ TEST(DataPlane, WrongTokenIsRefused) {
   });
   EXPECT_NE(err0.find("refused the data connection: wrong run token"), std::string::npos) << err0;
   EXPECT_NE(err1.find("rank 0 (" + l.addrs[0].str() + ") did not open its data connection"), std::string::npos) << err1;
+}
+
+TEST(DataPlane, IntruderWithAWrongTokenIsRefusedAndThePeersConnect) {
+  auto l = test::listen_loopback(2);
+  std::string intruder_error;
+  std::thread intruder([&] {
+    Channel c(connect_until(l.addrs[1], deadline_after(5), "rank 1"), "rank 1");
+    try {
+      say_hello(c, {"data", "stolen?", 0}, deadline_after(5));
+    } catch (const RunError& e) {
+      intruder_error = e.what();
+    }
+  });
+  test::run_ranks(2, [&](int r) {
+    // Rank 0 comes late, so rank 1 meets the intruder first.
+    if (r == 0) std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    DataPlane plane({r, l.addrs, "tok", 5, 5}, {1 - r}, l.fds[r].get(), nullptr);
+    if (r == 0) plane.send_message(1, 1, 1000, "send");
+    if (r == 1) plane.recv_message(0, 1, 1000, "recv");
+  });
+  intruder.join();
+  EXPECT_EQ(intruder_error, "exec: rank 1: refused the connection: wrong run token — this worker serves another run "
+                            "(check --token / CLUSTERTWIN_TOKEN)");
 }
 
 TEST(DataPlane, CancelWakesAWait) {

@@ -18,7 +18,7 @@ namespace {
 core::Program tiny_ddp(int world, int steps) {
   work::Workload w;
   w.name = "tiny";
-  w.model = {"tiny", 2, 64, 2, 256, 1000, 64, true};
+  w.model = {.name = "tiny", .layers = 2, .hidden = 64, .heads = 2, .ffn = 256, .vocab = 1000, .context = 64};
   w.micro_batch = 1;
   w.seq_len = 16;
   w.steps = steps;

@@ -10,6 +10,7 @@
 #include "exec/channel.h"
 #include "exec/coordinator.h"
 #include "exec/errors.h"
+#include "exec/handshake.h"
 #include "exec/worker.h"
 #include "support.h"
 
@@ -218,12 +219,19 @@ TEST(Worker, MalformedConnectionsAreRefusedAndTheWorkerServesOn) {
       worker_error = e.what();
     }
   });
-  EXPECT_EQ(refusal(l.addrs[0], "GET / HTTP/1.0\r\n\r\n").rfind("malformed first frame: bad magic 0x47455420", 0), 0u);
-  std::string v2 = wire::encode_frame(wire::FrameType::Hello, "{}");
-  v2[5] = 2;
-  EXPECT_EQ(refusal(l.addrs[0], v2).rfind("protocol version 2 refused: this worker speaks version 1", 0), 0u);
-  std::string data_role = wire::encode_frame(wire::FrameType::Hello, R"({"role":"data","token":"t","rank":0})");
-  EXPECT_EQ(refusal(l.addrs[0], data_role), "expected a 'control' connection, got 'data'");
+  EXPECT_EQ(refusal(l.addrs[0], "GET / HTTP/1.0\r\n\r\n").rfind("malformed frame: bad magic 0x47455420", 0), 0u);
+  std::string v3 = wire::encode_frame(wire::FrameType::Hello, "{}");
+  v3[5] = 3;
+  EXPECT_EQ(refusal(l.addrs[0], v3).rfind("protocol version 3 refused: this worker speaks version 2", 0), 0u);
+  // Before authentication a frame may not exceed the handshake bound: nothing allocates 64 MiB for a stranger.
+  auto big = wire::encode_header(wire::FrameType::Hello, 5000);
+  EXPECT_EQ(refusal(l.addrs[0], std::string(big.begin(), big.end())),
+            "'hello' frame of 5000 bytes refused: a handshake frame holds at most 4096 bytes");
+  std::string v1_hello = wire::encode_frame(wire::FrameType::Hello, R"({"role":"control","token":"t","rank":0})");
+  EXPECT_EQ(refusal(l.addrs[0], v1_hello), "malformed hello: no string 'version'");
+  auto data_role = nlohmann::json{{"role", "data"}, {"rank", 0}, {"nonce", std::string(32, 'a')}, {"version", software_version()}};
+  EXPECT_EQ(refusal(l.addrs[0], wire::encode_frame(wire::FrameType::Hello, data_role.dump())),
+            "expected a 'control' connection, got 'data'");
   detail::CoordinateOptions o;
   o.token = "t";
   auto records = detail::coordinate(p, l.addrs, {{0.0}}, o);
