@@ -9,5 +9,6 @@ namespace clustertwin::cli {
 void add_pipeline_commands(CLI::App& app);  // predict, run, compare, demo
 void add_worker_command(CLI::App& app);
 void add_presets_command(CLI::App& app);
+void add_topology_commands(CLI::App& app);  // check, topology show|presets
 
 }  // namespace clustertwin::cli

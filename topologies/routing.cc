@@ -238,21 +238,16 @@ class Router {
     if (targets.empty())
       return fail(Blocked::NoAddress, dst, d.pos, fmt::format("{}: '{}' has no address", cannot(src, dst), d.name),
                   fmt::format("give '{}' an address on a subnet the others can reach, like address: 10.10.0.9/24", d.name));
-    // A peer is reached at its address on a subnet the two share when there is one (as MLX's ring
-    // lists a per-link address per neighbour), else at its cluster address through routes.
+    // A peer is reached at its address on a subnet the two share when there is one (a worker
+    // listens on each data interface; a mesh with a subnet per cable needs it), else at its
+    // cluster address (where its worker listens) through static routes.
     for (int i : targets) {
       int mine = connected(src, d.interfaces[i].ip);
       if (mine < 0) continue;
       const Search& s = l2(src, node(src).interfaces[mine].subnet());
       if (s.reached[dst]) return build(walk_back(s, src, dst), src);
     }
-    std::optional<Unreachable> first;
-    for (int i : targets) {
-      Result r = forward_walk(src, dst, d.interfaces[i]);
-      if (std::holds_alternative<Route>(r)) return r;
-      if (!first) first = std::get<Unreachable>(r);
-    }
-    return *first;
+    return forward_walk(src, dst, d.interfaces[targets.front()]);
   }
 
   Result forward_walk(int src, int dst, const Interface& target) {

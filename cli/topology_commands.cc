@@ -1,0 +1,329 @@
+// `clustertwin check TOPO [WORKLOAD]`: the topology lint, over the rank pairs the workload uses.
+// `clustertwin topology show TOPO [--dot]`: nodes, links and routes as tables, or Graphviz.
+// `clustertwin topology presets [NAME]`: every preset figure with the source written beside it.
+#include <memory>
+#include <set>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "cli/app.h"
+#include "core/units.h"
+#include "topologies/check.h"
+#include "topologies/routing.h"
+#include "topologies/topology.h"
+#include "workloads/collectives.h"
+#include "workloads/workload.h"
+
+namespace clustertwin::cli {
+
+namespace {
+
+// --- check --------------------------------------------------------------------------------------
+
+struct RankPairs {
+  std::vector<std::pair<int, int>> talking, collective;
+};
+
+// The rank pairs a Program moves bytes between: its sends, and the steps of its collectives as
+// the shared decomposition plans them (what both backends run).
+RankPairs pairs_of(const core::Program& p) {
+  std::set<std::pair<int, int>> talking, collective;
+  for (const auto& rp : p.ranks) {
+    for (const auto& op : rp.ops) {
+      if (op.kind == core::OpKind::Send) talking.insert({rp.rank, op.peer});
+      if (op.kind != core::OpKind::Collective) continue;
+      const auto& group = p.groups.at(op.group);
+      int64_t count = std::max<int64_t>(static_cast<int64_t>(group.size()), static_cast<int64_t>(op.bytes / 4));
+      try {
+        for (const auto& s : work::plan_collective(op.collective, op.algorithm, group, rp.rank, count))
+          if (s.send_to >= 0) collective.insert({rp.rank, s.send_to});
+      } catch (const std::invalid_argument&) {
+        for (int32_t peer : group)  // a plan this overload cannot make: assume every member pair
+          if (peer != rp.rank) collective.insert({rp.rank, peer});
+      }
+    }
+  }
+  talking.insert(collective.begin(), collective.end());
+  return {{talking.begin(), talking.end()}, {collective.begin(), collective.end()}};
+}
+
+struct CheckArgs {
+  std::string topology, workload;
+};
+
+void run_check(const CheckArgs& a) {
+  topo::Topology t = topo::load_topology(a.topology, "TOPO");
+  topo::CheckOptions options;
+  std::string scope = "every pair of ranks (give a WORKLOAD to check only the pairs it uses)";
+  if (!a.workload.empty()) {
+    work::Workload w = work::load_workload(a.workload, "WORKLOAD");
+    RankPairs pairs = pairs_of(work::compile(w, t));
+    scope = fmt::format("the {} rank pairs workload '{}' uses", pairs.talking.size(), w.name);
+    options.talking = std::move(pairs.talking);
+    options.collective = std::move(pairs.collective);
+  }
+  auto findings = topo::check(t, options);
+  int errors = 0, warnings = 0;
+  for (const auto& f : findings) {
+    fmt::print("{}\n", topo::format_finding(t, f));
+    (f.severity == topo::Severity::Error ? errors : warnings)++;
+  }
+  fmt::print("{}: {} ({} nodes, {} links); checked {}\n", t.file,
+             findings.empty() ? std::string("no findings")
+                              : fmt::format("{} error{}, {} warning{}", errors, errors == 1 ? "" : "s", warnings,
+                                            warnings == 1 ? "" : "s"),
+             t.nodes.size(), t.links.size(), scope);
+  if (errors > 0) throw std::runtime_error(fmt::format("check: {} error{} in {}", errors, errors == 1 ? "" : "s", t.file));
+}
+
+// --- show ---------------------------------------------------------------------------------------
+
+// Left-aligned columns, two spaces apart, under a header row.
+void print_table(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> width;
+  for (const auto& r : rows)
+    for (size_t i = 0; i < r.size(); ++i) {
+      if (width.size() <= i) width.push_back(0);
+      width[i] = std::max(width[i], r[i].size());
+    }
+  for (const auto& r : rows) {
+    std::string line = " ";
+    for (size_t i = 0; i < r.size(); ++i) line += fmt::format(" {:<{}}", r[i], i + 1 == r.size() ? 0 : width[i] + 1);
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    fmt::print("{}\n", line);
+  }
+}
+
+std::string rate(double bytes_per_s) { return fmt::format("{:.3g} Gb/s", bytes_per_s * 8 / 1e9); }
+
+std::string addresses(const topo::Node& n) {
+  std::string out;
+  for (const auto& i : n.interfaces) {
+    std::string a = i.prefix >= 0 ? fmt::format("{}/{}", i.address, i.prefix) : i.address;
+    if (!i.name.empty()) a += fmt::format(" ({})", i.name);
+    if (i.address == n.address && n.interfaces.size() > 1) a = "*" + a;
+    out += (out.empty() ? "" : ", ") + a;
+  }
+  return out.empty() ? "-" : out;
+}
+
+std::string link_bandwidth(const topo::Link& l) {
+  if (l.type.bandwidth == l.back_bandwidth) return rate(l.type.bandwidth);
+  return fmt::format("{} / {}", rate(l.type.bandwidth), rate(l.back_bandwidth));
+}
+
+std::string link_latency(const topo::Link& l) {
+  if (l.type.latency == l.back_latency) return core::format_seconds(l.type.latency);
+  return fmt::format("{} / {}", core::format_seconds(l.type.latency), core::format_seconds(l.back_latency));
+}
+
+void print_nodes(const topo::Topology& t) {
+  auto compute = t.compute_nodes();
+  std::vector<std::vector<std::string>> rows{{"rank", "node", "device", "addresses", "forwards", "role", "ssh"}};
+  for (size_t n = 0; n < t.nodes.size(); ++n) {
+    const auto& node = t.nodes[n];
+    auto r = std::find(compute.begin(), compute.end(), static_cast<int>(n));
+    rows.push_back({r == compute.end() ? "-" : std::to_string(r - compute.begin()), node.name,
+                    node.is_switch ? "(switch)" : node.device ? node.device->preset : "-", addresses(node),
+                    node.forwards ? "yes" : "no", node.role.empty() ? (node.is_switch ? "-" : "worker") : node.role,
+                    node.ssh.empty() ? "-" : node.ssh});
+  }
+  fmt::print("nodes (* the address its worker listens on)\n");
+  print_table(rows);
+  bool any = false;
+  for (const auto& node : t.nodes)
+    for (const auto& r : node.routes) {
+      if (!any) fmt::print("static routes\n");
+      any = true;
+      fmt::print("  {}: {} via {}\n", node.name, topo::subnet_str(r.to), topo::ipv4_str(r.via));
+    }
+}
+
+void print_links(const topo::Topology& t) {
+  std::vector<std::vector<std::string>> rows{
+      {"#", "between", "ports", "type", "bandwidth", "latency", "overhead", "duplex", "mtu", "subnet"}};
+  for (size_t i = 0; i < t.links.size(); ++i) {
+    const auto& l = t.links[i];
+    auto sub = t.ip_mode ? l.subnet(t) : std::nullopt;
+    rows.push_back({std::to_string(i), fmt::format("{} - {}", t.nodes[l.a].name, t.nodes[l.b].name),
+                    l.port_a.empty() ? "-" : fmt::format("{} - {}", l.port_a, l.port_b), l.type.preset,
+                    link_bandwidth(l), link_latency(l), core::format_seconds(l.type.overhead),
+                    l.type.full_duplex ? "full" : "half", l.type.mtu ? std::to_string(l.type.mtu) : "-",
+                    l.type.transport == topo::Transport::Rdma ? "(rdma)" : sub ? topo::subnet_str(*sub) : "-"});
+  }
+  fmt::print("links (bandwidth and latency a -> b / b -> a when they differ)\n");
+  print_table(rows);
+}
+
+void print_routes(const topo::Topology& t) {
+  topo::Routes routes(t);
+  auto compute = t.compute_nodes();
+  std::vector<std::vector<std::string>> rows{{"from", "to", "hops", "bottleneck", "latency", "path"}};
+  std::vector<std::string> problems;
+  for (int a : compute)
+    for (int b : compute) {
+      if (a == b) continue;
+      if (!routes.reachable(a, b)) {
+        rows.push_back({t.nodes[a].name, t.nodes[b].name, "-", "-", "-", fmt::format("unreachable ({})", topo::name(routes.why(a, b).why))});
+        problems.push_back(routes.why(a, b).diagnostic());
+        continue;
+      }
+      const auto& r = routes.between(a, b);
+      rows.push_back({t.nodes[a].name, t.nodes[b].name, std::to_string(r.hops.size()), rate(r.bottleneck),
+                      core::format_seconds(r.latency), topo::describe(t, r)});
+    }
+  fmt::print("routes ({})\n", t.ip_mode ? "IP: subnets and static routes" : "shortest paths through forwarding nodes");
+  print_table(rows);
+  for (const auto& p : problems) fmt::print("{}\n", p);
+}
+
+void show_table(const topo::Topology& t) {
+  fmt::print("topology '{}' ({}): {} ranks, {} nodes, {} links\n", t.name, t.file, t.compute_nodes().size(),
+             t.nodes.size(), t.links.size());
+  for (const auto& n : t.networks)
+    fmt::print("network {}: {}{}{}\n", n.name, topo::subnet_str(n.subnet), n.control ? " (control)" : "",
+               n.note.empty() ? "" : " - " + n.note);
+  if (!t.control_network.empty())
+    fmt::print("control network: {}{} (kept out of the data path)\n", t.control_network,
+               t.control_subnet ? " " + topo::subnet_str(*t.control_subnet) : "");
+  print_nodes(t);
+  print_links(t);
+  print_routes(t);
+}
+
+std::string dot_escape(const std::string& s) {
+  std::string out;
+  for (char c : s) out += c == '"' ? std::string("\\\"") : std::string(1, c);
+  return out;
+}
+
+void show_dot(const topo::Topology& t) {
+  fmt::print("graph \"{}\" {{\n  node [shape=box, style=rounded, fontname=Helvetica];\n  edge [fontname=Helvetica, fontsize=10];\n",
+             dot_escape(t.name));
+  for (const auto& n : t.nodes) {
+    std::string label = n.name;
+    if (n.device) label += "\\n" + n.device->preset;
+    for (const auto& i : n.interfaces) label += "\\n" + i.address + (i.prefix >= 0 ? fmt::format("/{}", i.prefix) : "");
+    std::string attrs = n.is_switch ? ", shape=ellipse" : n.forwards ? ", peripheries=2" : "";
+    if (!n.runs_rank() && !n.is_switch) attrs += ", style=\"rounded,dashed\"";
+    fmt::print("  \"{}\" [label=\"{}\"{}];\n", dot_escape(n.name), dot_escape(label), attrs);
+  }
+  for (const auto& l : t.links) {
+    std::string style;
+    if (l.type.transport == topo::Transport::Rdma) style = ", color=firebrick, penwidth=2";
+    else if (l.type.port == topo::PortKind::Thunderbolt) style = ", color=purple";
+    else if (l.type.port == topo::PortKind::Ethernet) style = ", color=steelblue";
+    else if (l.type.port == topo::PortKind::Wifi) style = ", color=gray50, style=dashed";
+    fmt::print("  \"{}\" -- \"{}\" [label=\"{}\\n{}\"{}];\n", dot_escape(t.nodes[l.a].name), dot_escape(t.nodes[l.b].name),
+               l.type.preset, link_bandwidth(l), style);
+  }
+  fmt::print("}}\n");
+}
+
+struct ShowArgs {
+  std::string topology;
+  bool dot = false;
+};
+
+void run_show(const ShowArgs& a) {
+  topo::Topology t = topo::load_topology(a.topology, "TOPO");
+  if (a.dot)
+    show_dot(t);
+  else
+    show_table(t);
+}
+
+// --- presets ------------------------------------------------------------------------------------
+
+std::string ports_text(const topo::Ports& p) {
+  std::string out;
+  auto add = [&](int n, const char* what) {
+    if (n > 0) out += fmt::format("{}{} {}", out.empty() ? "" : ", ", n, what);
+  };
+  add(p.thunderbolt, "Thunderbolt");
+  add(p.rdma, "RDMA-capable");
+  add(p.ethernet, "Ethernet");
+  add(p.wifi, "Wi-Fi");
+  return out.empty() ? "none" : out;
+}
+
+void print_figures(const std::vector<std::pair<std::string, std::string>>& figures,
+                   const std::map<std::string, std::string>& notes) {
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& [key, value] : figures) {
+    auto it = notes.find(key);
+    rows.push_back({key, value, it == notes.end() ? "" : it->second});
+  }
+  print_table(rows);
+}
+
+void print_device(const topo::Device& d) {
+  fmt::print("{}: {}\n  source: {}\n", d.preset, d.description, d.source);
+  auto tf = [](double v) { return fmt::format("{:.4g} TFLOPS", v / 1e12); };
+  std::vector<std::pair<std::string, std::string>> f{{"peak_fp32", tf(d.peak_fp32)}, {"peak_fp16", tf(d.peak_fp16)}};
+  if (d.peak_bf16 > 0) f.push_back({"peak_bf16", tf(d.peak_bf16)});
+  if (d.peak_int8 > 0) f.push_back({"peak_int8", tf(d.peak_int8)});
+  f.push_back({"compute_efficiency", fmt::format("{:.2f}", d.compute_efficiency)});
+  f.push_back({"memory_bandwidth", fmt::format("{:.4g} GB/s", d.memory_bandwidth / 1e9)});
+  f.push_back({"memory_efficiency", fmt::format("{:.2f}", d.memory_efficiency)});
+  f.push_back({"memory", core::format_bytes(d.memory)});
+  if (d.power > 0) f.push_back({"power", fmt::format("{:.4g} W", d.power)});
+  if (d.thunderbolt > 0) f.push_back({"thunderbolt", std::to_string(d.thunderbolt)});
+  if (d.ports.known) f.push_back({"ports", ports_text(d.ports)});
+  print_figures(f, d.notes);
+}
+
+void print_link_type(const topo::LinkType& l) {
+  fmt::print("{}: {}\n  source: {}\n", l.preset, l.description, l.source);
+  std::vector<std::pair<std::string, std::string>> f{{"bandwidth", rate(l.bandwidth)},
+                                                     {"latency", core::format_seconds(l.latency)},
+                                                     {"duplex", l.full_duplex ? "full" : "half"}};
+  if (l.overhead > 0) f.push_back({"overhead", core::format_seconds(l.overhead)});
+  if (l.notes.count("forward_bandwidth")) f.push_back({"forward_bandwidth", rate(l.forward_bandwidth)});
+  if (l.notes.count("forward_latency")) f.push_back({"forward_latency", core::format_seconds(l.forward_latency)});
+  f.push_back({"transport", std::string(topo::name(l.transport))});
+  f.push_back({"port", std::string(topo::name(l.port))});
+  if (l.thunderbolt > 0) f.push_back({"thunderbolt", std::to_string(l.thunderbolt)});
+  if (l.mtu > 0) f.push_back({"mtu", std::to_string(l.mtu)});
+  print_figures(f, l.notes);
+}
+
+void run_presets(const std::string& only) {
+  if (!only.empty()) {
+    if (const auto* d = topo::find_device(only)) return print_device(*d);
+    if (const auto* l = topo::find_link_type(only)) return print_link_type(*l);
+    auto all = topo::device_names();
+    for (const auto& n : topo::link_type_names()) all.push_back(n);
+    throw core::InputError(core::format_diagnostic({"NAME", 0, 0}, {}, fmt::format("unknown preset '{}'", only),
+                                                   core::suggest(only, all)));
+  }
+  fmt::print("# device presets\n");
+  for (const auto& n : topo::device_names()) print_device(*topo::find_device(n));
+  fmt::print("\n# link presets\n");
+  for (const auto& n : topo::link_type_names()) print_link_type(*topo::find_link_type(n));
+}
+
+}  // namespace
+
+void add_topology_commands(CLI::App& app) {
+  auto ca = std::make_shared<CheckArgs>();
+  auto* check = app.add_subcommand("check", "Lint a topology (and the rank pairs a workload uses) for wiring mistakes");
+  check->add_option("TOPO", ca->topology, "Topology YAML")->required();
+  check->add_option("WORKLOAD", ca->workload, "Workload YAML: check only the rank pairs it uses");
+  check->callback([ca] { run_check(*ca); });
+
+  auto* topology = app.add_subcommand("topology", "Inspect a topology and the built-in presets");
+  topology->require_subcommand(1);
+  auto sa = std::make_shared<ShowArgs>();
+  auto* show = topology->add_subcommand("show", "Nodes, links and routes as tables (or Graphviz with --dot)");
+  show->add_option("TOPO", sa->topology, "Topology YAML")->required();
+  show->add_flag("--dot", sa->dot, "Print a Graphviz graph instead of tables");
+  show->callback([sa] { run_show(*sa); });
+  auto preset = std::make_shared<std::string>();
+  auto* presets = topology->add_subcommand("presets", "Every preset figure with its source");
+  presets->add_option("NAME", *preset, "Only this preset");
+  presets->callback([preset] { run_presets(*preset); });
+}
+
+}  // namespace clustertwin::cli
