@@ -67,6 +67,7 @@ class Linter {
     duplicate_addresses();
     ports();
     subnets();
+    components();
     unreachable_pairs();
     std::stable_sort(out_.begin(), out_.end(), [](const Finding& a, const Finding& b) {
       return std::tie(a.pos.line, a.pos.col, a.code) < std::tie(b.pos.line, b.pos.col, b.code);
@@ -390,7 +391,40 @@ class Linter {
         for (const auto& f : out_) known = known || (f.code == "T009" && f.pos.line == u.pos.line && f.pos.col == u.pos.col);
         if (known) continue;
       }
+      if (u.why == Blocked::NoPath && component_[a] != component_[b]) {
+        // Once per group of nodes cut off from the rest, at the first node of the group.
+        int iso = component_[b] == component_[compute_.front()] ? a : b;
+        if (!cut_off_.insert(component_[iso]).second) continue;
+        int first = iso;
+        for (int n : compute_) {
+          if (component_[n] == component_[iso]) {
+            first = n;
+            break;
+          }
+        }
+        add(code, node(first).pos, u.message, u.hint);
+        continue;
+      }
       add(code, u.pos, u.message, u.hint);
+    }
+  }
+
+  // Connected components over every link, ignoring forwarding.
+  void components() {
+    component_.assign(t_.nodes.size(), -1);
+    for (size_t s = 0; s < t_.nodes.size(); ++s) {
+      if (component_[s] >= 0) continue;
+      std::vector<int> stack{static_cast<int>(s)};
+      component_[s] = static_cast<int>(s);
+      while (!stack.empty()) {
+        int u = stack.back();
+        stack.pop_back();
+        for (const auto& l : t_.links) {
+          if (l.a != u && l.b != u) continue;
+          int v = l.other(u);
+          if (component_[v] < 0) component_[v] = static_cast<int>(s), stack.push_back(v);
+        }
+      }
     }
   }
 
@@ -400,6 +434,8 @@ class Linter {
   std::vector<std::pair<int, int>> talking_, collective_;
   std::vector<Finding> out_;
   std::set<std::tuple<std::string, int, int, std::string>> seen_;
+  std::vector<int> component_;
+  std::set<int> cut_off_;
 };
 }  // namespace
 

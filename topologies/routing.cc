@@ -294,20 +294,29 @@ class Router {
     }
   }
 
-  // A link of node `n` whose two ends sit in different subnets: the likely reason `n` cannot
-  // reach a neighbour.
+  // A link of node `n` whose two ends sit in different subnets (or whose far end has no interface
+  // on the near end's subnet): the likely reason `n` cannot reach a neighbour.
   std::optional<Unreachable> mismatch_at(int src, int dst, int n) const {
     for (size_t i = 0; i < t_.links.size(); ++i) {
       const Link& l = t_.links[i];
-      if ((l.a != n && l.b != n) || !l.subnet_mismatch(t_)) continue;
-      const Interface& ia = node(l.a).interfaces[l.iface_a];
-      const Interface& ib = node(l.b).interfaces[l.iface_b];
+      if ((l.a != n && l.b != n) || l.type.transport == Transport::Rdma) continue;
+      if (node(l.a).is_switch || node(l.b).is_switch || node(l.a).interfaces.empty() || node(l.b).interfaces.empty()) continue;
+      auto side = [&](int end, int iface, const Interface* other) {
+        if (iface >= 0) {
+          const Interface& in = node(end).interfaces[iface];
+          return fmt::format("'{}' is {}/{}", node(end).name, in.address, in.prefix);
+        }
+        return fmt::format("'{}' has no address in {}", node(end).name, other ? subnet_str(other->subnet()) : "it");
+      };
+      const Interface* ia = l.iface_a >= 0 ? &node(l.a).interfaces[l.iface_a] : nullptr;
+      const Interface* ib = l.iface_b >= 0 ? &node(l.b).interfaces[l.iface_b] : nullptr;
+      if (!l.subnet_mismatch(t_) && !((ia == nullptr) != (ib == nullptr))) continue;
+      const Interface* known = ib ? ib : ia;
       Unreachable u = fail(Blocked::SubnetMismatch, n, l.pos,
-                           fmt::format("{}: the link {} - {} joins different subnets ('{}' is {}/{}, '{}' is {}/{})",
-                                       cannot(src, dst), node(l.a).name, node(l.b).name, node(l.a).name, ia.address,
-                                       ia.prefix, node(l.b).name, ib.address, ib.prefix),
+                           fmt::format("{}: the link {} - {} joins different subnets ({}, {})", cannot(src, dst),
+                                       node(l.a).name, node(l.b).name, side(l.a, l.iface_a, ib), side(l.b, l.iface_b, ia)),
                            fmt::format("put both ends of the link in one subnet (addresses in {} on both, say)",
-                                       subnet_str(ib.subnet())));
+                                       subnet_str(known->subnet())));
       u.link = static_cast<int>(i);
       return u;
     }
