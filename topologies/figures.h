@@ -16,6 +16,9 @@ extern const std::vector<std::string> kDeviceFigures;
 // Sets every figure present in `n` on `d`.
 void apply_device_figures(const core::YamlDoc& doc, const YAML::Node& n, Device& d);
 
+// A quantity that must be finite: positive for bandwidths and FLOP rates, at least 0 otherwise.
+double figure(const core::YamlDoc& doc, const YAML::Node& n, core::Quantity q, std::string_view what);
+
 // "50W", "7.2 W", "1.2kW" -> watts.
 double parse_power(const core::YamlDoc& doc, const YAML::Node& n, std::string_view what);
 

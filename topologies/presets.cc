@@ -1,5 +1,6 @@
 // The built-in device and link presets, parsed once from the YAML embedded at build time. The
 // comment beside each figure is its source; it is kept as data (Device::notes, LinkType::notes).
+#include <cmath>
 #include <map>
 #include <mutex>
 #include <sstream>
@@ -20,6 +21,14 @@ const std::vector<std::string> kDeviceFigures = {"peak_fp32", "peak_fp16", "peak
                                                  "compute_efficiency", "memory_bandwidth", "memory_efficiency",
                                                  "memory", "power", "thunderbolt", "ports"};
 
+double figure(const core::YamlDoc& doc, const YAML::Node& n, core::Quantity q, std::string_view what) {
+  double v = doc.quantity(n, q, what);
+  bool positive = q == core::Quantity::Bandwidth || q == core::Quantity::FlopRate;
+  if (!std::isfinite(v) || v < 0 || (positive && v == 0))
+    doc.fail(n, fmt::format("expected {} to be {} than zero, got '{}'", what, positive ? "greater" : "no less", n.Scalar()));
+  return v;
+}
+
 double parse_power(const core::YamlDoc& doc, const YAML::Node& n, std::string_view what) {
   std::string s = doc.string(n, what);
   std::string num = s;
@@ -36,7 +45,7 @@ double parse_power(const core::YamlDoc& doc, const YAML::Node& n, std::string_vi
   try {
     size_t used = 0;
     double v = std::stod(num, &used);
-    if (used == num.size() && v >= 0) return v * scale;
+    if (used == num.size() && std::isfinite(v) && v >= 0) return v * scale;
   } catch (const std::exception&) {
   }
   doc.fail(n, fmt::format("expected {} to be a power with its unit, like 42W, got '{}'", what, s),
@@ -64,20 +73,20 @@ void parse_ports(const core::YamlDoc& doc, const YAML::Node& n, Ports& p) {
 
 void apply_device_figures(const core::YamlDoc& doc, const YAML::Node& n, Device& d) {
   using core::Quantity;
-  if (n["peak_fp32"]) d.peak_fp32 = doc.quantity(n["peak_fp32"], Quantity::FlopRate, "peak_fp32");
-  if (n["peak_fp16"]) d.peak_fp16 = doc.quantity(n["peak_fp16"], Quantity::FlopRate, "peak_fp16");
-  if (n["peak_bf16"]) d.peak_bf16 = doc.quantity(n["peak_bf16"], Quantity::FlopRate, "peak_bf16");
-  if (n["peak_int8"]) d.peak_int8 = doc.quantity(n["peak_int8"], Quantity::FlopRate, "peak_int8");
+  if (n["peak_fp32"]) d.peak_fp32 = figure(doc, n["peak_fp32"], Quantity::FlopRate, "peak_fp32");
+  if (n["peak_fp16"]) d.peak_fp16 = figure(doc, n["peak_fp16"], Quantity::FlopRate, "peak_fp16");
+  if (n["peak_bf16"]) d.peak_bf16 = figure(doc, n["peak_bf16"], Quantity::FlopRate, "peak_bf16");
+  if (n["peak_int8"]) d.peak_int8 = figure(doc, n["peak_int8"], Quantity::FlopRate, "peak_int8");
   if (n["compute_efficiency"]) d.compute_efficiency = doc.number(n["compute_efficiency"], "compute_efficiency");
-  if (n["memory_bandwidth"]) d.memory_bandwidth = doc.quantity(n["memory_bandwidth"], Quantity::Bandwidth, "memory_bandwidth");
+  if (n["memory_bandwidth"]) d.memory_bandwidth = figure(doc, n["memory_bandwidth"], Quantity::Bandwidth, "memory_bandwidth");
   if (n["memory_efficiency"]) d.memory_efficiency = doc.number(n["memory_efficiency"], "memory_efficiency");
-  if (n["memory"]) d.memory = doc.quantity(n["memory"], Quantity::Bytes, "memory");
+  if (n["memory"]) d.memory = figure(doc, n["memory"], Quantity::Bytes, "memory");
   if (n["power"]) d.power = parse_power(doc, n["power"], "power");
   if (n["thunderbolt"]) d.thunderbolt = static_cast<int>(doc.integer(n["thunderbolt"], "thunderbolt (generation)", 3, 5));
   if (n["ports"]) parse_ports(doc, n["ports"], d.ports);
   for (const char* key : {"compute_efficiency", "memory_efficiency"}) {
     double v = key[0] == 'c' ? d.compute_efficiency : d.memory_efficiency;
-    if (n[key] && (v <= 0 || v > 1)) doc.fail(n[key], fmt::format("expected {} between 0 and 1 (a fraction of the peak), got {}", key, v));
+    if (n[key] && !(v > 0 && v <= 1)) doc.fail(n[key], fmt::format("expected {} between 0 and 1 (a fraction of the peak), got {}", key, v));
   }
 }
 
@@ -134,13 +143,13 @@ LinkType parse_link_type(const core::YamlDoc& doc, const std::vector<std::string
   LinkType t;
   t.preset = name;
   t.description = doc.string(doc.required(n, "description", "a link preset"), "description");
-  t.bandwidth = doc.quantity(doc.required(n, "bandwidth", "a link preset"), Quantity::Bandwidth, "bandwidth");
-  t.latency = doc.quantity(doc.required(n, "latency", "a link preset"), Quantity::Time, "latency");
+  t.bandwidth = detail::figure(doc, doc.required(n, "bandwidth", "a link preset"), Quantity::Bandwidth, "bandwidth");
+  t.latency = detail::figure(doc, doc.required(n, "latency", "a link preset"), Quantity::Time, "latency");
   t.full_duplex = doc.choice(doc.required(n, "duplex", "a link preset"), {"full", "half"}, "duplex") == "full";
-  t.overhead = n["overhead"] ? doc.quantity(n["overhead"], Quantity::Time, "overhead") : 0;
+  t.overhead = n["overhead"] ? detail::figure(doc, n["overhead"], Quantity::Time, "overhead") : 0;
   t.forward_bandwidth =
-      n["forward_bandwidth"] ? doc.quantity(n["forward_bandwidth"], Quantity::Bandwidth, "forward_bandwidth") : t.bandwidth;
-  t.forward_latency = n["forward_latency"] ? doc.quantity(n["forward_latency"], Quantity::Time, "forward_latency") : 0;
+      n["forward_bandwidth"] ? detail::figure(doc, n["forward_bandwidth"], Quantity::Bandwidth, "forward_bandwidth") : t.bandwidth;
+  t.forward_latency = n["forward_latency"] ? detail::figure(doc, n["forward_latency"], Quantity::Time, "forward_latency") : 0;
   t.transport = doc.choice(doc.required(n, "transport", "a link preset"), {"tcp", "rdma"}, "transport") == "rdma"
                     ? Transport::Rdma
                     : Transport::Tcp;

@@ -255,8 +255,8 @@ Node parse_node(const YamlDoc& doc, const YAML::Node& n, const Topology& t) {
       if (n[key]) doc.fail(n[key], fmt::format("{} '{}' has no device to set '{}' on", kind, node.name, key));
   }
   if (n["forward_bandwidth"])
-    node.forwarding.bandwidth = doc.quantity(n["forward_bandwidth"], Quantity::Bandwidth, "forward_bandwidth");
-  if (n["forward_latency"]) node.forwarding.latency = doc.quantity(n["forward_latency"], Quantity::Time, "forward_latency");
+    node.forwarding.bandwidth = detail::figure(doc, n["forward_bandwidth"], Quantity::Bandwidth, "forward_bandwidth");
+  if (n["forward_latency"]) node.forwarding.latency = detail::figure(doc, n["forward_latency"], Quantity::Time, "forward_latency");
   parse_interfaces(doc, n, t, node);
   if (n["routes"]) parse_routes(doc, n["routes"], node);
   if (n["ssh"]) node.ssh = doc.string(n["ssh"], "ssh alias");
@@ -268,9 +268,9 @@ std::pair<double, double> per_direction(const YamlDoc& doc, const YAML::Node& n,
   if (n.IsSequence()) {
     if (n.size() != 2)
       doc.fail(n, fmt::format("expected {} to be one value or two, [a -> b, b -> a] in 'between' order", what));
-    return {doc.quantity(n[0], q, what), doc.quantity(n[1], q, what)};
+    return {detail::figure(doc, n[0], q, what), detail::figure(doc, n[1], q, what)};
   }
-  double v = doc.quantity(n, q, what);
+  double v = detail::figure(doc, n, q, what);
   return {v, v};
 }
 
@@ -304,7 +304,7 @@ Link parse_link(const YamlDoc& doc, const YAML::Node& n, const Topology& t) {
   if (n["bandwidth"]) std::tie(link.type.bandwidth, link.back_bandwidth) = per_direction(doc, n["bandwidth"], Quantity::Bandwidth, "bandwidth");
   if (n["latency"]) std::tie(link.type.latency, link.back_latency) = per_direction(doc, n["latency"], Quantity::Time, "latency");
   if (n["duplex"]) link.type.full_duplex = doc.choice(n["duplex"], {"full", "half"}, "duplex") == "full";
-  if (n["overhead"]) link.type.overhead = doc.quantity(n["overhead"], Quantity::Time, "overhead");
+  if (n["overhead"]) link.type.overhead = detail::figure(doc, n["overhead"], Quantity::Time, "overhead");
   if (n["mtu"]) link.type.mtu = static_cast<int>(doc.integer(n["mtu"], "mtu", 576, 65536));
   if (link.type.bandwidth <= 0 || link.back_bandwidth <= 0)
     doc.fail(n["bandwidth"] ? n["bandwidth"] : n, "link bandwidth must be positive");
@@ -431,6 +431,20 @@ Topology build(const YamlDoc& doc, const std::string& text) {
   return t;
 }
 
+// yaml-cpp throws its own exceptions for shapes the reads above do not expect (a list used as a
+// key): they are input errors too, at the place yaml-cpp marks.
+Topology build_guarded(const YamlDoc& doc, const std::string& text) {
+  try {
+    return build(doc, text);
+  } catch (const YAML::Exception& e) {
+    auto lines = split_lines(text);
+    core::SourcePos pos{doc.name(), e.mark.is_null() ? 1 : e.mark.line + 1, e.mark.is_null() ? 1 : e.mark.column + 1};
+    std::string line = pos.line >= 1 && size_t(pos.line) <= lines.size() ? lines[pos.line - 1] : "";
+    throw core::InputError(core::format_diagnostic(pos, line, fmt::format("unexpected YAML here: {}", e.msg),
+                                                   "keys are plain names and values follow topologies/README.md"));
+  }
+}
+
 std::string read_text(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::stringstream buf;
@@ -441,11 +455,11 @@ std::string read_text(const std::string& path) {
 
 Topology load_topology(const std::string& path, const std::string& origin) {
   auto doc = YamlDoc::load(path, origin);
-  return build(doc, read_text(path));
+  return build_guarded(doc, read_text(path));
 }
 
 Topology parse_topology(const std::string& yaml_text, const std::string& file_name) {
-  return build(YamlDoc::parse(yaml_text, file_name), yaml_text);
+  return build_guarded(YamlDoc::parse(yaml_text, file_name), yaml_text);
 }
 
 }  // namespace clustertwin::topo
