@@ -75,11 +75,12 @@ std::string run(const RunArgs& a) {
   opt.op_timeout_s = a.op_timeout_s;
   opt.corrupt_rank = a.corrupt_rank;
   write_program(a.out_dir, l.program);
-  auto records = exec::run_local(l.program, l.topology, opt);
+  auto measured = exec::run_local(l.program, l.topology, opt);
   core::RunInfo info{"measured", l.topology.name, l.program.name,
-                     fmt::format("{} local worker processes over loopback TCP, compute={}", a.local, a.compute)};
-  auto summary = core::summarize(l.program, records);
-  core::write_run(a.out_dir, info, l.program, records, summary);
+                     fmt::format("{} local worker processes over loopback TCP, compute={}, {}", a.local, a.compute,
+                                 measured.clock_text())};
+  auto summary = core::summarize(l.program, measured.records);
+  core::write_run(a.out_dir, info, l.program, measured.records, summary);
   print_summary(info, l.program, summary, a.out_dir);
   return a.out_dir;
 }

@@ -85,7 +85,7 @@ int main(int argc, char** argv) {
   o.self_exe = self;
   try {
     auto p = allreduce_program(ranks, bytes, iters);
-    auto records = ce::run_local(p, topology(ranks), o);
+    auto records = ce::run_local(p, topology(ranks), o).records;
     // Per iteration: the slowest rank's op time (the collective ends when every rank has its result).
     std::vector<double> t(iters, 0.0);
     for (const auto& r : records) t[r.op] = std::max(t[r.op], r.end - r.start);

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -15,6 +16,7 @@
 #include "exec/assignment.h"
 #include "exec/channel.h"
 #include "exec/collective_runner.h"
+#include "core/units.h"
 #include "exec/errors.h"
 
 namespace clustertwin::exec::detail {
@@ -91,23 +93,81 @@ class Coordinator {
               const CoordinateOptions& o)
       : p_(p), addrs_(addrs), seconds_(seconds), o_(o) {}
 
-  std::vector<core::OpRecord> run() {
+  MeasuredRun run() {
     open_steps_file();
     connect_all();
     for (auto& w : workers_) send_assignment(w);
     loop(false);
-    StartInfo start{std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count(), 0};
-    for (auto& w : workers_) send_or_fail(w, wire::FrameType::Start, to_json_text(start));
+    for (auto& w : workers_) align_clock(w);
+    write_clocks();
+    // Time zero a little ahead, so every rank has its start frame before its first op.
+    const int64_t origin = now_ns() + 5'000'000;
     for (auto& w : workers_) {
-      w.state = State::Running;
-      w.last_heard = Clock::now();
+      if (!failures_.empty()) break;  // a failed alignment: loop() aborts the others instead
+      int64_t offset = o_.same_clock ? 0 : clocks_[w.rank].offset_ns;
+      send_or_fail(w, wire::FrameType::Start, to_json_text(StartInfo{origin, offset}));
     }
+    for (auto& w : workers_)
+      if (w.state == State::Ready) {
+        w.state = State::Running;
+        w.last_heard = Clock::now();
+      }
     loop(true);
-    return records();
+    return {records(), clock_estimates()};
   }
 
  private:
   std::string who(int r) const { return fmt::format("rank {} ({})", r, addrs_[r].str()); }
+
+  static int64_t now_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
+  }
+
+  struct ClockSample {
+    int64_t offset_ns = 0, rtt_ns = -1;
+  };
+
+  // Ping-pong rounds with one worker (all are ready and idle): the worker stamps each ping with its
+  // steady_clock on arrival; offset = stamp - midpoint of the round trip, from the fastest round.
+  void align_clock(Worker& w) {
+    if (!w.active()) return;
+    ClockSample best;
+    try {
+      for (int seq = 0; seq < std::max(1, o_.clock_rounds); ++seq) {
+        const int64_t t0 = now_ns();
+        w.ch.send(wire::FrameType::Ping, nlohmann::json{{"seq", seq}}, deadline_after(kFrameTimeout));
+        Frame f = w.ch.recv(deadline_after(kFrameTimeout));
+        const int64_t t1 = now_ns();
+        if (f.type == wire::FrameType::Error) return on_frame(w, f, false);
+        w.ch.expect(f, wire::FrameType::Pong);
+        auto j = f.json();
+        if (j.at("seq").get<int>() != seq) throw RunError(fmt::format("exec: {}: pong out of order", who(w.rank)));
+        const int64_t stamp = j.at("t_ns").get<int64_t>();
+        if (best.rtt_ns < 0 || t1 - t0 < best.rtt_ns) best = {stamp - t0 - (t1 - t0) / 2, t1 - t0};
+      }
+    } catch (const nlohmann::json::exception& e) {
+      return fail(w, "error", fmt::format("exec: {}: malformed pong: {}", who(w.rank), e.what()), State::Closed);
+    } catch (const RunError& e) {
+      return fail(w, "error", fmt::format("{} (while aligning clocks)", e.what()), State::Closed);
+    }
+    clocks_[w.rank] = best;
+  }
+
+  // DIR/clocks.json: the estimate behind every rank's times, so a reader knows their precision.
+  void write_clocks() const {
+    if (o_.out_dir.empty()) return;
+    nlohmann::ordered_json j = nlohmann::ordered_json::array();
+    for (const auto& c : clock_estimates())
+      j.push_back({{"rank", c.rank}, {"offset_s", c.offset_s}, {"error_s", c.error_s}, {"rtt_s", c.rtt_s}, {"applied", c.applied}});
+    std::ofstream(std::filesystem::path(o_.out_dir) / "clocks.json") << j.dump(1) << '\n';
+  }
+
+  std::vector<ClockEstimate> clock_estimates() const {
+    std::vector<ClockEstimate> out;
+    for (const auto& [rank, c] : clocks_)
+      out.push_back({rank, c.offset_ns * 1e-9, c.rtt_ns * 0.5e-9, c.rtt_ns * 1e-9, !o_.same_clock});
+    return out;
+  }
 
   void open_steps_file() {
     if (o_.out_dir.empty()) return;
@@ -334,14 +394,15 @@ class Coordinator {
   std::vector<Failure> failures_;
   Clock::time_point first_failure_{};
   std::vector<core::OpRecord> records_;
+  std::map<int, ClockSample> clocks_;
   std::string steps_path_;
   std::ofstream steps_;
 };
 
 }  // namespace
 
-std::vector<core::OpRecord> coordinate(const core::Program& p, const std::vector<Endpoint>& workers,
-                                       const std::vector<std::vector<double>>& seconds, const CoordinateOptions& o) {
+MeasuredRun coordinate(const core::Program& p, const std::vector<Endpoint>& workers,
+                       const std::vector<std::vector<double>>& seconds, const CoordinateOptions& o) {
   ignore_sigpipe();
   if (static_cast<int>(workers.size()) != p.world())
     throw RunError(fmt::format("exec: {} worker addresses for a program of {} ranks", workers.size(), p.world()));
@@ -349,3 +410,25 @@ std::vector<core::OpRecord> coordinate(const core::Program& p, const std::vector
 }
 
 }  // namespace clustertwin::exec::detail
+
+namespace clustertwin::exec {
+
+double MeasuredRun::clock_error_s() const {
+  double e = 0;
+  for (const auto& c : clocks)
+    if (c.applied) e = std::max(e, c.error_s);
+  return e;
+}
+
+std::string MeasuredRun::clock_text() const {
+  double measured = 0;
+  bool applied = false;
+  for (const auto& c : clocks) {
+    measured = std::max(measured, c.error_s);
+    applied = applied || c.applied;
+  }
+  if (!applied) return fmt::format("one clock (workers on this machine; ping-pong agrees to ±{})", core::format_seconds(measured));
+  return fmt::format("clocks aligned by ping-pong to ±{}", core::format_seconds(measured));
+}
+
+}  // namespace clustertwin::exec

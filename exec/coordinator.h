@@ -22,6 +22,10 @@ struct CoordinateOptions {
   double op_timeout_s = 120;
   double connect_timeout_s = 10;
   int corrupt_rank = -1;
+  // The workers run on this machine and share its steady_clock: offsets are still measured (and
+  // reported) but 0 is applied, which is exact.
+  bool same_clock = false;
+  int clock_rounds = 16;  // ping-pong rounds per worker
 };
 
 // Throws RunError when the executor cannot run `p`: an invalid program, or a collective it cannot
@@ -31,8 +35,9 @@ void check_runnable(const core::Program& p);
 // Per rank, per op: the compute op's roofline time on the rank's node device (0 for other ops).
 std::vector<std::vector<double>> modelled_seconds(const core::Program& p, const topo::Topology& t);
 
-// Runs `p` on the workers listening at `workers[rank]`; one record per op of every rank.
-std::vector<core::OpRecord> coordinate(const core::Program& p, const std::vector<Endpoint>& workers,
-                                       const std::vector<std::vector<double>>& seconds, const CoordinateOptions& o);
+// Runs `p` on the workers listening at `workers[rank]`; one record per op of every rank, on the
+// coordinator's clock, and each rank's clock estimate.
+MeasuredRun coordinate(const core::Program& p, const std::vector<Endpoint>& workers,
+                       const std::vector<std::vector<double>>& seconds, const CoordinateOptions& o);
 
 }  // namespace clustertwin::exec::detail

@@ -25,6 +25,27 @@ enum class ComputeMode {
   Modelled,  // sleep for the op's roofline time on its node's device (topo::roofline_seconds)
 };
 
+// The offset of one rank's steady_clock to the coordinator's, from ping-pong rounds before the
+// start: the round with the shortest round trip wins, and its half round trip bounds the error
+// (the worker read its clock somewhere between the ping leaving and the pong arriving).
+struct ClockEstimate {
+  int rank = 0;
+  double offset_s = 0;  // worker clock minus coordinator clock
+  double error_s = 0;   // |estimate - true offset| <= error_s
+  double rtt_s = 0;     // the best round trip
+  bool applied = true;  // false for workers on the coordinator's machine: one clock, 0 is exact
+};
+
+// What a measured run returns: one record per op, on the coordinator's clock.
+struct MeasuredRun {
+  std::vector<core::OpRecord> records;
+  std::vector<ClockEstimate> clocks;  // per rank
+  // The largest error bound among the offsets applied to records (0 when none was applied).
+  double clock_error_s() const;
+  // "clocks aligned to ±23 µs (ping-pong)", or "one clock (local workers)": for RunInfo::detail.
+  std::string clock_text() const;
+};
+
 struct LocalRunOptions {
   std::string self_exe;  // the clustertwin binary, started as `self_exe worker ...` for each rank
   ComputeMode compute = ComputeMode::Modelled;
@@ -36,8 +57,7 @@ struct LocalRunOptions {
 // Spawns one worker process per rank on 127.0.0.1 (rank i modelled by topology.compute_nodes()[i]),
 // runs every step of the Program, verifies every collective's result on every rank, and returns
 // one record per op. Throws RunError on any failure, after every finished step is on disk.
-std::vector<core::OpRecord> run_local(const core::Program& program, const topo::Topology& topology,
-                                      const LocalRunOptions& options);
+MeasuredRun run_local(const core::Program& program, const topo::Topology& topology, const LocalRunOptions& options);
 
 struct WorkerOptions {
   std::string listen = "127.0.0.1:0";  // ADDR:PORT; port 0 picks a free one

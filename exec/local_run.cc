@@ -13,8 +13,7 @@ constexpr double kAnnounceTimeout = 10;
 constexpr double kExitTimeout = 5;  // after the last done frame, for the workers to leave
 }  // namespace
 
-std::vector<core::OpRecord> run_local(const core::Program& program, const topo::Topology& topology,
-                                      const LocalRunOptions& options) {
+MeasuredRun run_local(const core::Program& program, const topo::Topology& topology, const LocalRunOptions& options) {
   ignore_sigpipe();
   const auto nodes = topology.compute_nodes();
   if (program.world() != static_cast<int>(nodes.size()))
@@ -32,14 +31,15 @@ std::vector<core::OpRecord> run_local(const core::Program& program, const topo::
   co.out_dir = options.out_dir;
   co.op_timeout_s = options.op_timeout_s;
   co.corrupt_rank = options.corrupt_rank;
+  co.same_clock = true;
 
   LocalWorkers workers(options.self_exe, program.world(), co.token);
   std::vector<Endpoint> addrs;
   for (uint16_t port : workers.read_ports(kAnnounceTimeout)) addrs.push_back({"127.0.0.1", port});
   try {
-    auto records = detail::coordinate(program, addrs, seconds, co);
+    auto run = detail::coordinate(program, addrs, seconds, co);
     workers.finish(kExitTimeout);
-    return records;
+    return run;
   } catch (const RunError& e) {
     // Failed workers exit on their own; give them a moment so a crash shows as a crash.
     workers.finish(2);

@@ -69,8 +69,8 @@ void send_error(Channel& control, const std::string& message, std::string_view k
 // One rank's run, from the assignment on.
 class RankRun {
  public:
-  RankRun(Assignment a, std::string token, Channel& control)
-      : a_(std::move(a)), control_(control), token_(std::move(token)) {
+  RankRun(Assignment a, std::string token, Channel& control, int64_t clock_shift_ns)
+      : a_(std::move(a)), control_(control), token_(std::move(token)), shift_ns_(clock_shift_ns) {
     for (uint32_t i = 0; i < a_.ops.size(); ++i)
       if (a_.ops[i].kind == core::OpKind::Collective) collectives_.push_back(i);
   }
@@ -101,8 +101,13 @@ class RankRun {
   }
 
   void run(const StartInfo& start) {
+    // Time zero on this machine's steady_clock: the coordinator's origin moved by this clock's offset.
     auto origin = Clock::time_point(std::chrono::duration_cast<Clock::duration>(
-        std::chrono::nanoseconds(start.origin_ns + start.clock_offset_ns)));
+        std::chrono::nanoseconds(start.origin_ns + start.clock_offset_ns - shift_ns_)));
+    // Every rank starts at time zero, not when its start frame happened to arrive (bounded, in
+    // case a clock estimate is far off).
+    double ahead = std::chrono::duration<double>(origin - Clock::now()).count();
+    if (ahead > 0) cancel_.sleep_for(std::min(ahead, 1.0));
     Scheduler sched(a_.ops, origin, hooks(), cancel_);
     sched.start();
     stream_records(sched);
@@ -207,6 +212,7 @@ class RankRun {
   Assignment a_;
   Channel& control_;
   std::string token_;
+  int64_t shift_ns_;
   std::vector<uint32_t> collectives_;  // indices of collective ops, in program order
   Cancel cancel_;                      // before the plane: the plane wakes on it
   std::unique_ptr<DataPlane> plane_;
@@ -217,12 +223,28 @@ class RankRun {
   WakePipe steps_pipe_;
 };
 
-StartInfo wait_for_start(Channel& control, const Assignment& a) {
-  Frame f = control.recv(deadline_after(2 * a.connect_timeout_s + 60));
-  if (f.type == wire::FrameType::Abort)
-    throw Cancelled(fmt::format("exec: rank {}: aborted by the coordinator before the start (another rank failed)", a.rank));
-  control.expect(f, wire::FrameType::Start);
-  return start_from_json(f.payload);
+// Answers the coordinator's clock pings until the start frame comes.
+StartInfo wait_for_start(Channel& control, const Assignment& a, int64_t clock_shift_ns) {
+  for (;;) {
+    Frame f = control.recv(deadline_after(2 * a.connect_timeout_s + 60));
+    // Stamped first: the stamp must fall between the ping leaving and the pong arriving.
+    const int64_t stamp =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count() + clock_shift_ns;
+    if (f.type == wire::FrameType::Abort)
+      throw Cancelled(fmt::format("exec: rank {}: aborted by the coordinator before the start (another rank failed)", a.rank));
+    if (f.type == wire::FrameType::Ping) {
+      int seq = 0;
+      try {
+        seq = f.json().at("seq").get<int>();
+      } catch (const nlohmann::json::exception& e) {
+        throw RunError(fmt::format("exec: rank {}: malformed ping from the coordinator: {}", a.rank, e.what()));
+      }
+      control.send(wire::FrameType::Pong, nlohmann::json{{"seq", seq}, {"t_ns", stamp}}, deadline_after(kFrameTimeout));
+      continue;
+    }
+    control.expect(f, wire::FrameType::Start);
+    return start_from_json(f.payload);
+  }
 }
 
 }  // namespace
@@ -234,11 +256,11 @@ void serve_one_run(Fd listener, const ServeOptions& options) {
     try {
       Frame f = control.recv(deadline_after(60));
       control.expect(f, wire::FrameType::Assign);
-      run = std::make_unique<RankRun>(assignment_from_json(f.payload), options.token, control);
+      run = std::make_unique<RankRun>(assignment_from_json(f.payload), options.token, control, options.clock_shift_ns);
       run->setup(listener.get());
       listener.reset();  // every data connection is open: refuse anything else from now on
       control.send(wire::FrameType::Ready, nlohmann::json::object(), deadline_after(kFrameTimeout));
-      run->run(wait_for_start(control, run->assignment()));
+      run->run(wait_for_start(control, run->assignment(), options.clock_shift_ns));
     } catch (const std::bad_alloc&) {
       throw RunError("exec: the worker ran out of memory");
     } catch (const RunError&) {

@@ -11,6 +11,7 @@ namespace clustertwin::exec::detail {
 struct ServeOptions {
   std::string token;
   double accept_timeout_s = 0;  // waiting for the coordinator; 0 waits forever
+  int64_t clock_shift_ns = 0;   // testing aid: this worker's clock reads that much ahead of steady_clock
 };
 
 // Accepts the coordinator's control connection (refusing others), runs the assigned ops, streams

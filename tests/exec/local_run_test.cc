@@ -48,7 +48,12 @@ TEST(LocalRun, RealComputeDdpOnThreeProcesses) {
   auto p = tiny_ddp(3, 2);
   auto o = options(ComputeMode::Real);
   o.out_dir = temp_dir("ddp");
-  auto records = run_local(p, test::flat_topology(3), o);
+  auto run = run_local(p, test::flat_topology(3), o);
+  const auto& records = run.records;
+  ASSERT_EQ(run.clocks.size(), 3u);
+  for (const auto& c : run.clocks) EXPECT_FALSE(c.applied);  // one machine, one clock
+  EXPECT_EQ(run.clock_error_s(), 0);
+  EXPECT_EQ(run.clock_text().rfind("one clock (workers on this machine; ping-pong agrees to ±", 0), 0u) << run.clock_text();
   size_t total = 0;
   for (const auto& rp : p.ranks) total += rp.ops.size();
   EXPECT_EQ(records.size(), total);

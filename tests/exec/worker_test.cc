@@ -76,12 +76,13 @@ core::Program small_training(int world, int steps) {
 
 struct ThreadRun {
   std::vector<core::OpRecord> records;
+  std::vector<ClockEstimate> clocks;
   std::string coordinator_error;
   std::vector<std::string> worker_errors;
 };
 
 ThreadRun run_in_threads(const core::Program& p, detail::CoordinateOptions o, std::string worker_token = "",
-                         double accept_timeout_s = 3) {
+                         double accept_timeout_s = 3, std::vector<int64_t> clock_shift_ns = {}) {
   const int n = p.world();
   auto l = test::listen_loopback(n);
   ThreadRun out;
@@ -90,13 +91,16 @@ ThreadRun run_in_threads(const core::Program& p, detail::CoordinateOptions o, st
   for (int r = 0; r < n; ++r)
     workers.emplace_back([&, r, fd = std::move(l.fds[r])]() mutable {
       try {
-        detail::serve_one_run(std::move(fd), {worker_token.empty() ? o.token : worker_token, accept_timeout_s});
+        int64_t shift = r < static_cast<int>(clock_shift_ns.size()) ? clock_shift_ns[r] : 0;
+        detail::serve_one_run(std::move(fd), {worker_token.empty() ? o.token : worker_token, accept_timeout_s, shift});
       } catch (const RunError& e) {
         out.worker_errors[r] = e.what();
       }
     });
   try {
-    out.records = detail::coordinate(p, l.addrs, detail::modelled_seconds(p, test::flat_topology(n)), o);
+    auto run = detail::coordinate(p, l.addrs, detail::modelled_seconds(p, test::flat_topology(n)), o);
+    out.records = std::move(run.records);
+    out.clocks = std::move(run.clocks);
   } catch (const RunError& e) {
     out.coordinator_error = e.what();
   }
@@ -168,6 +172,62 @@ TEST(Worker, RunsAProgramWithItsSemanticsAndStreamsSteps) {
   std::filesystem::remove_all(o.out_dir);
 }
 
+// The latest start and earliest end of each step's all-reduce across ranks: on one clock, no rank
+// can finish an all-reduce before every rank has started it.
+void expect_collectives_overlap(const core::Program& p, const std::vector<core::OpRecord>& records, double slack) {
+  std::map<std::pair<int, uint32_t>, core::OpRecord> rec;
+  for (const auto& r : records) rec[{r.rank, r.op}] = r;
+  for (int s = 0; s < p.steps; ++s) {
+    double latest_start = -1e9, earliest_end = 1e9;
+    for (const auto& rp : p.ranks)
+      for (uint32_t i = 0; i < rp.ops.size(); ++i)
+        if (rp.ops[i].kind == OpKind::Collective && rp.ops[i].step == s) {
+          latest_start = std::max(latest_start, rec.at({rp.rank, i}).start);
+          earliest_end = std::min(earliest_end, rec.at({rp.rank, i}).end);
+        }
+    EXPECT_LE(latest_start, earliest_end + slack) << "step " << s;
+  }
+}
+
+TEST(Worker, ClockOffsetOnLoopbackIsZeroWithinTheReportedBound) {
+  auto p = small_training(3, 1);
+  detail::CoordinateOptions o;
+  o.token = "t";
+  o.out_dir = temp_dir("clocks");
+  auto run = run_in_threads(p, o);
+  ASSERT_EQ(run.coordinator_error, "");
+  ASSERT_EQ(run.clocks.size(), 3u);
+  for (const auto& c : run.clocks) {
+    // One steady_clock: the true offset is 0, and the worker's stamp lies inside the round trip.
+    EXPECT_LE(std::abs(c.offset_s), c.error_s + 1e-9) << "rank " << c.rank;
+    EXPECT_GT(c.error_s, 0);
+    EXPECT_LT(c.error_s, 0.05);
+    EXPECT_DOUBLE_EQ(c.error_s, c.rtt_s / 2);
+    EXPECT_TRUE(c.applied);
+  }
+  auto j = nlohmann::json::parse(std::ifstream(o.out_dir + "/clocks.json"));
+  EXPECT_EQ(j.size(), 3u);
+  EXPECT_EQ(j[2]["rank"], 2);
+  std::filesystem::remove_all(o.out_dir);
+}
+
+TEST(Worker, ClockOffsetsAreEstimatedAndAppliedToRecords) {
+  // Ranks 1 and 2 pretend their clocks run 5 s ahead and 3 s behind: the coordinator must find
+  // that and put every record back on its own clock.
+  auto p = small_training(3, 2);
+  detail::CoordinateOptions o;
+  o.token = "t";
+  auto run = run_in_threads(p, o, "", 3, {0, 5'000'000'000, -3'000'000'000});
+  ASSERT_EQ(run.coordinator_error, "");
+  const double want[] = {0, 5, -3};
+  for (const auto& c : run.clocks) EXPECT_NEAR(c.offset_s, want[c.rank], c.error_s + 1e-9) << "rank " << c.rank;
+  for (const auto& r : run.records) {
+    EXPECT_GE(r.start, -0.01) << "rank " << r.rank << " op " << r.op;
+    EXPECT_LT(r.end, 3) << "rank " << r.rank << " op " << r.op;
+  }
+  expect_collectives_overlap(p, run.records, 1e-3);
+}
+
 TEST(Worker, CorruptRankFailsTheRunNamingRankAndCollective) {
   auto p = small_training(3, 2);
   detail::CoordinateOptions o;
@@ -234,10 +294,10 @@ TEST(Worker, MalformedConnectionsAreRefusedAndTheWorkerServesOn) {
             "expected a 'control' connection, got 'data'");
   detail::CoordinateOptions o;
   o.token = "t";
-  auto records = detail::coordinate(p, l.addrs, {{0.0}}, o);
+  auto run = detail::coordinate(p, l.addrs, {{0.0}}, o);
   worker.join();
   EXPECT_EQ(worker_error, "");
-  EXPECT_EQ(records.size(), 1u);
+  EXPECT_EQ(run.records.size(), 1u);
 }
 
 TEST(Worker, ConnectionRefusedNamesRankAndCause) {
