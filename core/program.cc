@@ -131,8 +131,18 @@ nlohmann::json to_json(const Program& p) {
     }
     ranks.push_back({{"rank", rp.rank}, {"ops", std::move(ops)}});
   }
-  return {{"name", p.name},       {"steps", p.steps},   {"samples_per_step", p.samples_per_step},
-          {"tokens_per_step", p.tokens_per_step}, {"groups", p.groups}, {"ranks", std::move(ranks)}};
+  nlohmann::json j{{"name", p.name},       {"steps", p.steps},   {"samples_per_step", p.samples_per_step},
+                   {"tokens_per_step", p.tokens_per_step}, {"groups", p.groups}, {"ranks", std::move(ranks)}};
+  if (p.prefill_steps > 0) j["prefill_steps"] = p.prefill_steps;
+  if (!p.memory.empty()) {
+    nlohmann::json mem = nlohmann::json::array();
+    for (const auto& m : p.memory)
+      mem.push_back({{"weights", m.weights}, {"gradients", m.gradients}, {"optimizer", m.optimizer},
+                     {"activations", m.activations}, {"kv_cache", m.kv_cache}, {"buffers", m.buffers},
+                     {"capacity", m.capacity}});
+    j["memory"] = std::move(mem);
+  }
+  return j;
 }
 
 Program program_from_json(const nlohmann::json& j) {
@@ -176,6 +186,12 @@ Program program_from_json(const nlohmann::json& j) {
       }
       p.ranks.push_back(std::move(rp));
     }
+    p.prefill_steps = j.value("prefill_steps", 0);
+    if (j.contains("memory"))
+      for (const auto& m : j.at("memory"))
+        p.memory.push_back({m.at("weights").get<double>(), m.at("gradients").get<double>(), m.at("optimizer").get<double>(),
+                            m.at("activations").get<double>(), m.at("kv_cache").get<double>(), m.at("buffers").get<double>(),
+                            m.at("capacity").get<double>()});
     return p;
   } catch (const nlohmann::json::exception& e) {
     throw std::invalid_argument(fmt::format("program: malformed JSON: {}", e.what()));
@@ -183,7 +199,9 @@ Program program_from_json(const nlohmann::json& j) {
 }
 
 std::string program_hash(const Program& p) {
-  std::string text = to_json(p).dump();
+  nlohmann::json j = to_json(p);
+  j.erase("memory");  // metadata: what each rank holds does not change what runs
+  std::string text = j.dump();
   uint64_t h = 1469598103934665603ull;
   for (unsigned char c : text) h = (h ^ c) * 1099511628211ull;
   return fmt::format("{:016x}", h);

@@ -62,6 +62,13 @@ struct RankProgram {
   std::vector<Op> ops;
 };
 
+// What a rank must hold in memory for the Program (bytes), and what its device allows.
+struct MemoryUse {
+  double weights = 0, gradients = 0, optimizer = 0, activations = 0, kv_cache = 0, buffers = 0;
+  double capacity = 0;  // usable bytes on the rank's device (0 = unknown)
+  double total() const { return weights + gradients + optimizer + activations + kv_cache + buffers; }
+};
+
 struct Program {
   std::string name;
   int32_t steps = 1;
@@ -69,6 +76,10 @@ struct Program {
   double tokens_per_step = 0;   // whole cluster
   std::vector<std::vector<int32_t>> groups;  // rank groups of collectives, shared to stay compact
   std::vector<RankProgram> ranks;
+  // Optional metadata, not part of what runs (excluded from program_hash): memory per rank, and for
+  // inference the number of leading prefill steps (the rest decode one token per sequence each).
+  std::vector<MemoryUse> memory;
+  int32_t prefill_steps = 0;
 
   int32_t world() const { return static_cast<int32_t>(ranks.size()); }
 };
@@ -80,7 +91,8 @@ void validate(const Program& p);
 
 nlohmann::json to_json(const Program& p);
 Program program_from_json(const nlohmann::json& j);  // throws std::invalid_argument
-// Stable 64-bit FNV-1a of the canonical JSON, as 16 hex digits; equal Programs hash equal.
+// Stable 64-bit FNV-1a of the canonical JSON without the metadata (memory), as 16 hex digits;
+// equal Programs hash equal.
 std::string program_hash(const Program& p);
 
 }  // namespace clustertwin::core

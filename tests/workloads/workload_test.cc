@@ -10,8 +10,9 @@ TEST(Workload, ExampleLoads) {
   EXPECT_EQ(w.model.name, "gpt2-124m");
   EXPECT_EQ(w.micro_batch, 8);
   EXPECT_EQ(w.seq_len, 1024);
-  EXPECT_EQ(w.grad_dtype, core::DType::F32);
-  EXPECT_EQ(w.strategy, "ddp");
+  EXPECT_EQ(w.precision.gradients, core::DType::F32);
+  EXPECT_EQ(w.parallel.strategy, Strategy::Ddp);
+  EXPECT_EQ(w.parallel.bucket_bytes, 0);
 }
 
 std::string error_of(const std::string& yaml) {

@@ -1,0 +1,221 @@
+#include "workloads/builder.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace clustertwin::work {
+
+core::GemmShape gemm_for(double flops, int64_t rows, int64_t k) {
+  int64_t m = std::min<int64_t>(rows, 256);
+  int64_t count = (rows + m - 1) / m;
+  auto n = static_cast<int64_t>(std::llround(flops / (2.0 * static_cast<double>(m * count) * static_cast<double>(k))));
+  return {m, std::max<int64_t>(n, 1), k, count};
+}
+
+uint32_t RankBuilder::add(core::Op op) {
+  rp.ops.push_back(std::move(op));
+  return static_cast<uint32_t>(rp.ops.size() - 1);
+}
+
+namespace {
+void tidy(std::vector<uint32_t>& deps) {
+  std::sort(deps.begin(), deps.end());
+  deps.erase(std::unique(deps.begin(), deps.end()), deps.end());
+}
+}  // namespace
+
+uint32_t RankBuilder::compute(core::Phase phase, int step, std::string label, double flops, double bytes,
+                              core::GemmShape g, std::vector<uint32_t> extra) {
+  core::Op op;
+  op.kind = core::OpKind::Compute;
+  op.phase = phase;
+  op.step = step;
+  op.label = std::move(label);
+  op.flops = flops;
+  op.bytes = bytes;
+  op.gemm = g;
+  op.dtype = compute_dtype;
+  op.deps = std::move(extra);
+  if (last_compute >= 0) op.deps.push_back(static_cast<uint32_t>(last_compute));
+  tidy(op.deps);
+  last_compute = static_cast<int>(add(std::move(op)));
+  return static_cast<uint32_t>(last_compute);
+}
+
+uint32_t RankBuilder::collective(core::CollectiveKind kind, core::Algorithm alg, int32_t group, int32_t tag, double bytes,
+                                 core::DType dtype, int step, std::string label, std::vector<uint32_t> deps,
+                                 int32_t local, int32_t root) {
+  core::Op op;
+  op.kind = core::OpKind::Collective;
+  op.phase = core::Phase::Comm;
+  op.step = step;
+  op.label = std::move(label);
+  op.bytes = bytes;
+  op.collective = kind;
+  op.algorithm = alg;
+  op.dtype = dtype;
+  op.group = group;
+  op.tag = tag;
+  op.local = alg == core::Algorithm::Hierarchical ? local : 0;
+  op.root = root;
+  op.deps = std::move(deps);
+  tidy(op.deps);
+  return add(std::move(op));
+}
+
+namespace {
+core::Op message(core::OpKind kind, int32_t peer, int32_t tag, double bytes, int step, std::string label,
+                 std::vector<uint32_t> deps, core::Phase phase) {
+  core::Op op;
+  op.kind = kind;
+  op.phase = phase;
+  op.step = step;
+  op.label = std::move(label);
+  op.bytes = bytes;
+  op.peer = peer;
+  op.tag = tag;
+  op.deps = std::move(deps);
+  tidy(op.deps);
+  return op;
+}
+}  // namespace
+
+uint32_t RankBuilder::send(int32_t peer, int32_t tag, double bytes, int step, std::string label, std::vector<uint32_t> deps,
+                           core::Phase phase) {
+  return add(message(core::OpKind::Send, peer, tag, bytes, step, std::move(label), std::move(deps), phase));
+}
+
+uint32_t RankBuilder::recv(int32_t peer, int32_t tag, double bytes, int step, std::string label, std::vector<uint32_t> deps,
+                           core::Phase phase) {
+  return add(message(core::OpKind::Recv, peer, tag, bytes, step, std::move(label), std::move(deps), phase));
+}
+
+int32_t Groups::of(const std::vector<int32_t>& ranks) {
+  auto [it, fresh] = index_.try_emplace(ranks, static_cast<int32_t>(p_.groups.size()));
+  if (fresh) p_.groups.push_back(ranks);
+  return it->second;
+}
+
+UnitCosts::UnitCosts(const Workload& w, int64_t tokens, int64_t seq, int tp)
+    : w_(w), tokens_(tokens), seq_(seq), tp_(tp), act_(core::size_of(w.precision.compute)),
+      wbytes_(core::bytes_per_element(w.precision.weights)) {}
+
+namespace {
+// Parameters of a layer a micro-batch of `tokens` tokens reads: for MoE, the experts its tokens
+// route to (all of them once tokens x experts_per_token exceeds the expert count).
+double touched_layer_params(const ModelShape& m, int64_t tokens) {
+  if (!m.moe()) return static_cast<double>(params_per_layer(m));
+  double per_expert = static_cast<double>(params_per_layer(m) - active_params_per_layer(m)) /
+                      static_cast<double>(m.experts - m.experts_per_token);
+  double dense = static_cast<double>(active_params_per_layer(m)) - per_expert * static_cast<double>(m.experts_per_token);
+  double used = std::min<double>(static_cast<double>(m.experts), static_cast<double>(tokens * m.experts_per_token));
+  return dense + used * per_expert;
+}
+
+double attention_matmul_weights(const ModelShape& m) {
+  return static_cast<double>(m.hidden * (m.q_dim() + 2 * m.kv_dim()) + m.q_dim() * m.hidden);
+}
+}  // namespace
+
+Cost UnitCosts::embed_fwd() const {
+  const double t = static_cast<double>(tokens_), h = static_cast<double>(w_.model.hidden);
+  return {0, 2 * t * h * act_, {}};
+}
+
+Cost UnitCosts::layer_fwd() const {
+  const ModelShape& m = w_.model;
+  const double t = static_cast<double>(tokens_);
+  double flops = layer_forward_flops_per_token(m, seq_) * t;
+  double bytes = touched_layer_params(m, tokens_) * wbytes_ + layer_traffic_elements_per_token(m) * t * act_;
+  if (tp_ > 1) {
+    flops /= tp_;
+    bytes /= tp_;
+  }
+  return {flops, bytes, gemm_for(flops, tokens_, m.hidden)};
+}
+
+Cost UnitCosts::attention_fwd() const {
+  const ModelShape& m = w_.model;
+  const double t = static_cast<double>(tokens_), h = static_cast<double>(m.hidden);
+  double flops = (2 * attention_matmul_weights(m) + attention_flops_per_token(m, seq_)) * t / tp_;
+  double bytes = (attention_matmul_weights(m) * wbytes_ + 8 * h * t * act_) / tp_;
+  return {flops, bytes, gemm_for(flops, tokens_, m.hidden)};
+}
+
+Cost UnitCosts::mlp_fwd() const {
+  Cost all = layer_fwd(), attn = attention_fwd();
+  double flops = all.flops - attn.flops, bytes = all.bytes - attn.bytes;
+  return {flops, bytes, gemm_for(flops, tokens_, w_.model.hidden)};
+}
+
+Cost UnitCosts::head_fwd() const {
+  const ModelShape& m = w_.model;
+  const double t = static_cast<double>(tokens_), h = static_cast<double>(m.hidden);
+  double flops = head_forward_flops_per_token(m) * t;
+  double bytes = static_cast<double>(m.vocab) * h * wbytes_ + t * static_cast<double>(m.vocab) * act_;
+  if (tp_ > 1) {
+    flops /= tp_;
+    bytes /= tp_;
+  }
+  return {flops, bytes, gemm_for(flops, tokens_, m.hidden)};
+}
+
+Cost UnitCosts::bwd(const Cost& fwd) const {
+  // Gradients of inputs and of weights: twice the forward. Checkpointing reruns the forward first.
+  const double f = w_.memory.activation_checkpointing ? 3 : 2;
+  return {f * fwd.flops, f * fwd.bytes, fwd.gemm.count > 0 ? gemm_for(f * fwd.flops, tokens_, w_.model.hidden) : fwd.gemm};
+}
+
+Cost UnitCosts::layer_decode(int64_t kv_len) const {
+  const ModelShape& m = w_.model;
+  const double t = static_cast<double>(tokens_);
+  const double kv_bytes = core::bytes_per_element(w_.precision.kv_cache);
+  double flops = (2.0 * static_cast<double>(matmul_weights_per_layer(m)) + decode_attention_flops(m, kv_len)) * t / tp_;
+  double cache = t * static_cast<double>(kv_len) * static_cast<double>(kv_elements_per_token_per_layer(m)) * kv_bytes;
+  double bytes = (touched_layer_params(m, tokens_) * wbytes_ + cache + layer_traffic_elements_per_token(m) * t * act_) / tp_;
+  return {flops, bytes, gemm_for(flops, tokens_, m.hidden)};
+}
+
+Cost UnitCosts::attention_decode(int64_t kv_len) const {
+  const ModelShape& m = w_.model;
+  const double t = static_cast<double>(tokens_), h = static_cast<double>(m.hidden);
+  const double kv_bytes = core::bytes_per_element(w_.precision.kv_cache);
+  double flops = (2 * attention_matmul_weights(m) + decode_attention_flops(m, kv_len)) * t / tp_;
+  double cache = t * static_cast<double>(kv_len) * static_cast<double>(kv_elements_per_token_per_layer(m)) * kv_bytes;
+  double bytes = (attention_matmul_weights(m) * wbytes_ + cache + 8 * h * t * act_) / tp_;
+  return {flops, bytes, gemm_for(flops, tokens_, m.hidden)};
+}
+
+double optimizer_bytes_per_param(const Workload& w) {
+  const double o = core::size_of(w.precision.optimizer);
+  double moments = w.optimizer == Optimizer::AdamW ? 2 : w.optimizer == Optimizer::SgdMomentum ? 1 : 0;
+  return moments * o + (w.precision.master_weights ? 4 : 0);
+}
+
+Cost UnitCosts::optimizer(double params) const {
+  const double wb = wbytes_, g = core::bytes_per_element(w_.precision.gradients);
+  const double o = core::size_of(w_.precision.optimizer), master = w_.precision.master_weights ? 8 : 0;
+  // Reads weights, gradients and state; writes weights and state (AdamW: ~12 FLOPs per parameter).
+  switch (w_.optimizer) {
+    case Optimizer::AdamW: return {params * 12, params * (2 * wb + g + 4 * o + master), {}};
+    case Optimizer::SgdMomentum: return {params * 3, params * (2 * wb + g + 2 * o + master), {}};
+    case Optimizer::Sgd: break;
+  }
+  return {params * 2, params * (2 * wb + g + master), {}};
+}
+
+double UnitCosts::activation_bytes_per_layer() const {
+  const ModelShape& m = w_.model;
+  const double t = static_cast<double>(tokens_), h = static_cast<double>(m.hidden);
+  if (w_.memory.activation_checkpointing) return t * h * act_;
+  // The hidden-width tensors (norm inputs, QKV and MLP inputs: 4h) stay whole under tensor
+  // parallelism; Q, K, V, the attention output and the MLP inner tensors are split.
+  const double full = layer_activation_elements_per_token(m);
+  return t * act_ * (4 * h + (full - 4 * h) / tp_);
+}
+
+double UnitCosts::layer_input_bytes() const {
+  return static_cast<double>(tokens_) * static_cast<double>(w_.model.hidden) * act_;
+}
+
+}  // namespace clustertwin::work

@@ -1,0 +1,91 @@
+// Building blocks every strategy compiler shares: the per-rank op builder (one compute stream,
+// explicit deps), rank groups stored once, and the cost of each model unit (embedding, block,
+// head, optimizer) for a micro-batch, split by the tensor-parallel degree.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/program.h"
+#include "workloads/workload.h"
+
+namespace clustertwin::work {
+
+// A GEMM of about `flops` over `rows` token rows of width `k`, cut into row blocks so the
+// executor's matrices stay small (<= 256 rows).
+core::GemmShape gemm_for(double flops, int64_t rows, int64_t k);
+
+struct RankBuilder {
+  core::RankProgram& rp;
+  core::DType compute_dtype = core::DType::F32;
+  int last_compute = -1;
+
+  uint32_t add(core::Op op);
+  // Compute ops form one stream: each waits for the previous one and any extra deps.
+  uint32_t compute(core::Phase phase, int step, std::string label, double flops, double bytes, core::GemmShape g,
+                   std::vector<uint32_t> extra = {});
+  uint32_t collective(core::CollectiveKind kind, core::Algorithm alg, int32_t group, int32_t tag, double bytes,
+                      core::DType dtype, int step, std::string label, std::vector<uint32_t> deps, int32_t local = 0,
+                      int32_t root = -1);
+  uint32_t send(int32_t peer, int32_t tag, double bytes, int step, std::string label, std::vector<uint32_t> deps,
+                core::Phase phase = core::Phase::Comm);
+  uint32_t recv(int32_t peer, int32_t tag, double bytes, int step, std::string label, std::vector<uint32_t> deps,
+                core::Phase phase = core::Phase::Comm);
+};
+
+// Program::groups without duplicates.
+class Groups {
+ public:
+  explicit Groups(core::Program& p) : p_(p) {}
+  int32_t of(const std::vector<int32_t>& ranks);
+
+ private:
+  core::Program& p_;
+  std::map<std::vector<int32_t>, int32_t> index_;
+};
+
+// FLOPs and bytes of memory touched by one op.
+struct Cost {
+  double flops = 0;
+  double bytes = 0;
+  core::GemmShape gemm;
+};
+
+// Costs of the model's units for one micro-batch of `tokens` tokens at sequence length `seq`
+// on a rank holding 1/tp of every layer (Megatron split). Backward is twice the forward;
+// with activation checkpointing the backward also recomputes the forward.
+class UnitCosts {
+ public:
+  UnitCosts(const Workload& w, int64_t tokens, int64_t seq, int tp = 1);
+
+  Cost embed_fwd() const;
+  Cost layer_fwd() const;
+  Cost attention_fwd() const;  // the attention half of a layer (QKV, scores, output projection)
+  Cost mlp_fwd() const;        // the MLP half
+  Cost head_fwd() const;
+  Cost bwd(const Cost& fwd) const;
+  // One decode step of `tokens` new tokens attending to `kv_len` cached positions: the whole
+  // layer, and its attention half (the MLP half is mlp_fwd()).
+  Cost layer_decode(int64_t kv_len) const;
+  Cost attention_decode(int64_t kv_len) const;
+  // The optimizer step over `params` parameters held by this rank.
+  Cost optimizer(double params) const;
+
+  int64_t tokens() const { return tokens_; }
+  double activation_bytes_per_layer() const;  // kept for backward, per micro-batch
+  double layer_input_bytes() const;           // one layer's input (checkpointing, pipeline sends)
+
+ private:
+  const Workload& w_;
+  int64_t tokens_, seq_;
+  int tp_;
+  double act_, wbytes_;  // bytes per activation element and per weight
+};
+
+// Optimizer-state bytes per parameter (AdamW: two moments; SGD with momentum: one; SGD: none),
+// plus the fp32 master copy under mixed precision.
+double optimizer_bytes_per_param(const Workload& w);
+
+}  // namespace clustertwin::work

@@ -1,0 +1,134 @@
+#include "workloads/inference.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "workloads/builder.h"
+
+namespace clustertwin::work {
+
+double kv_cache_bytes(const Workload& w, int64_t layers, int tp, int64_t tokens) {
+  return static_cast<double>(w.micro_batch) * static_cast<double>(tokens) * static_cast<double>(layers) *
+         static_cast<double>(kv_elements_per_token_per_layer(w.model)) / tp * core::bytes_per_element(w.precision.kv_cache);
+}
+
+namespace {
+using core::CollectiveKind;
+using core::Phase;
+
+class InferenceCompiler {
+ public:
+  InferenceCompiler(const Workload& w, const Cluster& c, const Layout& l) : w_(w), c_(c), l_(l) {}
+
+  core::Program run() {
+    core::Program p;
+    p.name = w_.name;
+    p.steps = static_cast<int32_t>(1 + w_.generate);
+    p.prefill_steps = 1;
+    p.samples_per_step = static_cast<double>(w_.micro_batch) * l_.dp;
+    p.tokens_per_step = static_cast<double>(w_.micro_batch) * l_.dp;  // one new token per sequence per decode step
+    Groups groups(p);
+    for (int r = 0; r < l_.world(); ++r) p.ranks.push_back({r, {}});
+    for (int s = 0; s < l_.pp; ++s)
+      for (int d = 0; d < l_.dp; ++d)
+        for (int t = 0; t < l_.tp; ++t) {
+          std::vector<int32_t> tpg;
+          for (int k = 0; k < l_.tp; ++k) tpg.push_back(l_.rank_at(s, d, k));
+          int32_t r = l_.rank_at(s, d, t);
+          RankBuilder b{p.ranks[r], w_.precision.compute};
+          rank(b, s, d, t, l_.tp > 1 ? groups.of(tpg) : -1);
+          p.memory.push_back({});
+        }
+    for (int s = 0; s < l_.pp; ++s)
+      for (int d = 0; d < l_.dp; ++d)
+        for (int t = 0; t < l_.tp; ++t) p.memory[l_.rank_at(s, d, t)] = memory(s, l_.rank_at(s, d, t));
+    return p;
+  }
+
+ private:
+  // Per step: the tensor-parallel all-reduces of layer l, k = 0 (attention), 1 (MLP), 2 (head).
+  int32_t tp_tag(int step, int64_t l, int k) const {
+    return step * static_cast<int32_t>(3 * (w_.model.layers + 1)) + static_cast<int32_t>(l) * 3 + k;
+  }
+
+  void rank(RankBuilder& b, int stage, int d, int t, int32_t tp_group) {
+    const ModelShape& m = w_.model;
+    const double act = core::size_of(w_.precision.compute), h = static_cast<double>(m.hidden);
+    const int64_t batch = w_.micro_batch;
+    const int64_t first = l_.first_layer(stage), layers = l_.layers[stage];
+    const bool is_first = stage == 0, is_last = stage == l_.pp - 1;
+    const int32_t prev = is_first ? -1 : l_.rank_at(stage - 1, d, t), next = is_last ? -1 : l_.rank_at(stage + 1, d, t);
+    const int32_t head_rank = l_.rank_at(l_.pp - 1, d, t), first_rank = l_.rank_at(0, d, t);
+    std::vector<uint32_t> carry;  // a step's trailing all-reduce, which the next step's compute waits for
+    for (int step = 0; step <= w_.generate; ++step) {
+      const bool prefill = step == 0;
+      const Phase ph = prefill ? Phase::Prefill : Phase::Decode;
+      const int64_t tokens = prefill ? batch * w_.prompt : batch;
+      const int64_t kv_len = w_.prompt + step;  // positions attended to by the new token
+      UnitCosts cost(w_, tokens, prefill ? w_.prompt : 1, l_.tp);
+      const double act_bytes = static_cast<double>(tokens) * h * act;
+      std::vector<uint32_t> extra = carry;
+      if (!is_first) extra.push_back(b.recv(prev, step, act_bytes, step, "act.recv", {}));
+      else if (!prefill && l_.pp > 1) extra.push_back(b.recv(head_rank, step, batch * 4.0, step, "token.recv", {}));
+      auto then_allreduce = [&](const std::string& label, const Cost& c, int32_t tag, double bytes) {
+        uint32_t id = b.compute(ph, step, label, c.flops, c.bytes, c.gemm, extra);
+        extra.clear();
+        if (tp_group >= 0)
+          extra.push_back(b.collective(CollectiveKind::AllReduce, w_.parallel.tp_algorithm, tp_group, tag, bytes,
+                                       w_.precision.compute, step, label + ".allreduce", {id}));
+      };
+      if (is_first) {
+        Cost e = cost.embed_fwd();
+        b.compute(ph, step, "embed", e.flops, e.bytes / l_.tp, e.gemm, extra);
+        extra.clear();
+      }
+      for (int64_t l = first; l < first + layers; ++l) {
+        Cost attn = prefill ? cost.attention_fwd() : cost.attention_decode(kv_len);
+        then_allreduce(fmt::format("L{}.attn", l), attn, tp_tag(step, l, 0), act_bytes);
+        then_allreduce(fmt::format("L{}.mlp", l), cost.mlp_fwd(), tp_tag(step, l, 1), act_bytes);
+      }
+      if (is_last) {
+        // logits of each sequence's last position only, then sampling (an arg-max across the
+        // vocabulary shards: value and index per sequence)
+        UnitCosts last(w_, batch, 1, l_.tp);
+        then_allreduce("head", last.head_fwd(), tp_tag(step, m.layers, 2), batch * 8.0);
+      }
+      uint32_t done = extra.empty() ? static_cast<uint32_t>(b.last_compute) : extra.back();
+      if (!is_last) b.send(next, step, act_bytes, step, "act.send", {done}, Phase::Comm);
+      else if (l_.pp > 1 && step < w_.generate) b.send(first_rank, step + 1, batch * 4.0, step, "token.send", {done});
+      carry = extra;
+    }
+  }
+
+  core::MemoryUse memory(int stage, int32_t rank) const {
+    const ModelShape& m = w_.model;
+    core::MemoryUse mu;
+    double params = static_cast<double>(l_.layers[stage]) * static_cast<double>(params_per_layer(m));
+    if (stage == 0) params += static_cast<double>(m.vocab * m.hidden + m.context * m.hidden);
+    if (stage == l_.pp - 1) params += static_cast<double>(m.vocab * m.hidden + m.hidden);  // head (a copy when tied)
+    mu.weights = params / l_.tp * core::bytes_per_element(w_.precision.weights);
+    mu.kv_cache = kv_cache_bytes(w_, l_.layers[stage], l_.tp, w_.prompt + w_.generate);
+    // prefill's working set: one layer's activations for every prompt token, and the logits
+    UnitCosts prefill(w_, w_.micro_batch * w_.prompt, w_.prompt, l_.tp);
+    Workload full = w_;
+    full.memory.activation_checkpointing = false;
+    mu.activations = UnitCosts(full, w_.micro_batch * w_.prompt, w_.prompt, l_.tp).activation_bytes_per_layer() +
+                     static_cast<double>(w_.micro_batch) * static_cast<double>(m.vocab) * 4 / l_.tp;
+    mu.buffers = l_.pp > 1 ? 2 * prefill.layer_input_bytes() : 0;
+    mu.capacity = c_.ranks[rank].capacity;
+    return mu;
+  }
+
+  const Workload& w_;
+  const Cluster& c_;
+  const Layout& l_;
+};
+}  // namespace
+
+core::Program compile_inference(const Workload& w, const Cluster& c, const Layout& l) {
+  if (l.virtual_stages > 1) fail_at(w.parallel.where, "interleaved pipeline stages are for training", "remove virtual_stages");
+  return InferenceCompiler(w, c, l).run();
+}
+
+}  // namespace clustertwin::work

@@ -1,0 +1,156 @@
+#include "workloads/layout.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include <fmt/format.h>
+
+namespace clustertwin::work {
+
+int64_t Layout::first_layer(int v) const {
+  return std::accumulate(layers.begin(), layers.begin() + v, int64_t{0});
+}
+
+std::vector<int64_t> split_layers(int64_t layers, const std::vector<double>& weights) {
+  const size_t n = weights.size();
+  std::vector<int64_t> out(n, 1);
+  int64_t left = layers - static_cast<int64_t>(n);
+  double total = std::accumulate(weights.begin(), weights.end(), 0.0);
+  if (left <= 0 || total <= 0) {  // one layer each (the caller checked layers >= n), or even
+    for (int64_t i = 0; left > 0; ++i, --left) ++out[i % n];
+    return out;
+  }
+  // Largest remainder over the layers beyond the first of each stage.
+  std::vector<double> ideal(n);
+  std::vector<std::pair<double, size_t>> rest;
+  int64_t given = 0;
+  for (size_t i = 0; i < n; ++i) {
+    ideal[i] = std::max(0.0, static_cast<double>(layers) * weights[i] / total - 1);
+    auto whole = static_cast<int64_t>(std::floor(ideal[i]));
+    whole = std::min(whole, left - given);
+    out[i] += whole;
+    given += whole;
+    rest.push_back({ideal[i] - static_cast<double>(whole), i});
+  }
+  std::stable_sort(rest.begin(), rest.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  for (size_t k = 0; given < left; ++k, ++given) ++out[rest[k % n].second];
+  return out;
+}
+
+namespace {
+int resolve(int given, int world, int others) { return given > 0 ? given : std::max(1, world / std::max(others, 1)); }
+
+void check_tp(const Workload& w, int tp) {
+  const ModelShape& m = w.model;
+  int64_t f = m.moe() ? m.expert_ffn : m.ffn;
+  const char* what = m.heads % tp ? "attention heads" : m.kv() % tp ? "key/value heads" : f % tp ? "MLP width" : nullptr;
+  if (!what) return;
+  int64_t of = m.heads % tp ? m.heads : m.kv() % tp ? m.kv() : f;
+  fail_at(w.parallel.where,
+          fmt::format("tensor parallel degree {} does not divide the {} {} of '{}'", tp, of, what, m.name),
+          fmt::format("set tp explicitly to a divisor of {} and {} (heads, key/value heads)", m.heads, m.kv()));
+}
+}  // namespace
+
+Layout layout_for(const Workload& w, const Cluster& c) {
+  const Parallel& par = w.parallel;
+  const int world = c.world();
+  Layout l;
+  switch (par.strategy) {
+    case Strategy::Pipeline:
+      l.pp = par.pp > 0 ? par.pp : resolve(0, world, par.dp);
+      l.dp = resolve(par.dp, world, l.pp);
+      break;
+    case Strategy::Tensor:
+      l.tp = par.tp > 0 ? par.tp : resolve(0, world, par.dp);
+      l.dp = resolve(par.dp, world, l.tp);
+      break;
+    case Strategy::Hybrid:
+      l.tp = par.tp;
+      l.pp = par.pp;
+      l.dp = resolve(par.dp, world, l.tp * l.pp);
+      break;
+    default: l.dp = world;
+  }
+  l.virtual_stages = par.virtual_stages;
+  if (l.world() != world)
+    fail_at(par.where,
+            fmt::format("dp {} x tp {} x pp {} = {} ranks, but topology '{}' has {} nodes that run ranks", l.dp, l.tp, l.pp,
+                        l.world(), c.name, world),
+            "make the degrees multiply to the number of nodes (leave dp out to use the rest)");
+  if (l.tp > 1) check_tp(w, l.tp);
+  if (l.pp * l.virtual_stages > w.model.layers)
+    fail_at(par.where,
+            fmt::format("{} pipeline stages but '{}' has {} layers: every stage needs at least one", l.pp * l.virtual_stages,
+                        w.model.name, w.model.layers),
+            fmt::format("use pp: {} or fewer", w.model.layers / l.virtual_stages));
+  l.order = place(c, l.tp, par.tp_inside_fast_links);
+
+  const int chunks = l.pp * l.virtual_stages;
+  std::vector<double> weights(chunks, 1.0);
+  if (par.split == Split::Speed || par.split == Split::Memory) {
+    for (int v = 0; v < chunks; ++v) {
+      int s = v % l.pp;
+      double least = INFINITY;
+      for (int d = 0; d < l.dp; ++d)
+        for (int t = 0; t < l.tp; ++t) {
+          const RankSite& site = c.ranks[l.rank_at(s, d, t)];
+          least = std::min(least, par.split == Split::Speed ? site.device.sustained_flops(w.precision.compute) : site.capacity);
+        }
+      weights[v] = least;
+    }
+  }
+  if (par.split == Split::Layers) {
+    if (static_cast<int>(par.stage_layers.size()) != chunks)
+      fail_at(par.where, fmt::format("the split lists {} stages but the plan has {}", par.stage_layers.size(), chunks));
+    l.layers = par.stage_layers;
+  } else if (par.split == Split::Even) {
+    l.layers.assign(chunks, w.model.layers / chunks);
+    for (int v = 0; v < w.model.layers % chunks; ++v) ++l.layers[v];
+  } else {
+    l.layers = split_layers(w.model.layers, weights);
+  }
+  return l;
+}
+
+std::vector<Pass> schedule(Schedule kind, int pp, int stage, int m, int v) {
+  std::vector<Pass> out;
+  if (kind == Schedule::GPipe) {
+    for (int j = 0; j < m; ++j) out.push_back({true, j, 0});
+    for (int j = 0; j < m; ++j) out.push_back({false, j, 0});
+    return out;
+  }
+  if (kind == Schedule::OneFOneB || v == 1) {
+    int warm = std::min(pp - stage - 1, m);
+    int f = 0, b = 0;
+    for (; f < warm; ++f) out.push_back({true, f, 0});
+    while (f < m) {
+      out.push_back({true, f++, 0});
+      out.push_back({false, b++, 0});
+    }
+    while (b < m) out.push_back({false, b++, 0});
+    return out;
+  }
+  // Megatron-LM interleaved 1F1B: micro-batches go through the chunks in groups of pp.
+  const int total = m * v;
+  auto fwd = [&](int k) { return Pass{true, (k / (pp * v)) * pp + k % pp, (k / pp) % v}; };
+  auto bwd = [&](int k) { return Pass{false, (k / (pp * v)) * pp + k % pp, v - 1 - (k / pp) % v}; };
+  int warm = std::min((pp - stage - 1) * 2 + (v - 1) * pp, total);
+  int f = 0, b = 0;
+  for (; f < warm; ++f) out.push_back(fwd(f));
+  while (f < total) {
+    out.push_back(fwd(f++));
+    out.push_back(bwd(b++));
+  }
+  while (b < total) out.push_back(bwd(b++));
+  return out;
+}
+
+double bubble_fraction(Schedule kind, int pp, int m, int v) {
+  double p = pp;
+  double work = kind == Schedule::Interleaved ? static_cast<double>(v) * m : m;
+  return (p - 1) / (work + p - 1);
+}
+
+}  // namespace clustertwin::work
