@@ -84,3 +84,122 @@ TEST(Ddp, Gpt2ProgramIsUnchanged) {
 
 }  // namespace
 }  // namespace clustertwin::work
+
+#include "support.h"
+#include "workloads/compile.h"
+
+namespace clustertwin::work {
+namespace {
+
+std::vector<const core::Op*> collectives(const core::Program& p, int rank) {
+  std::vector<const core::Op*> out;
+  for (const auto& op : p.ranks[rank].ops)
+    if (op.kind == core::OpKind::Collective) out.push_back(&op);
+  return out;
+}
+
+TEST(Ddp, ExampleFileCompilesToTheSameProgram) {
+  Workload w = load_workload(CLUSTERTWIN_SOURCE_DIR "/workloads/examples/ddp-gpt2.yaml");
+  core::Program p = compile(w, support::cluster(3));
+  EXPECT_EQ(core::program_hash(p), "d3d86af131447c11");
+}
+
+TEST(Ddp, BucketsAreReducedWhileBackwardRuns) {
+  Workload w = gpt2(8, 1);
+  w.parallel.bucket_bytes = 25e6;
+  core::Program p = compile_ddp(w, 4);
+  ASSERT_TRUE(support::runnable(p));
+  auto colls = collectives(p, 0);
+  // backward order: head (final norm only: tied), 12 blocks of 28.3 MB, the embedding (154 MB):
+  // every block fills a 25 MB bucket on its own, the head joins L11's bucket.
+  ASSERT_EQ(colls.size(), 13u);
+  double total = 0;
+  for (const auto* op : colls) total += op->bytes;
+  EXPECT_DOUBLE_EQ(total, 124439808.0 * 4);
+  // the first bucket waits only for L11's backward; later backward ops do not wait for it
+  const auto& ops = p.ranks[0].ops;
+  uint32_t first = static_cast<uint32_t>(colls[0] - ops.data());
+  EXPECT_EQ(ops[colls[0]->deps[0]].label, "L11.bwd");
+  for (size_t i = first + 1; i < ops.size(); ++i) {
+    if (ops[i].kind == core::OpKind::Compute && ops[i].phase == core::Phase::Backward) {
+      EXPECT_EQ(std::count(ops[i].deps.begin(), ops[i].deps.end(), first), 0) << ops[i].label;
+    }
+  }
+  // on an ideal machine (compute 1 per op, reducing the whole gradient 12) the buckets hide
+  // under backward:
+  auto cost = [](const core::Op& op) { return op.kind == core::OpKind::Compute ? 1.0 : 12.0 * op.bytes / (124439808.0 * 4); };
+  double bucketed = support::time_program(p, cost).makespan;
+  double whole = support::time_program(compile_ddp(gpt2(8, 1), 4), cost).makespan;
+  EXPECT_LT(bucketed, whole);
+}
+
+TEST(Ddp, BucketBoundaries) {
+  std::vector<Unit> u{{"a", 10, 10}, {"b", 10, 10}, {"c", 30, 30}, {"d", 5, 5}};
+  auto b = buckets_of(u, 1, 20);  // a+b = 20 closes; c alone; d is the rest
+  ASSERT_EQ(b.size(), 3u);
+  EXPECT_EQ(b[0].last_unit, 1u);
+  EXPECT_EQ(b[1].last_unit, 2u);
+  EXPECT_EQ(b[2].params, 5);
+  EXPECT_EQ(buckets_of(u, 1, 0).size(), 1u);
+}
+
+TEST(Ddp, GradientAccumulationReducesOnce) {
+  Workload w = gpt2(2, 1);
+  w.parallel.micro_batches = 4;
+  core::Program p = compile_ddp(w, 2);
+  ASSERT_TRUE(support::runnable(p));
+  EXPECT_EQ(collectives(p, 1).size(), 1u);
+  EXPECT_DOUBLE_EQ(p.samples_per_step, 2 * 4 * 2);
+}
+
+TEST(Zero, Stages1And2ReduceScatterThenGatherParameters) {
+  Workload w = gpt2(1, 2);
+  w.parallel.strategy = Strategy::Zero;
+  w.parallel.zero_stage = 2;
+  core::Program p = compile_ddp(w, 4);
+  ASSERT_TRUE(support::runnable(p));
+  auto colls = collectives(p, 0);
+  ASSERT_EQ(colls.size(), 4u);  // per step: reduce-scatter, all-gather
+  EXPECT_EQ(colls[0]->collective, core::CollectiveKind::ReduceScatter);
+  EXPECT_EQ(colls[1]->collective, core::CollectiveKind::AllGather);
+  // the optimizer updates a quarter of the parameters
+  for (const auto& op : p.ranks[0].ops) {
+    if (op.label == "optimizer") {
+      EXPECT_DOUBLE_EQ(op.flops, 124439808.0 / 4 * 12);
+    }
+  }
+}
+
+TEST(Zero, Stage3GathersEveryUnitTwiceAndReduceScattersItsGradient) {
+  Workload w = gpt2(1, 2);
+  w.parallel.strategy = Strategy::Zero;
+  w.parallel.zero_stage = 3;
+  core::Program p = compile_ddp(w, 4);
+  ASSERT_TRUE(support::runnable(p));
+  int gathers = 0, scatters = 0;
+  for (const auto* op : collectives(p, 2)) {
+    gathers += op->collective == core::CollectiveKind::AllGather;
+    scatters += op->collective == core::CollectiveKind::ReduceScatter;
+  }
+  const int units = 14;  // embedding, 12 blocks, head
+  EXPECT_EQ(gathers, 2 * 2 * units);
+  EXPECT_EQ(scatters, 2 * units);  // the tied head's own parameters are the final LayerNorm
+}
+
+TEST(Zero, Stage3PrefetchesAhead) {
+  Workload w = gpt2(1, 1);
+  w.parallel.strategy = Strategy::Zero;
+  w.parallel.zero_stage = 3;
+  w.parallel.prefetch = 2;
+  core::Program p = compile_ddp(w, 2);
+  const auto& ops = p.ranks[0].ops;
+  // before the first forward compute, the gathers of units 0, 1 and 2 are issued
+  size_t i = 0;
+  int issued = 0;
+  for (; ops[i].kind != core::OpKind::Compute; ++i) issued += ops[i].collective == core::CollectiveKind::AllGather;
+  EXPECT_EQ(issued, 3);
+  EXPECT_EQ(ops[i].label, "embed.fwd");
+}
+
+}  // namespace
+}  // namespace clustertwin::work

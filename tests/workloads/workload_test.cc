@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 namespace clustertwin::work {
 namespace {
 
@@ -38,6 +40,50 @@ TEST(Workload, UnknownModel) {
 TEST(Workload, MissingParallel) {
   std::string e = error_of("name: w\nmodel: gpt2-124m\ntask: train\nbatch: {micro_batch: 1, seq_len: 8}\n");
   EXPECT_NE(e.find("error: the workload is missing the key 'parallel'"), std::string::npos) << e;
+}
+
+}  // namespace
+}  // namespace clustertwin::work
+
+namespace clustertwin::work {
+namespace {
+
+TEST(Workload, ExplicitShape) {
+  Workload w = parse_workload(
+      "name: w\nmodel: {name: tiny-moe, layers: 4, hidden: 256, heads: 8, kv_heads: 2, vocab: 1000, mlp: swiglu,\n"
+      "  norm: rmsnorm, bias: false, experts: 8, experts_per_token: 2, expert_ffn: 128, max_seq: 512}\n"
+      "task: train\nbatch: {micro_batch: 1, seq_len: 64}\nparallel: {strategy: ddp}\n",
+      "w.yaml");
+  EXPECT_EQ(w.model.name, "tiny-moe");
+  EXPECT_EQ(w.model.kv(), 2);
+  EXPECT_TRUE(w.model.moe());
+  EXPECT_LT(active_param_count(w.model), param_count(w.model));
+  EXPECT_EQ(w.parallel.bucket_bytes, 25e6);  // PyTorch's default when not written
+}
+
+TEST(Workload, InconsistentShape) {
+  std::string e = error_of("name: w\nmodel: {layers: 4, hidden: 256, heads: 8, kv_heads: 3, ffn: 1024, vocab: 1000}\n"
+                           "task: train\nbatch: {micro_batch: 1, seq_len: 64}\nparallel: {strategy: ddp}\n");
+  EXPECT_NE(e.find("w.yaml:2:8: error: inconsistent model shape: heads 8 are not a multiple of kv_heads 3"), std::string::npos) << e;
+}
+
+TEST(Workload, KeyOfAnotherStrategy) {
+  std::string e = error_of("name: w\nmodel: gpt2-124m\ntask: train\nbatch: {micro_batch: 1, seq_len: 8}\n"
+                           "parallel: {strategy: ddp, schedule: 1f1b}\n");
+  EXPECT_NE(e.find("w.yaml:5:27: error: 'schedule' does not apply to the ddp strategy"), std::string::npos) << e;
+}
+
+TEST(Workload, ZeroNeedsItsStage) {
+  std::string e = error_of("name: w\nmodel: gpt2-124m\ntask: train\nbatch: {micro_batch: 1, seq_len: 8}\n"
+                           "parallel: {strategy: zero}\n");
+  EXPECT_NE(e.find("error: the zero strategy needs its stage"), std::string::npos) << e;
+}
+
+TEST(Workload, EveryExampleLoads) {
+  for (const auto& entry : std::filesystem::directory_iterator(CLUSTERTWIN_SOURCE_DIR "/workloads/examples")) {
+    SCOPED_TRACE(entry.path().string());
+    EXPECT_NO_THROW(load_workload(entry.path().string()));
+  }
 }
 
 }  // namespace

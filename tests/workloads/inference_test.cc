@@ -1,0 +1,97 @@
+// Inference: prefill then decode, KV cache, tensor and pipeline parallel.
+#include "workloads/inference.h"
+
+#include <gtest/gtest.h>
+
+#include <fmt/format.h>
+
+#include "support.h"
+#include "workloads/compile.h"
+
+namespace clustertwin::work {
+namespace {
+
+Workload infer(const std::string& parallel, const std::string& extra = "") {
+  return support::parse(fmt::format("name: i\nmodel: llama-3.1-8b\ntask: infer\nbatch: {{size: 2, prompt: 512, generate: 8}}\n"
+                                    "precision: {{compute: bf16, weights: bf16}}\nparallel: {}\n{}",
+                                    parallel, extra));
+}
+
+TEST(Inference, OnePrefillStepThenOneStepPerToken) {
+  core::Program p = compile(infer("{strategy: replicas}"), support::cluster(1));
+  ASSERT_TRUE(support::runnable(p));
+  EXPECT_EQ(p.steps, 9);
+  EXPECT_EQ(p.prefill_steps, 1);
+  EXPECT_DOUBLE_EQ(p.tokens_per_step, 2);
+  double prefill = 0, decode = 0, decode_bytes = 0;
+  for (const auto& op : p.ranks[0].ops) {
+    if (op.step == 0) prefill += op.flops;
+    if (op.step == 1) decode += op.flops, decode_bytes += op.bytes;
+  }
+  // prefill: 2 FLOPs per block weight per prompt token (1024 tokens) plus causal attention, the
+  // head for each sequence's last token only; decode: 2 per block and head weight per sequence
+  const double n = 8030261248.0, embedding = 525336576.0, blocks = n - 2 * embedding - 4096;
+  const double attention = 2.0 * 512 * 4096 * 32 * 1024;  // 2·seq·q_dim per layer per token
+  EXPECT_NEAR(prefill, 2 * blocks * 1024 + attention + 2 * embedding * 2, 0.01 * prefill);
+  EXPECT_NEAR(decode, 2 * (blocks + embedding) * 2 + 2 * 4.0 * 513 * 4096 * 32, 0.01 * decode);
+  // decode reads every weight once (bf16) and each sequence's cache: memory-bound
+  EXPECT_GT(decode_bytes, 2 * (n - 2 * 525336576.0));
+}
+
+TEST(Inference, KvCacheMemory) {
+  // 2 sequences x 520 positions x 32 layers x 2 x 8 heads x 128 x 2 bytes = 68.2 MB
+  core::Program p = compile(infer("{strategy: replicas}"), support::cluster(1));
+  EXPECT_DOUBLE_EQ(p.memory[0].kv_cache, 2.0 * 520 * 32 * 2 * 8 * 128 * 2);
+  EXPECT_NEAR(p.memory[0].weights, 8030261248.0 * 2, 1e6);
+}
+
+TEST(Inference, TensorParallelAllReducesTwicePerLayerPerToken) {
+  core::Program p = compile(infer("{strategy: tensor, tp: 4}"), support::cluster(4));
+  ASSERT_TRUE(support::runnable(p));
+  int per_decode_step = 0;
+  for (const auto& op : p.ranks[3].ops)
+    if (op.kind == core::OpKind::Collective && op.step == 3 && op.label[0] == 'L') {
+      ++per_decode_step;
+      EXPECT_DOUBLE_EQ(op.bytes, 2.0 * 4096 * 2);  // batch x hidden, bf16
+    }
+  EXPECT_EQ(per_decode_step, 2 * 32);
+  EXPECT_DOUBLE_EQ(p.memory[0].kv_cache, 2.0 * 520 * 32 * 2 * 8 * 128 * 2 / 4);
+}
+
+TEST(Inference, PipelineSendsActivationsAndReturnsTokens) {
+  core::Program p = compile(infer("{strategy: pipeline, pp: 2}"), support::cluster(2));
+  ASSERT_TRUE(support::runnable(p));
+  int token_recvs = 0;
+  for (const auto& op : p.ranks[0].ops) token_recvs += op.kind == core::OpKind::Recv && op.label == "token.recv";
+  EXPECT_EQ(token_recvs, 8);
+  // stage 1 gets the prompt's activations once, then one token's per sequence per step
+  for (const auto& op : p.ranks[1].ops) {
+    if (op.kind == core::OpKind::Recv) {
+      EXPECT_DOUBLE_EQ(op.bytes, (op.step == 0 ? 1024.0 : 2.0) * 4096 * 2);
+    }
+  }
+}
+
+TEST(Inference, TrainingStrategiesAreRejected) {
+  std::string e = support::error_of("name: i\nmodel: llama-3.1-8b\ntask: infer\nbatch: {size: 1, prompt: 8, generate: 8}\n"
+                                    "parallel: {strategy: fsdp}\n");
+  EXPECT_NE(e.find("w.yaml:5:22: error: 'fsdp' is a training strategy"), std::string::npos) << e;
+}
+
+TEST(Inference, SeventyBDoesNotFitOneMacStudio) {
+  Workload w = support::parse("name: i\nmodel: llama-3.1-70b\ntask: infer\nbatch: {size: 1, prompt: 128, generate: 8}\n"
+                              "precision: {compute: bf16}\nparallel: {strategy: replicas}\n");
+  try {
+    compile(w, support::cluster(1, 96e9));
+    FAIL();
+  } catch (const core::InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("the plan does not fit in memory: rank 0"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("more tensor- or pipeline-parallel ranks"), std::string::npos) << e.what();
+  }
+  // int4 weights: 35 GB: it fits
+  w.precision.weights = core::DType::I4;
+  EXPECT_NO_THROW(compile(w, support::cluster(1, 96e9)));
+}
+
+}  // namespace
+}  // namespace clustertwin::work

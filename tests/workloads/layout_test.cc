@@ -1,0 +1,96 @@
+// Rank placement, stage splits, pipeline schedules and their bubble fractions.
+#include "workloads/layout.h"
+
+#include <gtest/gtest.h>
+
+#include <numeric>
+
+#include "support.h"
+
+namespace clustertwin::work {
+namespace {
+
+TEST(Split, EvenGivesTheRemainderToTheFirstStages) {
+  Workload w = support::parse("name: p\nmodel: llama-3.2-1b\ntask: train\nbatch: {micro_batch: 1, seq_len: 64}\n"
+                              "parallel: {strategy: pipeline, pp: 3}\n");
+  Layout l = layout_for(w, support::cluster(3));
+  EXPECT_EQ(l.layers, (std::vector<int64_t>{6, 5, 5}));
+}
+
+TEST(Split, ProportionalToDeviceSpeed) {
+  // A Mac twice as fast as each of two Pis gets half the layers.
+  Workload w = support::parse("name: p\nmodel: llama-3.2-1b\ntask: train\nbatch: {micro_batch: 1, seq_len: 64}\n"
+                              "parallel: {strategy: pipeline, split: speed}\n");
+  Cluster c = support::cluster(3);
+  c.ranks[0].device.peak_fp32 = 2e12;
+  Layout l = layout_for(w, c);
+  EXPECT_EQ(l.layers, (std::vector<int64_t>{8, 4, 4}));
+  EXPECT_EQ(split_layers(10, {1, 1, 1}), (std::vector<int64_t>{4, 3, 3}));
+  EXPECT_EQ(split_layers(4, {100, 1, 1}), (std::vector<int64_t>{2, 1, 1}));  // at least one each
+  EXPECT_EQ(std::accumulate(l.layers.begin(), l.layers.end(), int64_t{0}), 16);
+}
+
+TEST(Split, ProportionalToMemory) {
+  Workload w = support::parse("name: p\nmodel: llama-3.2-1b\ntask: train\nbatch: {micro_batch: 1, seq_len: 64}\n"
+                              "parallel: {strategy: pipeline, split: memory}\n");
+  Cluster c = support::cluster(2);
+  c.ranks[0].capacity = 24e9;
+  c.ranks[1].capacity = 8e9;
+  EXPECT_EQ(layout_for(w, c).layers, (std::vector<int64_t>{12, 4}));
+}
+
+TEST(Schedule, OneFOneBWarmsUpThenAlternates) {
+  auto s = schedule(Schedule::OneFOneB, 4, 1, 6, 1);  // stage 1 of 4: 2 warm-up forwards
+  std::string order;
+  for (const auto& p : s) order += (p.forward ? "F" : "B") + std::to_string(p.micro_batch) + " ";
+  EXPECT_EQ(order, "F0 F1 F2 B0 F3 B1 F4 B2 F5 B3 B4 B5 ");
+  auto g = schedule(Schedule::GPipe, 4, 1, 3, 1);
+  order.clear();
+  for (const auto& p : g) order += (p.forward ? "F" : "B") + std::to_string(p.micro_batch) + " ";
+  EXPECT_EQ(order, "F0 F1 F2 B0 B1 B2 ");
+}
+
+TEST(Schedule, InterleavedVisitsEveryChunkOfEveryMicroBatch) {
+  auto s = schedule(Schedule::Interleaved, 2, 0, 4, 2);
+  ASSERT_EQ(s.size(), 2u * 4 * 2);
+  std::map<std::pair<int, int>, int> seen;
+  for (const auto& p : s) seen[{p.micro_batch, p.chunk}] += p.forward ? 1 : 10;
+  EXPECT_EQ(seen.size(), 8u);
+  for (const auto& [k, v] : seen) EXPECT_EQ(v, 11);
+}
+
+TEST(Schedule, BubbleFractions) {
+  EXPECT_DOUBLE_EQ(bubble_fraction(Schedule::GPipe, 4, 8, 1), 3.0 / 11);
+  EXPECT_DOUBLE_EQ(bubble_fraction(Schedule::OneFOneB, 4, 8, 1), 3.0 / 11);
+  EXPECT_DOUBLE_EQ(bubble_fraction(Schedule::Interleaved, 4, 8, 2), 3.0 / 19);
+}
+
+TEST(Placement, TensorGroupsSitOnTheFastestLinks) {
+  // Four Macs: 0-2 and 1-3 joined by Thunderbolt 5 (80 Gb/s), all four on 1 GbE: the TP pairs
+  // must be {0, 2} and {1, 3}, not the file order {0, 1}, {2, 3}.
+  Cluster c = support::cluster(4);
+  for (int r = 0; r < 4; ++r) c.switch_bandwidth[r] = 0.125e9;
+  c.links[0] = {{2, 10e9}};
+  c.links[2] = {{0, 10e9}};
+  c.links[1] = {{3, 10e9}};
+  c.links[3] = {{1, 10e9}};
+  EXPECT_EQ(place(c, 2, true), (std::vector<int32_t>{0, 2, 1, 3}));
+  EXPECT_EQ(place(c, 2, false), (std::vector<int32_t>{0, 1, 2, 3}));
+}
+
+TEST(Layout, DegreesMustMultiplyToTheWorld) {
+  Workload w = support::parse("name: p\nmodel: llama-3.2-1b\ntask: train\nbatch: {micro_batch: 1, seq_len: 64}\n"
+                              "parallel: {strategy: hybrid, dp: 2, tp: 2, pp: 2}\n");
+  try {
+    layout_for(w, support::cluster(6));
+    FAIL();
+  } catch (const core::InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("w.yaml:5:11: error: dp 2 x tp 2 x pp 2 = 8 ranks, but topology 'uniform' has 6 "
+                                         "nodes that run ranks"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace clustertwin::work
