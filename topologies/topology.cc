@@ -74,7 +74,6 @@ std::vector<int> Topology::compute_nodes() const {
 }
 
 Forwarding Topology::forwarding_of(int node) const {
-  Forwarding f = nodes.at(node).forwarding;
   double bw = 0, lat = 0, line_rate = 0;
   for (const auto& l : links) {
     if ((l.a != node && l.b != node) || l.type.transport == Transport::Rdma) continue;
@@ -86,9 +85,8 @@ Forwarding Topology::forwarding_of(int node) const {
     bw = line_rate;
     lat = 0;
   }
-  if (f.bandwidth == 0) f.bandwidth = bw;
-  if (f.latency == 0) f.latency = lat;
-  return f;
+  const Node& n = nodes.at(node);
+  return {n.forward_bandwidth.value_or(bw), n.forward_latency.value_or(lat)};
 }
 
 int Topology::find(const std::string& node_name) const {
@@ -255,8 +253,8 @@ Node parse_node(const YamlDoc& doc, const YAML::Node& n, const Topology& t) {
       if (n[key]) doc.fail(n[key], fmt::format("{} '{}' has no device to set '{}' on", kind, node.name, key));
   }
   if (n["forward_bandwidth"])
-    node.forwarding.bandwidth = detail::figure(doc, n["forward_bandwidth"], Quantity::Bandwidth, "forward_bandwidth");
-  if (n["forward_latency"]) node.forwarding.latency = detail::figure(doc, n["forward_latency"], Quantity::Time, "forward_latency");
+    node.forward_bandwidth = detail::figure(doc, n["forward_bandwidth"], Quantity::Bandwidth, "forward_bandwidth");
+  if (n["forward_latency"]) node.forward_latency = detail::figure(doc, n["forward_latency"], Quantity::Time, "forward_latency");
   parse_interfaces(doc, n, t, node);
   if (n["routes"]) parse_routes(doc, n["routes"], node);
   if (n["ssh"]) node.ssh = doc.string(n["ssh"], "ssh alias");

@@ -109,7 +109,9 @@ struct Node {
   std::string address;           // cluster (data) address: where its worker listens
   std::string ssh;               // ssh alias
   bool forwards = false;         // passes traffic between its links (bridge, IP forwarding, switch)
-  Forwarding forwarding;         // overrides; 0 = derived from the link types it forwards between
+  // The file's forward_bandwidth / forward_latency; unset = derived from the link types it
+  // forwards between (see Topology::forwarding_of). 0 is a valid latency, so unset is not 0.
+  std::optional<double> forward_bandwidth, forward_latency;
   std::string role;              // worker (default) | coordinator | control (runs no rank)
   std::vector<Interface> interfaces;
   std::vector<StaticRoute> routes;
