@@ -1,5 +1,6 @@
 #include "cli/commands.h"
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
@@ -61,24 +62,66 @@ std::string predict(const PredictArgs& a) {
   return a.out_dir;
 }
 
-std::string run(const RunArgs& a) {
-  Loaded l = load(a.topology, a.workload, a.overrides);
-  if (a.local != l.program.world())
+namespace {
+void check_local(const RunArgs& a, const Loaded& l) {
+  if (a.local > 0 && a.local != l.program.world())
     throw core::InputError(fmt::format(
         "--local: error: {} local workers requested, but topology '{}' has {} nodes that run ranks\n"
         "hint: use --local {} (one worker process per node of the topology)",
         a.local, l.topology.name, l.program.world(), l.program.world()));
+}
+
+exec::MeasuredRun run_local_workers(const RunArgs& a, const Loaded& l) {
   exec::LocalRunOptions opt;
   opt.self_exe = self_exe();
   opt.compute = a.compute == "real" ? exec::ComputeMode::Real : exec::ComputeMode::Modelled;
   opt.out_dir = a.out_dir;
   opt.op_timeout_s = a.op_timeout_s;
+  opt.connect_timeout_s = a.connect_timeout_s;
   opt.corrupt_rank = a.corrupt_rank;
+  return exec::run_local(l.program, l.topology, opt);
+}
+
+exec::MeasuredRun run_cluster_workers(const RunArgs& a, const Loaded& l) {
+  exec::ClusterRunOptions opt;
+  opt.compute = a.compute == "real" ? exec::ComputeMode::Real : exec::ComputeMode::Modelled;
+  opt.out_dir = a.out_dir;
+  opt.op_timeout_s = a.op_timeout_s;
+  opt.connect_timeout_s = a.connect_timeout_s;
+  opt.corrupt_rank = a.corrupt_rank;
+  opt.attach = a.attach;
+  opt.ssh_command = a.ssh_command;
+  opt.remote_binary = a.remote_binary;
+  opt.worker_port = static_cast<uint16_t>(a.worker_port);
+  if (!a.attach.empty()) {
+    if (static_cast<int>(a.attach.size()) != l.program.world())
+      throw core::InputError(fmt::format(
+          "--attach: error: {} workers given, but topology '{}' has {} nodes that run ranks\n"
+          "hint: list one HOST:PORT per node, in the topology's order of nodes",
+          a.attach.size(), l.topology.name, l.program.world()));
+    const char* t = std::getenv("CLUSTERTWIN_TOKEN");
+    if (!t || !*t)
+      throw core::InputError("--attach: error: attaching needs the run token the workers were started with\n"
+                             "hint: export CLUSTERTWIN_TOKEN=... (the same value the workers got)");
+    opt.token = t;
+  }
+  return exec::run_cluster(l.program, l.topology, opt);
+}
+
+std::string launch_text(const RunArgs& a, const Loaded& l) {
+  if (a.local > 0) return fmt::format("{} local worker processes over loopback TCP", a.local);
+  if (!a.attach.empty()) return fmt::format("{} attached workers over TCP", a.attach.size());
+  return fmt::format("{} workers started over ssh, TCP", l.program.world());
+}
+}  // namespace
+
+std::string run(const RunArgs& a) {
+  Loaded l = load(a.topology, a.workload, a.overrides);
+  check_local(a, l);
   write_program(a.out_dir, l.program);
-  auto measured = exec::run_local(l.program, l.topology, opt);
+  auto measured = a.local > 0 ? run_local_workers(a, l) : run_cluster_workers(a, l);
   core::RunInfo info{"measured", l.topology.name, l.program.name,
-                     fmt::format("{} local worker processes over loopback TCP, compute={}, {}", a.local, a.compute,
-                                 measured.clock_text())};
+                     fmt::format("{}, compute={}, {}", launch_text(a, l), a.compute, measured.clock_text())};
   auto summary = core::summarize(l.program, measured.records);
   core::write_run(a.out_dir, info, l.program, measured.records, summary);
   print_summary(info, l.program, summary, a.out_dir);
@@ -111,7 +154,11 @@ void demo(const DemoArgs& a) {
   predict({ex("topologies/examples/local-3.yaml"), workload, out("predict-local-3"), local});
 
   fmt::print("\n== 3/4 run: 3 worker processes, real ring all-reduce over TCP, modelled compute\n");
-  RunArgs r{ex("topologies/examples/local-3.yaml"), workload, out("run-local-3"), local};
+  RunArgs r;
+  r.topology = ex("topologies/examples/local-3.yaml");
+  r.workload = workload;
+  r.out_dir = out("run-local-3");
+  r.overrides = local;
   r.local = 3;
   r.compute = "modelled";
   run(r);

@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace clustertwin::cli {
 
@@ -21,10 +22,15 @@ struct PredictArgs {
 struct RunArgs {
   std::string topology, workload, out_dir;
   Overrides overrides;
-  int local = 0;                    // --local N
+  int local = 0;                    // --local N; 0: the topology's nodes (--attach or ssh)
   std::string compute = "real";     // real | modelled
   double op_timeout_s = 120;
+  double connect_timeout_s = 10;
   int corrupt_rank = -1;            // testing aid (hidden flag)
+  std::vector<std::string> attach;  // --attach HOST:PORT,... (token from CLUSTERTWIN_TOKEN)
+  std::string ssh_command = "ssh";
+  std::string remote_binary = "clustertwin";
+  int worker_port = 0;
 };
 
 struct CompareArgs {

@@ -5,13 +5,22 @@
 
 namespace clustertwin::exec {
 
-std::string to_json_text(const Assignment& a) {
-  // The ops travel as a one-rank Program so core's JSON form is the only op encoding.
+namespace {
+// The ops travel as a one-rank Program so core's JSON form is the only op encoding.
+core::Program rank_program(const Assignment& a) {
   core::Program p;
   p.name = a.program_name;
   p.steps = a.steps;
   p.groups = a.groups;
   p.ranks.push_back({a.rank, a.ops});
+  return p;
+}
+}  // namespace
+
+std::string rank_program_hash(const Assignment& a) { return core::program_hash(rank_program(a)); }
+
+std::string to_json_text(const Assignment& a) {
+  core::Program p = rank_program(a);
   nlohmann::json addrs = nlohmann::json::array();
   for (const auto& e : a.addresses) addrs.push_back(e.str());
   nlohmann::json j{{"rank", a.rank},

@@ -29,6 +29,10 @@ struct Assignment {
 };
 
 std::string to_json_text(const Assignment& a);
+// core::program_hash of the one-rank Program the assignment carries. The worker reports its own in
+// `ready`; the coordinator compares it with its own, so a worker that parsed the program
+// differently (another build) is refused before the start.
+std::string rank_program_hash(const Assignment& a);
 // Throws RunError when the text is not a well-formed assignment.
 Assignment assignment_from_json(const std::string& text);
 

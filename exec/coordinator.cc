@@ -18,6 +18,7 @@
 #include "exec/collective_runner.h"
 #include "core/units.h"
 #include "exec/errors.h"
+#include "exec/handshake.h"
 
 namespace clustertwin::exec::detail {
 
@@ -55,6 +56,29 @@ std::vector<std::vector<double>> modelled_seconds(const core::Program& p, const 
   return out;
 }
 
+std::vector<std::vector<double>> prepare(const core::Program& p, const topo::Topology& t, const RunSettings& s) {
+  const auto nodes = t.compute_nodes();
+  if (p.world() != static_cast<int>(nodes.size()))
+    throw RunError(fmt::format("exec: the program has {} ranks but topology '{}' has {} compute nodes — compile the "
+                               "workload for this topology",
+                               p.world(), t.name, nodes.size()));
+  if (s.corrupt_rank >= p.world())
+    throw RunError(fmt::format("exec: corrupt_rank {} is not a rank (the program has {})", s.corrupt_rank, p.world()));
+  check_runnable(p);
+  return modelled_seconds(p, t);
+}
+
+CoordinateOptions coordinate_options(const RunSettings& s, std::string token) {
+  CoordinateOptions co;
+  co.token = std::move(token);
+  co.compute = s.compute;
+  co.out_dir = s.out_dir;
+  co.op_timeout_s = s.op_timeout_s;
+  co.connect_timeout_s = s.connect_timeout_s;
+  co.corrupt_rank = s.corrupt_rank;
+  return co;
+}
+
 namespace {
 
 constexpr double kFrameTimeout = 10;  // the rest of a frame whose first byte arrived
@@ -68,6 +92,7 @@ struct Worker {
   Channel ch;
   State state = State::Setup;
   Clock::time_point last_heard;
+  std::string rank_hash;   // of the rank's part of the program, as the coordinator sent it
   std::vector<char> seen;  // op recorded
   size_t recorded = 0;
   bool active() const { return state != State::Done && state != State::Failed && state != State::Closed; }
@@ -117,7 +142,11 @@ class Coordinator {
   }
 
  private:
-  std::string who(int r) const { return fmt::format("rank {} ({})", r, addrs_[r].str()); }
+  std::string who(int r) const {
+    if (r < static_cast<int>(o_.node_names.size()) && !o_.node_names[r].empty() && o_.node_names[r] != addrs_[r].host)
+      return fmt::format("rank {} ({}, {})", r, o_.node_names[r], addrs_[r].str());
+    return fmt::format("rank {} ({})", r, addrs_[r].str());
+  }
 
   static int64_t now_ns() {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
@@ -207,6 +236,7 @@ class Coordinator {
     a.groups = p_.groups;
     a.ops = p_.ranks[w.rank].ops;
     a.modelled_seconds = seconds_.at(w.rank);
+    w.rank_hash = rank_program_hash(a);
     send_or_fail(w, wire::FrameType::Assign, to_json_text(a));
   }
 
@@ -311,6 +341,7 @@ class Coordinator {
       }
       case FrameType::Ready:
         if (!running && w.state == State::Setup) {
+          check_ready(w, f.json());
           w.state = State::Ready;
           return;
         }
@@ -324,6 +355,20 @@ class Coordinator {
       default: break;
     }
     throw RunError(fmt::format("exec: {}: sent an unexpected '{}' frame — protocol out of step", who(w.rank), wire::name(f.type)));
+  }
+
+  // The worker's version and its hash of the program it parsed, before anything starts.
+  void check_ready(const Worker& w, const nlohmann::json& j) const {
+    std::string version = j.value("version", std::string("?")), hash = j.value("rank_hash", std::string("?"));
+    if (version != software_version())
+      throw RunError(fmt::format("exec: {}: runs clustertwin {}, this coordinator runs {} — install the same build on "
+                                 "every node",
+                                 who(w.rank), version, software_version()));
+    if (hash != w.rank_hash)
+      throw RunError(fmt::format("exec: {}: its copy of the program has hash {}, the coordinator sent {} — the worker "
+                                 "parses programs differently (another clustertwin build); install the same build on "
+                                 "every node",
+                                 who(w.rank), hash, w.rank_hash));
   }
 
   void on_step(Worker& w, const nlohmann::json& j) {

@@ -26,7 +26,14 @@ struct CoordinateOptions {
   // reported) but 0 is applied, which is exact.
   bool same_clock = false;
   int clock_rounds = 16;  // ping-pong rounds per worker
+  // Per rank, the node's name for messages ("rank 2 (pi4, 192.168.51.4:7000)"); empty: addresses only.
+  std::vector<std::string> node_names;
 };
+
+// What run_local and run_cluster share before any worker starts: the program fits the topology,
+// the executor can run it, corrupt_rank is a rank. Returns each op's modelled time.
+std::vector<std::vector<double>> prepare(const core::Program& p, const topo::Topology& t, const RunSettings& s);
+CoordinateOptions coordinate_options(const RunSettings& s, std::string token);
 
 // Throws RunError when the executor cannot run `p`: an invalid program, or a collective it cannot
 // run (algorithm, kind or dtype), naming the rank and op.

@@ -46,12 +46,17 @@ struct MeasuredRun {
   std::string clock_text() const;
 };
 
-struct LocalRunOptions {
-  std::string self_exe;  // the clustertwin binary, started as `self_exe worker ...` for each rank
+// What every kind of run is told, however its workers start.
+struct RunSettings {
   ComputeMode compute = ComputeMode::Modelled;
   std::string out_dir;   // DIR/steps.jsonl gets one line per (step, rank) as each step ends
   double op_timeout_s = 120;   // no progress on an op for this long ends the run
+  double connect_timeout_s = 10;  // reaching a worker, and a worker reaching its peers
   int corrupt_rank = -1;       // testing aid: this rank perturbs its all-reduce contribution
+};
+
+struct LocalRunOptions : RunSettings {
+  std::string self_exe;  // the clustertwin binary, started as `self_exe worker ...` for each rank
 };
 
 // Spawns one worker process per rank on 127.0.0.1 (rank i modelled by topology.compute_nodes()[i]),
@@ -59,10 +64,34 @@ struct LocalRunOptions {
 // one record per op. Throws RunError on any failure, after every finished step is on disk.
 MeasuredRun run_local(const core::Program& program, const topo::Topology& topology, const LocalRunOptions& options);
 
+// A run on a real cluster: rank i on topology.compute_nodes()[i], its worker either started by
+// hand (`attach`) or started here over ssh with the node's `ssh` alias.
+struct ClusterRunOptions : RunSettings {
+  // One HOST:PORT per rank: workers started by hand with `token` (CLUSTERTWIN_TOKEN). Empty: start
+  // them over ssh.
+  std::vector<std::string> attach;
+  std::string token;  // attach: required; ssh: empty makes a fresh random one
+  // ssh launch: `ssh_command -o BatchMode=yes ALIAS remote_binary worker --listen ADDR:PORT
+  // --token-stdin`, ADDR the node's cluster address; the token goes down the session's stdin,
+  // never into argv, and nothing is copied to the node.
+  std::string ssh_command = "ssh";  // split at spaces ("ssh -i ~/.ssh/cluster" works)
+  std::string remote_binary = "clustertwin";
+  uint16_t worker_port = 0;         // 0: each worker picks a free port and announces it
+  double launch_timeout_s = 30;     // ssh login plus the worker's start
+};
+
+// Runs the Program on the cluster the topology describes. Same checks and records as run_local;
+// every worker's version and program hash are checked before the start. Throws RunError naming
+// rank, node, host and cause (an unreachable ssh alias names the node and the alias).
+MeasuredRun run_cluster(const core::Program& program, const topo::Topology& topology, const ClusterRunOptions& options);
+
 struct WorkerOptions {
   std::string listen = "127.0.0.1:0";  // ADDR:PORT; port 0 picks a free one
   std::string token;                   // run token every connection must present
   bool announce_port = true;           // print "clustertwin-worker listening on PORT\n" to stdout
+  // EOF here means the session that started the worker ended (stdin of a worker started over
+  // ssh): stop waiting, or stop the run. -1: none.
+  int lifeline_fd = -1;
 };
 
 // `clustertwin worker`: serves one run for a coordinator, then returns. Throws RunError.

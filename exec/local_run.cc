@@ -15,25 +15,12 @@ constexpr double kExitTimeout = 5;  // after the last done frame, for the worker
 
 MeasuredRun run_local(const core::Program& program, const topo::Topology& topology, const LocalRunOptions& options) {
   ignore_sigpipe();
-  const auto nodes = topology.compute_nodes();
-  if (program.world() != static_cast<int>(nodes.size()))
-    throw RunError(fmt::format("exec: the program has {} ranks but topology '{}' has {} compute nodes — compile the "
-                               "workload for this topology",
-                               program.world(), topology.name, nodes.size()));
-  if (options.corrupt_rank >= program.world())
-    throw RunError(fmt::format("exec: corrupt_rank {} is not a rank (the program has {})", options.corrupt_rank, program.world()));
-  detail::check_runnable(program);
-  const auto seconds = detail::modelled_seconds(program, topology);
-
-  detail::CoordinateOptions co;
-  co.token = auth::random_hex(16);
-  co.compute = options.compute;
-  co.out_dir = options.out_dir;
-  co.op_timeout_s = options.op_timeout_s;
-  co.corrupt_rank = options.corrupt_rank;
+  const auto seconds = detail::prepare(program, topology, options);
+  detail::CoordinateOptions co = detail::coordinate_options(options, auth::random_hex(16));
   co.same_clock = true;
 
-  LocalWorkers workers(options.self_exe, program.world(), co.token);
+  WorkerProcesses workers(std::vector<WorkerLaunch>(program.world(), local_worker_launch(options.self_exe)),
+                          local_worker_env(co.token));
   std::vector<Endpoint> addrs;
   for (uint16_t port : workers.read_ports(kAnnounceTimeout)) addrs.push_back({"127.0.0.1", port});
   try {

@@ -1,11 +1,13 @@
-// Worker processes on this machine for run_local: started with posix_spawn, each announcing its
-// port on a pipe. The owner leaves nothing behind: every child is reaped, stragglers get SIGTERM
-// then SIGKILL, whatever path the run takes.
+// Worker processes started by this machine: `clustertwin worker` itself for run_local, or an ssh
+// session running it on a node for a cluster run. Each announces its port on its stdout. The owner
+// leaves nothing behind: every child is reaped, stragglers get SIGTERM then SIGKILL, whatever path
+// the run takes.
 #pragma once
 
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -13,18 +15,32 @@
 
 namespace clustertwin::exec {
 
-class LocalWorkers {
+struct WorkerLaunch {
+  std::vector<std::string> argv;  // argv[0] is searched in PATH when it has no '/'
+  // Names the worker in errors, after "rank N: ": "the worker ('/usr/bin/clustertwin worker')".
+  std::string what;
+  // Written to the child's stdin, which then stays open until finish(): for an ssh session the
+  // token travels here (never in argv), and its end tells the remote worker the run is over.
+  // Empty: stdin is /dev/null.
+  std::string stdin_text;
+  // Why the child exited before announcing its port, from its wait status: " — see its error
+  // output above" unless told otherwise (ssh's 255, a shell's 127).
+  std::function<std::string(int status)> explain_exit;
+};
+
+class WorkerProcesses {
  public:
-  // Starts `count` times `exe worker --listen 127.0.0.1:0` with CLUSTERTWIN_TOKEN=token and one
-  // BLAS thread in the environment. Throws RunError naming the rank when a start fails.
-  LocalWorkers(const std::string& exe, int count, const std::string& token);
-  ~LocalWorkers();
-  LocalWorkers(const LocalWorkers&) = delete;
-  LocalWorkers& operator=(const LocalWorkers&) = delete;
+  // Starts one child per launch (rank = index) with `env` added to this process's environment.
+  // Throws RunError naming the rank when a start fails.
+  WorkerProcesses(std::vector<WorkerLaunch> launches, const std::vector<std::string>& env);
+  ~WorkerProcesses();
+  WorkerProcesses(const WorkerProcesses&) = delete;
+  WorkerProcesses& operator=(const WorkerProcesses&) = delete;
 
   // The port each worker printed ("clustertwin-worker listening on PORT"), within `timeout_s`.
   std::vector<uint16_t> read_ports(double timeout_s);
-  // Waits up to `timeout_s` for every worker to exit, then terminates the rest; always reaps.
+  // Closes their stdin (the end of the run for a remote worker), waits up to `timeout_s` for every
+  // child to exit, then terminates the rest; always reaps.
   void finish(double timeout_s);
   // "rank 2's worker (pid 123) was killed by signal 9 (Killed)" lines for abnormal ends, or "".
   std::string abnormal_exits() const;
@@ -33,6 +49,7 @@ class LocalWorkers {
   struct Child {
     pid_t pid = -1;
     Fd out;  // read end of its stdout
+    Fd in;   // write end of its stdin, when it has stdin_text
     bool reaped = false;
     bool signalled = false;  // by us, while cleaning up
     int status = 0;
@@ -41,8 +58,17 @@ class LocalWorkers {
   bool reap(Child& c, bool block);
   std::string exit_text(const Child& c) const;
 
-  std::string exe_;
+  std::vector<WorkerLaunch> launches_;
   std::vector<Child> children_;
 };
+
+// The launch of `exe worker --listen 127.0.0.1:0` (run_local), and the environment local workers
+// get: the token (not in argv, where `ps` shows it to every local user) and one BLAS thread each.
+WorkerLaunch local_worker_launch(const std::string& exe);
+std::vector<std::string> local_worker_env(const std::string& token);
+
+// Reads the run token from the first line of `fd` (a worker started over ssh gets it on stdin),
+// within `timeout_s`. Throws RunError when the line is missing, empty or longer than 1 KiB.
+std::string read_token_line(int fd, double timeout_s);
 
 }  // namespace clustertwin::exec

@@ -5,7 +5,10 @@
 
 #include <poll.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <deque>
 #include <memory>
@@ -21,6 +24,7 @@
 #include "exec/compute.h"
 #include "exec/data_plane.h"
 #include "exec/errors.h"
+#include "exec/handshake.h"
 #include "exec/executor.h"
 #include "exec/scheduler.h"
 
@@ -32,9 +36,30 @@ namespace {
 constexpr double kHandshakeTimeout = 10;
 constexpr double kFrameTimeout = 10;  // the rest of a frame whose first byte arrived
 
+// True when the lifeline reports EOF (or an error): the session that started this worker ended.
+// Data on it (there should be none after the token line) is read and ignored.
+bool lifeline_cut(int fd) {
+  if (fd < 0) return false;
+  pollfd p{fd, POLLIN, 0};
+  if (::poll(&p, 1, 0) <= 0) return false;
+  char buf[256];
+  ssize_t n = ::read(fd, buf, sizeof buf);
+  return n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR);
+}
+
+constexpr std::string_view kSessionEnded = "the session that started this worker ended (its stdin closed)";
+
 Channel accept_control(int listen_fd, const ServeOptions& o) {
   const auto deadline = deadline_after(o.accept_timeout_s);
   for (;;) {
+    if (o.lifeline_fd >= 0) {
+      pollfd fds[2] = {{listen_fd, POLLIN, 0}, {o.lifeline_fd, POLLIN, 0}};
+      ::poll(fds, 2, poll_timeout_ms(deadline));
+      if (fds[1].revents && lifeline_cut(o.lifeline_fd))
+        throw Cancelled(fmt::format("exec: worker on port {}: no coordinator connected before {}", local_port(listen_fd),
+                                    kSessionEnded));
+      if (!fds[0].revents && Clock::now() < deadline) continue;
+    }
     Fd fd = accept_until(listen_fd, deadline);
     if (!fd.valid())
       throw Timeout(fmt::format("exec: worker on port {}: no coordinator connected within {:.1f} s", local_port(listen_fd),
@@ -69,8 +94,8 @@ void send_error(Channel& control, const std::string& message, std::string_view k
 // One rank's run, from the assignment on.
 class RankRun {
  public:
-  RankRun(Assignment a, std::string token, Channel& control, int64_t clock_shift_ns)
-      : a_(std::move(a)), control_(control), token_(std::move(token)), shift_ns_(clock_shift_ns) {
+  RankRun(Assignment a, std::string token, Channel& control, int64_t clock_shift_ns, int lifeline_fd)
+      : a_(std::move(a)), control_(control), token_(std::move(token)), shift_ns_(clock_shift_ns), lifeline_(lifeline_fd) {
     for (uint32_t i = 0; i < a_.ops.size(); ++i)
       if (a_.ops[i].kind == core::OpKind::Collective) collectives_.push_back(i);
   }
@@ -165,8 +190,13 @@ class RankRun {
     const double beat = std::clamp(a_.op_timeout_s / 4, 0.05, 1.0);
     auto next_beat = deadline_after(beat);
     while (!pending.empty() && !cancel_.cancelled()) {
-      pollfd fds[3] = {{control_.fd(), POLLIN, 0}, {steps_pipe_.fd(), POLLIN, 0}, {cancel_.wake_fd(), POLLIN, 0}};
-      ::poll(fds, 3, poll_timeout_ms(next_beat));
+      pollfd fds[4] = {{control_.fd(), POLLIN, 0}, {steps_pipe_.fd(), POLLIN, 0}, {cancel_.wake_fd(), POLLIN, 0},
+                       {lifeline_, POLLIN, 0}};
+      ::poll(fds, 4, poll_timeout_ms(next_beat));
+      if (fds[3].revents && lifeline_cut(lifeline_)) {
+        cancel_.cancel(fmt::format("exec: rank {}: {}", a_.rank, kSessionEnded), "cancelled");
+        lifeline_ = -1;
+      }
       try {
         if (fds[0].revents) on_control();
         steps_pipe_.drain();
@@ -213,6 +243,7 @@ class RankRun {
   Channel& control_;
   std::string token_;
   int64_t shift_ns_;
+  int lifeline_;
   std::vector<uint32_t> collectives_;  // indices of collective ops, in program order
   Cancel cancel_;                      // before the plane: the plane wakes on it
   std::unique_ptr<DataPlane> plane_;
@@ -256,10 +287,14 @@ void serve_one_run(Fd listener, const ServeOptions& options) {
     try {
       Frame f = control.recv(deadline_after(60));
       control.expect(f, wire::FrameType::Assign);
-      run = std::make_unique<RankRun>(assignment_from_json(f.payload), options.token, control, options.clock_shift_ns);
+      run = std::make_unique<RankRun>(assignment_from_json(f.payload), options.token, control, options.clock_shift_ns,
+                                       options.lifeline_fd);
       run->setup(listener.get());
       listener.reset();  // every data connection is open: refuse anything else from now on
-      control.send(wire::FrameType::Ready, nlohmann::json::object(), deadline_after(kFrameTimeout));
+      const Assignment& a = run->assignment();
+      control.send(wire::FrameType::Ready,
+                   nlohmann::json{{"version", software_version()}, {"rank_hash", rank_program_hash(a)}},
+                   deadline_after(kFrameTimeout));
       run->run(wait_for_start(control, run->assignment(), options.clock_shift_ns));
     } catch (const std::bad_alloc&) {
       throw RunError("exec: the worker ran out of memory");
@@ -287,7 +322,10 @@ void run_worker(const WorkerOptions& options) {
     std::printf("clustertwin-worker listening on %u\n", static_cast<unsigned>(local_port(listener.get())));
     std::fflush(stdout);
   }
-  detail::serve_one_run(std::move(listener), {options.token, 0});
+  detail::ServeOptions so;
+  so.token = options.token;
+  so.lifeline_fd = options.lifeline_fd;
+  detail::serve_one_run(std::move(listener), so);
 }
 
 }  // namespace clustertwin::exec

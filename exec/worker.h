@@ -12,6 +12,9 @@ struct ServeOptions {
   std::string token;
   double accept_timeout_s = 0;  // waiting for the coordinator; 0 waits forever
   int64_t clock_shift_ns = 0;   // testing aid: this worker's clock reads that much ahead of steady_clock
+  // Readable at EOF when whoever started the worker is gone (the stdin of a worker started over
+  // ssh): the worker stops waiting for a coordinator, or stops its run. -1: none.
+  int lifeline_fd = -1;
 };
 
 // Accepts the coordinator's control connection (refusing others), runs the assigned ops, streams

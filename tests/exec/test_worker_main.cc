@@ -1,21 +1,28 @@
-// A stand-in for `clustertwin worker` so run_local can be tested before and apart from cli/:
-// `exec_test_worker worker --listen ADDR:PORT [--token TOKEN]`, the token defaulting to
-// CLUSTERTWIN_TOKEN as run_local passes it.
+// A stand-in for `clustertwin worker` so run_local and run_cluster can be tested before and apart
+// from cli/: `exec_test_worker worker --listen ADDR:PORT [--token TOKEN] [--token-stdin]`, the
+// token defaulting to CLUSTERTWIN_TOKEN as run_local passes it.
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 
 #include "exec/executor.h"
+#include "exec/spawn.h"
 
 int main(int argc, char** argv) {
   clustertwin::exec::WorkerOptions o;
   if (const char* t = std::getenv("CLUSTERTWIN_TOKEN")) o.token = t;
-  for (int i = 2; i + 1 < argc; i += 2) {
-    std::string flag = argv[i];
-    if (flag == "--listen") o.listen = argv[i + 1];
-    if (flag == "--token") o.token = argv[i + 1];
-  }
   try {
+    for (int i = 2; i < argc; ++i) {
+      std::string flag = argv[i];
+      if (flag == "--listen" && i + 1 < argc) o.listen = argv[++i];
+      if (flag == "--token" && i + 1 < argc) o.token = argv[++i];
+      if (flag == "--token-stdin") {
+        o.token = clustertwin::exec::read_token_line(STDIN_FILENO, 30);
+        o.lifeline_fd = STDIN_FILENO;
+      }
+    }
     clustertwin::exec::run_worker(o);
     return 0;
   } catch (const std::exception& e) {

@@ -354,6 +354,37 @@ TEST(Worker, WorkerThatDiesIsReported) {
   EXPECT_NE(worker_error, "");
 }
 
+TEST(Worker, AWorkerWithAnotherCopyOfTheProgramIsRefusedBeforeTheStart) {
+  auto p = test::collective_program(1, core::CollectiveKind::AllReduce, 10);
+  auto l = test::listen_loopback(1);
+  // A worker that parsed its assignment differently (another build) reports another hash.
+  std::thread fake([fd = std::move(l.fds[0])]() mutable {
+    Channel c(accept_until(fd.get(), deadline_after(5)), "coordinator");
+    std::string why;
+    ASSERT_TRUE(accept_hello(c, "control", "t", deadline_after(5), why)) << why;
+    c.recv(deadline_after(5));
+    c.send(wire::FrameType::Ready, nlohmann::json{{"version", software_version()}, {"rank_hash", "0123456789abcdef"}},
+           deadline_after(5));
+    try {
+      c.recv(deadline_after(5));
+    } catch (const RunError&) {
+    }
+  });
+  detail::CoordinateOptions o;
+  o.token = "t";
+  try {
+    detail::coordinate(p, l.addrs, {{0.0}}, o);
+    ADD_FAILURE() << "no error";
+  } catch (const RunError& e) {
+    EXPECT_EQ(std::string(e.what()).find("exec: rank 0 (" + l.addrs[0].str() +
+                                         "): its copy of the program has hash 0123456789abcdef, the coordinator sent "),
+              0u)
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find("install the same build on every node"), std::string::npos);
+  }
+  fake.join();
+}
+
 TEST(Worker, PortInUseIsAClearError) {
   Fd taken = listen_on({"127.0.0.1", 0});
   std::string addr = "127.0.0.1:" + std::to_string(local_port(taken.get()));

@@ -1,0 +1,190 @@
+// run_cluster on loopback: workers attached after being started "by hand" (by the test), and
+// workers started over a fake ssh that runs the remote command here — the real path minus sshd.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <cerrno>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "exec/executor.h"
+#include "exec/spawn.h"
+#include "support.h"
+
+namespace clustertwin::exec {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool no_children_left() {
+  int status;
+  return ::waitpid(-1, &status, WNOHANG) == -1 && errno == ECHILD;
+}
+
+// `n` nodes on 127.0.0.1 with ssh aliases n0, n1, ... (or the given ones).
+topo::Topology ssh_topology(int n, std::vector<std::string> aliases = {}) {
+  auto t = test::flat_topology(n);
+  for (int r = 0; r < n; ++r) t.nodes[r].ssh = r < static_cast<int>(aliases.size()) ? aliases[r] : "n" + std::to_string(r);
+  t.file = "test.yaml";
+  return t;
+}
+
+class ClusterRun : public testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("ct-cluster-test-" + std::to_string(::getpid()) + "-" +
+                                        testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    // A stand-in for ssh: drops the -o options, logs "ALIAS COMMAND", fails like ssh for aliases
+    // named unreachable*, and runs the command with the local shell as sshd would on the node.
+    ssh_ = (dir_ / "fake-ssh").string();
+    std::ofstream(ssh_) << "#!/bin/sh\n"
+                           "while [ \"$1\" = \"-o\" ]; do shift 2; done\n"
+                           "alias=\"$1\"; shift\n"
+                           "echo \"$alias $*\" >> '" << (dir_ / "ssh.log").string() << "'\n"
+                           "case \"$alias\" in unreachable*) echo \"ssh: Could not resolve hostname $alias: Name or "
+                           "service not known\" >&2; exit 255;; esac\n"
+                           "exec /bin/sh -c \"$*\"\n";
+    ::chmod(ssh_.c_str(), 0755);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  ClusterRunOptions options() const {
+    ClusterRunOptions o;
+    o.ssh_command = ssh_;
+    o.remote_binary = CLUSTERTWIN_TEST_WORKER;
+    o.op_timeout_s = 10;
+    o.launch_timeout_s = 10;
+    return o;
+  }
+  std::string ssh_log() const {
+    std::ifstream in(dir_ / "ssh.log");
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+  }
+
+  fs::path dir_;
+  std::string ssh_;
+};
+
+TEST_F(ClusterRun, AttachesToWorkersStartedByHand) {
+  // "By hand": three workers with the token in their environment, as a user would start them.
+  const std::string token = "hand-token-1234";
+  WorkerProcesses hand(std::vector<WorkerLaunch>(3, local_worker_launch(CLUSTERTWIN_TEST_WORKER)), local_worker_env(token));
+  auto o = options();
+  for (uint16_t port : hand.read_ports(10)) o.attach.push_back("127.0.0.1:" + std::to_string(port));
+  o.token = token;
+  o.out_dir = (dir_ / "out").string();
+  auto p = test::collective_program(3, core::CollectiveKind::AllReduce, 100003);
+  auto run = run_cluster(p, test::flat_topology(3), o);
+  hand.finish(5);
+  EXPECT_EQ(run.records.size(), 3u);
+  ASSERT_EQ(run.clocks.size(), 3u);
+  for (const auto& c : run.clocks) {
+    EXPECT_TRUE(c.applied);  // another machine's clock, as far as run_cluster knows
+    EXPECT_LE(std::abs(c.offset_s), c.error_s + 1e-9);
+  }
+  EXPECT_GT(run.clock_error_s(), 0);
+  EXPECT_EQ(run.clock_text().rfind("clocks aligned by ping-pong to ±", 0), 0u) << run.clock_text();
+  EXPECT_TRUE(fs::exists(dir_ / "out/steps.jsonl"));
+  EXPECT_TRUE(no_children_left());
+}
+
+TEST_F(ClusterRun, AttachWithTheWrongTokenIsRefused) {
+  WorkerProcesses hand(std::vector<WorkerLaunch>(1, local_worker_launch(CLUSTERTWIN_TEST_WORKER)), local_worker_env("right"));
+  auto o = options();
+  auto port = hand.read_ports(10)[0];
+  o.attach = {"127.0.0.1:" + std::to_string(port)};
+  o.token = "wrong";
+  o.connect_timeout_s = 2;
+  try {
+    run_cluster(test::collective_program(1, core::CollectiveKind::AllReduce, 10), test::flat_topology(1), o);
+    FAIL();
+  } catch (const RunError& e) {
+    EXPECT_EQ(std::string(e.what()), "exec: rank 0 (n0, 127.0.0.1:" + std::to_string(port) +
+                                         "): refused the connection: wrong run token — this worker serves another run "
+                                         "(check --token / CLUSTERTWIN_TOKEN)");
+  }
+  hand.finish(0);
+}
+
+TEST_F(ClusterRun, StartsWorkersOverSshWithTheTokenOffTheCommandLine) {
+  auto o = options();
+  o.token = "secret-token-5678";
+  auto p = test::collective_program(3, core::CollectiveKind::AllGather, 1000);
+  auto run = run_cluster(p, ssh_topology(3), o);
+  EXPECT_EQ(run.records.size(), 3u);
+  std::string log = ssh_log();
+  for (int r = 0; r < 3; ++r)
+    EXPECT_NE(log.find("n" + std::to_string(r) + " " + CLUSTERTWIN_TEST_WORKER + " worker --listen 127.0.0.1:0 --token-stdin"),
+              std::string::npos)
+        << log;
+  EXPECT_EQ(log.find("secret-token"), std::string::npos) << log;
+  EXPECT_TRUE(no_children_left());
+}
+
+TEST_F(ClusterRun, UnreachableSshAliasNamesNodeAndAlias) {
+  auto o = options();
+  try {
+    run_cluster(test::collective_program(2, core::CollectiveKind::AllReduce, 10), ssh_topology(2, {"n0", "unreachable-pi"}), o);
+    FAIL();
+  } catch (const RunError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "exec: rank 1: the worker on node 'n1' (ssh alias 'unreachable-pi') exited with status 255 before "
+              "announcing its port — ssh could not reach or log in to 'unreachable-pi' (see ssh's message above); check "
+              "that `ssh -o BatchMode=yes unreachable-pi true` works without a password prompt (keys, Host "
+              "unreachable-pi in ~/.ssh/config)");
+  }
+  EXPECT_TRUE(no_children_left());
+}
+
+TEST_F(ClusterRun, MissingRemoteBinaryIsExplained) {
+  auto o = options();
+  o.remote_binary = "/nonexistent/clustertwin";
+  try {
+    run_cluster(test::collective_program(1, core::CollectiveKind::AllReduce, 10), ssh_topology(1), o);
+    FAIL();
+  } catch (const RunError& e) {
+    EXPECT_NE(std::string(e.what()).find("exited with status 127 before announcing its port — the node's shell found no "
+                                          "'/nonexistent/clustertwin': install clustertwin there or pass --remote-binary PATH"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_TRUE(no_children_left());
+}
+
+TEST_F(ClusterRun, NodesWithoutAliasOrAddressAreListed) {
+  auto t = ssh_topology(3);
+  t.nodes[0].ssh = "";
+  t.nodes[2].address = "";
+  try {
+    run_cluster(test::collective_program(3, core::CollectiveKind::AllReduce, 10), t, options());
+    FAIL();
+  } catch (const RunError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "exec: cannot start the workers of topology 'flat' (test.yaml):\n"
+              "  rank 0: node 'n0' has no ssh alias: add `ssh: ALIAS`, or start its worker by hand and use --attach\n"
+              "  rank 2: node 'n2' has no address: its worker would not know where to listen");
+  }
+}
+
+TEST_F(ClusterRun, AWorkerStopsWhenItsSessionEnds) {
+  // A worker started over ssh whose coordinator disappears must not wait forever: its stdin closes.
+  WorkerLaunch l;
+  l.argv = {CLUSTERTWIN_TEST_WORKER, "worker", "--listen", "127.0.0.1:0", "--token-stdin"};
+  l.what = "the worker";
+  l.stdin_text = "tok\n";
+  WorkerProcesses w({l}, {});
+  w.read_ports(10);
+  auto t0 = Clock::now();
+  w.finish(5);  // closes its stdin, then waits
+  EXPECT_LT(std::chrono::duration<double>(Clock::now() - t0).count(), 2.0);
+  EXPECT_EQ(w.abnormal_exits(), "");
+}
+
+}  // namespace
+}  // namespace clustertwin::exec
