@@ -260,7 +260,7 @@ void print_figures(const std::vector<std::pair<std::string, std::string>>& figur
 
 void print_device(const topo::Device& d) {
   fmt::print("{}: {}\n  source: {}\n", d.preset, d.description, d.source);
-  auto tf = [](double v) { return fmt::format("{:.4g} TFLOPS", v / 1e12); };
+  auto tf = [](double v) { return v < 1e12 ? fmt::format("{:.4g} GFLOPS", v / 1e9) : fmt::format("{:.4g} TFLOPS", v / 1e12); };
   std::vector<std::pair<std::string, std::string>> f{{"peak_fp32", tf(d.peak_fp32)}, {"peak_fp16", tf(d.peak_fp16)}};
   if (d.peak_bf16 > 0) f.push_back({"peak_bf16", tf(d.peak_bf16)});
   if (d.peak_int8 > 0) f.push_back({"peak_int8", tf(d.peak_int8)});

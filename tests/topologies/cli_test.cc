@@ -1,0 +1,123 @@
+// The topology commands of the clustertwin binary: check (exit codes 0 / 1 / 2, workload pairs),
+// topology show (tables, --dot), topology presets.
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <string>
+
+#include <fmt/format.h>
+
+namespace {
+
+struct Result {
+  int code = -1;
+  std::string output;  // stdout and stderr together
+};
+
+Result run(const std::string& args) {
+  std::string cmd = fmt::format("{} {} 2>&1", CLUSTERTWIN_BIN, args);
+  Result r;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return r;
+  char buf[4096];
+  while (size_t n = fread(buf, 1, sizeof buf, p)) r.output.append(buf, n);
+  int status = pclose(p);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+std::string src(const std::string& rel) { return fmt::format("{}/{}", CLUSTERTWIN_SOURCE_DIR, rel); }
+std::string example(const std::string& name) { return src("topologies/examples/" + name); }
+std::string fixture(const std::string& name) { return src("tests/topologies/fixtures/" + name); }
+
+bool has(const Result& r, const std::string& text) { return r.output.find(text) != std::string::npos; }
+
+TEST(CheckCommand, CleanExampleExitsZero) {
+  Result r = run("check " + example("smolcluster-hybrid.yaml"));
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(r.output, example("smolcluster-hybrid.yaml") +
+                          ": no findings (6 nodes, 4 links); checked every pair of ranks (give a WORKLOAD to check "
+                          "only the pairs it uses)\n");
+}
+
+TEST(CheckCommand, WarningsAloneExitZero) {
+  Result r = run("check " + example("laptop-wifi-worker.yaml"));
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_TRUE(has(r, ": warning: [T004 wifi-collective] ")) << r.output;
+  EXPECT_TRUE(has(r, ": 0 errors, 3 warnings (4 nodes, 4 links)")) << r.output;
+}
+
+TEST(CheckCommand, ErrorsExitOneWithFindingAndHint) {
+  Result r = run("check " + fixture("T010-forwarding-off.yaml"));
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_TRUE(has(r, fixture("T010-forwarding-off.yaml") + ":4:5: error: [T010 forwarding-off] node 'mini2' cannot "
+                                                          "reach node 'pi5' (192.168.50.2): the route goes through "
+                                                          "'mini1' (10.10.0.1), which does not forward\n"
+                                                          "    - name: mini1\n"
+                                                          "      ^\n"
+                                                          "hint: set 'forwards: true' on 'mini1'"))
+      << r.output;
+  EXPECT_TRUE(has(r, "clustertwin: error: check: 1 error in " + fixture("T010-forwarding-off.yaml"))) << r.output;
+}
+
+TEST(CheckCommand, WorkloadNarrowsThePairsToItsRing) {
+  // An RDMA ring: fine for a ring all-reduce, wrong when every pair must talk.
+  Result all = run("check " + fixture("T003-rdma-not-direct.yaml"));
+  EXPECT_EQ(all.code, 1) << all.output;
+  Result ring = run(fmt::format("check {} {}", fixture("T003-rdma-not-direct.yaml"), src("workloads/examples/ddp-gpt2.yaml")));
+  EXPECT_EQ(ring.code, 0) << ring.output;
+  EXPECT_TRUE(has(ring, "no findings (4 nodes, 4 links); checked the ")) << ring.output;
+  EXPECT_TRUE(has(ring, " rank pairs workload 'ddp-gpt2' uses")) << ring.output;
+}
+
+TEST(CheckCommand, BadInputExitsTwoWithPosition) {
+  Result r = run("check " + src("tests/e2e/fixtures/unknown-key.yaml"));
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_TRUE(has(r, "unknown-key.yaml:5:5: error: unknown key 'forward' in a node")) << r.output;
+  Result missing = run("check /nonexistent/topology.yaml");
+  EXPECT_EQ(missing.code, 2);
+  EXPECT_EQ(missing.output, "/nonexistent/topology.yaml: error: cannot open file: No such file or directory\n"
+                            "hint: check the path given to TOPO\n");
+}
+
+TEST(TopologyShow, TablesOfNodesLinksAndRoutes) {
+  Result r = run("topology show " + example("smolcluster-hybrid.yaml"));
+  EXPECT_EQ(r.code, 0) << r.output;
+  for (const char* want : {"topology 'smolcluster-hybrid'", "nodes (* the address its worker listens on)",
+                           "*10.10.0.1/24 (bridge0), 192.168.50.1/24 (en0)", "pi4: 10.10.0.0/24 via 192.168.51.2",
+                           "links (bandwidth and latency", "routes (IP: subnets and static routes)",
+                           "pi4 -> mini3 -> mini2 -> mini1 -> pi5"})
+    EXPECT_TRUE(has(r, want)) << want << "\n" << r.output;
+}
+
+TEST(TopologyShow, UnreachablePairsAreListedWithTheReason) {
+  Result r = run("topology show " + fixture("T010-forwarding-off.yaml"));
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_TRUE(has(r, "unreachable (not-forwarding)")) << r.output;
+  EXPECT_TRUE(has(r, "which does not forward\nhint: set 'forwards: true' on 'mini1'")) << r.output;
+}
+
+TEST(TopologyShow, DotIsAGraphvizGraph) {
+  Result r = run("topology show --dot " + example("mesh-4-studios-rdma.yaml"));
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(r.output.substr(0, 29), "graph \"mesh-4-studios-rdma\" {");
+  EXPECT_TRUE(has(r, "\"studio1\" -- \"studio2\" [label=\"tb5-rdma\\n75 Gb/s\", color=firebrick, penwidth=2];")) << r.output;
+  EXPECT_EQ(r.output.substr(r.output.size() - 2), "}\n");
+}
+
+TEST(TopologyPresets, FiguresWithTheirSources) {
+  Result r = run("topology presets mac-mini-m4");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_TRUE(has(r, "memory_bandwidth    120 GB/s")) << r.output;
+  EXPECT_TRUE(has(r, "[S] support.apple.com/en-sg/121555")) << r.output;
+  Result all = run("topology presets");
+  EXPECT_TRUE(has(all, "tb5-rdma: ")) << all.output;
+  EXPECT_TRUE(has(all, "jetson-orin-nano: ")) << all.output;
+  Result typo = run("topology presets tb5-rmda");
+  EXPECT_EQ(typo.code, 2);
+  EXPECT_TRUE(has(typo, "did you mean 'tb5-rdma'?")) << typo.output;
+}
+
+}  // namespace
