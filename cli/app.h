@@ -10,5 +10,6 @@ void add_pipeline_commands(CLI::App& app);  // predict, run, compare, demo
 void add_worker_command(CLI::App& app);
 void add_presets_command(CLI::App& app);
 void add_topology_commands(CLI::App& app);  // check, topology show|presets
+void add_workload_commands(CLI::App& app);  // explain
 
 }  // namespace clustertwin::cli

@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   ct::cli::add_worker_command(app);
   ct::cli::add_presets_command(app);
   ct::cli::add_topology_commands(app);
+  ct::cli::add_workload_commands(app);
   try {
     app.parse(argc, argv);  // runs the chosen subcommand's callback
   } catch (const CLI::ParseError& e) {

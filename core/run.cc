@@ -116,13 +116,19 @@ Summary summarize(const Program& p, const std::vector<OpRecord>& records) {
     out.tokens_per_second = p.tokens_per_step / out.step_mean;
   }
   for (const auto& [label, c] : coll) out.collectives.push_back({label, c.first / c.second, coll_bytes[label]});
+  if (p.prefill_steps > 0 && p.prefill_steps <= steps) {
+    double decode = 0;
+    for (int s = 0; s < steps; ++s) (s < p.prefill_steps ? out.time_to_first_token : decode) += out.step_seconds[s];
+    int decode_steps = steps - p.prefill_steps;
+    if (decode > 0 && decode_steps > 0) out.decode_tokens_per_second = p.tokens_per_step * decode_steps / decode;
+  }
   return out;
 }
 
 nlohmann::json summary_to_json(const RunInfo& info, const Program& p, const Summary& s) {
   nlohmann::json colls = nlohmann::json::array();
   for (const auto& c : s.collectives) colls.push_back({{"label", c.label}, {"mean_s", c.mean_seconds}, {"bytes", c.bytes}});
-  return {{"backend", info.backend},
+  nlohmann::json j{{"backend", info.backend},
           {"topology", info.topology},
           {"workload", info.workload},
           {"detail", info.detail},
@@ -138,6 +144,16 @@ nlohmann::json summary_to_json(const RunInfo& info, const Program& p, const Summ
             {"exposed_communication", s.exposed_communication},
             {"idle", s.idle}}},
           {"collectives", colls}};
+  if (p.prefill_steps > 0) {
+    j["time_to_first_token_s"] = s.time_to_first_token;
+    j["decode_tokens_per_s"] = s.decode_tokens_per_second;
+  }
+  if (!p.memory.empty()) {
+    nlohmann::json mem = nlohmann::json::array();
+    for (const auto& m : p.memory) mem.push_back({{"required", m.total()}, {"capacity", m.capacity}});
+    j["memory_per_rank_bytes"] = std::move(mem);
+  }
+  return j;
 }
 
 nlohmann::json trace_to_json(const RunInfo& info, const Program& p, const std::vector<OpRecord>& records) {

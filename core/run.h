@@ -40,6 +40,9 @@ struct Summary {
   // communication not hidden behind compute, and neither.
   double compute = 0, communication = 0, exposed_communication = 0, idle = 0;
   std::vector<CollectiveTime> collectives;
+  // Inference (Program::prefill_steps > 0): time to first token = the prefill steps; decode
+  // throughput = tokens_per_step / mean decode step.
+  double time_to_first_token = 0, decode_tokens_per_second = 0;
 };
 
 // Requires one record per op of every rank (throws std::invalid_argument otherwise).

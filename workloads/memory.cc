@@ -1,6 +1,7 @@
 #include "workloads/memory.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include <fmt/format.h>
 
@@ -69,17 +70,22 @@ std::string breakdown(const core::MemoryUse& m) {
   return out;
 }
 
-std::string advice(const Workload& w) {
+std::string advice(const Workload& w, const core::MemoryUse& m, int world) {
   if (w.task == Task::Infer)
     return "try more tensor- or pipeline-parallel ranks, a smaller batch or prompt, or int8/int4 weights";
   const Parallel& p = w.parallel;
   std::string ckpt = w.memory.activation_checkpointing ? "" : ", activation_checkpointing: true";
+  std::string half = w.precision.weights == core::DType::F32 ? ", bf16 weights and gradients" : "";
   switch (p.strategy) {
-    case Strategy::Ddp: return fmt::format("shard the model: strategy: fsdp (ZeRO-3), or zero with stage 1 or 2{}", ckpt);
-    case Strategy::Zero:
+    case Strategy::Ddp: return fmt::format("sharding the model: strategy: fsdp (ZeRO-3), or zero with stage 1 or 2{}", ckpt);
+    case Strategy::Zero: {
       if (p.zero_stage < 3) return fmt::format("a higher ZeRO stage (stage: 3 shards the parameters too){}", ckpt);
-      return fmt::format("more ranks, bf16 weights and gradients, a smaller micro_batch{}, or pipeline/tensor parallelism", ckpt);
-    default: return fmt::format("more pipeline or tensor-parallel ranks, a smaller micro_batch{}", ckpt);
+      // model states shrink as 1/N; activations and gather buffers do not
+      double states = (m.weights + m.gradients + m.optimizer) * world, room = m.capacity - m.activations - m.buffers;
+      std::string ranks = room > 0 ? fmt::format("at least {} ranks", static_cast<long long>(std::ceil(states / room))) : "more ranks";
+      return fmt::format("{}{}, a smaller micro_batch{}, or pipeline/tensor parallelism", ranks, half, ckpt);
+    }
+    default: return fmt::format("more pipeline or tensor-parallel ranks, a smaller micro_batch{}{}", half, ckpt);
   }
 }
 }  // namespace
@@ -103,7 +109,7 @@ void check_memory(const Workload& w, const core::Program& p, const Cluster& c) {
       worst, site.node, site.device.preset, core::format_bytes(m.total()), core::format_bytes(m.capacity),
       core::format_bytes(site.device.memory), fraction, core::format_bytes(worst_short));
   std::string hint = fmt::format("rank {} holds {}; {} of {} ranks are over. Try {} (or raise memory: usable_fraction)",
-                                 worst, breakdown(m), over, p.memory.size(), advice(w));
+                                 worst, breakdown(m), over, p.memory.size(), advice(w, m, p.world()));
   fail_at(w.parallel.where, message, hint);
 }
 

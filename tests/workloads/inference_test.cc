@@ -95,3 +95,30 @@ TEST(Inference, SeventyBDoesNotFitOneMacStudio) {
 
 }  // namespace
 }  // namespace clustertwin::work
+
+#include "core/run.h"
+
+namespace clustertwin::work {
+namespace {
+
+TEST(Inference, SummaryGivesTimeToFirstTokenAndDecodeRate) {
+  core::Program p;
+  p.steps = 3;
+  p.prefill_steps = 1;
+  p.tokens_per_step = 4;
+  p.ranks.push_back({0, {}});
+  for (int s = 0; s < 3; ++s) {
+    core::Op op;
+    op.step = s;
+    op.label = "x";
+    p.ranks[0].ops.push_back(op);
+  }
+  // prefill 0.5 s, then two decode steps of 0.1 s: 4 tokens / 0.1 s
+  std::vector<core::OpRecord> rec{{0, 0, 0.0, 0.5}, {0, 1, 0.5, 0.6}, {0, 2, 0.6, 0.7}};
+  core::Summary s = core::summarize(p, rec);
+  EXPECT_DOUBLE_EQ(s.time_to_first_token, 0.5);
+  EXPECT_NEAR(s.decode_tokens_per_second, 40, 1e-9);
+}
+
+}  // namespace
+}  // namespace clustertwin::work

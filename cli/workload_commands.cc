@@ -1,0 +1,38 @@
+// `clustertwin explain`: how a workload's step decomposes on the user's cluster, for teaching.
+#include <memory>
+#include <optional>
+
+#include <fmt/format.h>
+
+#include "cli/app.h"
+#include "topologies/topology.h"
+#include "workloads/cluster.h"
+#include "workloads/explain.h"
+#include "workloads/workload.h"
+
+namespace clustertwin::cli {
+
+namespace {
+struct ExplainArgs {
+  std::string topology, workload;
+  std::optional<int> rank;
+};
+
+void run_explain(const ExplainArgs& a) {
+  topo::Topology t = topo::load_topology(a.topology);
+  work::Workload w = work::load_workload(a.workload);
+  fmt::print("{}", work::explain(w, work::cluster_of(t, w), {a.rank}));
+}
+}  // namespace
+
+void add_workload_commands(CLI::App& app) {
+  auto args = std::make_shared<ExplainArgs>();
+  auto* cmd = app.add_subcommand("explain", "Explain how a workload's step decomposes on a cluster: collectives, bytes, "
+                                            "bubble, memory, with the formulas");
+  cmd->add_option("-t,--topology", args->topology, "Topology YAML")->required();
+  cmd->add_option("-w,--workload", args->workload, "Workload YAML")->required();
+  cmd->add_option("--rank", args->rank, "Also list this rank's ops (first step)")->check(CLI::NonNegativeNumber);
+  cmd->callback([args] { run_explain(*args); });
+}
+
+}  // namespace clustertwin::cli
