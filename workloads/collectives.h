@@ -2,9 +2,14 @@
 // simulator prices each step, the executor moves and reduces real bytes by the same plan.
 //
 // Plans are lockstep: every member of the group gets a plan of the same length, and a chunk sent
-// at step s is received by its peer at its step s. A member with nothing to do in a step has an
-// idle step (both peers -1, empty chunks). Within one step the chunk sent and the chunk received
-// never overlap, so a backend may send and receive at once from the same buffer.
+// at step s is received by its peer at its step s: a backend identifies a message by (collective
+// tag, step index). A member with nothing to do in a step has an idle step (both peers -1, empty
+// chunks). Within one step the chunk sent and the chunk received never overlap, so a backend may
+// send and receive at once from the same buffer. A backend that merges consecutive steps with the
+// same peers into one message must keep the step index of the first as the message's id and may
+// only merge where the peer merges the same steps: true of ring plans (every member's peers are the
+// same throughout), not of tree or halving-doubling plans; idle steps carry nothing and can be
+// skipped.
 //
 // Algorithms (n members, S bytes per rank; "sent" = bytes one rank sends):
 //   ring              all-reduce = reduce-scatter + all-gather, 2(n-1) steps of S/n: sent 2(n-1)/n·S;

@@ -77,7 +77,7 @@ class HybridCompiler {
     extra.clear();
     if (st.tp_group < 0) return;
     extra.push_back(b.collective(CollectiveKind::AllReduce, w_.parallel.tp_algorithm, st.tp_group, tag, ar_bytes, dt, s,
-                                 label + ".allreduce", {id}));
+                                 label + ".allreduce", {id}, w_.parallel.hierarchical_local));
   }
 
   std::vector<uint32_t> take_gate() {

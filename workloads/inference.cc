@@ -76,7 +76,8 @@ class InferenceCompiler {
         extra.clear();
         if (tp_group >= 0)
           extra.push_back(b.collective(CollectiveKind::AllReduce, w_.parallel.tp_algorithm, tp_group, tag, bytes,
-                                       w_.precision.compute, step, label + ".allreduce", {id}));
+                                       w_.precision.compute, step, label + ".allreduce", {id},
+                                       w_.parallel.hierarchical_local));
       };
       if (is_first) {
         Cost e = cost.embed_fwd();

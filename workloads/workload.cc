@@ -9,6 +9,7 @@
 #include <fmt/ranges.h>
 
 #include "core/yaml_doc.h"
+#include "workloads/collectives.h"
 
 namespace clustertwin::work {
 
@@ -131,17 +132,25 @@ Precision precision(const core::YamlDoc& doc, const YAML::Node& n, Task task) {
 
 // ---- parallel -----------------------------------------------------------------------------------
 // The keys each strategy understands; any other is an error, so a key never silently does nothing.
-std::vector<std::string_view> keys_for(Strategy s) {
-  std::vector<std::string_view> k{"strategy", "allreduce", "local"};
+std::vector<std::string_view> keys_for(Strategy s, Task task) {
+  std::vector<std::string_view> k{"strategy"};
   auto add = [&](std::initializer_list<std::string_view> more) { k.insert(k.end(), more); };
+  if (task == Task::Infer) {  // no gradients: no data-parallel collectives, schedules or ZeRO
+    if (s == Strategy::Pipeline || s == Strategy::Hybrid) add({"pp", "split"});
+    if (s == Strategy::Tensor || s == Strategy::Hybrid) add({"tp", "tp_allreduce", "placement", "local"});
+    if (s != Strategy::Replicas) add({"dp"});
+    return k;
+  }
   switch (s) {
-    case Strategy::Ddp: add({"bucket", "micro_batches"}); break;
-    case Strategy::Zero: add({"stage", "bucket", "prefetch", "micro_batches"}); break;
-    case Strategy::Pipeline: add({"pp", "dp", "schedule", "micro_batches", "virtual_stages", "split"}); break;
-    case Strategy::Tensor: add({"tp", "dp", "tp_allreduce", "placement", "micro_batches"}); break;
+    case Strategy::Ddp: add({"allreduce", "local", "bucket", "micro_batches"}); break;
+    case Strategy::Zero: add({"allreduce", "local", "stage", "bucket", "prefetch", "micro_batches"}); break;
+    case Strategy::Pipeline:
+      add({"allreduce", "local", "pp", "dp", "schedule", "micro_batches", "virtual_stages", "split"});
+      break;
+    case Strategy::Tensor: add({"allreduce", "local", "tp", "dp", "tp_allreduce", "placement", "micro_batches"}); break;
     case Strategy::Hybrid:
-      add({"dp", "tp", "pp", "tp_allreduce", "schedule", "micro_batches", "virtual_stages", "split", "placement", "stage",
-           "bucket", "prefetch"});
+      add({"allreduce", "local", "dp", "tp", "pp", "tp_allreduce", "schedule", "micro_batches", "virtual_stages", "split",
+           "placement", "stage"});
       break;
     case Strategy::ParameterServer: add({"mode", "staleness", "server", "push"}); break;
     case Strategy::Replicas: break;
@@ -149,8 +158,8 @@ std::vector<std::string_view> keys_for(Strategy s) {
   return k;
 }
 
-void check_strategy_keys(const core::YamlDoc& doc, const YAML::Node& par, Strategy s) {
-  auto allowed = keys_for(s);
+void check_strategy_keys(const core::YamlDoc& doc, const YAML::Node& par, Strategy s, Task task) {
+  auto allowed = keys_for(s, task);
   for (const auto& kv : par) {
     std::string key = kv.first.as<std::string>();
     if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
@@ -214,7 +223,7 @@ Parallel parallel(const core::YamlDoc& doc, const Lines& lines, const YAML::Node
   doc.require_map(par, "'parallel'");
   p.where = where(doc, lines, par);
   p.strategy = strategy(doc, doc.required(par, "strategy", "'parallel'"), w.task, p.zero_stage);
-  check_strategy_keys(doc, par, p.strategy);
+  check_strategy_keys(doc, par, p.strategy, w.task);
   auto degree = [&](const char* key, int& field, Where& at) {
     if (!par[key]) return;
     field = static_cast<int>(doc.integer(par[key], key, 1, 1 << 20));
@@ -235,10 +244,16 @@ Parallel parallel(const core::YamlDoc& doc, const Lines& lines, const YAML::Node
     p.bucket_bytes = 25e6;  // PyTorch DDP's default bucket_cap_mb = 25
   }
   if (par["stage"]) {
-    p.zero_stage = static_cast<int>(doc.integer(par["stage"], "ZeRO stage", 0, 3));
+    if (p.zero_stage == 3) doc.fail(par["stage"], "fsdp is ZeRO stage 3", "write 'strategy: zero' to choose another stage");
+    int most = p.strategy == Strategy::Hybrid ? 1 : 3;  // with pipelines, only the optimizer state is sharded
+    p.zero_stage = static_cast<int>(doc.integer(par["stage"], "ZeRO stage", p.strategy == Strategy::Zero ? 1 : 0, most));
   } else if (p.strategy == Strategy::Zero && p.zero_stage == 0) {
     doc.fail(par, "the zero strategy needs its stage", "add 'stage: 1', 2 or 3 (or write strategy: fsdp for stage 3)");
   }
+  if (p.zero_stage == 3 && par["bucket"])
+    doc.fail(par["bucket"], "'bucket' does not apply to ZeRO stage 3: each unit's gradient is reduce-scattered on its own");
+  if (p.zero_stage < 3 && par["prefetch"])
+    doc.fail(par["prefetch"], "'prefetch' applies to ZeRO stage 3 (fsdp): the stage that gathers parameters");
   if (par["prefetch"]) p.prefetch = static_cast<int>(doc.integer(par["prefetch"], "prefetch", 0, 64));
   if (par["schedule"]) {
     std::string s = doc.choice(par["schedule"], {"gpipe", "1f1b", "interleaved"}, "pipeline schedule");
@@ -277,6 +292,21 @@ Parallel parallel(const core::YamlDoc& doc, const Lines& lines, const YAML::Node
   if (par["server"]) p.server = static_cast<int32_t>(doc.integer(par["server"], "server rank", 0, 1 << 20));
   if (par["push"]) p.push_dtype = dtype(doc, par["push"], "gradient push precision", {"fp32", "bf16", "fp16", "int8"});
 
+  for (const char* key : {"allreduce", "tp_allreduce"}) {
+    if (!par[key] || doc.string(par[key], key) != "hierarchical" || par["local"]) continue;
+    doc.fail(par[key], "the hierarchical algorithm needs its block size", "add 'local: N' (ranks per block, e.g. per machine)");
+  }
+  if (par["allreduce"]) {
+    bool shards = p.zero_stage >= 1;  // reduce-scatter and all-gather instead of all-reduce
+    for (auto kind : {core::CollectiveKind::AllReduce, core::CollectiveKind::ReduceScatter, core::CollectiveKind::AllGather}) {
+      if (!shards && kind != core::CollectiveKind::AllReduce) continue;
+      if (shards && kind == core::CollectiveKind::AllReduce) continue;
+      if (std::string why = unsupported(kind, p.allreduce); !why.empty())
+        doc.fail(par["allreduce"], why.substr(0, why.find(" (")),
+                 "ZeRO reduce-scatters the gradients and all-gathers the parameters: use ring, halving-doubling, "
+                 "hierarchical or direct");
+    }
+  }
   if (par["tp"]) check_tp(doc, par["tp"], w.model, p.tp);
   if (par["pp"]) check_pp(doc, par["pp"], w.model, p.pp, p.virtual_stages);
   if (p.strategy == Strategy::Pipeline || p.strategy == Strategy::Hybrid) {

@@ -114,3 +114,52 @@ TEST(Workload, EveryExampleCompilesAndRuns) {
 
 }  // namespace
 }  // namespace clustertwin::work
+
+namespace clustertwin::work {
+namespace {
+
+TEST(Workload, AlgorithmMustImplementTheStrategysCollectives) {
+  std::string e = error_of("name: w\nmodel: gpt2-124m\ntask: train\nbatch: {micro_batch: 1, seq_len: 8}\n"
+                           "parallel: {strategy: fsdp, allreduce: tree}\n");
+  EXPECT_NE(e.find("w.yaml:5:39: error: algorithm 'tree' does not implement reducescatter"), std::string::npos) << e;
+}
+
+TEST(Workload, HierarchicalNeedsItsBlockSize) {
+  std::string e = error_of("name: w\nmodel: gpt2-124m\ntask: train\nbatch: {micro_batch: 1, seq_len: 8}\n"
+                           "parallel: {strategy: ddp, allreduce: hierarchical}\n");
+  EXPECT_NE(e.find("w.yaml:5:38: error: the hierarchical algorithm needs its block size"), std::string::npos) << e;
+  Workload w = parse_workload("name: w\nmodel: gpt2-124m\ntask: train\nbatch: {micro_batch: 1, seq_len: 8}\n"
+                              "parallel: {strategy: ddp, allreduce: hierarchical, local: 2}\n",
+                              "w.yaml");
+  EXPECT_TRUE(support::runnable(compile(w, support::cluster(4))));
+  try {
+    compile(w, support::cluster(3));
+    FAIL();
+  } catch (const core::InputError& err) {
+    EXPECT_NE(std::string(err.what()).find("hierarchical gradient collectives over 3 ranks cannot be cut into blocks of local: 2"),
+              std::string::npos)
+        << err.what();
+  }
+}
+
+TEST(Workload, KeysThatDoNothingAreErrors) {
+  EXPECT_NE(error_of("name: w\nmodel: gpt2-124m\ntask: train\nbatch: {micro_batch: 1, seq_len: 8}\n"
+                     "parallel: {strategy: fsdp, bucket: 25MB}\n")
+                .find("'bucket' does not apply to ZeRO stage 3"),
+            std::string::npos);
+  EXPECT_NE(error_of("name: w\nmodel: gpt2-124m\ntask: train\nbatch: {micro_batch: 1, seq_len: 8}\n"
+                     "parallel: {strategy: zero, stage: 2, prefetch: 2}\n")
+                .find("'prefetch' applies to ZeRO stage 3"),
+            std::string::npos);
+  EXPECT_NE(error_of("name: w\nmodel: gpt2-124m\ntask: infer\nbatch: {size: 1, prompt: 8, generate: 8}\n"
+                     "parallel: {strategy: tensor, tp: 2, schedule: 1f1b}\n")
+                .find("'schedule' does not apply to the tensor strategy"),
+            std::string::npos);
+  EXPECT_NE(error_of("name: w\nmodel: gpt2-124m\ntask: train\nbatch: {micro_batch: 1, seq_len: 8}\n"
+                     "parallel: {strategy: hybrid, tp: 2, stage: 2}\n")
+                .find("expected ZeRO stage between 0 and 1, got 2"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace clustertwin::work
