@@ -56,6 +56,12 @@ class Linter {
     for (auto [a, b] : talking_)
       if (a != b && a >= 0 && b >= 0 && a < n && b < n) both.insert({a, b}), both.insert({b, a});
     talking_.assign(both.begin(), both.end());
+    for (const auto& l : t.links) {
+      if (l.type.transport != Transport::Rdma) continue;
+      rdma_nodes_.insert(l.a);
+      rdma_nodes_.insert(l.b);
+      rdma_pairs_.insert(std::minmax(l.a, l.b));
+    }
   }
 
   std::vector<Finding> run() {
@@ -185,17 +191,8 @@ class Linter {
     }
   }
 
-  bool has_rdma(int n) const {
-    for (const auto& l : t_.links)
-      if ((l.a == n || l.b == n) && l.type.transport == Transport::Rdma) return true;
-    return false;
-  }
-
-  bool rdma_cable(int a, int b) const {
-    for (const auto& l : t_.links)
-      if (l.type.transport == Transport::Rdma && ((l.a == a && l.b == b) || (l.a == b && l.b == a))) return true;
-    return false;
-  }
+  bool has_rdma(int n) const { return rdma_nodes_.count(n) > 0; }
+  bool rdma_cable(int a, int b) const { return rdma_pairs_.count(std::minmax(a, b)) > 0; }
 
   // T003: RDMA is never forwarded: two RDMA nodes that talk need a cable of their own.
   void rdma_pairs() {
@@ -411,6 +408,11 @@ class Linter {
 
   // Connected components over every link, ignoring forwarding.
   void components() {
+    std::vector<std::vector<int>> adj(t_.nodes.size());
+    for (const auto& l : t_.links) {
+      adj[l.a].push_back(l.b);
+      adj[l.b].push_back(l.a);
+    }
     component_.assign(t_.nodes.size(), -1);
     for (size_t s = 0; s < t_.nodes.size(); ++s) {
       if (component_[s] >= 0) continue;
@@ -419,10 +421,10 @@ class Linter {
       while (!stack.empty()) {
         int u = stack.back();
         stack.pop_back();
-        for (const auto& l : t_.links) {
-          if (l.a != u && l.b != u) continue;
-          int v = l.other(u);
-          if (component_[v] < 0) component_[v] = static_cast<int>(s), stack.push_back(v);
+        for (int v : adj[u]) {
+          if (component_[v] >= 0) continue;
+          component_[v] = static_cast<int>(s);
+          stack.push_back(v);
         }
       }
     }
@@ -436,6 +438,8 @@ class Linter {
   std::set<std::tuple<std::string, int, int, std::string>> seen_;
   std::vector<int> component_;
   std::set<int> cut_off_;
+  std::set<int> rdma_nodes_;
+  std::set<std::pair<int, int>> rdma_pairs_;
 };
 }  // namespace
 

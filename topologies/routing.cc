@@ -88,6 +88,10 @@ class Router {
       boost::add_edge(t.links[i].a, t.links[i].b, EdgeInfo{static_cast<int>(i), true}, g_);
       boost::add_edge(t.links[i].b, t.links[i].a, EdgeInfo{static_cast<int>(i), false}, g_);
       link_subnet_.push_back(t.ip_mode ? t.links[i].subnet(t) : std::nullopt);
+      const Link& l = t.links[i];
+      if (l.type.transport != Transport::Rdma) continue;
+      auto [it, fresh] = rdma_.emplace(std::minmax(l.a, l.b), static_cast<int>(i));
+      if (!fresh && l.type.bandwidth > t.links[it->second].type.bandwidth) it->second = static_cast<int>(i);
     }
   }
 
@@ -142,13 +146,8 @@ class Router {
 
   // The fastest RDMA cable joining the pair directly, -1 when none.
   int direct_rdma(int a, int b) const {
-    int best = -1;
-    for (size_t i = 0; i < t_.links.size(); ++i) {
-      const Link& l = t_.links[i];
-      if (l.type.transport != Transport::Rdma || !((l.a == a && l.b == b) || (l.a == b && l.b == a))) continue;
-      if (best < 0 || l.type.bandwidth > t_.links[best].type.bandwidth) best = static_cast<int>(i);
-    }
-    return best;
+    auto it = rdma_.find(std::minmax(a, b));
+    return it == rdma_.end() ? -1 : it->second;
   }
 
   const Node& node(int n) const { return t_.nodes[n]; }
@@ -390,6 +389,7 @@ class Router {
   const Topology& t_;
   Graph g_;
   std::vector<std::optional<Subnet>> link_subnet_;
+  std::map<std::pair<int, int>, int> rdma_;  // node pair (low, high) -> its fastest RDMA cable
   std::map<int, Search> per_source_;
   std::map<std::pair<int, Subnet>, Search> l2_;
 };
