@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   ct::cli::add_presets_command(app);
   ct::cli::add_topology_commands(app);
   ct::cli::add_workload_commands(app);
+  ct::cli::add_exec_commands(app);
   try {
     app.parse(argc, argv);  // runs the chosen subcommand's callback
   } catch (const CLI::ParseError& e) {

@@ -71,6 +71,7 @@ struct DataPlane::Link {
   uint64_t chunk_got = 0;
 
   bool eof = false;  // the peer closed at a frame boundary: an error only for whoever still waits on it
+  std::string broken;  // the peer went away mid-frame while this link was only drained: the error to report
 
   bool reading() const { return in != In::Parked && !eof; }
   bool chunk_open() const { return chunk && chunk_got < chunk->bytes; }
@@ -425,43 +426,64 @@ DataPlane::Link& DataPlane::link(int peer, const std::string& what) {
 
 void DataPlane::pump(Link* reader, Link* writer, const std::function<bool()>& done, const std::string& what) {
   auto deadline = deadline_after(config_.progress_timeout_s);
-  Link* links[2] = {reader, writer};
-  pollfd fds[3];
+  // The op's own links first, then every other link: this rank drains all its sockets while it
+  // waits (PROTOCOL.md, "Data plane"), so a ring of ranks that each send before they receive
+  // cannot fill each other's buffers and stall. Other links only read: messages land in their
+  // mailboxes, a chunk waits parked for its collective.
+  std::vector<Link*> links = {reader, writer};
+  for (auto& [peer, l] : links_)
+    if (l.get() != reader && l.get() != writer) links.push_back(l.get());
+  std::vector<pollfd> fds(links.size() + 1);
   try {
     while (!done()) {
       fds[0] = {cancel_ ? cancel_->wake_fd() : -1, POLLIN, 0};
-      bool any = false;
-      for (int i = 0; i < 2; ++i) {
+      bool any = false;  // the op itself can still move
+      for (size_t i = 0; i < links.size(); ++i) {
         Link* l = links[i];
         short ev = 0;
-        if (l) ev = static_cast<short>((i == 0 && l->reading() ? POLLIN : 0) | (l->out.active ? POLLOUT : 0));
+        if (l) ev = static_cast<short>((l->reading() ? POLLIN : 0) | (i < 2 && l->out.active ? POLLOUT : 0));
         fds[i + 1] = {ev ? l->fd.get() : -1, ev, 0};
-        any = any || ev;
+        if (i == 0) any = any || (ev & POLLIN);
+        if (i < 2) any = any || (ev & POLLOUT);
       }
       if (!any && reader && reader->eof)
-        throw PeerLost(fmt::format("exec: {}: closed the connection — its worker failed or exited (see its own error)",
-                                   reader->who));
+        throw PeerLost(reader->broken.empty()
+                           ? fmt::format("exec: {}: closed the connection — its worker failed or exited (see its own error)",
+                                         reader->who)
+                           : reader->broken);
       if (!any)
         throw RunError(fmt::format("exec: rank {} in {}: {} sent a collective chunk (tag {}, ring step {}) where this "
                                    "rank expects a message — the ranks run their communication ops in different orders",
                                    config_.rank, what, reader->who, reader->dh.tag, reader->dh.step));
-      int rc = ::poll(fds, 3, poll_timeout_ms(deadline));
+      int rc = ::poll(fds.data(), fds.size(), poll_timeout_ms(deadline));
       if (rc < 0 && errno != EINTR)
         throw RunError(fmt::format("exec: rank {}: poll failed: {}", config_.rank, std::strerror(errno)));
       if (cancel_ && cancel_->cancelled()) throw Cancelled(cancel_->reason());
       bool moved = false;
-      for (int i = 0; i < 2; ++i) {
+      for (size_t i = 0; i < links.size(); ++i) {
         short re = fds[i + 1].revents;
         if (!re) continue;
-        if ((re & (POLLOUT | POLLERR | POLLHUP)) && links[i]->out.active) moved |= links[i]->write_some();
-        if ((re & (POLLIN | POLLERR | POLLHUP)) && i == 0 && links[i]->reading()) moved |= links[i]->read_some(discard_);
+        Link* l = links[i];
+        if (i < 2 && (re & (POLLOUT | POLLERR | POLLHUP)) && l->out.active) moved |= l->write_some();
+        if (!(re & (POLLIN | POLLERR | POLLHUP)) || !l->reading()) continue;
+        if (i == 0) {
+          moved |= l->read_some(discard_);
+          continue;
+        }
+        try {
+          moved |= l->read_some(discard_);
+        } catch (const PeerLost& e) {
+          // Not this op's peer: an error only for whoever waits on it later.
+          l->eof = true;
+          l->broken = e.what();
+        }
       }
       if (moved) {
         deadline = deadline_after(config_.progress_timeout_s);
       } else if (Clock::now() >= deadline) {
         std::string st;
-        for (Link* l : links) {
-          std::string s = l ? l->state() : "";
+        for (size_t i = 0; i < 2; ++i) {
+          std::string s = links[i] ? links[i]->state() : "";
           if (!s.empty()) st += (st.empty() ? "" : "; ") + s;
         }
         throw Timeout(fmt::format("exec: rank {} in {}: no progress for {:.1f} s ({}) — the peer is hung or dead, or "
@@ -494,7 +516,7 @@ void DataPlane::exchange(const ChunkOut& out, const ChunkIn& in, const std::stri
   } unpost{li};
   if (li) li->post_chunk(&in);
   auto done = [&] { return (!lo || !lo->out.active) && (!li || li->chunk_got == in.bytes); };
-  // Only the receive link is read: the send peer may have finished the run and closed already.
+  // The send link is only drained: its peer may have finished the run and closed already.
   pump(li, lo == li ? nullptr : lo, done, what);
 }
 

@@ -28,6 +28,19 @@ TEST(DataPlane, MessagesBothWaysAtOnceDoNotDeadlock) {
   });
 }
 
+TEST(DataPlane, ARingOfSendsBeforeReceivesDoesNotStall) {
+  // Each rank sends to the next, then receives from the previous: far more than the socket buffers,
+  // so it finishes only because every rank drains its other connections while it sends.
+  auto l = test::listen_loopback(3);
+  const uint64_t big = 48 << 20;
+  test::run_ranks(3, [&](int r) {
+    int next = (r + 1) % 3, prev = (r + 2) % 3;
+    DataPlane plane({r, l.addrs, "tok", 5, 5}, {next, prev}, l.fds[r].get(), nullptr);
+    plane.send_message(next, 7, big, "send");
+    plane.recv_message(prev, 7, big, "recv");
+  });
+}
+
 TEST(DataPlane, MessagesMatchByTagInOrderAcrossFrameSplits) {
   auto l = test::listen_loopback(2);
   const uint64_t huge = (70ull << 20) + 3;  // two frames: above the 64 MiB payload bound

@@ -1,0 +1,86 @@
+// The executor's own subcommands: `bench` (collectives in the nccl-tests format).
+#include <fstream>
+#include <memory>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "cli/app.h"
+#include "cli/commands.h"
+#include "core/diag.h"
+#include "exec/bench.h"
+
+namespace clustertwin::cli {
+
+namespace {
+struct BenchArgs {
+  std::string kind, min = "8", max = "64M", json;
+  double factor = 2;
+  int iters = 20, warmup = 5, local = 0, corrupt_rank = -1;
+  double op_timeout_s = 30;
+};
+
+uint64_t size_flag(const std::string& text, const char* flag) {
+  auto v = exec::parse_size(text);
+  if (!v || *v == 0)
+    throw core::InputError(fmt::format("{}: error: expected a size in bytes like 8, 1K, 128M or 1G, got '{}'", flag, text));
+  return *v;
+}
+
+void bench(const BenchArgs& a) {
+  exec::BenchOptions o;
+  o.kind = *exec::bench_kind(a.kind);  // CLI11 checked the name
+  o.ranks = a.local;
+  o.min_bytes = size_flag(a.min, "-b/--minbytes");
+  o.max_bytes = size_flag(a.max, "-e/--maxbytes");
+  if (o.min_bytes > o.max_bytes)
+    throw core::InputError(fmt::format("-b/--minbytes: error: {} is above -e/--maxbytes {}", a.min, a.max));
+  if (o.kind == exec::BenchKind::SendRecv && o.ranks < 2)
+    throw core::InputError("--local: error: sendrecv needs at least 2 ranks\nhint: use --local 2 or more");
+  o.factor = a.factor;
+  o.iters = a.iters;
+  o.warmup = a.warmup;
+  o.run.self_exe = self_exe();
+  o.run.compute = exec::ComputeMode::Modelled;
+  o.run.op_timeout_s = a.op_timeout_s;
+  o.run.corrupt_rank = a.corrupt_rank;
+  const std::string launch = fmt::format("{} local worker processes over loopback TCP", o.ranks);
+  fmt::print("{}", exec::bench_header(o, launch));
+  std::fflush(stdout);
+  auto rows = exec::run_bench(o, [](const exec::BenchRow& r) {
+    fmt::print("{}", exec::bench_row_text(r));
+    std::fflush(stdout);
+  });
+  fmt::print("{}", exec::bench_footer(rows));
+  if (!a.json.empty()) {
+    std::ofstream out(a.json);
+    out << exec::bench_json(o, rows, launch).dump(1) << '\n';
+    if (!out) throw std::runtime_error(fmt::format("bench: cannot write '{}'", a.json));
+  }
+  size_t failed = std::count_if(rows.begin(), rows.end(), [](const exec::BenchRow& r) { return !r.error.empty(); });
+  if (failed > 0) throw std::runtime_error(fmt::format("bench: {} of {} sizes failed (see the table)", failed, rows.size()));
+}
+}  // namespace
+
+void add_exec_commands(CLI::App& app) {
+  auto ba = std::make_shared<BenchArgs>();
+  auto* cmd = app.add_subcommand("bench", "Collective throughput in the nccl-tests format (size, time, algbw, busbw, #wrong)");
+  cmd->add_option("KIND", ba->kind, "allreduce | allgather | reducescatter | sendrecv")
+      ->required()
+      ->check(CLI::IsMember({"allreduce", "allgather", "reducescatter", "sendrecv"}));
+  cmd->add_option("--local", ba->local, "Ranks as worker processes on this machine over loopback")
+      ->required()
+      ->check(CLI::Range(1, 64));
+  cmd->add_option("-b,--minbytes", ba->min, "Smallest size (bytes; K, M, G suffixes are binary)");
+  cmd->add_option("-e,--maxbytes", ba->max, "Largest size");
+  cmd->add_option("-f,--stepfactor", ba->factor, "Multiply the size by this from one row to the next")
+      ->check(CLI::Range(1.0001, 1024.0));
+  cmd->add_option("-n,--iters", ba->iters, "Timed iterations per size (the median is shown)")->check(CLI::Range(1, 100000));
+  cmd->add_option("-w,--warmup_iters", ba->warmup, "Untimed iterations per size before them")->check(CLI::Range(0, 100000));
+  cmd->add_option("--json", ba->json, "Also write the table as JSON to FILE");
+  cmd->add_option("--op-timeout", ba->op_timeout_s, "Seconds without progress before a size fails")->check(CLI::PositiveNumber);
+  cmd->add_option("--corrupt-rank", ba->corrupt_rank, "Testing aid: this rank corrupts its contributions")->group("");
+  cmd->callback([ba] { bench(*ba); });
+}
+
+}  // namespace clustertwin::cli

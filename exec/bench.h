@@ -1,0 +1,69 @@
+// `clustertwin bench`: collective throughput in the nccl-tests format (STYLE.md point 10). Each
+// size is one Program of repeated collectives run by the ordinary executor — same workers,
+// handshake, data plane and result checks as `run` — so the table measures what a run would see.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/program.h"
+#include "exec/executor.h"
+
+namespace clustertwin::exec {
+
+enum class BenchKind { AllReduce, AllGather, ReduceScatter, SendRecv };
+std::optional<BenchKind> bench_kind(std::string_view name);  // "allreduce", ...
+std::string_view name(BenchKind k);
+// nccl-tests' bus bandwidth factors (doc/PERFORMANCE.md): all-reduce 2(n-1)/n, all-gather and
+// reduce-scatter (n-1)/n, send/recv 1. busbw = algbw x factor, comparable with link speed.
+double busbw_factor(BenchKind k, int ranks);
+
+struct BenchOptions {
+  BenchKind kind = BenchKind::AllReduce;
+  int ranks = 2;
+  uint64_t min_bytes = 8, max_bytes = 64ull << 20;
+  double factor = 2;  // sizes min, min*f, min*f^2, ... <= max
+  int iters = 20;     // timed iterations per size (the median is shown)
+  int warmup = 5;     // untimed iterations before them (checked all the same)
+  LocalRunOptions run;  // --local N: how the workers start
+};
+
+// The sizes a sweep visits: multiples of 4 bytes (fp32 elements), strictly increasing.
+std::vector<uint64_t> bench_sizes(const BenchOptions& o);
+// One size's Program: warmup + iters steps, one collective (or one send to the next rank and one
+// receive from the previous) per step, each step after the previous on every rank.
+core::Program bench_program(BenchKind k, int ranks, uint64_t bytes, int steps);
+
+struct BenchRow {
+  uint64_t bytes = 0;
+  uint64_t count = 0;         // fp32 elements
+  double time_s = 0;          // median over the timed iterations
+  double algbw = 0, busbw = 0;  // GB/s (decimal)
+  int wrong = 0;              // ranks whose result check failed (the size stops at the first failure)
+  std::string error;          // why the size failed, when it did
+};
+
+// The iteration time: from the last rank entering the step to the last rank leaving it (what a
+// collective costs once every member is there; the result checks between steps are outside).
+double step_time(const std::vector<core::OpRecord>& records, const core::Program& p, int step);
+
+// Runs every size, calling on_row as each finishes (the table streams). Never throws for a failed
+// size: its row carries the error.
+std::vector<BenchRow> run_bench(const BenchOptions& o, const std::function<void(const BenchRow&)>& on_row);
+
+// The table, nccl-tests style: '#' lines, a units row, data rows, an OK/FAILED footer.
+std::string bench_header(const BenchOptions& o, std::string_view launch);
+std::string bench_row_text(const BenchRow& r);
+std::string bench_footer(const std::vector<BenchRow>& rows);
+nlohmann::json bench_json(const BenchOptions& o, const std::vector<BenchRow>& rows, std::string_view launch);
+
+// "8", "1K", "128M", "1G" (binary multiples, as nccl-tests reads -b/-e). nullopt when malformed.
+std::optional<uint64_t> parse_size(std::string_view text);
+
+}  // namespace clustertwin::exec

@@ -1,0 +1,228 @@
+// End-to-end tests of the executor's command line: bench (nccl-tests table, JSON, FAILED),
+// run over a stand-in ssh and with --attach, and worker -t/--node.
+#include <gtest/gtest.h>
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Result {
+  int code = -1;
+  std::string output;  // stdout and stderr together
+};
+
+Result run(const std::string& args, const std::string& env = "") {
+  std::string cmd = fmt::format("{} {} {} 2>&1", env, CLUSTERTWIN_BIN, args);
+  Result r;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return r;
+  char buf[4096];
+  while (size_t n = fread(buf, 1, sizeof buf, p)) r.output.append(buf, n);
+  int status = pclose(p);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+std::string src(const std::string& rel) { return fmt::format("{}/{}", CLUSTERTWIN_SOURCE_DIR, rel); }
+
+class ExecCli : public testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / fmt::format("ct-exec-e2e-{}-{}", ::getpid(),
+                                                   testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string out(const std::string& name) const { return (dir_ / name).string(); }
+
+  // Three nodes on 127.0.0.1 with ssh aliases; the third alias given. Compute is made negligible
+  // (as in fixtures/local-3-fast.yaml): the tests spend their time on the real all-reduce.
+  std::string topology(const std::string& third_alias = "c") const {
+    std::string path = out("ssh-3.yaml");
+    const char* fast = "peak_fp32: 1PFLOPS, memory_bandwidth: 1PB/s, ";
+    std::ofstream(path) << "name: ssh-3\n"
+                           "nodes:\n"
+                           "  - {name: a, device: this-machine, " << fast << "address: 127.0.0.1, ssh: a}\n"
+                           "  - {name: b, device: this-machine, " << fast << "address: 127.0.0.1, ssh: b}\n"
+                           "  - {name: c, device: this-machine, " << fast << "address: 127.0.0.1, ssh: " << third_alias << "}\n"
+                           "  - {name: lo, kind: switch}\n"
+                           "links:\n"
+                           "  - {between: [a, lo], type: loopback}\n"
+                           "  - {between: [b, lo], type: loopback}\n"
+                           "  - {between: [c, lo], type: loopback}\n";
+    return path;
+  }
+
+  // Runs the remote command here, as sshd would on the node; aliases unreachable* fail like ssh.
+  std::string fake_ssh() const {
+    std::string path = out("fake-ssh");
+    std::ofstream(path) << "#!/bin/sh\n"
+                           "while [ \"$1\" = \"-o\" ]; do shift 2; done\n"
+                           "alias=\"$1\"; shift\n"
+                           "case \"$alias\" in unreachable*) echo \"ssh: Could not resolve hostname $alias\" >&2; exit 255;; esac\n"
+                           "exec /bin/sh -c \"$*\"\n";
+    ::chmod(path.c_str(), 0755);
+    return path;
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(ExecCli, BenchPrintsTheNcclTestsTableAndJson) {
+  Result r = run(fmt::format("bench allreduce --local 3 -b 8 -e 4K -f 8 -n 3 -w 1 --json {}", out("b.json")));
+  ASSERT_EQ(r.code, 0) << r.output;
+  std::istringstream lines(r.output);
+  std::vector<std::string> data, comments;
+  for (std::string l; std::getline(lines, l);) (l.rfind("#", 0) == 0 ? comments : data).push_back(l);
+  EXPECT_NE(r.output.find("#         size        count   type       time    algbw    busbw  #wrong\n"
+                          "#          (B)   (elements)              (us)   (GB/s)   (GB/s)        \n"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("busbw = algbw x 1.3333 (2(n-1)/n)"), std::string::npos) << r.output;
+  ASSERT_EQ(data.size(), 4u) << r.output;  // 8, 64, 512, 4096
+  const std::regex row(R"(\s+(\d+)\s+(\d+)\s+float\s+[0-9.]+\s+[0-9.]+\s+[0-9.]+\s+0)");
+  std::smatch m;
+  ASSERT_TRUE(std::regex_match(data[3], m, row)) << data[3];
+  EXPECT_EQ(m[1], "4096");
+  EXPECT_EQ(m[2], "1024");
+  EXPECT_EQ(comments.back(), "# OK");
+  auto j = nlohmann::json::parse(std::ifstream(out("b.json")));
+  EXPECT_EQ(j["benchmark"], "allreduce");
+  EXPECT_EQ(j["ok"], true);
+  ASSERT_EQ(j["rows"].size(), 4u);
+  EXPECT_EQ(j["rows"][0]["size_bytes"], 8);
+  EXPECT_GT(j["rows"][3]["time_us"].get<double>(), 0);
+  EXPECT_NEAR(j["rows"][3]["busbw_gbps"].get<double>(), j["rows"][3]["algbw_gbps"].get<double>() * 4 / 3, 1e-9);
+}
+
+TEST_F(ExecCli, BenchEveryKindRuns) {
+  for (const char* kind : {"allgather", "reducescatter", "sendrecv"}) {
+    Result r = run(fmt::format("bench {} --local 3 -b 1K -e 64K -f 64 -n 2 -w 1", kind));
+    EXPECT_EQ(r.code, 0) << kind << "\n" << r.output;
+    EXPECT_NE(r.output.find("# OK"), std::string::npos) << r.output;
+  }
+}
+
+TEST_F(ExecCli, BenchWithAWrongResultSaysFailed) {
+  Result r = run("bench allreduce --local 2 -b 64 -e 64 -n 1 -w 0 --corrupt-rank 1");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("# size 64 failed: exec: rank "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("gave a wrong result"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("\n# FAILED\n"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("clustertwin: error: bench: 1 of 1 sizes failed (see the table)"), std::string::npos) << r.output;
+}
+
+TEST_F(ExecCli, BenchRejectsBadSizes) {
+  Result r = run("bench allreduce --local 2 -b 8X");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.output, "-b/--minbytes: error: expected a size in bytes like 8, 1K, 128M or 1G, got '8X'\n");
+}
+
+TEST_F(ExecCli, RunOverSshStartsAWorkerPerNode) {
+  Result r = run(fmt::format("run -t {} -w {} --micro-batch 1 --steps 1 --compute modelled --ssh-command {} "
+                             "--remote-binary {} -o {}",
+                             topology(), src("workloads/examples/ddp-gpt2.yaml"), fake_ssh(), CLUSTERTWIN_BIN, out("run")));
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("3 workers started over ssh, TCP, compute=modelled, clocks aligned by ping-pong to ±"),
+            std::string::npos)
+      << r.output;
+  EXPECT_TRUE(fs::exists(dir_ / "run/summary.json"));
+  EXPECT_TRUE(fs::exists(dir_ / "run/clocks.json"));
+}
+
+TEST_F(ExecCli, RunOverSshNamesAnUnreachableAlias) {
+  Result r = run(fmt::format("run -t {} -w {} --micro-batch 1 --steps 1 --compute modelled --ssh-command {} "
+                             "--remote-binary {} -o {}",
+                             topology("unreachable-c"), src("workloads/examples/ddp-gpt2.yaml"), fake_ssh(), CLUSTERTWIN_BIN,
+                             out("run")));
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("clustertwin: error: exec: rank 2: the worker on node 'c' (ssh alias 'unreachable-c') exited "
+                          "with status 255 before announcing its port — ssh could not reach or log in to 'unreachable-c'"),
+            std::string::npos)
+      << r.output;
+}
+
+// Starts `clustertwin worker -t TOPO --node NAME` with the token in its environment; returns its
+// pid and port.
+std::pair<pid_t, int> start_worker(const std::string& topo, const std::string& node, const std::string& token) {
+  int fds[2];
+  if (::pipe(fds) != 0) return {-1, 0};
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(fds[1], 1);
+    ::close(fds[0]);
+    ::setenv("CLUSTERTWIN_TOKEN", token.c_str(), 1);
+    ::execl(CLUSTERTWIN_BIN, CLUSTERTWIN_BIN, "worker", "-t", topo.c_str(), "--node", node.c_str(), nullptr);
+    ::_exit(127);
+  }
+  ::close(fds[1]);
+  std::string line;
+  char c;
+  while (::read(fds[0], &c, 1) == 1 && c != '\n') line += c;
+  ::close(fds[0]);
+  const std::string prefix = "clustertwin-worker listening on ";
+  if (line.rfind(prefix, 0) != 0) return {pid, 0};
+  return {pid, std::stoi(line.substr(prefix.size()))};
+}
+
+TEST_F(ExecCli, RunAttachesToWorkersStartedByHand) {
+  const std::string topo = topology();
+  std::vector<std::pair<pid_t, int>> workers;
+  for (const char* node : {"a", "b", "c"}) workers.push_back(start_worker(topo, node, "by-hand-token"));
+  std::string attach;
+  for (auto [pid, port] : workers) {
+    ASSERT_GT(port, 0);
+    attach += fmt::format("{}127.0.0.1:{}", attach.empty() ? "" : ",", port);
+  }
+  Result r = run(fmt::format("run -t {} -w {} --micro-batch 1 --steps 1 --compute modelled --attach {} -o {}", topo,
+                             src("workloads/examples/ddp-gpt2.yaml"), attach, out("run")),
+                 "CLUSTERTWIN_TOKEN=by-hand-token");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("3 attached workers over TCP"), std::string::npos) << r.output;
+  for (auto [pid, port] : workers) {
+    int status = 0;
+    for (int i = 0; i < 100 && ::waitpid(pid, &status, WNOHANG) == 0; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (::waitpid(pid, &status, WNOHANG) == 0) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      ADD_FAILURE() << "worker " << pid << " did not exit after the run";
+    }
+  }
+}
+
+TEST_F(ExecCli, AttachWithoutTheTokenIsAnInputError) {
+  Result r = run(fmt::format("run -t {} -w {} --attach 127.0.0.1:1,127.0.0.1:2,127.0.0.1:3 -o {}", topology(),
+                             src("workloads/examples/ddp-gpt2.yaml"), out("run")),
+                 "env -u CLUSTERTWIN_TOKEN");
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_NE(r.output.find("--attach: error: attaching needs the run token"), std::string::npos) << r.output;
+}
+
+TEST_F(ExecCli, WorkerNeedsAnAddress) {
+  Result r = run("worker --token t");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.output, "--listen: error: the worker needs an address to listen on\n"
+                      "hint: pass --listen ADDR:PORT, or -t TOPOLOGY --node NAME to use the node's address\n");
+  r = run(fmt::format("worker --token t -t {} --node zz", topology()));
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.output, "--node: error: topology 'ssh-3' has no node 'zz'\nhint: its nodes that run ranks: a, b, c\n");
+}
+
+}  // namespace
