@@ -47,11 +47,14 @@ class HybridCompiler {
           seats[l_.rank_at(s, d, t)] = seat;
         }
     p.memory.resize(l_.world());
+    size_t expect = 0;  // ranks have about the same number of ops: grow each list once
     for (int r = 0; r < l_.world(); ++r) {
       p.ranks.push_back({r, {}});
+      p.ranks.back().ops.reserve(expect + expect / 8);
       RankBuilder b{p.ranks.back(), w_.precision.compute};
       std::vector<uint32_t> carry;
       for (int s = 0; s < w_.steps; ++s) step(b, seats[r], s, carry);
+      expect = std::max(expect, p.ranks.back().ops.size());
       p.memory[r] = memory(seats[r]);
       p.memory[r].capacity = c_.ranks[r].capacity;
     }
