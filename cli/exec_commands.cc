@@ -1,4 +1,5 @@
-// The executor's own subcommands: `bench` (collectives in the nccl-tests format).
+// The executor's own subcommands: `bench` (collectives in the nccl-tests format) and `emulate
+// up|down` (the topology as network namespaces on this machine).
 #include <fstream>
 #include <memory>
 #include <stdexcept>
@@ -9,6 +10,8 @@
 #include "cli/commands.h"
 #include "core/diag.h"
 #include "exec/bench.h"
+#include "exec/emulate/emulation.h"
+#include "topologies/topology.h"
 
 namespace clustertwin::cli {
 
@@ -60,6 +63,37 @@ void bench(const BenchArgs& a) {
   size_t failed = std::count_if(rows.begin(), rows.end(), [](const exec::BenchRow& r) { return !r.error.empty(); });
   if (failed > 0) throw std::runtime_error(fmt::format("bench: {} of {} sizes failed (see the table)", failed, rows.size()));
 }
+struct EmulateArgs {
+  std::string topology, prefix;
+  double scale = 1;
+  bool delay = false, dry_run = false;
+};
+
+void emulate_up(const EmulateArgs& a) {
+  topo::Topology t = topo::load_topology(a.topology);
+  auto plan = exec::emulate::plan_emulation(t, {a.scale, a.prefix, a.delay});
+  if (a.dry_run) {
+    fmt::print("{}", plan.text());
+    return;
+  }
+  exec::emulate::up(plan);
+  fmt::print("emulating '{}' in {} network namespaces ({}*), bandwidths x{}:\n", t.name, plan.namespaces.size(), plan.prefix,
+             a.scale);
+  for (size_t n = 0; n < t.nodes.size(); ++n)
+    if (!plan.node_namespace[n].empty())
+      fmt::print("  {:<12} {:<24} {}\n", t.nodes[n].name, plan.node_namespace[n],
+                 plan.node_address[n].empty() ? "" : plan.node_address[n]);
+  for (const auto& note : plan.notes) fmt::print("note: {}\n", note);
+  fmt::print("run a command on a node: ip netns exec {}NODE COMMAND; remove all: clustertwin emulate down {}{}\n",
+             plan.prefix, a.topology, a.prefix.empty() ? "" : " --prefix " + a.prefix);
+}
+
+void emulate_down(const EmulateArgs& a) {
+  std::string prefix = a.prefix;
+  if (prefix.empty()) prefix = exec::emulate::default_prefix(topo::load_topology(a.topology));
+  auto removed = exec::emulate::down(prefix);
+  fmt::print("removed {} network namespace{} ({}*)\n", removed.size(), removed.size() == 1 ? "" : "s", prefix);
+}
 }  // namespace
 
 void add_exec_commands(CLI::App& app) {
@@ -81,6 +115,22 @@ void add_exec_commands(CLI::App& app) {
   cmd->add_option("--op-timeout", ba->op_timeout_s, "Seconds without progress before a size fails")->check(CLI::PositiveNumber);
   cmd->add_option("--corrupt-rank", ba->corrupt_rank, "Testing aid: this rank corrupts its contributions")->group("");
   cmd->callback([ba] { bench(*ba); });
+
+  auto ea = std::make_shared<EmulateArgs>();
+  auto* emu = app.add_subcommand("emulate", "Build a topology as network namespaces on this machine (Linux, root)");
+  emu->require_subcommand(1);
+  auto* up = emu->add_subcommand("up", "One namespace per node, a shaped veth per link, addresses and routes");
+  up->add_option("TOPOLOGY", ea->topology, "Topology YAML")->required();
+  up->add_option("--scale", ea->scale, "Multiply every bandwidth by this (the prediction must use the same)")
+      ->check(CLI::PositiveNumber);
+  up->add_option("--prefix", ea->prefix, "Namespace names start with this (default ct-<topology name>-)");
+  up->add_flag("--delay", ea->delay, "Also add each link's latency with netem (needs a kernel with netem)");
+  up->add_flag("--dry-run", ea->dry_run, "Print the ip/tc commands instead of running them");
+  up->callback([ea] { emulate_up(*ea); });
+  auto* down = emu->add_subcommand("down", "Remove every namespace `emulate up` made for the topology");
+  down->add_option("TOPOLOGY", ea->topology, "Topology YAML")->required();
+  down->add_option("--prefix", ea->prefix, "The prefix given to `emulate up`");
+  down->callback([ea] { emulate_down(*ea); });
 }
 
 }  // namespace clustertwin::cli

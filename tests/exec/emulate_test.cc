@@ -1,0 +1,186 @@
+// Emulated clusters. The plan is checked everywhere; bringing it up needs Linux and root, and those
+// tests skip otherwise. Every namespace they make carries a prefix unique to this test process and
+// is removed in TearDown even when an assertion failed.
+#include "exec/emulate/emulation.h"
+
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "core/diag.h"
+#include "exec/errors.h"
+#include "exec/socket.h"
+
+namespace clustertwin::exec::emulate {
+namespace {
+
+// a -- b -- c, b forwarding, 100 Mbit/s links: the guide's star hub, in a line.
+const char* kChain = R"(name: chain
+nodes:
+  - {name: a, device: mac-mini-m4, address: 10.99.0.1}
+  - {name: b, device: mac-mini-m4, address: 10.99.0.2, forwards: true}
+  - {name: c, device: mac-mini-m4, address: 10.99.0.3}
+links:
+  - {between: [a, b], type: eth-1g, bandwidth: 100Mbps}
+  - {between: [b, c], type: eth-1g, bandwidth: [100Mbps, 50Mbps]}
+)";
+
+// Two nodes on a switch with subnets: the IP-mode path (addresses as written, a bridge).
+const char* kSwitch = R"(name: sw
+nodes:
+  - {name: m1, device: mac-mini-m4, address: 10.98.0.1/24}
+  - {name: m2, device: mac-mini-m4, address: 10.98.0.2/24}
+  - {name: s, kind: switch}
+links:
+  - {between: [m1, s], type: eth-1g}
+  - {between: [m2, s], type: eth-1g}
+)";
+
+bool has(const EmulationPlan& p, const std::string& line) {
+  return p.text().find(line + "\n") != std::string::npos;
+}
+
+TEST(EmulatePlan, ChainWithHostRoutesAndShaping) {
+  auto t = topo::parse_topology(kChain, "chain.yaml");
+  auto p = plan_emulation(t, {0.5, "ct-x-", false});
+  EXPECT_EQ(p.namespaces, (std::vector<std::string>{"ct-x-a", "ct-x-b", "ct-x-c"}));
+  EXPECT_TRUE(has(p, "ip netns add ct-x-a")) << p.text();
+  EXPECT_TRUE(has(p, "ip link add l0 netns ct-x-a type veth peer name l0 netns ct-x-b")) << p.text();
+  // Each direction shaped on the sending side, scaled by 0.5: 100 Mbit/s -> 50, 50 -> 25.
+  EXPECT_TRUE(has(p, "tc -n ct-x-a qdisc add dev l0 root tbf rate 50000000bit burst 67050 latency 50ms")) << p.text();
+  EXPECT_TRUE(has(p, "tc -n ct-x-c qdisc add dev l1 root tbf rate 25000000bit burst 67050 latency 50ms")) << p.text();
+  EXPECT_TRUE(has(p, "ip -n ct-x-a addr add 10.99.0.1/32 peer 10.99.0.2/32 dev l0")) << p.text();
+  EXPECT_TRUE(has(p, "ip -n ct-x-a route replace 10.99.0.3/32 via 10.99.0.2 dev l0 onlink")) << p.text();
+  EXPECT_TRUE(has(p, "ip -n ct-x-c route replace 10.99.0.1/32 via 10.99.0.2 dev l1 onlink")) << p.text();
+  EXPECT_TRUE(has(p, "ip netns exec ct-x-b sysctl -qw net.ipv4.ip_forward=1")) << p.text();
+  EXPECT_EQ(p.node_address, (std::vector<std::string>{"10.99.0.1", "10.99.0.2", "10.99.0.3"}));
+  ASSERT_FALSE(p.notes.empty());
+  EXPECT_EQ(p.notes[0].rfind("link latency not emulated", 0), 0u);
+}
+
+TEST(EmulatePlan, SwitchBecomesABridgeAndSubnetsAreKept) {
+  auto p = plan_emulation(topo::parse_topology(kSwitch, "sw.yaml"), {1, "ct-y-", false});
+  EXPECT_TRUE(has(p, "ip -n ct-y-s link add br0 type bridge")) << p.text();
+  EXPECT_TRUE(has(p, "ip -n ct-y-s link set l0 master br0")) << p.text();
+  EXPECT_TRUE(has(p, "ip -n ct-y-m1 addr add 10.98.0.1/24 dev l0")) << p.text();
+  // eth-1g is 940 Mbit/s of TCP goodput in the presets.
+  EXPECT_TRUE(has(p, "tc -n ct-y-m1 qdisc add dev l0 root tbf rate 940000000bit burst 235000 latency 50ms")) << p.text();
+}
+
+TEST(EmulatePlan, DefaultPrefixNamesTheTopology) {
+  auto p = plan_emulation(topo::parse_topology(kChain, "chain.yaml"), {});
+  EXPECT_EQ(p.prefix, "ct-chain-");
+}
+
+TEST(EmulatePlan, SharedOrLoopbackAddressesAreInputErrors) {
+  std::string shared = kChain;
+  shared.replace(shared.find("10.99.0.3"), 9, "10.99.0.1");
+  try {
+    plan_emulation(topo::parse_topology(shared, "chain.yaml"), {});
+    FAIL();
+  } catch (const core::InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("chain.yaml:5:5: error: nodes 'a' and 'c' share the address 10.99.0.1"),
+              std::string::npos)
+        << e.what();
+  }
+  std::string loop = kChain;
+  loop.replace(loop.find("10.99.0.1"), 9, "127.0.0.1");
+  EXPECT_THROW(plan_emulation(topo::parse_topology(loop, "chain.yaml"), {}), core::InputError);
+  EXPECT_THROW(plan_emulation(topo::parse_topology(kChain, "chain.yaml"), {0, "", false}), core::InputError);
+}
+
+class Emulated : public testing::Test {
+ protected:
+  void SetUp() override {
+    std::string why;
+    if (!supported(&why)) GTEST_SKIP() << why;
+    prefix_ = "ct-t" + std::to_string(::getpid()) + "-";
+  }
+  void TearDown() override {
+    if (prefix_.empty()) return;
+    try {
+      down(prefix_);
+    } catch (const RunError& e) {
+      ADD_FAILURE() << e.what();
+    }
+    EXPECT_TRUE(list(prefix_).empty());
+  }
+  std::string prefix_;
+};
+
+// Bytes per second of one TCP stream from `from` to `to_addr`, both inside namespaces: the steady
+// rate over the last 3/4 of the bytes, after slow start and the buckets' first burst.
+double tcp_rate(const std::string& from, const std::string& to_ns, const std::string& to_addr, size_t bytes) {
+  Fd listener;
+  {
+    InNamespace in(to_ns);
+    listener = listen_on({to_addr, 0});
+  }
+  Endpoint ep{to_addr, local_port(listener.get())};
+  double seconds = -1;
+  std::thread server([&] {
+    Fd c = accept_until(listener.get(), deadline_after(10));
+    if (!c.valid()) return;
+    std::vector<char> buf(1 << 16);
+    size_t got = 0;
+    Clock::time_point first{};
+    while (got < bytes) {
+      size_t n = recv_some(c.get(), buf.data(), buf.size(), "sender");
+      if (got < bytes / 4 && got + n >= bytes / 4) first = Clock::now();
+      got += n;
+      if (n == 0 && !wait_fd(c.get(), POLLIN, deadline_after(10))) return;
+    }
+    seconds = std::chrono::duration<double>(Clock::now() - first).count();
+  });
+  {
+    InNamespace in(from);
+    Fd c = connect_until(ep, deadline_after(5), "receiver");
+    std::vector<char> data(bytes, 'x');
+    write_all(c.get(), data.data(), data.size(), deadline_after(30), "receiver");
+    server.join();
+  }
+  return seconds > 0 ? static_cast<double>(bytes - bytes / 4) / seconds : 0;
+}
+
+TEST_F(Emulated, ChainIsShapedToItsTbfRateAndTornDown) {
+  auto plan = plan_emulation(topo::parse_topology(kChain, "chain.yaml"), {1, prefix_, false});
+  {
+    Emulation emu(plan);
+    EXPECT_EQ(list(prefix_).size(), 3u);
+    // a -> c crosses b: the bottleneck is 100 Mbit/s = 12.5 MB/s.
+    double rate = tcp_rate(prefix_ + "a", prefix_ + "c", "10.99.0.3", 4 << 20);
+    EXPECT_GT(rate, 0.9 * 12.5e6) << rate;
+    EXPECT_LT(rate, 1.05 * 12.5e6) << rate;
+    // c -> b is the 50 Mbit/s direction.
+    double back = tcp_rate(prefix_ + "c", prefix_ + "b", "10.99.0.2", 2 << 20);
+    EXPECT_GT(back, 0.9 * 6.25e6) << back;
+    EXPECT_LT(back, 1.05 * 6.25e6) << back;
+  }
+  EXPECT_TRUE(list(prefix_).empty());  // the destructor removed everything
+}
+
+TEST_F(Emulated, SwitchedSubnetCarriesTcp) {
+  Emulation emu(plan_emulation(topo::parse_topology(kSwitch, "sw.yaml"), {0.1, prefix_, false}));
+  double rate = tcp_rate(prefix_ + "m1", prefix_ + "m2", "10.98.0.2", 4 << 20);
+  EXPECT_GT(rate, 0.9 * 11.75e6) << rate;  // 940 Mbit/s scaled by 0.1
+  EXPECT_LT(rate, 1.05 * 11.75e6) << rate;
+}
+
+TEST_F(Emulated, AFailedStepRemovesWhatWasMade) {
+  auto plan = plan_emulation(topo::parse_topology(kChain, "chain.yaml"), {1, prefix_, false});
+  plan.commands.insert(plan.commands.begin() + 4, {"ip", "link", "add", "x", "type", "no-such-kind"});
+  try {
+    up(plan);
+    FAIL();
+  } catch (const RunError& e) {
+    EXPECT_NE(std::string(e.what()).find("exec: emulate: `ip link add x type no-such-kind` failed: "), std::string::npos)
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find("(everything made so far was removed)"), std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(list(prefix_).empty());
+}
+
+}  // namespace
+}  // namespace clustertwin::exec::emulate
