@@ -40,20 +40,30 @@ constexpr const char* kModelConfig[] = {
 // merged steps are charged as one delay before it. With the same flows active throughout, max-min
 // sharing gives each step the same rate either way, so on uniform links the time equals the
 // step-by-step expansion (2(n-1) SimGrid communications per rank for a ring) while costing one.
+//
+// Plans are lockstep (a chunk sent at step s is received at step s), so a transfer's messages are
+// named by its first step. Merging is only sound where every member's plan changes peers at the
+// same steps, so that a sender's merged run is exactly its receiver's: ring and hierarchical
+// (rings inside and across blocks). Other algorithms (tree, halving-doubling, direct) keep one
+// transfer per step; they have O(log n) or per-peer steps anyway. Idle steps are skipped.
 struct Transfer {
   int32_t send_to = -1, recv_from = -1;
   double send_bytes = 0;
   int steps = 0;
   double reduce_elements = 0;  // received elements added into the buffer
-  uint32_t index = 0;          // position among the collective's transfers (mailbox name)
+  uint32_t first_step = 0;     // names the transfer's messages on both sides
 };
 
-std::vector<Transfer> merge_steps(const std::vector<work::P2PStep>& plan, int esize) {
+bool mergeable(core::Algorithm a) { return a == core::Algorithm::Ring || a == core::Algorithm::Hierarchical; }
+
+std::vector<Transfer> merge_steps(const std::vector<work::P2PStep>& plan, int esize, bool merge) {
   std::vector<Transfer> out;
-  for (const auto& s : plan) {
-    if (out.empty() || out.back().send_to != s.send_to || out.back().recv_from != s.recv_from) {
-      out.push_back({s.send_to, s.recv_from, 0, 0, 0, static_cast<uint32_t>(out.size())});
-    }
+  for (size_t i = 0; i < plan.size(); ++i) {
+    const work::P2PStep& s = plan[i];
+    if (s.send_to < 0 && s.recv_from < 0) continue;
+    bool extend = merge && !out.empty() && out.back().send_to == s.send_to && out.back().recv_from == s.recv_from &&
+                  out.back().first_step + out.back().steps == i;
+    if (!extend) out.push_back({s.send_to, s.recv_from, 0, 0, 0, static_cast<uint32_t>(i)});
     Transfer& t = out.back();
     t.send_bytes += static_cast<double>(s.send.count) * esize;
     t.steps += 1;
@@ -70,15 +80,16 @@ class TransferPlans {
 
   const std::vector<Transfer>& of(int rank, const core::Op& op) {
     auto count = static_cast<int64_t>(op.bytes / core::size_of(op.dtype));
-    Key key{rank, op.group, static_cast<int>(op.collective), static_cast<int>(op.algorithm), count, core::size_of(op.dtype)};
+    Key key{rank, op.group, static_cast<int>(op.collective), static_cast<int>(op.algorithm), count,
+            core::size_of(op.dtype), op.root, op.local};
     auto it = cache_.find(key);
     if (it != cache_.end()) return it->second;
-    auto plan = work::plan_collective(op.collective, op.algorithm, p_.groups.at(op.group), rank, count);
-    return cache_.emplace(key, merge_steps(plan, core::size_of(op.dtype))).first->second;
+    auto plan = work::plan_collective(op, p_.groups.at(op.group), rank, count);
+    return cache_.emplace(key, merge_steps(plan, core::size_of(op.dtype), mergeable(op.algorithm))).first->second;
   }
 
  private:
-  using Key = std::tuple<int, int, int, int, int64_t, int>;
+  using Key = std::tuple<int, int, int, int, int64_t, int, int, int>;
   const core::Program& p_;
   std::map<Key, std::vector<Transfer>> cache_;
 };
@@ -190,11 +201,11 @@ class RankInterpreter {
     const core::Op& op = ops_[i];
     c.pending = 0;
     if (t.send_to >= 0) {
-      track(mailbox('c', op.tag, t.index, rank_, t.send_to)->put_async(&payload_, static_cast<uint64_t>(t.send_bytes)), i, What::Comm);
+      track(mailbox('c', op.tag, t.first_step, rank_, t.send_to)->put_async(&payload_, static_cast<uint64_t>(t.send_bytes)), i, What::Comm);
       ++c.pending;
     }
     if (t.recv_from >= 0) {
-      track(mailbox('c', op.tag, t.index, t.recv_from, rank_)->get_async(&received_), i, What::Comm);
+      track(mailbox('c', op.tag, t.first_step, t.recv_from, rank_)->get_async(&received_), i, What::Comm);
       ++c.pending;
     }
     if (c.pending == 0) after_comm(i);

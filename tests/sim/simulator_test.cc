@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include <fmt/format.h>
 
 #include "core/run.h"
@@ -253,6 +255,55 @@ TEST(Simulator, MergedRingStepsPayEveryStepsLatencyAndOverhead) {
   const double S = 4e6;
   const double expected = 2.0 * (n - 1) * (10e-6 + 2 * 100e-6 + S / n / 1e9);
   EXPECT_NEAR(last_end(simulate(one_allreduce(n, S), t)), expected, 1e-3 * expected);
+}
+
+}  // namespace
+}  // namespace clustertwin::sim
+
+namespace clustertwin::sim {
+namespace {
+
+// n hosts on one switch, every link alpha and B: any pair is 2 hops, 2 alpha apart.
+topo::Topology switched(int n, const std::string& bandwidth, const std::string& latency) {
+  std::string y = "name: star\nnodes:\n  - {name: sw, kind: switch}\n";
+  for (int i = 0; i < n; ++i)
+    y += fmt::format("  - {{name: h{}, device: this-machine, memory_bandwidth: 1PB/s, peak_fp32: 1PFLOPS}}\n", i);
+  y += "links:\n";
+  for (int i = 0; i < n; ++i)
+    y += fmt::format("  - {{between: [h{}, sw], type: eth-1g, bandwidth: {}, latency: {}, overhead: 0us}}\n", i, bandwidth, latency);
+  return topo::parse_topology(y, "star.yaml");
+}
+
+core::Program allreduce_with(int n, double bytes, core::Algorithm algorithm) {
+  core::Program p = one_allreduce(n, bytes);
+  for (auto& rp : p.ranks) rp.ops[0].algorithm = algorithm;
+  return p;
+}
+
+// Rabenseifner on a switch: log2(n) halving steps then log2(n) doubling steps, each between one
+// pair of hosts (2 hops); bytes 2(n-1)/n S per rank, no link shared by two flows in a direction.
+TEST(Simulator, HalvingDoublingAllReduceMatchesClosedForm) {
+  for (int n : {2, 4, 8}) {
+    for (double S : {1024.0, 64e6}) {
+      const double B = 10e9 / 8, alpha = 2 * 5e-6;
+      auto end = last_end(simulate(allreduce_with(n, S, core::Algorithm::HalvingDoubling), switched(n, "10Gbps", "5us")));
+      const double expected = 2 * std::log2(n) * alpha + 2.0 * (n - 1) / n * S / B;
+      EXPECT_NEAR(end, expected, 0.01 * expected) << "n=" << n << " S=" << S;
+    }
+  }
+}
+
+// Plans whose peers change from step to step (tree, halving-doubling on any n) are not merged; the
+// simulation must still match every message and finish.
+TEST(Simulator, TreeAndHalvingDoublingFinishOnAnyGroupSize) {
+  for (auto algorithm : {core::Algorithm::Tree, core::Algorithm::HalvingDoubling}) {
+    for (int n : {3, 5, 6, 7, 8}) {
+      auto records = simulate(allreduce_with(n, 1e6, algorithm), switched(n, "10Gbps", "5us"));
+      EXPECT_EQ(records.size(), static_cast<size_t>(n));
+      // Never faster than moving the buffer once over a link, nor than one round trip.
+      EXPECT_GT(last_end(records), 1e6 / (10e9 / 8)) << core::name(algorithm) << " n=" << n;
+    }
+  }
 }
 
 }  // namespace
