@@ -9,6 +9,7 @@
 
 #include "core/run.h"
 #include "core/units.h"
+#include "exec/emulate/emulation.h"
 #include "exec/executor.h"
 #include "reports/compare.h"
 #include "sim/simulator.h"
@@ -93,6 +94,10 @@ exec::MeasuredRun run_cluster_workers(const RunArgs& a, const Loaded& l) {
   opt.ssh_command = a.ssh_command;
   opt.remote_binary = a.remote_binary;
   opt.worker_port = static_cast<uint16_t>(a.worker_port);
+  if (a.emulated) {
+    opt.emulated_prefix = a.prefix.empty() ? exec::emulate::default_prefix(l.topology) : a.prefix;
+    opt.self_exe = self_exe();
+  }
   if (!a.attach.empty()) {
     if (static_cast<int>(a.attach.size()) != l.program.world())
       throw core::InputError(fmt::format(
@@ -111,6 +116,7 @@ exec::MeasuredRun run_cluster_workers(const RunArgs& a, const Loaded& l) {
 std::string launch_text(const RunArgs& a, const Loaded& l) {
   if (a.local > 0) return fmt::format("{} local worker processes over loopback TCP", a.local);
   if (!a.attach.empty()) return fmt::format("{} attached workers over TCP", a.attach.size());
+  if (a.emulated) return fmt::format("{} workers in an emulated cluster (network namespaces)", l.program.world());
   return fmt::format("{} workers started over ssh, TCP", l.program.world());
 }
 }  // namespace

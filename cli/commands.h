@@ -31,6 +31,8 @@ struct RunArgs {
   std::string ssh_command = "ssh";
   std::string remote_binary = "clustertwin";
   int worker_port = 0;
+  bool emulated = false;            // in the namespaces of `emulate up` (prefix below, or the default)
+  std::string prefix;
 };
 
 struct CompareArgs {

@@ -21,7 +21,43 @@ struct BenchArgs {
   double factor = 2;
   int iters = 20, warmup = 5, local = 0, corrupt_rank = -1;
   double op_timeout_s = 30;
+  std::string topology;  // -t: the topology's nodes, emulated or over ssh
+  bool emulated = false;
+  std::string prefix, ssh_command = "ssh", remote_binary = "clustertwin";
 };
+
+// How the bench starts its workers: --local N, or the topology's nodes (emulated or over ssh).
+exec::BenchRunner bench_runner(const BenchArgs& a, exec::BenchOptions& o, std::string& launch) {
+  exec::RunSettings settings;
+  settings.compute = exec::ComputeMode::Modelled;
+  settings.op_timeout_s = a.op_timeout_s;
+  settings.corrupt_rank = a.corrupt_rank;
+  if (a.local > 0) {
+    o.ranks = a.local;
+    launch = fmt::format("{} local worker processes over loopback TCP", o.ranks);
+    exec::LocalRunOptions lo;
+    static_cast<exec::RunSettings&>(lo) = settings;
+    lo.self_exe = self_exe();
+    return exec::local_bench_runner(lo, o.ranks);
+  }
+  if (a.topology.empty())
+    throw core::InputError("--local: error: say where the ranks run\n"
+                           "hint: --local N on this machine, or -t TOPOLOGY (with --emulated for its emulation)");
+  auto topology = std::make_shared<topo::Topology>(topo::load_topology(a.topology));
+  o.ranks = static_cast<int>(topology->compute_nodes().size());
+  exec::ClusterRunOptions co;
+  static_cast<exec::RunSettings&>(co) = settings;
+  if (a.emulated) {
+    co.emulated_prefix = a.prefix.empty() ? exec::emulate::default_prefix(*topology) : a.prefix;
+    co.self_exe = self_exe();
+    launch = fmt::format("{} workers in the emulation of '{}' ({}*)", o.ranks, topology->name, co.emulated_prefix);
+  } else {
+    co.ssh_command = a.ssh_command;
+    co.remote_binary = a.remote_binary;
+    launch = fmt::format("{} workers of '{}' started over ssh", o.ranks, topology->name);
+  }
+  return [topology, co](const core::Program& p) { return exec::run_cluster(p, *topology, co); };
+}
 
 uint64_t size_flag(const std::string& text, const char* flag) {
   auto v = exec::parse_size(text);
@@ -33,7 +69,8 @@ uint64_t size_flag(const std::string& text, const char* flag) {
 void bench(const BenchArgs& a) {
   exec::BenchOptions o;
   o.kind = *exec::bench_kind(a.kind);  // CLI11 checked the name
-  o.ranks = a.local;
+  std::string launch;
+  exec::BenchRunner runner = bench_runner(a, o, launch);
   o.min_bytes = size_flag(a.min, "-b/--minbytes");
   o.max_bytes = size_flag(a.max, "-e/--maxbytes");
   if (o.min_bytes > o.max_bytes)
@@ -43,14 +80,9 @@ void bench(const BenchArgs& a) {
   o.factor = a.factor;
   o.iters = a.iters;
   o.warmup = a.warmup;
-  o.run.self_exe = self_exe();
-  o.run.compute = exec::ComputeMode::Modelled;
-  o.run.op_timeout_s = a.op_timeout_s;
-  o.run.corrupt_rank = a.corrupt_rank;
-  const std::string launch = fmt::format("{} local worker processes over loopback TCP", o.ranks);
   fmt::print("{}", exec::bench_header(o, launch));
   std::fflush(stdout);
-  auto rows = exec::run_bench(o, [](const exec::BenchRow& r) {
+  auto rows = exec::run_bench(o, runner, [](const exec::BenchRow& r) {
     fmt::print("{}", exec::bench_row_text(r));
     std::fflush(stdout);
   });
@@ -102,9 +134,17 @@ void add_exec_commands(CLI::App& app) {
   cmd->add_option("KIND", ba->kind, "allreduce | allgather | reducescatter | sendrecv")
       ->required()
       ->check(CLI::IsMember({"allreduce", "allgather", "reducescatter", "sendrecv"}));
-  cmd->add_option("--local", ba->local, "Ranks as worker processes on this machine over loopback")
-      ->required()
-      ->check(CLI::Range(1, 64));
+  auto* local = cmd->add_option("--local", ba->local, "Ranks as worker processes on this machine over loopback")
+                    ->check(CLI::Range(1, 64));
+  auto* topo_opt = cmd->add_option("-t,--topology", ba->topology,
+                                   "Rank per compute node of this topology: over ssh, or in its emulation with --emulated")
+                       ->excludes(local);
+  cmd->add_flag("--emulated", ba->emulated, "Run in the namespaces of `clustertwin emulate up TOPOLOGY`")->needs(topo_opt);
+  cmd->add_option("--prefix", ba->prefix, "The emulation's namespace prefix (default ct-<topology name>-)")->needs(topo_opt);
+  cmd->add_option("--ssh-command", ba->ssh_command, "Command that starts workers on the nodes (default: ssh)")
+      ->needs(topo_opt);
+  cmd->add_option("--remote-binary", ba->remote_binary, "clustertwin on the nodes (default: clustertwin in PATH)")
+      ->needs(topo_opt);
   cmd->add_option("-b,--minbytes", ba->min, "Smallest size (bytes; K, M, G suffixes are binary)");
   cmd->add_option("-e,--maxbytes", ba->max, "Largest size");
   cmd->add_option("-f,--stepfactor", ba->factor, "Multiply the size by this from one row to the next")

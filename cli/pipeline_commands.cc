@@ -33,7 +33,7 @@ void add_pipeline_commands(CLI::App& app) {
   add_inputs(run_cmd, ra->topology, ra->workload, ra->out_dir, ra->overrides);
   auto* local = run_cmd->add_option("--local", ra->local, "Run N worker processes on this machine over loopback")
                     ->check(CLI::Range(1, 64));
-  run_cmd
+  auto* attach = run_cmd
       ->add_option("--attach", ra->attach,
                    "Workers started by hand (clustertwin worker), one HOST:PORT per rank in the topology's node order; "
                    "the token comes from CLUSTERTWIN_TOKEN")
@@ -46,6 +46,10 @@ void add_pipeline_commands(CLI::App& app) {
   run_cmd->add_option("--worker-port", ra->worker_port, "Port the workers started over ssh listen on (0: any free port)")
       ->check(CLI::Range(0, 65535))
       ->excludes(local);
+  auto* emulated = run_cmd->add_flag("--emulated", ra->emulated, "Run the workers in the namespaces of `clustertwin emulate up`")
+                       ->excludes(local)
+                       ->excludes(attach);
+  run_cmd->add_option("--prefix", ra->prefix, "The emulation's namespace prefix (default ct-<topology name>-)")->needs(emulated);
   run_cmd->add_option("--connect-timeout", ra->connect_timeout_s, "Seconds to reach a worker, and for workers to reach their peers")
       ->check(CLI::PositiveNumber);
   run_cmd->add_option("--compute", ra->compute, "real: CBLAS GEMMs of each op's shape; modelled: sleep for the modelled time")

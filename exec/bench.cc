@@ -130,9 +130,13 @@ int count_wrong(const std::string& message) {
 }
 }  // namespace
 
-std::vector<BenchRow> run_bench(const BenchOptions& o, const std::function<void(const BenchRow&)>& on_row) {
+BenchRunner local_bench_runner(const LocalRunOptions& o, int ranks) {
+  return [o, topology = bench_topology(ranks)](const core::Program& p) { return run_local(p, topology, o); };
+}
+
+std::vector<BenchRow> run_bench(const BenchOptions& o, const BenchRunner& runner,
+                                const std::function<void(const BenchRow&)>& on_row) {
   std::vector<BenchRow> rows;
-  const auto topology = bench_topology(o.ranks);
   const int steps = o.warmup + o.iters;
   for (uint64_t bytes : bench_sizes(o)) {
     BenchRow row;
@@ -140,7 +144,7 @@ std::vector<BenchRow> run_bench(const BenchOptions& o, const std::function<void(
     row.count = bytes / 4;
     core::Program p = bench_program(o.kind, o.ranks, bytes, steps);
     try {
-      auto run = run_local(p, topology, o.run);
+      auto run = runner(p);
       std::vector<double> t;
       for (int s = o.warmup; s < steps; ++s) t.push_back(step_time(run.records, p, s));
       std::sort(t.begin(), t.end());

@@ -31,8 +31,13 @@ struct BenchOptions {
   double factor = 2;  // sizes min, min*f, min*f^2, ... <= max
   int iters = 20;     // timed iterations per size (the median is shown)
   int warmup = 5;     // untimed iterations before them (checked all the same)
-  LocalRunOptions run;  // --local N: how the workers start
 };
+
+// Runs one size's Program however the workers start (run_local, run_cluster) and returns its
+// records; throws RunError when the run fails.
+using BenchRunner = std::function<MeasuredRun(const core::Program&)>;
+// The runner of `--local N`: worker processes on loopback (a topology is made up for them).
+BenchRunner local_bench_runner(const LocalRunOptions& o, int ranks);
 
 // The sizes a sweep visits: multiples of 4 bytes (fp32 elements), strictly increasing.
 std::vector<uint64_t> bench_sizes(const BenchOptions& o);
@@ -55,7 +60,8 @@ double step_time(const std::vector<core::OpRecord>& records, const core::Program
 
 // Runs every size, calling on_row as each finishes (the table streams). Never throws for a failed
 // size: its row carries the error.
-std::vector<BenchRow> run_bench(const BenchOptions& o, const std::function<void(const BenchRow&)>& on_row);
+std::vector<BenchRow> run_bench(const BenchOptions& o, const BenchRunner& runner,
+                                const std::function<void(const BenchRow&)>& on_row);
 
 // The table, nccl-tests style: '#' lines, a units row, data rows, an OK/FAILED footer.
 std::string bench_header(const BenchOptions& o, std::string_view launch);

@@ -9,6 +9,7 @@
 
 #include "exec/auth.h"
 #include "exec/coordinator.h"
+#include "exec/emulate/emulation.h"
 #include "exec/executor.h"
 #include "exec/spawn.h"
 
@@ -103,6 +104,54 @@ MeasuredRun attach(const core::Program& p, const std::vector<Target>& ts, const 
   return detail::coordinate(p, addrs, seconds, co);
 }
 
+MeasuredRun emulated(const core::Program& p, const std::vector<Target>& ts, const std::vector<std::vector<double>>& seconds,
+                     const ClusterRunOptions& o) {
+  std::string why;
+  if (!emulate::supported(&why)) throw RunError("exec: --emulated: " + why);
+  auto existing = emulate::list(o.emulated_prefix);
+  std::vector<std::string> ns;
+  std::string missing;
+  for (const auto& t : ts) {
+    ns.push_back(emulate::namespace_name(o.emulated_prefix, t.node->name));
+    if (std::find(existing.begin(), existing.end(), ns.back()) == existing.end())
+      missing += (missing.empty() ? "" : ", ") + ns.back();
+  }
+  if (!missing.empty())
+    throw RunError(fmt::format("exec: --emulated: no namespace {} — run `clustertwin emulate up` on the topology first", missing));
+  const std::string token = auth::random_hex(16);
+  std::vector<WorkerLaunch> launches;
+  for (size_t r = 0; r < ts.size(); ++r) {
+    WorkerLaunch l;
+    l.argv = {"ip", "netns", "exec", ns[r], o.self_exe, "worker", "--listen", Endpoint{ts[r].host, 0}.str()};
+    l.what = fmt::format("the worker of node '{}' in namespace '{}'", ts[r].node->name, ns[r]);
+    launches.push_back(std::move(l));
+  }
+  WorkerProcesses workers(std::move(launches), local_worker_env(token));
+  std::vector<Endpoint> addrs;
+  try {
+    auto ports = workers.read_ports(o.launch_timeout_s);
+    for (size_t r = 0; r < ts.size(); ++r) addrs.push_back({ts[r].host, ports[r]});
+  } catch (const RunError&) {
+    workers.finish(0);
+    throw;
+  }
+  detail::CoordinateOptions co = detail::coordinate_options(o, token);
+  for (const auto& t : ts) co.node_names.push_back(t.node->name);
+  co.same_clock = true;  // one machine, one steady_clock
+  co.connect = [ns](int rank, const Endpoint& ep, Clock::time_point deadline, const std::string& who) {
+    emulate::InNamespace in(ns.at(rank));  // the socket belongs to the rank's namespace from here on
+    return connect_until(ep, deadline, who);
+  };
+  try {
+    auto run = detail::coordinate(p, addrs, seconds, co);
+    workers.finish(kExitTimeout);
+    return run;
+  } catch (const RunError& e) {
+    workers.finish(2);
+    throw RunError(std::string(e.what()) + workers.abnormal_exits());
+  }
+}
+
 MeasuredRun over_ssh(const core::Program& p, const std::vector<Target>& ts, const std::vector<std::vector<double>>& seconds,
                      const ClusterRunOptions& o) {
   const std::string token = o.token.empty() ? auth::random_hex(16) : o.token;
@@ -135,6 +184,10 @@ MeasuredRun run_cluster(const core::Program& program, const topo::Topology& topo
   const auto seconds = detail::prepare(program, topology, options);
   auto ts = targets(topology);
   if (!options.attach.empty()) return attach(program, ts, seconds, options);
+  if (!options.emulated_prefix.empty()) {
+    check_nodes(ts, topology, false);
+    return emulated(program, ts, seconds, options);
+  }
   check_nodes(ts, topology, true);
   return over_ssh(program, ts, seconds, options);
 }

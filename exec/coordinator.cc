@@ -213,7 +213,7 @@ class Coordinator {
     for (int r = 0; r < p_.world(); ++r) {
       Worker w;
       w.rank = r;
-      w.ch = Channel(connect_until(addrs_[r], deadline, who(r)), who(r));
+      w.ch = Channel(o_.connect ? o_.connect(r, addrs_[r], deadline, who(r)) : connect_until(addrs_[r], deadline, who(r)), who(r));
       say_hello(w.ch, {"control", o_.token, -1}, deadline);
       w.seen.assign(p_.ranks[r].ops.size(), 0);
       w.last_heard = Clock::now();

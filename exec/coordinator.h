@@ -4,6 +4,7 @@
 // can reuse it.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,9 @@ struct CoordinateOptions {
   int clock_rounds = 16;  // ping-pong rounds per worker
   // Per rank, the node's name for messages ("rank 2 (pi4, 192.168.51.4:7000)"); empty: addresses only.
   std::vector<std::string> node_names;
+  // Opens the control connection to a rank (default connect_until): an emulated run connects from
+  // inside the rank's network namespace.
+  std::function<Fd(int rank, const Endpoint&, Clock::time_point, const std::string& who)> connect;
 };
 
 // What run_local and run_cluster share before any worker starts: the program fits the topology,

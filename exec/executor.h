@@ -78,6 +78,11 @@ struct ClusterRunOptions : RunSettings {
   std::string remote_binary = "clustertwin";
   uint16_t worker_port = 0;         // 0: each worker picks a free port and announces it
   double launch_timeout_s = 30;     // ssh login plus the worker's start
+  // Emulated (`clustertwin emulate up`): the namespaces with this prefix. Each worker starts in its
+  // node's namespace (`ip netns exec NS self_exe worker ...`, token in the environment) and the
+  // coordinator reaches it from inside that namespace. Empty: a real cluster.
+  std::string emulated_prefix;
+  std::string self_exe;  // emulated: the clustertwin binary
 };
 
 // Runs the Program on the cluster the topology describes. Same checks and records as run_local;

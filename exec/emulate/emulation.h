@@ -32,6 +32,8 @@ struct EmulationPlan {
 
 // "ct-<name>-", the name reduced to [A-Za-z0-9_.-].
 std::string default_prefix(const topo::Topology& t);
+// The namespace of a node: prefix + its name reduced the same way.
+std::string namespace_name(const std::string& prefix, const std::string& node_name);
 // Throws core::InputError naming the node or link the emulation cannot build (two nodes with one
 // address, a loopback address, a link to a node it cannot place).
 EmulationPlan plan_emulation(const topo::Topology& t, const EmulateOptions& o);

@@ -81,7 +81,7 @@ class Planner {
     for (const auto& l : t_.links) used.insert({l.a, l.b});
     for (int n : t_.compute_nodes()) used.insert(n);
     for (int n : used) {
-      p_.node_namespace[n] = p_.prefix + clean(t_.nodes[n].name);
+      p_.node_namespace[n] = namespace_name(p_.prefix, t_.nodes[n].name);
       p_.namespaces.push_back(p_.node_namespace[n]);
       add({"ip", "netns", "add", p_.node_namespace[n]});
       in_ns(ns(n), {"link", "set", "lo", "up"});
@@ -284,6 +284,8 @@ class Planner {
 }  // namespace
 
 std::string default_prefix(const topo::Topology& t) { return "ct-" + clean(t.name) + "-"; }
+
+std::string namespace_name(const std::string& prefix, const std::string& node_name) { return prefix + clean(node_name); }
 
 EmulationPlan plan_emulation(const topo::Topology& t, const EmulateOptions& o) {
   if (!(o.scale > 0) || !std::isfinite(o.scale))

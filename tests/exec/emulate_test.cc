@@ -7,10 +7,14 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "core/diag.h"
 #include "exec/errors.h"
+#include "exec/executor.h"
 #include "exec/socket.h"
 
 namespace clustertwin::exec::emulate {
@@ -180,6 +184,113 @@ TEST_F(Emulated, AFailedStepRemovesWhatWasMade) {
     EXPECT_NE(std::string(e.what()).find("(everything made so far was removed)"), std::string::npos) << e.what();
   }
   EXPECT_TRUE(list(prefix_).empty());
+}
+
+// A ring of 3 at 200 Mbit/s per link and direction.
+const char* kRing = R"(name: ring
+nodes:
+  - {name: r0, device: mac-mini-m4, address: 10.96.0.1}
+  - {name: r1, device: mac-mini-m4, address: 10.96.0.2}
+  - {name: r2, device: mac-mini-m4, address: 10.96.0.3}
+links:
+  - {between: [r0, r1], type: eth-1g, bandwidth: 200Mbps}
+  - {between: [r1, r2], type: eth-1g, bandwidth: 200Mbps}
+  - {between: [r2, r0], type: eth-1g, bandwidth: 200Mbps}
+)";
+
+core::Program allreduces(int world, double bytes, int steps) {
+  core::Program p;
+  p.name = "allreduces";
+  p.steps = steps;
+  p.groups = {{}};
+  for (int r = 0; r < world; ++r) p.groups[0].push_back(r);
+  for (int r = 0; r < world; ++r) {
+    auto& ops = p.ranks.emplace_back(core::RankProgram{r, {}}).ops;
+    for (int s = 0; s < steps; ++s) {
+      core::Op op;
+      op.kind = core::OpKind::Collective;
+      op.phase = core::Phase::Comm;
+      op.label = "allreduce";
+      op.step = s;
+      op.tag = s;
+      op.bytes = bytes;
+      op.group = 0;
+      if (s > 0) op.deps = {static_cast<uint32_t>(s - 1)};
+      ops.push_back(op);
+    }
+  }
+  return p;
+}
+
+ClusterRunOptions emulated_options(const std::string& prefix) {
+  ClusterRunOptions o;
+  o.emulated_prefix = prefix;
+  o.self_exe = CLUSTERTWIN_TEST_WORKER;
+  o.op_timeout_s = 5;
+  o.launch_timeout_s = 10;
+  return o;
+}
+
+TEST_F(Emulated, RunInsideTheEmulationReachesTheLinkRate) {
+  auto t = topo::parse_topology(kRing, "ring.yaml");
+  Emulation emu(plan_emulation(t, {1, prefix_, false}));
+  const double bytes = 6 << 20;
+  auto run = run_cluster(allreduces(3, bytes, 3), t, emulated_options(prefix_));
+  ASSERT_EQ(run.records.size(), 9u);
+  for (const auto& c : run.clocks) EXPECT_FALSE(c.applied);  // one machine
+  // Ring all-reduce moves 2(n-1)/n of the buffer over each link: busbw against the 25 MB/s link.
+  double best = 1e9;
+  for (int s = 1; s < 3; ++s) {
+    double start = 0, end = 0;
+    for (const auto& r : run.records)
+      if (static_cast<int>(r.op) == s) {
+        start = std::max(start, r.start);
+        end = std::max(end, r.end);
+      }
+    best = std::min(best, end - start);
+  }
+  double busbw = bytes / best * 4.0 / 3.0;
+  EXPECT_GT(busbw, 0.85 * 25e6) << busbw;
+  EXPECT_LT(busbw, 1.05 * 25e6) << busbw;
+}
+
+TEST_F(Emulated, AKilledWorkerEndsTheRunNamingRankAndHost) {
+  auto t = topo::parse_topology(kRing, "ring.yaml");
+  Emulation emu(plan_emulation(t, {1, prefix_, false}));
+  auto o = emulated_options(prefix_);
+  o.out_dir = "/tmp/" + prefix_ + "out";
+  o.op_timeout_s = 2;
+  // 30 steps of 2 MB all-reduces: ~0.1 s each at 25 MB/s; rank 1 is killed after a few.
+  Clock::time_point killed{};
+  std::thread killer([&] {
+    for (int i = 0; i < 200; ++i) {
+      std::ifstream in(o.out_dir + "/steps.jsonl");
+      int lines = 0;
+      for (std::string l; std::getline(in, l);) ++lines;
+      if (lines >= 6) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    killed = Clock::now();
+    std::string cmd = "kill -9 $(ip netns pids " + prefix_ + "r1)";
+    EXPECT_EQ(std::system(cmd.c_str()), 0);
+  });
+  std::string error;
+  try {
+    run_cluster(allreduces(3, 2 << 20, 30), t, o);
+  } catch (const RunError& e) {
+    error = e.what();
+  }
+  auto ended = Clock::now();
+  killer.join();
+  EXPECT_NE(error.find("rank 1 (r1, 10.96.0.2:"), std::string::npos) << error;
+  EXPECT_NE(error.find("crashed, ran out of memory or was killed"), std::string::npos) << error;
+  EXPECT_LE(std::chrono::duration<double>(ended - killed).count(), 2 * o.op_timeout_s) << error;
+  // Every step that finished before the kill is on disk.
+  std::ifstream in(o.out_dir + "/steps.jsonl");
+  int lines = 0;
+  for (std::string l; std::getline(in, l);) ++lines;
+  EXPECT_GE(lines, 6);
+  std::filesystem::remove_all(o.out_dir);
 }
 
 }  // namespace
