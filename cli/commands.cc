@@ -54,8 +54,11 @@ void print_summary(const core::RunInfo& info, const core::Program& p, const core
 
 std::string predict(const PredictArgs& a) {
   Loaded l = load(a.topology, a.workload, a.overrides);
+  if (a.scale != 1) l.topology = exec::emulate::scaled_topology(std::move(l.topology), a.scale);
   auto records = sim::simulate(l.program, l.topology);
-  core::RunInfo info{"predicted", l.topology.name, l.program.name, sim::model_description()};
+  std::string detail = sim::model_description();
+  if (a.scale != 1) detail += fmt::format(", bandwidths x{} (as emulate up --scale {})", a.scale, a.scale);
+  core::RunInfo info{"predicted", l.topology.name, l.program.name, detail};
   auto summary = core::summarize(l.program, records);
   write_program(a.out_dir, l.program);
   core::write_run(a.out_dir, info, l.program, records, summary);
@@ -151,13 +154,21 @@ void demo(const DemoArgs& a) {
   const std::string workload = ex("workloads/examples/ddp-gpt2.yaml");
 
   fmt::print("== 1/4 predict: GPT-2 124M DDP on three Mac minis M4, Thunderbolt 4 star (the guide's cluster)\n");
-  predict({ex("topologies/examples/tb4-star-3minis.yaml"), workload, out("predict-tb4-star"), {}});
+  auto predict_on = [&](const char* topology, const char* dir, Overrides o) {
+    PredictArgs p;
+    p.topology = ex(topology);
+    p.workload = workload;
+    p.out_dir = out(dir);
+    p.overrides = o;
+    return predict(p);
+  };
+  predict_on("topologies/examples/tb4-star-3minis.yaml", "predict-tb4-star", {});
 
   // Three ranks share this machine's two cores: micro-batch 1 keeps each modelled step to seconds.
   // The gradients all-reduced are still GPT-2's full 124M fp32 values (498 MB per rank).
   Overrides local{3, 1};
   fmt::print("\n== 2/4 predict: the same workload on three local ranks over loopback (micro-batch 1, 3 steps)\n");
-  predict({ex("topologies/examples/local-3.yaml"), workload, out("predict-local-3"), local});
+  predict_on("topologies/examples/local-3.yaml", "predict-local-3", local);
 
   fmt::print("\n== 3/4 run: 3 worker processes, real ring all-reduce over TCP, modelled compute\n");
   RunArgs r;

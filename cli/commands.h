@@ -17,6 +17,7 @@ struct Overrides {
 struct PredictArgs {
   std::string topology, workload, out_dir;
   Overrides overrides;
+  double scale = 1;  // every bandwidth x this: the figures of `emulate up --scale`
 };
 
 struct RunArgs {

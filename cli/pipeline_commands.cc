@@ -24,6 +24,8 @@ void add_pipeline_commands(CLI::App& app) {
   auto pa = std::make_shared<PredictArgs>();
   auto* predict_cmd = app.add_subcommand("predict", "Simulate a workload on a topology (SimGrid)");
   add_inputs(predict_cmd, pa->topology, pa->workload, pa->out_dir, pa->overrides);
+  predict_cmd->add_option("--scale", pa->scale, "Multiply every bandwidth by this, as `emulate up --scale` does")
+      ->check(CLI::PositiveNumber);
   predict_cmd->callback([pa] { predict(*pa); });
 
   auto ra = std::make_shared<RunArgs>();

@@ -38,6 +38,10 @@ std::string namespace_name(const std::string& prefix, const std::string& node_na
 // address, a loopback address, a link to a node it cannot place).
 EmulationPlan plan_emulation(const topo::Topology& t, const EmulateOptions& o);
 
+// The topology with every bandwidth (links both ways, forwarding) multiplied by `scale`: what an
+// emulation at that scale is, so its prediction is made on the same figures.
+topo::Topology scaled_topology(topo::Topology t, double scale);
+
 // True on Linux when this process may create namespaces (root).
 bool supported(std::string* why = nullptr);
 // Runs the plan; on a failure removes what it made and throws RunError naming the failed command

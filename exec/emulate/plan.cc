@@ -293,6 +293,17 @@ EmulationPlan plan_emulation(const topo::Topology& t, const EmulateOptions& o) {
   return Planner(t, o).build();
 }
 
+topo::Topology scaled_topology(topo::Topology t, double scale) {
+  for (auto& l : t.links) {
+    l.type.bandwidth *= scale;
+    l.back_bandwidth *= scale;
+    l.type.forward_bandwidth *= scale;
+  }
+  for (auto& n : t.nodes)
+    if (n.forward_bandwidth) *n.forward_bandwidth *= scale;
+  return t;
+}
+
 std::string EmulationPlan::text() const {
   std::string out;
   for (const auto& c : commands) {
