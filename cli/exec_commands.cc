@@ -11,6 +11,7 @@
 #include "core/diag.h"
 #include "exec/bench.h"
 #include "exec/emulate/emulation.h"
+#include "sim/simulator.h"
 #include "topologies/topology.h"
 
 namespace clustertwin::cli {
@@ -24,6 +25,8 @@ struct BenchArgs {
   std::string topology;  // -t: the topology's nodes, emulated or over ssh
   bool emulated = false;
   std::string prefix, ssh_command = "ssh", remote_binary = "clustertwin";
+  bool predict = false;
+  double scale = 1;  // the emulation's --scale, for the prediction
 };
 
 // How the bench starts its workers: --local N, or the topology's nodes (emulated or over ssh).
@@ -80,12 +83,26 @@ void bench(const BenchArgs& a) {
   o.factor = a.factor;
   o.iters = a.iters;
   o.warmup = a.warmup;
+  exec::BenchPredictor predictor;
+  if (a.predict) {
+    if (a.topology.empty())
+      throw core::InputError("--predict: error: a prediction needs the topology\nhint: pass -t TOPOLOGY");
+    if (!sim::available())
+      throw core::InputError("--predict: error: this clustertwin was built without the simulator (-DCLUSTERTWIN_SIM=OFF)");
+    auto t = std::make_shared<topo::Topology>(
+        exec::emulate::scaled_topology(topo::load_topology(a.topology), a.scale));
+    predictor = [t](const core::Program& p) { return sim::simulate(p, *t); };
+    o.predicted = true;
+  }
   fmt::print("{}", exec::bench_header(o, launch));
   std::fflush(stdout);
-  auto rows = exec::run_bench(o, runner, [](const exec::BenchRow& r) {
-    fmt::print("{}", exec::bench_row_text(r));
-    std::fflush(stdout);
-  });
+  auto rows = exec::run_bench(
+      o, runner,
+      [&o](const exec::BenchRow& r) {
+        fmt::print("{}", exec::bench_row_text(r, o.predicted));
+        std::fflush(stdout);
+      },
+      predictor);
   fmt::print("{}", exec::bench_footer(rows));
   if (!a.json.empty()) {
     std::ofstream out(a.json);
@@ -144,6 +161,10 @@ void add_exec_commands(CLI::App& app) {
   cmd->add_option("--ssh-command", ba->ssh_command, "Command that starts workers on the nodes (default: ssh)")
       ->needs(topo_opt);
   cmd->add_option("--remote-binary", ba->remote_binary, "clustertwin on the nodes (default: clustertwin in PATH)")
+      ->needs(topo_opt);
+  cmd->add_flag("--predict", ba->predict, "Add the simulator's time for the same Program on the topology")->needs(topo_opt);
+  cmd->add_option("--scale", ba->scale, "Bandwidths x this for the prediction (the emulation's --scale)")
+      ->check(CLI::PositiveNumber)
       ->needs(topo_opt);
   cmd->add_option("-b,--minbytes", ba->min, "Smallest size (bytes; K, M, G suffixes are binary)");
   cmd->add_option("-e,--maxbytes", ba->max, "Largest size");

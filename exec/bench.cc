@@ -134,8 +134,18 @@ BenchRunner local_bench_runner(const LocalRunOptions& o, int ranks) {
   return [o, topology = bench_topology(ranks)](const core::Program& p) { return run_local(p, topology, o); };
 }
 
+namespace {
+// Median over the timed steps of step_time.
+double median_time(const std::vector<core::OpRecord>& records, const core::Program& p, int warmup, int steps) {
+  std::vector<double> t;
+  for (int s = warmup; s < steps; ++s) t.push_back(step_time(records, p, s));
+  std::sort(t.begin(), t.end());
+  return t.empty() ? 0 : t[t.size() / 2];
+}
+}  // namespace
+
 std::vector<BenchRow> run_bench(const BenchOptions& o, const BenchRunner& runner,
-                                const std::function<void(const BenchRow&)>& on_row) {
+                                const std::function<void(const BenchRow&)>& on_row, const BenchPredictor& predict) {
   std::vector<BenchRow> rows;
   const int steps = o.warmup + o.iters;
   for (uint64_t bytes : bench_sizes(o)) {
@@ -145,10 +155,7 @@ std::vector<BenchRow> run_bench(const BenchOptions& o, const BenchRunner& runner
     core::Program p = bench_program(o.kind, o.ranks, bytes, steps);
     try {
       auto run = runner(p);
-      std::vector<double> t;
-      for (int s = o.warmup; s < steps; ++s) t.push_back(step_time(run.records, p, s));
-      std::sort(t.begin(), t.end());
-      row.time_s = t.empty() ? 0 : t[t.size() / 2];
+      row.time_s = median_time(run.records, p, o.warmup, steps);
       if (row.time_s > 0) {
         row.algbw = static_cast<double>(bytes) / row.time_s / 1e9;
         row.busbw = row.algbw * busbw_factor(o.kind, o.ranks);
@@ -157,6 +164,11 @@ std::vector<BenchRow> run_bench(const BenchOptions& o, const BenchRunner& runner
       row.error = e.what();
       row.wrong = count_wrong(row.error);
       if (row.wrong == 0) row.wrong = -1;  // failed without a wrong result: the run broke
+    }
+    if (predict) {
+      row.predicted_s = median_time(predict(p), p, o.warmup, steps);
+      if (row.predicted_s > 0)
+        row.predicted_busbw = static_cast<double>(bytes) / row.predicted_s / 1e9 * busbw_factor(o.kind, o.ranks);
     }
     if (on_row) on_row(row);
     rows.push_back(std::move(row));
@@ -173,20 +185,26 @@ std::string bench_header(const BenchOptions& o, std::string_view launch) {
                    o.kind == BenchKind::AllReduce   ? "2(n-1)/n"
                    : o.kind == BenchKind::SendRecv ? "1"
                                                    : "(n-1)/n");
+  if (o.predicted) h += "# predicted: the simulator's time for the same Program on the topology (same median)\n";
   h += "#\n";
-  h += fmt::format("# {:>12} {:>12} {:>6} {:>10} {:>8} {:>8} {:>7}\n", "size", "count", "type", "time", "algbw", "busbw",
-                   "#wrong");
-  h += fmt::format("# {:>12} {:>12} {:>6} {:>10} {:>8} {:>8} {:>7}\n", "(B)", "(elements)", "", "(us)", "(GB/s)", "(GB/s)",
-                   "");
+  h += fmt::format("# {:>12} {:>12} {:>6} {:>10} {:>8} {:>8} {:>7}{}\n", "size", "count", "type", "time", "algbw", "busbw",
+                   "#wrong", o.predicted ? fmt::format(" {:>10} {:>8}", "predicted", "busbw") : "");
+  h += fmt::format("# {:>12} {:>12} {:>6} {:>10} {:>8} {:>8} {:>7}{}\n", "(B)", "(elements)", "", "(us)", "(GB/s)", "(GB/s)",
+                   "", o.predicted ? fmt::format(" {:>10} {:>8}", "(us)", "(GB/s)") : "");
   return h;
 }
 
-std::string bench_row_text(const BenchRow& r) {
+std::string bench_row_text(const BenchRow& r, bool predicted) {
+  std::string pred;
+  if (predicted && r.predicted_s > 0)
+    pred = fmt::format(" {:>10.1f} {:>8.3f}", r.predicted_s * 1e6, r.predicted_busbw);
+  else if (predicted)
+    pred = fmt::format(" {:>10} {:>8}", "-", "-");
   if (!r.error.empty())
-    return fmt::format("  {:>12} {:>12} {:>6} {:>10} {:>8} {:>8} {:>7}\n# size {} failed: {}\n", r.bytes, r.count, "float",
-                       "-", "-", "-", r.wrong < 0 ? std::string("N/A") : std::to_string(r.wrong), r.bytes, r.error);
-  return fmt::format("  {:>12} {:>12} {:>6} {:>10.1f} {:>8.3f} {:>8.3f} {:>7}\n", r.bytes, r.count, "float", r.time_s * 1e6,
-                     r.algbw, r.busbw, r.wrong);
+    return fmt::format("  {:>12} {:>12} {:>6} {:>10} {:>8} {:>8} {:>7}{}\n# size {} failed: {}\n", r.bytes, r.count, "float",
+                       "-", "-", "-", r.wrong < 0 ? std::string("N/A") : std::to_string(r.wrong), pred, r.bytes, r.error);
+  return fmt::format("  {:>12} {:>12} {:>6} {:>10.1f} {:>8.3f} {:>8.3f} {:>7}{}\n", r.bytes, r.count, "float",
+                     r.time_s * 1e6, r.algbw, r.busbw, r.wrong, pred);
 }
 
 std::string bench_footer(const std::vector<BenchRow>& rows) {
@@ -218,6 +236,10 @@ nlohmann::json bench_json(const BenchOptions& o, const std::vector<BenchRow>& ro
   for (const auto& r : rows) {
     nlohmann::ordered_json row{{"size_bytes", r.bytes}, {"count", r.count}, {"type", "float"}, {"time_us", r.time_s * 1e6},
                                {"algbw_gbps", r.algbw}, {"busbw_gbps", r.busbw}, {"wrong", r.wrong}};
+    if (r.predicted_s > 0) {
+      row["predicted_time_us"] = r.predicted_s * 1e6;
+      row["predicted_busbw_gbps"] = r.predicted_busbw;
+    }
     if (!r.error.empty()) row["error"] = r.error;
     j["rows"].push_back(row);
   }

@@ -31,11 +31,15 @@ struct BenchOptions {
   double factor = 2;  // sizes min, min*f, min*f^2, ... <= max
   int iters = 20;     // timed iterations per size (the median is shown)
   int warmup = 5;     // untimed iterations before them (checked all the same)
+  bool predicted = false;  // rows carry the simulator's time for the same Program (a column more)
 };
 
 // Runs one size's Program however the workers start (run_local, run_cluster) and returns its
 // records; throws RunError when the run fails.
 using BenchRunner = std::function<MeasuredRun(const core::Program&)>;
+// The simulator's records for the same Program (cli/ passes sim::simulate on the topology: exec/
+// never includes sim/).
+using BenchPredictor = std::function<std::vector<core::OpRecord>(const core::Program&)>;
 // The runner of `--local N`: worker processes on loopback (a topology is made up for them).
 BenchRunner local_bench_runner(const LocalRunOptions& o, int ranks);
 
@@ -52,6 +56,8 @@ struct BenchRow {
   double algbw = 0, busbw = 0;  // GB/s (decimal)
   int wrong = 0;              // ranks whose result check failed (the size stops at the first failure)
   std::string error;          // why the size failed, when it did
+  double predicted_s = -1;    // the simulator's median for the same iterations; -1: not predicted
+  double predicted_busbw = 0;  // GB/s
 };
 
 // The iteration time: from the last rank entering the step to the last rank leaving it (what a
@@ -61,11 +67,11 @@ double step_time(const std::vector<core::OpRecord>& records, const core::Program
 // Runs every size, calling on_row as each finishes (the table streams). Never throws for a failed
 // size: its row carries the error.
 std::vector<BenchRow> run_bench(const BenchOptions& o, const BenchRunner& runner,
-                                const std::function<void(const BenchRow&)>& on_row);
+                                const std::function<void(const BenchRow&)>& on_row, const BenchPredictor& predict = {});
 
 // The table, nccl-tests style: '#' lines, a units row, data rows, an OK/FAILED footer.
 std::string bench_header(const BenchOptions& o, std::string_view launch);
-std::string bench_row_text(const BenchRow& r);
+std::string bench_row_text(const BenchRow& r, bool predicted = false);
 std::string bench_footer(const std::vector<BenchRow>& rows);
 nlohmann::json bench_json(const BenchOptions& o, const std::vector<BenchRow>& rows, std::string_view launch);
 

@@ -122,9 +122,13 @@ std::string describe_errno(int err) {
   std::string text = std::strerror(err);
   switch (err) {
     case ECONNREFUSED: return text + " — worker not running or port blocked";
-    case ETIMEDOUT: return text + " — host down, wrong address, or a firewall dropping packets";
+    case ETIMEDOUT:
+      return text + " — host down, wrong address, traffic leaving by the wrong interface (Wi-Fi instead of the cluster "
+                    "link: check the routes), a loose cable, or a firewall dropping packets";
     case EHOSTUNREACH:
-    case ENETUNREACH: return text + " — no route: check the address, routes and packet filter (on macOS, pf)";
+    case ENETUNREACH:
+      return text + " — on macOS usually the pf firewall (`sudo pfctl -s info`; `sudo pfctl -d` turns it off), else a "
+                    "missing route (`netstat -rn` / `ip route`) or a wrong address";
     case EADDRINUSE: return text + " — another worker or program holds this port; pick another port or 0";
     case EADDRNOTAVAIL: return text + " — this host has no such address; check the node's address in the topology";
     case EACCES: return text + " — ports below 1024 need privileges";

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
 #include <chrono>
 #include <thread>
 
@@ -160,6 +161,12 @@ TEST(DataPlane, IntruderWithAWrongTokenIsRefusedAndThePeersConnect) {
   intruder.join();
   EXPECT_EQ(intruder_error, "exec: rank 1: refused the connection: wrong run token — this worker serves another run "
                             "(check --token / CLUSTERTWIN_TOKEN)");
+}
+
+TEST(Socket, ErrorsNameTheLikelyCause) {
+  EXPECT_NE(describe_errno(EHOSTUNREACH).find("`sudo pfctl -s info`"), std::string::npos);
+  EXPECT_NE(describe_errno(ETIMEDOUT).find("Wi-Fi instead of the cluster link"), std::string::npos);
+  EXPECT_NE(describe_errno(ECONNREFUSED).find("worker not running or port blocked"), std::string::npos);
 }
 
 TEST(DataPlane, CancelWakesAWait) {

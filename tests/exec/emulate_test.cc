@@ -165,6 +165,20 @@ TEST_F(Emulated, ChainIsShapedToItsTbfRateAndTornDown) {
   EXPECT_TRUE(list(prefix_).empty());  // the destructor removed everything
 }
 
+TEST_F(Emulated, AnAddressWithoutARouteIsExplained) {
+  Emulation emu(plan_emulation(topo::parse_topology(kChain, "chain.yaml"), {1, prefix_, false}));
+  InNamespace in(prefix_ + "a");
+  try {
+    connect_until({"10.99.0.9", 7000}, deadline_after(2), "rank 9 (10.99.0.9:7000)");
+    FAIL();
+  } catch (const RunError& e) {
+    EXPECT_EQ(std::string(e.what()).find("exec: rank 9 (10.99.0.9:7000): cannot connect: Network is unreachable — on macOS "
+                                         "usually the pf firewall"),
+              0u)
+        << e.what();
+  }
+}
+
 TEST_F(Emulated, SwitchedSubnetCarriesTcp) {
   Emulation emu(plan_emulation(topo::parse_topology(kSwitch, "sw.yaml"), {0.1, prefix_, false}));
   double rate = tcp_rate(prefix_ + "m1", prefix_ + "m2", "10.98.0.2", 4 << 20);
