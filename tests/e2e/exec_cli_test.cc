@@ -215,6 +215,18 @@ TEST_F(ExecCli, AttachWithoutTheTokenIsAnInputError) {
   EXPECT_NE(r.output.find("--attach: error: attaching needs the run token"), std::string::npos) << r.output;
 }
 
+TEST_F(ExecCli, EmulateDryRunPrintsTheCommands) {
+  Result r = run(fmt::format("emulate up {} --scale 0.5 --prefix ct-dry- --dry-run", src("topologies/examples/tb4-star-3minis.yaml")));
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(r.output.rfind("ip netns add ct-dry-mini1\n", 0), 0u) << r.output;
+  EXPECT_NE(r.output.find("ip link add l0 netns ct-dry-mini1 type veth peer name l0 netns ct-dry-mini2\n"), std::string::npos)
+      << r.output;
+  // The hub's Thunderbolt Bridge joins its two cables at L2, one subnet across.
+  EXPECT_NE(r.output.find("ip -n ct-dry-mini1 link set l1 master br0\n"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("ip -n ct-dry-mini1 addr add 10.10.0.1/24 dev br0\n"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("ip netns exec ct-dry-mini1 sysctl -qw net.ipv4.ip_forward=1\n"), std::string::npos) << r.output;
+}
+
 TEST_F(ExecCli, WorkerNeedsAnAddress) {
   Result r = run("worker --token t");
   EXPECT_EQ(r.code, 2);
