@@ -27,15 +27,23 @@ Platform build_platform(const topo::Topology& t, const std::vector<std::pair<int
   }
   out.timer = zone->create_host("clustertwin-timer", kTimerSpeed)->set_core_count(1 << 20)->seal();
 
-  // Per physical link: a split-duplex link (one resource per direction, UP = a -> b), or one
-  // shared resource when the link is half-duplex.
-  std::vector<sg4::Link*> links(t.links.size());
+  // Per physical link and direction its own resource with that direction's bandwidth and latency
+  // (UP = a -> b): the two ring directions never share. A half-duplex link is one resource for
+  // both directions (with the a -> b figures).
+  struct Resources {
+    sg4::Link* up = nullptr;
+    sg4::Link* down = nullptr;
+  };
+  std::vector<Resources> links(t.links.size());
   for (size_t i = 0; i < t.links.size(); ++i) {
     const auto& l = t.links[i];
     std::string name = fmt::format("{}-{}#{}", t.nodes[l.a].name, t.nodes[l.b].name, i);
-    sg4::Link* link = l.type.full_duplex ? zone->create_split_duplex_link(name, l.type.bandwidth)
-                                         : zone->create_link(name, l.type.bandwidth);
-    links[i] = link->set_latency(l.type.latency)->seal();
+    if (!l.type.full_duplex) {
+      links[i].up = links[i].down = zone->create_link(name, l.bandwidth(true))->set_latency(l.latency(true))->seal();
+      continue;
+    }
+    links[i].up = zone->create_link(name + ">", l.bandwidth(true))->set_latency(l.latency(true))->seal();
+    links[i].down = zone->create_link(name + "<", l.bandwidth(false))->set_latency(l.latency(false))->seal();
   }
   // A host that forwards (a Mac bridging or routing) spends its own capacity on transit traffic,
   // in both directions together. A switch forwards in hardware at line rate: no resource.
@@ -57,10 +65,7 @@ Platform build_platform(const topo::Topology& t, const std::vector<std::pair<int
     std::vector<sg4::LinkInRoute> route;
     PairCost cost{t.links[r.hops.front().link].type.overhead + t.links[r.hops.back().link].type.overhead, r.latency};
     for (const auto& hop : r.hops) {
-      if (t.links[hop.link].type.full_duplex)
-        route.emplace_back(links[hop.link], hop.up ? sg4::LinkInRoute::Direction::UP : sg4::LinkInRoute::Direction::DOWN);
-      else
-        route.emplace_back(links[hop.link]);
+      route.emplace_back(hop.up ? links[hop.link].up : links[hop.link].down);
       int via = arrival(t, hop);
       if (via != dst && forwarder[via]) {
         route.emplace_back(forwarder[via]);

@@ -1,5 +1,5 @@
 // The one place that turns a topology into SimGrid zones, hosts, links and routes (SimGrid 3.32
-// API: create_full_zone, create_host, create_split_duplex_link, add_route).
+// API: create_full_zone, create_host, create_link, add_route).
 #pragma once
 
 #include <map>
@@ -33,8 +33,8 @@ struct Platform {
 // route; one the topology cannot route is a core::InputError.
 //
 //   pi5 ──eth── mini1 ──tb4── mini2       a host per node that runs ranks, speed = sustained FLOP/s;
-//                 │                       a link per physical link (split-duplex: one resource per
-//             [fwd:mini1]                 direction, unless the preset is half-duplex); a node that
+//                 │                       a link per direction of each physical link, with that
+//             [fwd:mini1]                 direction's figures (one shared link if half-duplex); a node that
 //                                         forwards adds its own shared resource (fwd:NAME: capacity
 //                                         and latency of its forwarding) to every route crossing it,
 //                                         so flows through one Mac share its forwarding capacity.

@@ -79,6 +79,9 @@ struct Search {
   std::vector<bool> reached;
 };
 
+}  // namespace
+
+namespace detail {
 using Result = std::variant<Route, Unreachable>;
 
 class Router {
@@ -393,33 +396,41 @@ class Router {
   std::map<int, Search> per_source_;
   std::map<std::pair<int, Subnet>, Search> l2_;
 };
-}  // namespace
+}  // namespace detail
 
-Routes::Routes(const Topology& t) : n_(static_cast<int>(t.nodes.size())), routes_(n_ * n_), unreachable_(n_ * n_) {
-  Router router(t);
-  auto compute = t.compute_nodes();
-  for (int src : compute) {
-    for (int dst : compute) {
-      if (dst == src) continue;
-      Result r = router.route(src, dst);
-      if (auto* route = std::get_if<Route>(&r))
-        routes_[src * n_ + dst] = std::move(*route);
-      else
-        unreachable_[src * n_ + dst] = std::get<Unreachable>(r);
-    }
+Routes::Routes(const Topology& t) : n_(static_cast<int>(t.nodes.size())), router_(std::make_unique<detail::Router>(t)) {}
+Routes::~Routes() = default;
+Routes::Routes(Routes&&) noexcept = default;
+Routes& Routes::operator=(Routes&&) noexcept = default;
+
+const Routes::Result& Routes::find(int src_node, int dst_node) const {
+  if (src_node < 0 || dst_node < 0 || src_node >= n_ || dst_node >= n_)
+    throw std::out_of_range(fmt::format("topo::Routes: nodes {} -> {} outside the topology's {}", src_node, dst_node, n_));
+  int64_t key = int64_t{src_node} * n_ + dst_node;
+  auto it = found_.find(key);
+  if (it != found_.end()) return it->second;
+  if (src_node == dst_node) {  // ranks on one node: no link crossed
+    Route self;
+    self.nodes = {src_node};
+    self.bottleneck = std::numeric_limits<double>::infinity();
+    return found_.emplace(key, std::move(self)).first->second;
   }
+  it = found_.emplace(key, router_->route(src_node, dst_node)).first;
+  return it->second;
 }
 
-bool Routes::reachable(int src_node, int dst_node) const {
-  return unreachable_.at(src_node * n_ + dst_node).why == Blocked::None;
-}
+bool Routes::reachable(int src_node, int dst_node) const { return std::holds_alternative<Route>(find(src_node, dst_node)); }
 
-const Unreachable& Routes::why(int src_node, int dst_node) const { return unreachable_.at(src_node * n_ + dst_node); }
+const Unreachable& Routes::why(int src_node, int dst_node) const {
+  static const Unreachable reachable_pair;
+  const Result& r = find(src_node, dst_node);
+  return std::holds_alternative<Unreachable>(r) ? std::get<Unreachable>(r) : reachable_pair;
+}
 
 const Route& Routes::between(int src_node, int dst_node) const {
-  const Unreachable& u = unreachable_.at(src_node * n_ + dst_node);
-  if (u.why != Blocked::None) throw core::InputError(u.diagnostic());
-  return routes_[src_node * n_ + dst_node];
+  const Result& r = find(src_node, dst_node);
+  if (auto* u = std::get_if<Unreachable>(&r)) throw core::InputError(u->diagnostic());
+  return std::get<Route>(r);
 }
 
 }  // namespace clustertwin::topo

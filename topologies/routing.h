@@ -6,8 +6,11 @@
 // missing piece: no route on a node, forwarding off on a node, a link between different subnets.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <variant>
 #include <vector>
 
 #include "topologies/topology.h"
@@ -49,10 +52,21 @@ struct Unreachable {
   std::string diagnostic() const;  // "file:line:col: error: message\nhint: hint"
 };
 
+namespace detail {
+class Router;
+}
+
+// Routes are found on first use and kept: a simulation asks only for the pairs that talk (a ring
+// of 1024 nodes needs 2048 of its million pairs). Not thread-safe; refers to `t`, which must
+// outlive it.
 class Routes {
  public:
-  // Routes between every ordered pair of compute nodes.
   explicit Routes(const Topology& t);
+  ~Routes();
+  Routes(Routes&&) noexcept;
+  Routes& operator=(Routes&&) noexcept;
+
+  // A node to itself is reachable, over no link (ranks sharing a node).
   bool reachable(int src_node, int dst_node) const;
   // Throws core::InputError for a pair with no route, naming both nodes and the missing piece: a
   // pair that must talk and cannot is an error.
@@ -61,9 +75,12 @@ class Routes {
   const Unreachable& why(int src_node, int dst_node) const;
 
  private:
+  using Result = std::variant<Route, Unreachable>;
+  const Result& find(int src_node, int dst_node) const;
+
   int n_ = 0;
-  std::vector<Route> routes_;            // n_ x n_, by node index
-  std::vector<Unreachable> unreachable_;  // n_ x n_
+  std::unique_ptr<detail::Router> router_;
+  mutable std::unordered_map<int64_t, Result> found_;  // by src * n + dst
 };
 
 // Human-readable route: "pi4 -> mini3 -> mini2 -> mini1".
