@@ -308,3 +308,49 @@ TEST(Simulator, TreeAndHalvingDoublingFinishOnAnyGroupSize) {
 
 }  // namespace
 }  // namespace clustertwin::sim
+
+namespace clustertwin::sim {
+namespace {
+
+// The tree all-reduce on a full binary tree (n = 2^(D+1) - 1, every inner node has two children)
+// on a switch: the buffer goes in K pipeline chunks (K = 1 per 256 Ki elements, at most 32), up
+// the tree then down, one level per round, and every round has two half-steps (left child, right
+// child). Each half-step moves one chunk per pair over distinct link directions (a node sends up
+// while it receives from a child), so it costs a 2-hop latency plus S/K at full rate, and a phase
+// takes 2(K + D - 1) half-steps: all-reduce = 4(K + D - 1)(2 alpha + S / (K B)).
+TEST(Simulator, TreeAllReduceOnAFullTreeMatchesClosedForm) {
+  const double B = 10e9 / 8, alpha = 5e-6;
+  for (int depth : {1, 2, 3}) {
+    const int n = (1 << (depth + 1)) - 1;
+    for (double S : {1024.0, 64e6}) {
+      const double K = S / 4 >= 32 * 262144 ? 32 : std::max(1.0, std::floor(S / 4 / 262144));
+      auto end = last_end(simulate(allreduce_with(n, S, core::Algorithm::Tree), switched(n, "10Gbps", "5us")));
+      const double expected = 4 * (K + depth - 1) * (2 * alpha + S / K / B);
+      EXPECT_NEAR(end, expected, 0.01 * expected) << "n=" << n << " S=" << S << " K=" << K;
+    }
+  }
+}
+
+// Per-direction figures: a link written `bandwidth: [2Gbps, 1Gbps]` carries a -> b at 2 Gbps and
+// b -> a at 1 Gbps, both at once.
+TEST(Simulator, AsymmetricLinkCarriesEachDirectionAtItsOwnRate) {
+  auto t = topo::parse_topology(R"(name: pair
+nodes:
+  - {name: a, device: this-machine}
+  - {name: b, device: this-machine}
+links:
+  - {between: [a, b], type: eth-1g, bandwidth: [2Gbps, 1Gbps], latency: [10us, 30us], overhead: 0us}
+)", "pair.yaml");
+  core::Program p;
+  p.name = "both-ways";
+  p.ranks = {{0, {message(core::OpKind::Send, 1, 125e6), message(core::OpKind::Recv, 1, 125e6)}},
+             {1, {message(core::OpKind::Recv, 0, 125e6), message(core::OpKind::Send, 0, 125e6)}}};
+  auto records = simulate(p, t);
+  // records: rank 0 send, rank 0 recv, rank 1 recv, rank 1 send (rank-major).
+  ASSERT_EQ(records.size(), 4u);
+  EXPECT_NEAR(records[0].end, 10e-6 + 125e6 / 250e6, 1e-6);  // a -> b: 0.5 s
+  EXPECT_NEAR(records[1].end, 30e-6 + 125e6 / 125e6, 1e-6);  // b -> a: 1 s
+}
+
+}  // namespace
+}  // namespace clustertwin::sim
