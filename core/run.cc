@@ -45,6 +45,14 @@ double overlap(const std::vector<Interval>& a, const std::vector<Interval>& b) {
   return t;
 }
 
+// The parts of sorted intervals inside [lo, hi].
+std::vector<Interval> clip(const std::vector<Interval>& v, double lo, double hi) {
+  std::vector<Interval> out;
+  for (const auto& [a, b] : v)
+    if (std::min(b, hi) > std::max(a, lo)) out.push_back({std::max(a, lo), std::min(b, hi)});
+  return out;
+}
+
 double percentile(std::vector<double> v, double q) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
@@ -68,7 +76,10 @@ Summary summarize(const Program& p, const std::vector<OpRecord>& records) {
   // [step][rank] -> intervals by stream
   std::vector<std::vector<std::vector<Interval>>> comp(steps, std::vector<std::vector<Interval>>(world));
   auto comm = comp;
-  std::vector<double> first(steps, INFINITY), last(steps, -INFINITY);
+  // A step begins when its first work begins: a receive's start only marks when its rank began
+  // waiting (a pipeline stage posts the next step's receive as soon as it is free), so receives
+  // count only when a step has nothing else.
+  std::vector<double> first(steps, INFINITY), first_recv(steps, INFINITY), last(steps, -INFINITY);
   std::map<std::string, std::pair<double, int>> coll;  // label -> (total seconds, count)
   std::map<std::string, double> coll_bytes;
   for (const auto& r : records) {
@@ -76,7 +87,8 @@ Summary summarize(const Program& p, const std::vector<OpRecord>& records) {
       throw std::invalid_argument(fmt::format("run: record for unknown rank {} op {}", r.rank, r.op));
     const Op& op = p.ranks[r.rank].ops[r.op];
     int s = std::clamp(op.step, 0, steps - 1);
-    first[s] = std::min(first[s], r.start);
+    double& begin = (op.kind == OpKind::Recv ? first_recv : first)[s];
+    begin = std::min(begin, r.start);
     last[s] = std::max(last[s], r.end);
     (is_comm(op.kind) ? comm : comp)[s][r.rank].push_back({r.start, r.end});
     if (op.kind == OpKind::Collective) {
@@ -90,10 +102,11 @@ Summary summarize(const Program& p, const std::vector<OpRecord>& records) {
   Summary out;
   double sum_comp = 0, sum_comm = 0, sum_exposed = 0, sum_idle = 0;
   for (int s = 0; s < steps; ++s) {
+    if (std::isinf(first[s])) first[s] = first_recv[s];
     double step = last[s] > first[s] ? last[s] - first[s] : 0;
     out.step_seconds.push_back(step);
     for (int r = 0; r < world; ++r) {
-      auto c = merge(comp[s][r]), m = merge(comm[s][r]);
+      auto c = clip(merge(comp[s][r]), first[s], last[s]), m = clip(merge(comm[s][r]), first[s], last[s]);
       double lc = length(c), lm = length(m), both = overlap(c, m);
       sum_comp += lc;
       sum_comm += lm;

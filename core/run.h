@@ -33,11 +33,11 @@ struct CollectiveTime {
 };
 
 struct Summary {
-  std::vector<double> step_seconds;  // per step: from the first op start to the last op end
+  std::vector<double> step_seconds;  // per step: first op start (receives aside) to last op end
   double step_mean = 0, step_p50 = 0, step_p95 = 0;
   double samples_per_second = 0, tokens_per_second = 0;
   // Per step, averaged over ranks: time with a compute op running, with communication running,
-  // communication not hidden behind compute, and neither.
+  // communication not hidden behind compute, and neither (each within the step's span).
   double compute = 0, communication = 0, exposed_communication = 0, idle = 0;
   std::vector<CollectiveTime> collectives;
   // Inference (Program::prefill_steps > 0): time to first token = the prefill steps; decode

@@ -54,6 +54,36 @@ TEST(Summary, StepTimesAndPercentiles) {
   EXPECT_DOUBLE_EQ(s.step_p95, 3.9);
 }
 
+// A pipeline stage posts its receive for the next step as soon as it is free; the step begins
+// when work begins. Rank 0 computes [5, 6] and sends [6, 7]; rank 1's receive was posted at 1 and
+// ends at 7, then it computes [7, 9]: the step is [5, 9] = 4 s, and rank 1's wait before 5 is not
+// part of it (communication per rank within the step: rank 0 1 s, rank 1 2 s).
+TEST(Summary, AStepBeginsWithItsFirstWorkNotAnEarlyReceive) {
+  Program p;
+  p.name = "stages";
+  Op work, send, recv;
+  send.kind = OpKind::Send;
+  send.peer = 1;
+  send.bytes = 10;
+  send.deps = {0};
+  recv.kind = OpKind::Recv;
+  recv.peer = 0;
+  recv.bytes = 10;
+  Op after = work;
+  after.deps = {0};
+  p.ranks = {{0, {work, send}}, {1, {recv, after}}};
+  Summary s = summarize(p, {{0, 0, 5, 6}, {0, 1, 6, 7}, {1, 0, 1, 7}, {1, 1, 7, 9}});
+  EXPECT_DOUBLE_EQ(s.step_mean, 4);
+  EXPECT_DOUBLE_EQ(s.communication, (1 + 2) / 2.0);
+  EXPECT_DOUBLE_EQ(s.compute, (1 + 2) / 2.0);
+  EXPECT_DOUBLE_EQ(s.idle, (2 + 0) / 2.0);  // rank 0 after its send, rank 1 never
+  // A step of receives only still has a span.
+  Program only = p;
+  only.ranks = {{0, {recv}}};
+  only.ranks[0].ops[0].peer = 0;
+  EXPECT_DOUBLE_EQ(summarize(only, {{0, 0, 2, 3}}).step_mean, 1);
+}
+
 TEST(Summary, MissingRecordsRejected) {
   EXPECT_THROW(summarize(overlap_program(), {{0, 0, 0, 1}}), std::invalid_argument);
 }
