@@ -1,5 +1,6 @@
 #include "cli/commands.h"
 
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -39,6 +40,14 @@ void write_program(const std::string& dir, const core::Program& p) {
   std::ofstream(std::filesystem::path(dir) / "program.json") << core::to_json(p).dump() << '\n';
 }
 
+// The topology file travels with the run, so reports can draw it and route its traffic.
+void copy_topology(const std::string& dir, const std::string& topology) {
+  std::error_code ec;
+  std::filesystem::copy_file(topology, std::filesystem::path(dir) / "topology.yaml",
+                             std::filesystem::copy_options::overwrite_existing, ec);
+  if (ec) throw std::runtime_error(fmt::format("cannot copy '{}' into '{}': {}", topology, dir, ec.message()));
+}
+
 void print_summary(const core::RunInfo& info, const core::Program& p, const core::Summary& s, const std::string& dir) {
   fmt::print("{} run of '{}' on '{}' ({} ranks, {} steps; {})\n", info.backend, info.workload, info.topology, p.world(),
              p.steps, info.detail);
@@ -61,8 +70,11 @@ std::string predict(const PredictArgs& a) {
   core::RunInfo info{"predicted", l.topology.name, l.program.name, detail};
   auto summary = core::summarize(l.program, records);
   write_program(a.out_dir, l.program);
+  copy_topology(a.out_dir, a.topology);
   core::write_run(a.out_dir, info, l.program, records, summary);
   print_summary(info, l.program, summary, a.out_dir);
+  std::vector<reports::RunView> runs{reports::load_run(a.out_dir, "-o/--out")};
+  fmt::print("  wrote       {}\n", reports::write_html(a.out_dir, reports::build_comparison(runs)));
   return a.out_dir;
 }
 
@@ -128,6 +140,7 @@ std::string run(const RunArgs& a) {
   Loaded l = load(a.topology, a.workload, a.overrides);
   check_local(a, l);
   write_program(a.out_dir, l.program);
+  copy_topology(a.out_dir, a.topology);
   auto measured = a.local > 0 ? run_local_workers(a, l) : run_cluster_workers(a, l);
   core::RunInfo info{"measured", l.topology.name, l.program.name,
                      fmt::format("{}, compute={}, {}", launch_text(a, l), a.compute, measured.clock_text())};
@@ -137,14 +150,41 @@ std::string run(const RunArgs& a) {
   return a.out_dir;
 }
 
-std::string compare(const CompareArgs& a) {
-  auto pred = reports::load_summary(a.predicted, "PREDICTED");
-  auto meas = reports::load_summary(a.measured, "MEASURED");
-  std::string path = reports::write_report(a.out_dir, pred, meas);
-  fmt::print("step time: predicted {}, measured {} ({:+.1f} %)\n  wrote       {}\n",
-             core::format_seconds(pred.summary.step_mean), core::format_seconds(meas.summary.step_mean),
-             reports::error_percent(pred.summary.step_mean, meas.summary.step_mean), path);
+namespace {
+// Writes the comparison's files, prints the step times and hints, and enforces --max-error.
+std::string write_comparison(const std::vector<reports::RunView>& runs, const std::string& out_dir,
+                             std::optional<double> max_error) {
+  auto c = reports::build_comparison(runs);
+  std::string path = reports::write_report(out_dir, c);
+  for (const auto& r : c.runs) fmt::print("{:>10}  step {}\n", r.name, core::format_seconds(r.step_mean));
+  if (!c.paired()) {
+    fmt::print("  wrote       {} (and report.html, summary.csv, trace.json)\n", path);
+    return path;
+  }
+  const auto& p = c.runs[c.predicted];
+  const auto& m = c.runs[c.reference];
+  double err = reports::error_percent(p.step_mean, m.step_mean);
+  fmt::print("step time: {} {}, {} {} ({:+.1f} %)\n", p.name, core::format_seconds(p.step_mean), m.name,
+             core::format_seconds(m.step_mean), err);
+  for (const auto& h : c.hints) fmt::print("  likely cause: {}\n", h.cause);
+  fmt::print("  wrote       {} (and report.html, summary.csv, trace.json)\n", path);
+  if (max_error && !(std::abs(err) <= *max_error))
+    throw std::runtime_error(fmt::format("compare: the step-time error {:+.1f} % ({} {} vs {} {}) exceeds --max-error {} %",
+                                         err, p.name, core::format_seconds(p.step_mean), m.name,
+                                         core::format_seconds(m.step_mean), *max_error));
   return path;
+}
+}  // namespace
+
+std::string compare(const CompareArgs& a) {
+  std::vector<reports::RunView> runs{reports::load_run(a.predicted, "PREDICTED"), reports::load_run(a.measured, "MEASURED")};
+  return write_comparison(runs, a.out_dir, a.max_error);
+}
+
+std::string report(const ReportArgs& a) {
+  std::vector<reports::RunView> runs;
+  for (size_t i = 0; i < a.runs.size(); ++i) runs.push_back(reports::load_run(a.runs[i], fmt::format("RUN {}", i + 1)));
+  return write_comparison(runs, a.out_dir, a.max_error);
 }
 
 void demo(const DemoArgs& a) {
@@ -181,10 +221,12 @@ void demo(const DemoArgs& a) {
   run(r);
 
   fmt::print("\n== 4/4 compare: predicted vs measured on local-3\n");
-  std::string report = compare({out("predict-local-3"), out("run-local-3"), out("compare-local-3")});
+  std::string report = compare({out("predict-local-3"), out("run-local-3"), out("compare-local-3"), {}});
   std::ifstream in(report);
   fmt::print("\n{}", std::string(std::istreambuf_iterator<char>(in), {}));
-  fmt::print("\nFiles are in {}/ (open any trace.json in https://ui.perfetto.dev).\n", a.out_dir);
+  fmt::print("\nFiles are in {}/ (open {}/compare-local-3/report.html in a browser, any trace.json in "
+             "https://ui.perfetto.dev).\n",
+             a.out_dir, a.out_dir);
 }
 
 }  // namespace clustertwin::cli

@@ -38,12 +38,21 @@ struct RunArgs {
 
 struct CompareArgs {
   std::string predicted, measured, out_dir;
+  std::optional<double> max_error;  // percent: fail (exit 1) when |step-time error| exceeds it
+};
+
+// `report RUN... -o DIR`: one run (pictures of a prediction) or several side by side.
+struct ReportArgs {
+  std::vector<std::string> runs;
+  std::string out_dir;
+  std::optional<double> max_error;
 };
 
 // Each prints a short summary and returns the path of what it wrote.
 std::string predict(const PredictArgs& a);
 std::string run(const RunArgs& a);
 std::string compare(const CompareArgs& a);
+std::string report(const ReportArgs& a);
 
 struct DemoArgs {
   std::string examples_dir;  // folder holding topologies/ and workloads/ examples

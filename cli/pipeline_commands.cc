@@ -66,8 +66,21 @@ void add_pipeline_commands(CLI::App& app) {
   auto* compare_cmd = app.add_subcommand("compare", "Compare a predicted run with a measured one");
   compare_cmd->add_option("PREDICTED", ca->predicted, "Predicted run directory (or its summary.json)")->required();
   compare_cmd->add_option("MEASURED", ca->measured, "Measured run directory (or its summary.json)")->required();
-  compare_cmd->add_option("-o,--out", ca->out_dir, "Output directory for report.md")->required();
+  compare_cmd->add_option("-o,--out", ca->out_dir, "Output directory: report.md, report.html, summary.csv, trace.json")
+      ->required();
+  compare_cmd->add_option("--max-error", ca->max_error, "Exit with 1 when the step-time error exceeds PCT percent")
+      ->check(CLI::NonNegativeNumber);
   compare_cmd->callback([ca] { compare(*ca); });
+
+  auto ra2 = std::make_shared<ReportArgs>();
+  auto* report_cmd = app.add_subcommand(
+      "report", "Report one run (pictures of a prediction) or several side by side, errors against the first measured one");
+  report_cmd->add_option("RUN", ra2->runs, "Run directories (or their summary.json)")->required();
+  report_cmd->add_option("-o,--out", ra2->out_dir, "Output directory: report.md, report.html, summary.csv, trace.json")
+      ->required();
+  report_cmd->add_option("--max-error", ra2->max_error, "Exit with 1 when the step-time error exceeds PCT percent")
+      ->check(CLI::NonNegativeNumber);
+  report_cmd->callback([ra2] { report(*ra2); });
 
   auto da = std::make_shared<DemoArgs>(DemoArgs{CLUSTERTWIN_SOURCE_DIR, "build/demo"});
   auto* demo_cmd = app.add_subcommand("demo", "Predict, run and compare GPT-2 DDP (what README's first command runs)");

@@ -1,228 +1,165 @@
 #include "reports/compare.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <algorithm>
 #include <map>
-#include <sstream>
+#include <set>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "core/diag.h"
 #include "core/units.h"
+#include "reports/csv.h"
+#include "reports/hints.h"
+#include "reports/html.h"
+#include "reports/merged_trace.h"
 
 namespace clustertwin::reports {
 
 namespace {
-using core::InputError;
+namespace fs = std::filesystem;
 
-// Line and column of a byte offset, for JSON parse errors.
-core::SourcePos position_of(const std::string& path, const std::string& text, size_t offset) {
-  core::SourcePos p{path, 1, 1};
-  for (size_t i = 0; i < offset && i < text.size(); ++i) {
-    if (text[i] == '\n') ++p.line, p.col = 1;
-    else ++p.col;
+std::vector<std::string> run_names(const std::vector<RunView>& runs) {
+  std::vector<std::string> names;
+  bool by_backend = runs.size() == 2 && runs[0].info.backend != runs[1].info.backend;
+  if (runs.size() == 1) by_backend = true;
+  std::map<std::string, int> seen;
+  for (const auto& r : runs) {
+    std::string n = by_backend ? r.info.backend : fs::path(r.dir).filename().string();
+    if (n.empty() || n == ".") n = r.info.backend;
+    if (seen[n]++) n += fmt::format(" ({})", seen[n]);
+    names.push_back(n);
   }
-  return p;
+  return names;
 }
 
-std::string line_at(const std::string& text, int line) {
-  std::istringstream in(text);
-  std::string l;
-  for (int i = 0; i < line && std::getline(in, l); ++i) {
-  }
-  return l;
-}
-}  // namespace
-
-namespace {
-nlohmann::json read_json(const std::string& file, const std::string& origin) {
-  std::ifstream in(file);
-  if (!in)
-    throw InputError(core::format_diagnostic({file, 0, 0}, {}, fmt::format("cannot open file: {}", std::strerror(errno)),
-                                             fmt::format("{} takes a run directory (with summary.json) or the file itself", origin)));
-  std::stringstream buf;
-  buf << in.rdbuf();
-  std::string text = buf.str();
-  try {
-    return nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    auto pos = position_of(file, text, e.byte > 0 ? e.byte - 1 : 0);
-    throw InputError(core::format_diagnostic(pos, line_at(text, pos.line), "invalid JSON in a run file",
-                                             "pass the directory written by 'predict' or 'run'"));
-  }
-}
-
-// Per-phase and per-op times from the Chrome trace both backends write.
-void load_trace(const std::string& file, const std::string& origin, RunView& v) {
-  nlohmann::json j = read_json(file, origin);
-  try {
-    const double per = static_cast<double>(std::max(v.world, 1)) * std::max(v.steps, 1);
-    std::map<std::string, std::pair<double, int>> ops;  // label -> (total seconds, count)
-    for (const auto& e : j.at("traceEvents")) {
-      if (e.at("ph") != "X") continue;
-      double secs = e.at("dur").get<double>() * 1e-6;
-      v.phase_seconds[e.at("cat").get<std::string>()] += secs / per;
-      auto& o = ops[e.at("name").get<std::string>()];
-      o.first += secs;
-      o.second += 1;
+// Op by op: (rank, op id) of the predicted run against the same pair in the measured one.
+void match_ops(const RunView& p, const RunView& m, Comparison& c) {
+  std::map<uint64_t, const OpEvent*> pred;
+  for (const auto& e : p.events) pred[(uint64_t(e.rank) << 32) | e.op] = &e;
+  struct Acc {
+    double p = 0, m = 0;
+    int n = 0;
+  };
+  std::map<std::string, Acc> by_label;
+  std::vector<OpDiff> ops;
+  for (const auto& e : m.events) {
+    auto it = pred.find((uint64_t(e.rank) << 32) | e.op);
+    if (it == pred.end() || p.labels[it->second->label] != m.labels[e.label]) {
+      ++c.only_measured;
+      continue;
     }
-    for (const auto& [label, o] : ops) v.ops[label] = {o.first / o.second, o.second / per};
-  } catch (const nlohmann::json::exception& e) {
-    throw InputError(core::format_diagnostic({file, 0, 0}, {}, fmt::format("not a clustertwin trace: {}", e.what()),
-                                             "pass the directory written by 'predict' or 'run'"));
+    ++c.matched;
+    const std::string& label = m.labels[e.label];
+    auto& a = by_label[label];
+    a.p += it->second->seconds(), a.m += e.seconds(), ++a.n;
+    ops.push_back({label, e.rank, e.op, e.step, it->second->seconds(), e.seconds(), 1});
   }
+  c.only_predicted = p.events.size() - c.matched;
+  const double rank_steps = std::max(1, m.world) * std::max(1, m.steps);
+  for (const auto& [label, a] : by_label) c.worst_labels.push_back({label, -1, 0, -1, a.p / a.n, a.m / a.n, a.n / rank_steps});
+  auto by_weight = [](const OpDiff& a, const OpDiff& b) { return std::abs(a.weight()) > std::abs(b.weight()); };
+  std::sort(c.worst_labels.begin(), c.worst_labels.end(), by_weight);
+  if (c.worst_labels.size() > 5) c.worst_labels.resize(5);
+  size_t top = std::min<size_t>(5, ops.size());
+  std::partial_sort(ops.begin(), ops.begin() + top, ops.end(), by_weight);
+  ops.resize(top);
+  c.worst_ops = std::move(ops);
+}
+
+// The largest contributor to the step-time error, in words a user can act on.
+std::string verdict(const RunStats& p, const RunStats& m) {
+  double step_err = p.step_mean - m.step_mean;
+  if (std::abs(error_percent(p.step_mean, m.step_mean)) < 5) return "The prediction is within 5 % of the measurement.";
+  auto phase = [](const RunStats& s, const std::string& k) {
+    auto it = s.phases.find(k);
+    return it == s.phases.end() ? 0.0 : it->second;
+  };
+  double pc = 0, mc = 0;
+  for (const auto& [k, v] : p.phases)
+    if (k != "exposed communication" && k != "pipeline bubble" && k != "idle") pc += v;
+  for (const auto& [k, v] : m.phases)
+    if (k != "exposed communication" && k != "pipeline bubble" && k != "idle") mc += v;
+  std::string biggest = "compute";
+  double diff = mc - pc, best = std::abs(mc - pc);
+  for (const char* k : {"exposed communication", "pipeline bubble", "idle"}) {
+    double d = phase(m, k) - phase(p, k);
+    if (std::abs(d) > best) best = std::abs(d), diff = d, biggest = k;
+  }
+  (void)diff;
+  return fmt::format("The prediction is {} than measured by {} per step ({:+.1f} %); most of the difference is in {} "
+                     "({} predicted vs {} measured per step and rank).",
+                     step_err > 0 ? "slower" : "faster", core::format_seconds(std::abs(step_err)),
+                     error_percent(p.step_mean, m.step_mean), biggest,
+                     core::format_seconds(biggest == "compute" ? pc : phase(p, biggest)),
+                     core::format_seconds(biggest == "compute" ? mc : phase(m, biggest)));
+}
+
+void write_file(const fs::path& path, const std::string& text) {
+  std::ofstream out(path);
+  out << text;
+  if (!out) throw std::runtime_error(fmt::format("cannot write '{}': {}", path.string(), std::strerror(errno)));
 }
 }  // namespace
-
-RunView load_summary(const std::string& path, const std::string& origin) {
-  namespace fs = std::filesystem;
-  std::string file = fs::is_directory(path) ? (fs::path(path) / "summary.json").string() : path;
-  nlohmann::json j = read_json(file, origin);
-  try {
-    RunView v;
-    v.path = file;
-    v.info = {j.at("backend"), j.at("topology"), j.at("workload"), j.value("detail", "")};
-    v.program_hash = j.at("program_hash");
-    v.world = j.at("world");
-    v.steps = j.at("steps");
-    const auto& st = j.at("step_time_s");
-    v.summary.step_mean = st.at("mean");
-    v.summary.step_p50 = st.at("p50");
-    v.summary.step_p95 = st.at("p95");
-    v.summary.step_seconds = st.at("per_step").get<std::vector<double>>();
-    v.summary.samples_per_second = j.at("samples_per_s");
-    v.summary.tokens_per_second = j.at("tokens_per_s");
-    const auto& b = j.at("breakdown_s");
-    v.summary.compute = b.at("compute");
-    v.summary.communication = b.at("communication");
-    v.summary.exposed_communication = b.at("exposed_communication");
-    v.summary.idle = b.at("idle");
-    for (const auto& c : j.at("collectives")) v.summary.collectives.push_back({c.at("label"), c.at("mean_s"), c.at("bytes")});
-    std::string trace = (fs::path(file).parent_path() / "trace.json").string();
-    if (fs::exists(trace)) load_trace(trace, origin, v);
-    return v;
-  } catch (const nlohmann::json::exception& e) {
-    throw InputError(core::format_diagnostic({file, 0, 0}, {}, fmt::format("not a clustertwin run summary: {}", e.what()),
-                                             "pass the summary.json written by 'predict' or 'run'"));
-  }
-}
 
 double error_percent(double predicted, double measured) {
   if (measured == 0) return predicted == 0 ? 0 : INFINITY;
   return (predicted - measured) / measured * 100;
 }
 
-namespace {
-std::string row(std::string_view what, double pred, double meas, bool seconds = true) {
-  auto f = [&](double v) { return seconds ? core::format_seconds(v) : fmt::format("{:.2f}", v); };
-  return fmt::format("| {} | {} | {} | {:+.1f} % |\n", what, f(pred), f(meas), error_percent(pred, meas));
+RunView load_summary(const std::string& path, const std::string& origin) { return load_run(path, origin); }
+
+Comparison build_comparison(const std::vector<RunView>& runs) {
+  Comparison c;
+  auto names = run_names(runs);
+  for (size_t i = 0; i < runs.size(); ++i) c.runs.push_back(analyse(runs[i], names[i]));
+  if (runs.size() < 2) return c;
+  for (size_t i = 0; i < runs.size() && c.reference < 0; ++i)
+    if (runs[i].measured()) c.reference = static_cast<int>(i);
+  if (c.reference < 0) c.reference = 0;
+  for (size_t i = 0; i < runs.size() && c.predicted < 0; ++i)
+    if (static_cast<int>(i) != c.reference && !runs[i].measured()) c.predicted = static_cast<int>(i);
+  for (size_t i = 0; i < runs.size() && c.predicted < 0; ++i)
+    if (static_cast<int>(i) != c.reference) c.predicted = static_cast<int>(i);
+  const RunView& p = runs[c.predicted];
+  const RunView& m = runs[c.reference];
+  c.same_program = p.program_hash == m.program_hash;
+  match_ops(p, m, c);
+  c.hints = likely_causes(c.runs[c.predicted], c.runs[c.reference]);
+  c.verdict = verdict(c.runs[c.predicted], c.runs[c.reference]);
+  return c;
 }
 
-// The largest contributor to the step-time error, in words a user can act on.
-std::string likely_cause(const core::Summary& p, const core::Summary& m) {
-  double step_err = p.step_mean - m.step_mean;
-  double comp_err = p.compute - m.compute;
-  double comm_err = p.exposed_communication - m.exposed_communication;
-  if (std::abs(error_percent(p.step_mean, m.step_mean)) < 5) return "The prediction is within 5 % of the measurement.";
-  std::string where = std::abs(comp_err) >= std::abs(comm_err)
-      ? fmt::format("compute ({} predicted vs {} measured per step): the device figures (peak FLOP/s, sustained "
-                    "fraction, memory bandwidth) do not match this hardware; calibrate them in the topology file",
-                    core::format_seconds(p.compute), core::format_seconds(m.compute))
-      : fmt::format("exposed communication ({} predicted vs {} measured per step): the link figures (bandwidth, "
-                    "latency, per-message overhead) do not match this network; calibrate them in the topology file",
-                    core::format_seconds(p.exposed_communication), core::format_seconds(m.exposed_communication));
-  return fmt::format("The prediction is {} than measured by {}; most of the difference is in {}.",
-                     step_err > 0 ? "slower" : "faster", core::format_seconds(std::abs(step_err)), where);
+std::string report_markdown(const RunView& predicted, const RunView& measured) {
+  std::vector<RunView> runs{predicted, measured};
+  return report_markdown(build_comparison(runs));
 }
 
-// The ops whose predicted and measured times differ most per step: where to look first.
-std::string op_differences(const RunView& pred, const RunView& meas) {
-  struct Diff {
-    std::string label;
-    double pred, meas, per_step;
-  };
-  std::vector<Diff> diffs;
-  for (const auto& [label, p] : pred.ops) {
-    auto it = meas.ops.find(label);
-    if (it != meas.ops.end()) diffs.push_back({label, p.mean_seconds, it->second.mean_seconds, p.per_step});
-  }
-  auto weight = [](const Diff& d) { return std::abs(d.pred - d.meas) * d.per_step; };
-  std::sort(diffs.begin(), diffs.end(), [&](const Diff& a, const Diff& b) { return weight(a) > weight(b); });
-  if (diffs.size() > 5) diffs.resize(5);
-  std::string out = "\n| largest differences: op | per occurrence, predicted | measured | error | × per step |\n"
-                    "|---|---:|---:|---:|---:|\n";
-  for (const auto& d : diffs)
-    out += fmt::format("| {} | {} | {} | {:+.1f} % | {:g} |\n", d.label, core::format_seconds(d.pred),
-                       core::format_seconds(d.meas), error_percent(d.pred, d.meas), d.per_step);
-  return out;
+std::string write_report(const std::string& dir, const Comparison& c) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw std::runtime_error(fmt::format("cannot create output directory '{}': {}", dir, ec.message()));
+  fs::path d(dir);
+  write_file(d / "report.md", report_markdown(c));
+  write_file(d / "report.html", report_html(c));
+  write_file(d / "summary.csv", summary_csv(c));
+  write_file(d / "trace.json", merged_trace(c) + "\n");
+  return (d / "report.md").string();
 }
-}  // namespace
 
-std::string report_markdown(const RunView& pred, const RunView& meas) {
-  const auto& p = pred.summary;
-  const auto& m = meas.summary;
-  std::string out = fmt::format("# clustertwin: predicted vs measured\n\n"
-                                "- workload: `{}`, {} ranks, {} steps measured\n"
-                                "- predicted: `{}` on topology `{}` ({})\n"
-                                "- measured: `{}` on topology `{}` ({})\n\n",
-                                meas.info.workload, meas.world, meas.steps, pred.path, pred.info.topology,
-                                pred.info.detail, meas.path, meas.info.topology, meas.info.detail);
-  if (pred.program_hash != meas.program_hash)
-    out += fmt::format("> **Warning:** the two runs executed different Programs (hash {} vs {}): the comparison "
-                       "mixes a model error with a workload difference.\n\n",
-                       pred.program_hash, meas.program_hash);
-  out += "| per step | predicted | measured | error |\n|---|---:|---:|---:|\n";
-  out += row("step time (mean)", p.step_mean, m.step_mean);
-  out += row("step time (p50)", p.step_p50, m.step_p50);
-  out += row("step time (p95)", p.step_p95, m.step_p95);
-  out += row("compute", p.compute, m.compute);
-  out += row("communication", p.communication, m.communication);
-  out += row("exposed communication", p.exposed_communication, m.exposed_communication);
-  out += row("idle", p.idle, m.idle);
-  out += row("samples/s", p.samples_per_second, m.samples_per_second, false);
-  out += row("tokens/s", p.tokens_per_second, m.tokens_per_second, false);
-
-  std::map<std::string, double> measured_coll;
-  for (const auto& c : m.collectives) measured_coll[c.label] = c.mean_seconds;
-  if (!p.collectives.empty()) {
-    out += "\n| collective | bytes | predicted | measured | error |\n|---|---:|---:|---:|---:|\n";
-    for (const auto& c : p.collectives) {
-      auto it = measured_coll.find(c.label);
-      if (it == measured_coll.end()) continue;
-      out += fmt::format("| {} | {} | {} | {} | {:+.1f} % |\n", c.label, core::format_bytes(c.bytes),
-                         core::format_seconds(c.mean_seconds), core::format_seconds(it->second),
-                         error_percent(c.mean_seconds, it->second));
-    }
-  }
-  if (!pred.phase_seconds.empty() && !meas.phase_seconds.empty()) {
-    out += "\n| phase (op time per step and rank) | predicted | measured | error |\n|---|---:|---:|---:|\n";
-    for (const auto& [phase, secs] : pred.phase_seconds) {
-      auto it = meas.phase_seconds.find(phase);
-      if (it != meas.phase_seconds.end()) out += row(phase, secs, it->second);
-    }
-    out += op_differences(pred, meas);
-  }
-  out += fmt::format("\n**Likely cause:** {}\n\nError = (predicted − measured) / measured. Compute, communication, "
-                     "exposed communication and idle are per-step averages over ranks; exposed communication is the "
-                     "time a rank communicates with no compute running.\n",
-                     likely_cause(p, m));
-  return out;
+std::string write_html(const std::string& dir, const Comparison& c) {
+  fs::path path = fs::path(dir) / "report.html";
+  write_file(path, report_html(c));
+  return path.string();
 }
 
 std::string write_report(const std::string& dir, const RunView& predicted, const RunView& measured) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) throw std::runtime_error(fmt::format("cannot create output directory '{}': {}", dir, ec.message()));
-  std::string path = (std::filesystem::path(dir) / "report.md").string();
-  std::ofstream out(path);
-  out << report_markdown(predicted, measured);
-  if (!out) throw std::runtime_error(fmt::format("cannot write '{}': {}", path, std::strerror(errno)));
-  return path;
+  std::vector<RunView> runs{predicted, measured};
+  return write_report(dir, build_comparison(runs));
 }
 
 }  // namespace clustertwin::reports

@@ -1,42 +1,67 @@
-// Predicted vs measured: loads two runs' summary.json and writes the side-by-side report, with
-// the error of every figure and the likely cause of the largest one.
+// Predicted vs measured: runs matched op by op (rank, op id), summarised per step, phase,
+// collective, rank, route and link, the worst offenders, and the likely causes of the difference.
+// The outputs (report.md, report.html, summary.csv, the merged trace.json) are written from one
+// Comparison; a Comparison of one run (what `predict` writes) has no errors and no hints.
 #pragma once
 
-#include <map>
 #include <string>
 #include <vector>
 
-#include "core/run.h"
+#include "reports/analysis.h"
+#include "reports/run_view.h"
 
 namespace clustertwin::reports {
 
-// What a report needs from a run directory: summary.json, and trace.json when it is there.
-struct RunView {
-  std::string path;
-  core::RunInfo info;
-  std::string program_hash;
-  int world = 0;
-  int steps = 0;
-  core::Summary summary;
-  // From trace.json: seconds per step and rank spent in ops of each phase ("forward", "comm", …),
-  // and per op label, the seconds of one occurrence (mean) and occurrences per step and rank.
-  std::map<std::string, double> phase_seconds;
-  struct OpTime {
-    double mean_seconds = 0;
-    double per_step = 0;
-  };
-  std::map<std::string, OpTime> ops;
+// A likely cause of the difference, with the figures that point to it and what to do.
+struct Hint {
+  std::string cause;     // "compute is off on every rank: device figures"
+  std::string evidence;  // the residuals, as numbers
+  std::string action;
+  double weight = 0;     // seconds per step it explains, for ordering
 };
 
-// Throws core::InputError naming the file (and line:col for malformed JSON).
+// An op (label) whose times differ, or one execution of it (rank, op id, step).
+struct OpDiff {
+  std::string label;
+  int rank = -1;       // -1: aggregated over every rank and step
+  uint32_t op = 0;
+  int step = -1;
+  double predicted = 0, measured = 0;  // seconds of one occurrence (mean when aggregated)
+  double per_step = 0;                 // aggregated: occurrences per step and rank
+  double weight() const { return (measured - predicted) * (rank < 0 ? per_step : 1); }
+};
+
+struct Comparison {
+  std::vector<RunStats> runs;  // in the order given; they point into the RunViews passed in
+  int reference = -1;  // the measured run errors are taken against (-1: none)
+  int predicted = -1;  // the run compared with it op by op and for hints (-1: none)
+  bool same_program = true;
+  size_t matched = 0, only_predicted = 0, only_measured = 0;  // ops matched by (rank, op id)
+  std::vector<OpDiff> worst_labels, worst_ops;  // largest |difference| first, 5 each
+  std::vector<Hint> hints;                      // largest weight first
+  std::string verdict;                          // one sentence: how far off, and where most of it is
+
+  bool paired() const { return reference >= 0 && predicted >= 0; }
+};
+
+// Runs are named by their backend when they are one predicted and one measured run, else by
+// their directory. The reference is the first measured run when another run is given.
+Comparison build_comparison(const std::vector<RunView>& runs);
+
+// A run directory's summary.json (and what lies beside it). Same as load_run.
 RunView load_summary(const std::string& path, const std::string& origin);
 
 // (predicted - measured) / measured, in percent; 0 when both are 0.
 double error_percent(double predicted, double measured);
 
+std::string report_markdown(const Comparison& c);
 std::string report_markdown(const RunView& predicted, const RunView& measured);
 
-// Writes DIR/report.md; returns its path. Throws std::runtime_error on I/O errors.
+// Everything a comparison writes, in DIR: report.md, report.html, summary.csv and trace.json
+// (both runs merged). Returns the path of report.md. Throws std::runtime_error on I/O errors.
+std::string write_report(const std::string& dir, const Comparison& c);
 std::string write_report(const std::string& dir, const RunView& predicted, const RunView& measured);
+// Only DIR/report.html (what `predict` adds to its run directory); returns its path.
+std::string write_html(const std::string& dir, const Comparison& c);
 
 }  // namespace clustertwin::reports

@@ -1,73 +1,172 @@
+// Golden comparison of a hand-made pair of runs: every figure below is computed by hand in the
+// comments, and the report must show exactly that.
 #include "reports/compare.h"
 
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <set>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
 #include "core/diag.h"
+#include "reports/csv.h"
+#include "support.h"
 
 namespace clustertwin::reports {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::RunBuilder;
 
-class Compare : public testing::Test {
+class Compare : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / fmt::format("ct-compare-{}", ::getpid());
+    dir_ = fs::temp_directory_path() /
+           fmt::format("ct-compare-{}-{}", ::getpid(), ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
     fs::create_directories(dir_);
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  // A run of one 2-rank step: compute c, then communication m with no overlap.
-  std::string write_run(const std::string& name, const std::string& backend, double c, double m) {
-    core::Program p;
-    p.name = "w";
-    p.samples_per_step = 16;
-    p.tokens_per_step = 16384;
-    p.groups = {{0, 1}};
-    core::Op comp;
-    comp.label = "bwd";
-    comp.phase = core::Phase::Backward;
-    core::Op coll;
-    coll.phase = core::Phase::Comm;
-    coll.kind = core::OpKind::Collective;
-    coll.label = "grad.allreduce";
-    coll.group = 0;
-    coll.bytes = 1e6;
-    coll.deps = {0};
-    p.ranks = {{0, {comp, coll}}, {1, {comp, coll}}};
-    std::vector<core::OpRecord> recs{{0, 0, 0, c}, {0, 1, c, c + m}, {1, 0, 0, c}, {1, 1, c, c + m}};
-    std::string out = (dir_ / name).string();
-    core::write_run(out, {backend, "topo", "w", ""}, p, recs, core::summarize(p, recs));
-    return out;
+  // 2 ranks, 2 steps one second apart; per rank and step: forward 100 ms, backward 200 ms, the
+  // 400 MB gradient all-reduce taking `allreduce` seconds, optimizer 50 ms, one after the other.
+  std::string write_ddp(const std::string& name, const std::string& backend, double allreduce) {
+    RunBuilder b(2, 2);
+    for (int step = 0; step < 2; ++step)
+      for (int rank = 0; rank < 2; ++rank) {
+        double t = step;
+        b.compute(rank, step, core::Phase::Forward, "fwd", t, t + 0.1)
+            .compute(rank, step, core::Phase::Backward, "bwd", t + 0.1, t + 0.3)
+            .collective(rank, step, "grad.allreduce", 400e6, t + 0.3, t + 0.3 + allreduce)
+            .compute(rank, step, core::Phase::Optimizer, "opt", t + 0.3 + allreduce, t + 0.35 + allreduce);
+      }
+    return b.write(dir_ / name, backend);
   }
+
+  std::vector<RunView> golden_pair() {
+    // Predicted all-reduce 300 ms, measured 500 ms.
+    return {load_run(write_ddp("pred", "predicted", 0.3), "PREDICTED"),
+            load_run(write_ddp("meas", "measured", 0.5), "MEASURED")};
+  }
+
   fs::path dir_;
 };
 
-TEST_F(Compare, ReportHasBothStepTimesAndErrors) {
-  auto pred = load_summary(write_run("pred", "predicted", 1.0, 0.5), "PREDICTED");
-  auto meas = load_summary(write_run("meas", "measured", 1.0, 1.0), "MEASURED");
-  EXPECT_DOUBLE_EQ(pred.summary.step_mean, 1.5);
-  EXPECT_DOUBLE_EQ(meas.summary.step_mean, 2.0);
-  std::string md = report_markdown(pred, meas);
-  EXPECT_NE(md.find("| step time (mean) | 1.500 s | 2.000 s | -25.0 % |"), std::string::npos) << md;
-  EXPECT_NE(md.find("| compute | 1.000 s | 1.000 s | +0.0 % |"), std::string::npos) << md;
-  EXPECT_NE(md.find("| grad.allreduce | 1.0 MB | 500.00 ms | 1.000 s | -50.0 % |"), std::string::npos) << md;
-  EXPECT_NE(md.find("most of the difference is in exposed communication"), std::string::npos) << md;
-  // From trace.json: time per step and rank by phase, and the op that differs most first.
-  EXPECT_NE(md.find("| backward | 1.000 s | 1.000 s | +0.0 % |"), std::string::npos) << md;
-  EXPECT_NE(md.find("| comm | 500.00 ms | 1.000 s | -50.0 % |"), std::string::npos) << md;
-  auto largest = md.find("| largest differences");
-  ASSERT_NE(largest, std::string::npos) << md;
-  EXPECT_NE(md.find("| grad.allreduce | 500.00 ms | 1.000 s | -50.0 % | 1 |", largest), std::string::npos) << md;
-  std::string path = write_report((dir_ / "cmp").string(), pred, meas);
-  EXPECT_TRUE(fs::exists(path));
+TEST_F(Compare, GoldenErrorsByHand) {
+  auto runs = golden_pair();
+  auto c = build_comparison(runs);
+  ASSERT_TRUE(c.paired());
+  EXPECT_EQ(c.runs[c.predicted].name, "predicted");
+  EXPECT_EQ(c.runs[c.reference].name, "measured");
+  // Step = 100 + 200 + 300 + 50 = 650 ms predicted, 100 + 200 + 500 + 50 = 850 ms measured:
+  // Δ = -200 ms, error = -200 / 850 = -23.5 %.
+  EXPECT_NEAR(c.runs[c.predicted].step_mean, 0.65, 1e-12);
+  EXPECT_NEAR(c.runs[c.reference].step_mean, 0.85, 1e-12);
+  std::string md = report_markdown(c);
+  auto has = [&](const std::string& line) { EXPECT_NE(md.find(line), std::string::npos) << line << "\n---\n" << md; };
+  has("| step time (mean) | 650.00 ms | 850.00 ms | -200.00 ms | -23.5 % |");
+  has("| 0 | 650.00 ms | 850.00 ms | -200.00 ms | -23.5 % |");
+  has("| 1 | 650.00 ms | 850.00 ms | -200.00 ms | -23.5 % |");
+  // Phases: compute identical; the all-reduce runs with no compute: exposed 300 vs 500 ms, -40 %.
+  has("| forward | 100.00 ms | 100.00 ms | +0.0 us | +0.0 % |");
+  has("| backward | 200.00 ms | 200.00 ms | +0.0 us | +0.0 % |");
+  has("| optimizer | 50.00 ms | 50.00 ms | +0.0 us | +0.0 % |");
+  has("| exposed communication | 300.00 ms | 500.00 ms | -200.00 ms | -40.0 % |");
+  // busbw of a 2-rank all-reduce: factor 2(2-1)/2 = 1; 400 MB / 300 ms = 1.33 GB/s, / 500 ms = 800 MB/s.
+  has("| grad.allreduce | allreduce / ring | 2 | 400.0 MB | 1 | 300.00 ms | 500.00 ms | -200.00 ms | -40.0 % | "
+      "1.33 GB/s | 800.0 MB/s |");
+  // Per rank: compute 100 + 200 + 50 = 350 ms; waiting = the exposed all-reduce.
+  has("| 0 | - | 350.00 ms | 350.00 ms | +0.0 us | +0.0 % | 300.00 ms | 500.00 ms |  |");
+  // The group's route: both ranks' all-reduce time per step, 2 x 300 ms vs 2 x 500 ms.
+  has("| group 0 (ranks 0,1) | 600.00 ms | 1.000 s | -400.00 ms | -40.0 % | - |");
+  // The worst op: the all-reduce, once per step and rank, -200 ms each.
+  has("| grad.allreduce | 300.00 ms | 500.00 ms | -200.00 ms | -40.0 % | 1 | -200.00 ms |");
+  // Matching: 2 ranks x 2 steps x 4 ops, all by (rank, op id).
+  has("Matched by (rank, op id): 16 op executions; 0 only in the predicted run, 0 only in the measured run.");
+  has("**The prediction is faster than measured by 200.00 ms per step (-23.5 %); most of the difference is in exposed "
+      "communication (300.00 ms predicted vs 500.00 ms measured per step and rank).**");
+  // Only communication is off, on the one route there is: the link figures.
+  ASSERT_EQ(c.hints.size(), 1u) << md;
+  EXPECT_EQ(c.hints[0].cause, "communication is off on every route: the link figures");
+  EXPECT_EQ(c.hints[0].evidence,
+            "time in collectives and sends per step and rank: predicted 300.00 ms, measured 500.00 ms (-40.0 %)");
+}
+
+TEST_F(Compare, MatchesOpsByRankAndOpId) {
+  auto runs = golden_pair();
+  auto c = build_comparison(runs);
+  EXPECT_EQ(c.matched, 16u);
+  ASSERT_FALSE(c.worst_ops.empty());
+  // Every all-reduce execution differs by 200 ms; the first found is rank 0's op 2 of step 0.
+  EXPECT_EQ(c.worst_ops[0].label, "grad.allreduce");
+  EXPECT_NEAR(c.worst_ops[0].measured - c.worst_ops[0].predicted, 0.2, 1e-9);
+  EXPECT_EQ(c.worst_ops[0].op % 4, 2u);
+}
+
+TEST_F(Compare, SummaryCsvHasEveryFigureWithErrors) {
+  auto runs = golden_pair();
+  std::string csv = summary_csv(build_comparison(runs));
+  auto has = [&](const std::string& line) { EXPECT_NE(csv.find(line + "\n"), std::string::npos) << line << "\n---\n" << csv; };
+  has("section,item,metric,unit,predicted,measured,abs_error,error_pct");
+  has("run,all,step_mean,s,0.65,0.85,-0.2,-23.5294118");
+  has("step,0,time,s,0.65,0.85,-0.2,-23.5294118");
+  has("phase,exposed communication,time_per_step,s,0.3,0.5,-0.2,-40");
+  has("collective,grad.allreduce,bytes,B,400000000,400000000,0,0");
+  has("rank,1,compute,s,0.35,0.35,0,0");
+}
+
+TEST_F(Compare, MergedTraceHasBothRunsAsProcessesAndRanksAsThreads) {
+  auto runs = golden_pair();
+  auto c = build_comparison(runs);
+  write_report((dir_ / "cmp").string(), c);
+  std::ifstream in(dir_ / "cmp/trace.json");
+  auto j = nlohmann::json::parse(in);
+  std::map<int, std::string> processes;
+  std::set<std::pair<int, int>> threads;
+  int complete = 0;
+  double first_measured = 1e9;
+  for (const auto& e : j.at("traceEvents")) {
+    if (e.at("name") == "process_name") processes[e.at("pid").get<int>()] = e.at("args").at("name");
+    if (e.at("name") == "thread_name") threads.insert({e.at("pid").get<int>(), e.at("tid").get<int>()});
+    if (e.at("ph") == "X") {
+      ++complete;
+      if (e.at("pid") == 2) first_measured = std::min(first_measured, e.at("ts").get<double>());
+    }
+  }
+  EXPECT_EQ(processes, (std::map<int, std::string>{{1, "predicted"}, {2, "measured"}}));
+  EXPECT_EQ(threads.size(), 2u * 2 * 2);  // 2 runs x 2 ranks x (compute, communication)
+  EXPECT_EQ(complete, 2 * 16);
+  EXPECT_EQ(first_measured, 0);  // every run's clock starts at 0
+  for (const char* f : {"report.md", "report.html", "summary.csv", "trace.json"}) EXPECT_TRUE(fs::exists(dir_ / "cmp" / f)) << f;
+}
+
+TEST_F(Compare, OneRunHasNoErrorsOrHints) {
+  std::vector<RunView> runs{load_run(write_ddp("pred", "predicted", 0.3), "RUN")};
+  auto c = build_comparison(runs);
+  EXPECT_FALSE(c.paired());
+  EXPECT_TRUE(c.hints.empty());
+  std::string md = report_markdown(c);
+  EXPECT_NE(md.find("# clustertwin: predicted run"), std::string::npos) << md;
+  EXPECT_NE(md.find("| step time (mean) | 650.00 ms |\n"), std::string::npos) << md;
+  EXPECT_EQ(md.find("error"), md.find("error = (predicted")) << md;  // no error column anywhere
+}
+
+TEST_F(Compare, ThreeRunsTakeErrorsAgainstTheMeasuredOne) {
+  std::vector<RunView> runs{load_run(write_ddp("a", "predicted", 0.3), "RUN 1"),
+                            load_run(write_ddp("b", "predicted", 0.4), "RUN 2"),
+                            load_run(write_ddp("m", "measured", 0.5), "RUN 3")};
+  auto c = build_comparison(runs);
+  EXPECT_EQ(c.reference, 2);
+  EXPECT_EQ(c.predicted, 0);
+  std::string md = report_markdown(c);
+  // 650 vs 850 ms: -23.5 %; 750 vs 850 ms: -11.8 %.
+  EXPECT_NE(md.find("| step time (mean) | 650.00 ms | 750.00 ms | 850.00 ms | -23.5 % | -11.8 % |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| per step | a | b | m | error a | error b |"), std::string::npos) << md;
 }
 
 TEST_F(Compare, ErrorPercent) {
@@ -79,7 +178,7 @@ TEST_F(Compare, ErrorPercent) {
 TEST_F(Compare, MalformedSummaryNamesLineAndColumn) {
   std::ofstream(dir_ / "bad.json") << "{\n  \"backend\": \"predicted\",\n  oops\n}\n";
   try {
-    load_summary((dir_ / "bad.json").string(), "PREDICTED");
+    load_run((dir_ / "bad.json").string(), "PREDICTED");
     FAIL();
   } catch (const core::InputError& e) {
     std::string what = e.what();
@@ -87,8 +186,22 @@ TEST_F(Compare, MalformedSummaryNamesLineAndColumn) {
   }
 }
 
+TEST_F(Compare, TraceWithoutOpIdsIsAnInputErrorNamingTheEvent) {
+  fs::path run = write_ddp("pred", "predicted", 0.3);
+  std::ofstream(run / "trace.json") << R"({"traceEvents": [{"ph": "X", "name": "fwd", "cat": "forward", "pid": 0,
+    "ts": 0, "dur": 1, "args": {}}]})";
+  try {
+    load_run(run.string(), "PREDICTED");
+    FAIL();
+  } catch (const core::InputError& e) {
+    std::string what = e.what();
+    EXPECT_NE(what.find("trace.json: error: not a clustertwin trace (traceEvents[0])"), std::string::npos) << what;
+    EXPECT_NE(what.find("hint: expected Chrome trace events with args {op, step, kind, bytes}"), std::string::npos) << what;
+  }
+}
+
 TEST_F(Compare, MissingDirectoryIsAnInputError) {
-  EXPECT_THROW(load_summary((dir_ / "nope").string(), "MEASURED"), core::InputError);
+  EXPECT_THROW(load_run((dir_ / "nope").string(), "MEASURED"), core::InputError);
 }
 
 }  // namespace

@@ -1,0 +1,362 @@
+#include "reports/analysis.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "core/diag.h"
+#include "topologies/routing.h"
+#include "workloads/collectives.h"
+
+namespace clustertwin::reports {
+
+const std::vector<std::string> kPhaseOrder = {"forward", "backward", "optimizer", "reduce", "prefill", "decode",
+                                              "other", "exposed communication", "pipeline bubble", "idle"};
+
+namespace {
+using Interval = std::pair<double, double>;
+
+std::vector<Interval> merged(std::vector<Interval> v) {
+  std::sort(v.begin(), v.end());
+  std::vector<Interval> out;
+  for (const auto& iv : v) {
+    if (!out.empty() && iv.first <= out.back().second) out.back().second = std::max(out.back().second, iv.second);
+    else out.push_back(iv);
+  }
+  return out;
+}
+
+double length(const std::vector<Interval>& v) {
+  double t = 0;
+  for (const auto& [a, b] : v) t += b - a;
+  return t;
+}
+
+std::vector<Interval> joined(const std::vector<Interval>& a, const std::vector<Interval>& b) {
+  std::vector<Interval> all = a;
+  all.insert(all.end(), b.begin(), b.end());
+  return merged(std::move(all));
+}
+
+// Length of a ∩ b, both merged.
+double overlap(const std::vector<Interval>& a, const std::vector<Interval>& b) {
+  double t = 0;
+  size_t i = 0, j = 0;
+  while (i < a.size() && j < b.size()) {
+    double lo = std::max(a[i].first, b[j].first), hi = std::min(a[i].second, b[j].second);
+    if (hi > lo) t += hi - lo;
+    (a[i].second < b[j].second) ? ++i : ++j;
+  }
+  return t;
+}
+
+double percentile(std::vector<double> v, double q) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  double pos = q * (v.size() - 1);
+  size_t lo = static_cast<size_t>(std::floor(pos));
+  size_t hi = std::min(lo + 1, v.size() - 1);
+  return v[lo] + (pos - lo) * (v[hi] - v[lo]);
+}
+
+bool is_comm(core::OpKind k) { return k == core::OpKind::Collective || k == core::OpKind::Send; }
+
+// The parts of sorted intervals inside [lo, hi].
+std::vector<Interval> clip(const std::vector<Interval>& v, double lo, double hi) {
+  std::vector<Interval> out;
+  for (const auto& [a, b] : v)
+    if (std::min(b, hi) > std::max(a, lo)) out.push_back({std::max(a, lo), std::min(b, hi)});
+  return out;
+}
+
+double clipped(const OpEvent& e, double lo, double hi) { return std::max(0.0, std::min(e.end, hi) - std::max(e.start, lo)); }
+
+// A step spans its first op start to its last op end, as core::summarize has it: a receive's start
+// only marks when its rank began waiting (a pipeline stage posts the next step's receive early),
+// so receives set the start only when the step has nothing else.
+std::pair<double, double> step_window(const std::vector<std::vector<const OpEvent*>>& ranks) {
+  double first = INFINITY, first_recv = INFINITY, last = -INFINITY;
+  for (const auto& events : ranks)
+    for (const OpEvent* e : events) {
+      double& begin = e->kind == core::OpKind::Recv ? first_recv : first;
+      begin = std::min(begin, e->start);
+      last = std::max(last, e->end);
+    }
+  if (std::isinf(first)) first = first_recv;
+  return {first, last};
+}
+
+const core::Op* program_op(const RunView& run, const OpEvent& e) {
+  if (!run.program || e.rank >= run.program->world()) return nullptr;
+  const auto& ops = run.program->ranks[e.rank].ops;
+  return e.op < ops.size() ? &ops[e.op] : nullptr;
+}
+
+std::string group_key(const std::vector<int32_t>& g, int index) {
+  if (g.empty()) return fmt::format("group {}", index);
+  bool consecutive = true;
+  for (size_t i = 1; i < g.size(); ++i) consecutive &= g[i] == g[i - 1] + 1;
+  if (consecutive && g.size() > 2) return fmt::format("group {} (ranks {}-{})", index, g.front(), g.back());
+  std::string members;
+  for (size_t i = 0; i < g.size() && i < 8; ++i) members += fmt::format("{}{}", i ? "," : "", g[i]);
+  if (g.size() > 8) members += ",...";
+  return fmt::format("group {} (ranks {})", index, members);
+}
+
+// Per (step, rank): the phase breakdown. Adds the rank's seconds into `ranks` and `phases`.
+void breakdown(const RunView& run, RunStats& s) {
+  const int steps = std::max(run.steps, 1), world = std::max(run.world, 1);
+  std::vector<std::vector<std::vector<const OpEvent*>>> by(steps, std::vector<std::vector<const OpEvent*>>(world));
+  for (const auto& e : run.events) by[std::clamp(e.step, 0, steps - 1)][e.rank].push_back(&e);
+  s.ranks.assign(world, {});
+  s.step_seconds.assign(steps, 0);
+  s.step_start.assign(steps, 0);
+  for (int st = 0; st < steps; ++st) {
+    auto [lo, hi] = step_window(by[st]);
+    double step = hi > lo ? hi - lo : 0;
+    s.step_seconds[st] = step;
+    s.step_start[st] = lo;
+    for (int r = 0; r < world; ++r) {
+      std::vector<Interval> c, k, rv;
+      RankStats& rs = s.ranks[r];
+      for (const OpEvent* e : by[st][r]) {
+        if (e->kind == core::OpKind::Compute) {
+          c.push_back({e->start, e->end});
+          rs.phases[e->phase == "comm" ? "other" : e->phase] += clipped(*e, lo, hi);
+        } else {
+          (is_comm(e->kind) ? k : rv).push_back({e->start, e->end});
+        }
+      }
+      c = clip(merged(c), lo, hi), k = clip(merged(k), lo, hi), rv = clip(merged(rv), lo, hi);
+      auto ck = joined(c, k);
+      double exposed = length(k) - overlap(k, c);
+      double bubble = length(rv) - overlap(rv, ck);
+      double busy = length(joined(ck, rv));
+      rs.compute += length(c);
+      rs.exposed += exposed;
+      rs.bubble += bubble;
+      rs.idle += std::max(0.0, step - busy);
+    }
+  }
+  for (auto& rs : s.ranks) {
+    rs.compute /= steps, rs.exposed /= steps, rs.bubble /= steps, rs.idle /= steps;
+    for (auto& [ph, t] : rs.phases) t /= steps;
+    rs.phases["exposed communication"] = rs.exposed;
+    rs.phases["pipeline bubble"] = rs.bubble;
+    rs.phases["idle"] = rs.idle;
+    for (const auto& [ph, t] : rs.phases) s.phases[ph] += t / world;
+  }
+}
+
+void collectives(const RunView& run, RunStats& s) {
+  struct Acc {
+    double total = 0, bytes = 0;
+    int count = 0;
+    const core::Op* op = nullptr;
+  };
+  std::map<std::string, Acc> acc;
+  for (const auto& e : run.events) {
+    if (e.kind != core::OpKind::Collective) continue;
+    Acc& a = acc[run.labels[e.label]];
+    a.total += e.seconds();
+    a.bytes = e.bytes;
+    ++a.count;
+    if (!a.op) a.op = program_op(run, e);
+  }
+  for (const auto& [label, a] : acc) {
+    CollectiveStats c;
+    c.label = label;
+    c.bytes = a.bytes;
+    c.mean_seconds = a.total / a.count;
+    int members = run.world;
+    if (a.op) {
+      c.kind = core::name(a.op->collective);
+      c.algorithm = core::name(a.op->algorithm);
+      if (a.op->group >= 0 && a.op->group < static_cast<int>(run.program->groups.size()))
+        members = static_cast<int>(run.program->groups[a.op->group].size());
+      c.group_size = members;
+      c.busbw_factor = busbw_factor(c.kind, members);
+    }
+    c.per_step = static_cast<double>(a.count) / (std::max(run.steps, 1) * std::max(members, 1));
+    if (c.mean_seconds > 0) c.busbw = c.bytes / c.mean_seconds * c.busbw_factor;
+    s.collectives.push_back(std::move(c));
+  }
+}
+
+// Which route an event's time belongs to (-1: none), creating it on first use.
+int route_of(const RunView& run, const OpEvent& e, RunStats& s, std::map<std::string, int>& index) {
+  if (!is_comm(e.kind)) return -1;
+  const core::Op* op = program_op(run, e);
+  std::string key;
+  std::vector<int> ranks;
+  if (e.kind == core::OpKind::Collective) {
+    if (op && op->group >= 0 && op->group < static_cast<int>(run.program->groups.size())) {
+      const auto& g = run.program->groups[op->group];
+      key = group_key(g, op->group);
+      ranks.assign(g.begin(), g.end());
+    } else {
+      key = "collectives";
+    }
+  } else {
+    if (!op) return -1;
+    key = fmt::format("rank {} -> rank {}", e.rank, op->peer);
+    ranks = {e.rank, op->peer};
+  }
+  auto [it, added] = index.try_emplace(key, static_cast<int>(s.routes.size()));
+  if (added) s.routes.push_back({key, ranks, 0, 0, 0, {}});
+  return it->second;
+}
+
+void routes(const RunView& run, RunStats& s) {
+  std::map<std::string, int> index;
+  const double steps = std::max(run.steps, 1);
+  for (const auto& e : run.events) {
+    int r = route_of(run, e, s, index);
+    if (r < 0) continue;
+    s.routes[r].seconds += e.seconds() / steps;
+    s.routes[r].bytes += e.bytes / steps;
+    s.routes[r].ops += 1 / steps;
+  }
+}
+
+// Bytes every link carries per step, from the Program's sends and the collectives' plans routed
+// over the topology. Needs program.json and topology.yaml.
+void links(const RunView& run, RunStats& s) {
+  if (!run.program || !run.topology || run.program->world() != run.world) return;
+  const topo::Topology& t = *run.topology;
+  auto nodes = t.compute_nodes();
+  if (static_cast<int>(nodes.size()) != run.world) return;
+  topo::Routes routes(t);
+  for (size_t i = 0; i < t.links.size(); ++i) {
+    const auto& l = t.links[i];
+    s.links.push_back({fmt::format("{} - {} ({})", t.nodes[l.a].name, t.nodes[l.b].name, l.type.preset), l.a, l.b,
+                       l.bandwidth(true), l.bandwidth(false), 0, 0, 0, 0});
+  }
+  std::map<std::string, int> route_index;
+  for (size_t i = 0; i < s.routes.size(); ++i) route_index[s.routes[i].key] = static_cast<int>(i);
+  std::vector<std::set<int>> route_links(s.routes.size());
+  const double steps = std::max(run.steps, 1);
+  auto carry = [&](int src, int dst, double bytes, int route) {
+    if (src == dst || src < 0 || dst < 0 || src >= run.world || dst >= run.world) return;
+    if (!routes.reachable(nodes[src], nodes[dst])) return;
+    for (const auto& h : routes.between(nodes[src], nodes[dst]).hops) {
+      (h.up ? s.links[h.link].bytes_up : s.links[h.link].bytes_down) += bytes / steps;
+      if (route >= 0) route_links[route].insert(h.link);
+    }
+  };
+  std::map<std::pair<int, std::string>, std::vector<std::pair<int, double>>> plans;  // (rank, label) -> sends
+  for (const auto& e : run.events) {
+    const core::Op* op = program_op(run, e);
+    if (!op || !is_comm(e.kind)) continue;
+    int route = route_of(run, e, s, route_index);
+    if (route >= static_cast<int>(route_links.size())) route_links.resize(route + 1);
+    if (e.kind == core::OpKind::Send) {
+      carry(e.rank, op->peer, op->bytes, route);
+      continue;
+    }
+    auto key = std::make_pair(e.rank, run.labels[e.label]);
+    auto it = plans.find(key);
+    if (it == plans.end()) {
+      std::vector<std::pair<int, double>> sends;
+      double bpe = core::bytes_per_element(op->dtype);
+      try {
+        const auto& group = run.program->groups.at(op->group);
+        auto count = static_cast<int64_t>(op->bytes / bpe);
+        for (const auto& step : work::plan_collective(*op, group, e.rank, count))
+          if (step.send_to >= 0 && step.send.count > 0) sends.push_back({step.send_to, step.send.count * bpe});
+      } catch (const std::exception&) {
+        // A collective the plan cannot lay out carries no link figures; the rest of the report stands.
+      }
+      it = plans.emplace(key, std::move(sends)).first;
+    }
+    for (const auto& [to, bytes] : it->second) carry(e.rank, to, bytes, route);
+  }
+  for (size_t r = 0; r < s.routes.size(); ++r) {
+    s.routes[r].links.assign(route_links[r].begin(), route_links[r].end());
+    for (int l : s.routes[r].links) s.links[l].comm_seconds += s.routes[r].seconds;
+  }
+  for (auto& l : s.links) {
+    double up = l.bandwidth > 0 ? l.bytes_up / l.bandwidth : 0;
+    double down = l.back_bandwidth > 0 ? l.bytes_down / l.back_bandwidth : 0;
+    if (s.step_mean > 0) l.utilisation = std::max(up, down) / s.step_mean;
+  }
+}
+
+// The step closest to the median, per rank as boxes of compute / communication / recv, adjacent
+// boxes of one class closer than 1/1000 of the step merged so a 64-rank drawing stays small.
+void timeline(const RunView& run, RunStats& s) {
+  if (s.step_seconds.empty()) return;
+  double median = percentile(s.step_seconds, 0.5);
+  int best = 0;
+  for (int i = 0; i < static_cast<int>(s.step_seconds.size()); ++i)
+    if (std::abs(s.step_seconds[i] - median) < std::abs(s.step_seconds[best] - median)) best = i;
+  s.timeline_step = best;
+  s.timeline_span = s.step_seconds[best];
+  const double t0 = s.step_start[best], t1 = t0 + s.timeline_span;
+  std::vector<std::vector<std::vector<Interval>>> boxes(run.world, std::vector<std::vector<Interval>>(3));
+  for (const auto& e : run.events) {
+    if (e.step != best || clipped(e, t0, t1) <= 0) continue;
+    int cls = e.kind == core::OpKind::Compute ? 0 : is_comm(e.kind) ? 1 : 2;
+    boxes[e.rank][cls].push_back({std::max(e.start, t0) - t0, std::min(e.end, t1) - t0});
+  }
+  const double tolerance = s.timeline_span / 1000;
+  s.timeline.assign(run.world, {});
+  for (int r = 0; r < run.world; ++r) {
+    for (int cls = 0; cls < 3; ++cls) {
+      auto& v = boxes[r][cls];
+      std::sort(v.begin(), v.end());
+      for (const auto& [a, b] : v) {
+        auto& out = s.timeline[r];
+        if (!out.empty() && out.back().cls == cls && a <= out.back().end + tolerance) out.back().end = std::max(out.back().end, b);
+        else out.push_back({a, b, cls});
+      }
+    }
+  }
+}
+}  // namespace
+
+double busbw_factor(const std::string& kind, int n) {
+  if (n <= 0) return 1;
+  if (kind == "allreduce") return 2.0 * (n - 1) / n;
+  if (kind == "allgather" || kind == "reducescatter" || kind == "alltoall") return static_cast<double>(n - 1) / n;
+  return 1;
+}
+
+RunStats analyse(const RunView& run, const std::string& name) {
+  RunStats s;
+  s.name = name;
+  s.run = &run;
+  if (run.has_trace()) {
+    breakdown(run, s);
+    collectives(run, s);
+    routes(run, s);
+  } else {
+    // summary.json alone: its breakdown and collectives.
+    s.step_seconds = run.summary.step_seconds;
+    s.phases = {{"compute", run.summary.compute},
+                {"exposed communication", run.summary.exposed_communication},
+                {"idle", run.summary.idle}};
+    for (const auto& c : run.summary.collectives) s.collectives.push_back({c.label, "", "", 0, c.bytes, 0, c.mean_seconds, 0, 1});
+  }
+  s.step_mean = 0;
+  for (double t : s.step_seconds) s.step_mean += t;
+  if (!s.step_seconds.empty()) s.step_mean /= s.step_seconds.size();
+  s.step_p50 = percentile(s.step_seconds, 0.5);
+  s.step_p95 = percentile(s.step_seconds, 0.95);
+  if (run.has_trace()) {
+    links(run, s);
+    timeline(run, s);
+  }
+  return s;
+}
+
+std::map<uint64_t, double> op_seconds(const RunView& run) {
+  std::map<uint64_t, double> out;
+  for (const auto& e : run.events) out[(static_cast<uint64_t>(e.rank) << 32) | e.op] += e.seconds();
+  return out;
+}
+
+}  // namespace clustertwin::reports

@@ -1,0 +1,89 @@
+// What one run's records say, summarised the same way for every run a report shows: the step
+// broken into phases, per rank, per collective, per route (the ranks a transfer or collective
+// joins) and per link, and a one-step timeline per rank for the drawing.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "reports/run_view.h"
+
+namespace clustertwin::reports {
+
+// The report's phases, in drawing order. Compute phases come from the ops' phase; then
+// "exposed communication" (collectives and sends with no compute running), "pipeline bubble"
+// (waiting in a recv for a pipeline neighbour with nothing else running) and "idle" (no op at
+// all). Per rank and step they add up to the step time.
+extern const std::vector<std::string> kPhaseOrder;
+
+struct RankStats {
+  // Seconds per step, averaged over steps.
+  double compute = 0, exposed = 0, bubble = 0, idle = 0;
+  std::map<std::string, double> phases;  // the rank's own breakdown
+};
+
+struct CollectiveStats {
+  std::string label;
+  std::string kind, algorithm;  // "" without program.json
+  int group_size = 0;
+  double bytes = 0;             // each rank's buffer
+  double per_step = 0;          // occurrences per step and rank
+  double mean_seconds = 0;      // one occurrence, over ranks and steps
+  double busbw = 0;             // bytes/s: bytes / time x the nccl-tests factor of the kind
+  double busbw_factor = 1;
+};
+
+// The ranks a communication joins: a collective's group or a send's (src, dst) pair.
+struct RouteStats {
+  std::string key;          // "group 0 (ranks 0-3)", "rank 0 -> rank 1"
+  std::vector<int> ranks;   // members, or {src, dst}
+  double seconds = 0;       // per step: time spent in its ops, summed over ranks
+  double bytes = 0;         // per step: bytes those ops carry (buffer sizes), summed over ranks
+  double ops = 0;           // per step
+  std::vector<int> links;   // topology links its traffic crosses (needs topology.yaml, program.json)
+};
+
+struct LinkStats {
+  std::string name;         // "mini1 - mini2 (tb4)"
+  int a = -1, b = -1;       // node indices in the topology
+  double bandwidth = 0;     // bytes/s a -> b
+  double back_bandwidth = 0;
+  double bytes_up = 0, bytes_down = 0;  // per step
+  // Mean utilisation over a step in the busier direction: bytes / (bandwidth x step time).
+  double utilisation = 0;
+  double comm_seconds = 0;  // per step: time in the ops of every route that crosses it
+};
+
+struct TimelineBox {
+  double start = 0, end = 0;  // seconds from the step's start
+  int cls = 0;                // 0 compute, 1 communication, 2 recv (waiting on a neighbour)
+};
+
+struct RunStats {
+  std::string name;  // as the report calls it: "predicted", "measured", or the directory
+  const RunView* run = nullptr;
+  std::vector<double> step_seconds;
+  std::vector<double> step_start;  // seconds on the run's clock (with a trace)
+  double step_mean = 0, step_p50 = 0, step_p95 = 0;
+  std::map<std::string, double> phases;  // seconds per step, averaged over ranks
+  std::vector<RankStats> ranks;
+  std::vector<CollectiveStats> collectives;  // by label
+  std::vector<RouteStats> routes;
+  std::vector<LinkStats> links;              // empty without topology.yaml and program.json
+  int timeline_step = 0;                     // the step drawn: the one closest to the median
+  double timeline_span = 0;                  // its length, seconds
+  std::vector<std::vector<TimelineBox>> timeline;  // per rank
+};
+
+RunStats analyse(const RunView& run, const std::string& name);
+
+// The nccl-tests bus-bandwidth factor of a collective kind over n ranks (allreduce 2(n-1)/n,
+// allgather / reducescatter / alltoall (n-1)/n, broadcast / reduce 1).
+double busbw_factor(const std::string& kind, int n);
+
+// Seconds of one occurrence of every (rank, op) pair, averaged over steps: what matching by op id
+// compares. Keyed rank << 32 | op.
+std::map<uint64_t, double> op_seconds(const RunView& run);
+
+}  // namespace clustertwin::reports

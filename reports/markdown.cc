@@ -1,0 +1,296 @@
+// report.md: the comparison as Markdown tables, every figure per run with its absolute and
+// relative error against the reference (measured) run.
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "core/units.h"
+#include "reports/compare.h"
+
+namespace clustertwin::reports {
+
+namespace {
+using Fmt = std::function<std::string(double)>;
+
+std::string secs(double s) { return core::format_seconds(s); }
+std::string signed_secs(double s) { return (s < 0 ? "-" : "+") + core::format_seconds(std::abs(s)); }
+std::string pct(double e) { return std::isfinite(e) ? fmt::format("{:+.1f} %", e) : "n/a"; }
+std::string num(double v) { return fmt::format("{:.2f}", v); }
+std::string rate(double v) {
+  if (v <= 0) return "-";
+  return v >= 1e9 ? fmt::format("{:.2f} GB/s", v / 1e9) : fmt::format("{:.1f} MB/s", v / 1e6);
+}
+
+bool two(const Comparison& c) { return c.runs.size() == 2 && c.paired(); }
+
+// Header cells for one value per run, then the error columns.
+std::string head(const Comparison& c) {
+  std::string h, a;
+  for (const auto& r : c.runs) h += fmt::format(" {} |", r.name), a += "---:|";
+  if (two(c)) {
+    h += " Δ | error |", a += "---:|---:|";
+  } else if (c.reference >= 0) {
+    for (size_t i = 0; i < c.runs.size(); ++i)
+      if (static_cast<int>(i) != c.reference) h += fmt::format(" error {} |", c.runs[i].name), a += "---:|";
+  }
+  return h + "\n" + a;
+}
+
+// The cells of one row: each run's value, then Δ and error against the reference.
+std::string cells(const Comparison& c, const std::vector<double>& v, const Fmt& f, const Fmt& delta = signed_secs) {
+  std::string out;
+  for (double x : v) out += fmt::format(" {} |", f(x));
+  if (two(c)) {
+    double p = v[c.predicted], m = v[c.reference];
+    out += fmt::format(" {} | {} |", delta(p - m), pct(error_percent(p, m)));
+  } else if (c.reference >= 0) {
+    for (size_t i = 0; i < v.size(); ++i)
+      if (static_cast<int>(i) != c.reference) out += fmt::format(" {} |", pct(error_percent(v[i], v[c.reference])));
+  }
+  return out;
+}
+
+std::string table_start(const Comparison& c, const std::string& first) {
+  std::string h = head(c);
+  auto nl = h.find('\n');
+  return fmt::format("| {} |{}\n|---|{}\n", first, h.substr(0, nl), h.substr(nl + 1));
+}
+
+double phase(const RunStats& s, const std::string& k) {
+  auto it = s.phases.find(k);
+  return it == s.phases.end() ? 0 : it->second;
+}
+
+std::vector<std::string> phases_present(const Comparison& c) {
+  std::vector<std::string> out;
+  std::vector<std::string> order = kPhaseOrder;
+  order.insert(order.begin(), "compute");
+  for (const auto& r : c.runs)
+    for (const auto& [k, v] : r.phases)
+      if (std::find(order.begin(), order.end(), k) == order.end()) order.push_back(k);
+  for (const auto& k : order) {
+    bool any = false;
+    for (const auto& r : c.runs) any |= r.phases.count(k) && (r.phases.at(k) > 0 || k == "idle" || k == "exposed communication");
+    if (any) out.push_back(k);
+  }
+  return out;
+}
+
+std::string header(const Comparison& c) {
+  const RunView& first = *c.runs.front().run;
+  std::string title = c.runs.size() == 1 ? fmt::format("# clustertwin: {} run", c.runs[0].name)
+                      : two(c)            ? std::string("# clustertwin: predicted vs measured")
+                                          : fmt::format("# clustertwin: {} runs", c.runs.size());
+  std::string out = fmt::format("{}\n\n- workload: `{}`, {} ranks, {} steps\n", title, first.info.workload, first.world,
+                                first.steps);
+  for (const auto& r : c.runs)
+    out += fmt::format("- {}: `{}` on topology `{}` ({})\n", r.name, r.run->dir, r.run->info.topology, r.run->info.detail);
+  if (!c.same_program)
+    out += "\n> **Warning:** the runs executed different Programs (their program hashes differ): the comparison mixes "
+           "a model error with a workload difference.\n";
+  if (!c.verdict.empty()) out += fmt::format("\n**{}**\n", c.verdict);
+  return out + "\n";
+}
+
+std::string hints(const Comparison& c) {
+  if (!c.paired()) return {};
+  std::string out = "## Likely causes\n\n";
+  if (c.hints.empty())
+    out += "No rule fired: compute, routes, message sizes and ranks are all off by less than the thresholds "
+           "(reports/hints.h).\n";
+  int i = 0;
+  for (const auto& h : c.hints)
+    out += fmt::format("{}. **{}** — {}.\n   *What to do:* {}.\n", ++i, h.cause, h.evidence, h.action);
+  return out + "\n";
+}
+
+std::string step_table(const Comparison& c) {
+  auto values = [&](auto get) {
+    std::vector<double> v;
+    for (const auto& r : c.runs) v.push_back(get(r));
+    return v;
+  };
+  std::string out = "## Step time\n\n" + table_start(c, "per step");
+  out += fmt::format("| step time (mean) |{}\n", cells(c, values([](const RunStats& r) { return r.step_mean; }), secs));
+  out += fmt::format("| step time (p50) |{}\n", cells(c, values([](const RunStats& r) { return r.step_p50; }), secs));
+  out += fmt::format("| step time (p95) |{}\n", cells(c, values([](const RunStats& r) { return r.step_p95; }), secs));
+  auto signed_num = [](double d) { return fmt::format("{:+.2f}", d); };
+  out += fmt::format("| samples/s |{}\n",
+                     cells(c, values([](const RunStats& r) { return r.run->summary.samples_per_second; }), num, signed_num));
+  out += fmt::format("| tokens/s |{}\n",
+                     cells(c, values([](const RunStats& r) { return r.run->summary.tokens_per_second; }), num, signed_num));
+  size_t steps = 0;
+  for (const auto& r : c.runs) steps = std::max(steps, r.step_seconds.size());
+  if (steps > 1) {
+    out += "\n" + table_start(c, "step");
+    const size_t shown = std::min<size_t>(steps, 30);
+    for (size_t s = 0; s < shown; ++s)
+      out += fmt::format("| {} |{}\n", s, cells(c, values([&](const RunStats& r) {
+                                                  return s < r.step_seconds.size() ? r.step_seconds[s] : 0.0;
+                                                }), secs));
+    if (shown < steps) out += fmt::format("\n({} more steps in summary.csv.)\n", steps - shown);
+  }
+  return out + "\n";
+}
+
+std::string phase_table(const Comparison& c) {
+  std::string out = "## Per phase (seconds per step, mean over ranks)\n\n" + table_start(c, "phase");
+  for (const auto& k : phases_present(c)) {
+    std::vector<double> v;
+    for (const auto& r : c.runs) v.push_back(phase(r, k));
+    out += fmt::format("| {} |{}\n", k, cells(c, v, secs));
+  }
+  return out + "\n";
+}
+
+std::string collective_table(const Comparison& c) {
+  std::vector<std::string> labels;
+  for (const auto& r : c.runs)
+    for (const auto& col : r.collectives)
+      if (std::find(labels.begin(), labels.end(), col.label) == labels.end()) labels.push_back(col.label);
+  if (labels.empty()) return {};
+  std::string h = head(c);
+  auto nl = h.find('\n');
+  std::string out = fmt::format("## Per collective (one occurrence, mean over ranks and steps)\n\n"
+                                "| collective | kind / algorithm | ranks | size | × per step |{}",
+                                h.substr(0, nl));
+  std::string align = "|---|---|---:|---:|---:|" + h.substr(nl + 1);
+  for (const auto& r : c.runs) out += fmt::format(" busbw {} |", r.name), align += "---:|";
+  out += "\n" + align + "\n";
+  for (const auto& label : labels) {
+    std::vector<double> t, bw;
+    const CollectiveStats* any = nullptr;
+    for (const auto& r : c.runs) {
+      auto it = std::find_if(r.collectives.begin(), r.collectives.end(), [&](const auto& x) { return x.label == label; });
+      t.push_back(it == r.collectives.end() ? 0 : it->mean_seconds);
+      bw.push_back(it == r.collectives.end() ? 0 : it->busbw);
+      if (!any && it != r.collectives.end()) any = &*it;
+    }
+    std::string kind = any->kind.empty() ? "-" : any->kind + " / " + any->algorithm;
+    out += fmt::format("| {} | {} | {} | {} | {:g} |{}", label, kind, any->group_size ? fmt::format("{}", any->group_size) : "-",
+                       core::format_bytes(any->bytes), any->per_step, cells(c, t, secs));
+    for (double b : bw) out += fmt::format(" {} |", rate(b));
+    out += "\n";
+  }
+  return out + "\nbusbw = size / time × the nccl-tests factor of the kind (all-reduce 2(n−1)/n, all-gather and "
+               "reduce-scatter (n−1)/n).\n\n";
+}
+
+std::string node_of(const RunStats& s, int rank) {
+  const auto& t = s.run->topology;
+  if (!t) return "-";
+  auto nodes = t->compute_nodes();
+  return rank < static_cast<int>(nodes.size()) ? t->nodes[nodes[rank]].name : "-";
+}
+
+std::string rank_table(const Comparison& c) {
+  size_t world = 0;
+  for (const auto& r : c.runs) world = std::max(world, r.ranks.size());
+  if (world == 0) return {};
+  const RunStats& ref = c.runs[c.reference >= 0 ? c.reference : 0];
+  std::vector<double> comp;
+  for (const auto& rs : ref.ranks) comp.push_back(rs.compute);
+  std::vector<double> sorted = comp;
+  std::sort(sorted.begin(), sorted.end());
+  double median = sorted.empty() ? 0 : sorted[sorted.size() / 2];
+  std::string h = head(c);
+  auto nl = h.find('\n');
+  std::string out = fmt::format("## Per rank (seconds per step)\n\n| rank | node | compute:{}", h.substr(0, nl));
+  std::string align = "|---:|---|" + h.substr(nl + 1);
+  for (const auto& r : c.runs) out += fmt::format(" waiting {} |", r.name), align += "---:|";
+  out += " note |\n" + align + "---|\n";
+  for (size_t rank = 0; rank < world; ++rank) {
+    std::vector<double> v, wait;
+    for (const auto& r : c.runs) {
+      const RankStats* rs = rank < r.ranks.size() ? &r.ranks[rank] : nullptr;
+      v.push_back(rs ? rs->compute : 0);
+      wait.push_back(rs ? rs->exposed + rs->bubble + rs->idle : 0);
+    }
+    std::string note;
+    if (rank < comp.size() && median > 0 && comp[rank] > 1.1 * median)
+      note = fmt::format("slowest: compute {} over the median ({})", pct((comp[rank] / median - 1) * 100), ref.name);
+    out += fmt::format("| {} | {} |{}", rank, node_of(c.runs.front(), static_cast<int>(rank)), cells(c, v, secs));
+    for (double w : wait) out += fmt::format(" {} |", secs(w));
+    out += fmt::format(" {} |\n", note);
+  }
+  return out + "\nwaiting = exposed communication + pipeline bubble + idle.\n\n";
+}
+
+std::string route_table(const Comparison& c) {
+  std::vector<std::string> keys;
+  for (const auto& r : c.runs)
+    for (const auto& rt : r.routes)
+      if (std::find(keys.begin(), keys.end(), rt.key) == keys.end()) keys.push_back(rt.key);
+  if (keys.empty()) return {};
+  const RunStats& first = c.runs.front();
+  std::string h = head(c);
+  std::string out = fmt::format("## Per route (time in its collectives and sends per step, summed over ranks)\n\n"
+                                "| route |{} links |\n|---|{}---|\n",
+                                h.substr(0, h.find('\n')), h.substr(h.find('\n') + 1));
+  for (const auto& k : keys) {
+    std::vector<double> v;
+    std::string links;
+    for (const auto& r : c.runs) {
+      auto it = std::find_if(r.routes.begin(), r.routes.end(), [&](const auto& x) { return x.key == k; });
+      v.push_back(it == r.routes.end() ? 0 : it->seconds);
+      if (links.empty() && it != r.routes.end())
+        for (int l : it->links) links += fmt::format("{}{}", links.empty() ? "" : ", ", r.links[l].name);
+    }
+    out += fmt::format("| {} |{} {} |\n", k, cells(c, v, secs), links.empty() ? "-" : links);
+  }
+  if (!first.links.empty()) {
+    out += "\n| link | bytes per step a→b | b→a |";
+    std::string align = "|---|---:|---:|";
+    for (const auto& r : c.runs) out += fmt::format(" utilisation {} |", r.name), align += "---:|";
+    out += " comm over it:" + h.substr(0, h.find('\n')) + "\n" + align + h.substr(h.find('\n') + 1) + "\n";
+    for (size_t l = 0; l < first.links.size(); ++l) {
+      const auto& L = first.links[l];
+      out += fmt::format("| {} | {} | {} |", L.name, core::format_bytes(L.bytes_up), core::format_bytes(L.bytes_down));
+      std::vector<double> v;
+      for (const auto& r : c.runs) {
+        double u = l < r.links.size() ? r.links[l].utilisation : 0;
+        out += fmt::format(" {:.1f} % |", u * 100);
+        v.push_back(l < r.links.size() ? r.links[l].comm_seconds : 0);
+      }
+      out += cells(c, v, secs) + "\n";
+    }
+    out += "\nutilisation = bytes per step / (bandwidth × mean step time), busier direction; comm over it = time in "
+           "the collectives and sends whose traffic crosses the link.\n";
+  }
+  return out + "\n";
+}
+
+std::string worst_table(const Comparison& c) {
+  if (!c.paired() || c.worst_labels.empty()) return {};
+  std::string out = "## Worst offenders\n\n| op | per occurrence, predicted | measured | Δ | error | × per step | Δ per step and rank |\n"
+                    "|---|---:|---:|---:|---:|---:|---:|\n";
+  for (const auto& d : c.worst_labels)
+    out += fmt::format("| {} | {} | {} | {} | {} | {:g} | {} |\n", d.label, secs(d.predicted), secs(d.measured),
+                       signed_secs(d.predicted - d.measured), pct(error_percent(d.predicted, d.measured)), d.per_step,
+                       signed_secs((d.predicted - d.measured) * d.per_step));
+  out += "\n| single op (rank, op id, step) | predicted | measured | Δ | error |\n|---|---:|---:|---:|---:|\n";
+  for (const auto& d : c.worst_ops)
+    out += fmt::format("| {} (rank {}, op {}, step {}) | {} | {} | {} | {} |\n", d.label, d.rank, d.op, d.step,
+                       secs(d.predicted), secs(d.measured), signed_secs(d.predicted - d.measured),
+                       pct(error_percent(d.predicted, d.measured)));
+  out += fmt::format("\nMatched by (rank, op id): {} op executions; {} only in the predicted run, {} only in the measured "
+                     "run.\n\n",
+                     c.matched, c.only_predicted, c.only_measured);
+  return out;
+}
+}  // namespace
+
+std::string report_markdown(const Comparison& c) {
+  if (c.runs.empty()) return "# clustertwin: no runs\n";
+  std::string out = header(c) + hints(c) + step_table(c) + phase_table(c) + collective_table(c) + rank_table(c) +
+                    route_table(c) + worst_table(c);
+  out += "Δ = predicted − measured; error = (predicted − measured) / measured. Phases are seconds per step averaged "
+         "over ranks: compute by op phase, exposed communication (collectives and sends with no compute running), "
+         "pipeline bubble (waiting in a recv with nothing else running) and idle add up to the step time.\n";
+  return out;
+}
+
+}  // namespace clustertwin::reports

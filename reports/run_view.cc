@@ -1,0 +1,144 @@
+#include "reports/run_view.h"
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <unordered_map>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "core/diag.h"
+
+namespace clustertwin::reports {
+
+namespace {
+namespace fs = std::filesystem;
+using core::InputError;
+constexpr const char* kHint = "pass the directory written by 'predict' or 'run'";
+
+// Line and column of a byte offset, for JSON parse errors.
+core::SourcePos position_of(const std::string& path, const std::string& text, size_t offset) {
+  core::SourcePos p{path, 1, 1};
+  for (size_t i = 0; i < offset && i < text.size(); ++i) {
+    if (text[i] == '\n') ++p.line, p.col = 1;
+    else ++p.col;
+  }
+  return p;
+}
+
+std::string line_at(const std::string& text, int line) {
+  std::istringstream in(text);
+  std::string l;
+  for (int i = 0; i < line && std::getline(in, l); ++i) {
+  }
+  return l;
+}
+
+nlohmann::json read_json(const std::string& file, const std::string& origin) {
+  std::ifstream in(file);
+  if (!in)
+    throw InputError(core::format_diagnostic({file, 0, 0}, {}, fmt::format("cannot open file: {}", std::strerror(errno)),
+                                             fmt::format("{} takes a run directory (with summary.json) or the file itself", origin)));
+  std::stringstream buf;
+  buf << in.rdbuf();
+  std::string text = buf.str();
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    auto pos = position_of(file, text, e.byte > 0 ? e.byte - 1 : 0);
+    throw InputError(core::format_diagnostic(pos, line_at(text, pos.line), "invalid JSON in a run file", kHint));
+  }
+}
+
+core::OpKind kind_of(const std::string& s) {
+  for (auto k : {core::OpKind::Compute, core::OpKind::Send, core::OpKind::Recv, core::OpKind::Collective})
+    if (core::name(k) == s) return k;
+  throw std::invalid_argument(fmt::format("unknown op kind '{}' (expected compute, send, recv or collective)", s));
+}
+
+// Every complete ("X") event of trace.json, with the op id the backends wrote in its args.
+void load_trace(const std::string& file, const std::string& origin, RunView& v) {
+  nlohmann::json j = read_json(file, origin);
+  std::unordered_map<std::string, int> label_ids;
+  size_t index = 0;
+  try {
+    const auto& events = j.at("traceEvents");
+    v.events.reserve(events.size());
+    for (; index < events.size(); ++index) {
+      const auto& e = events[index];
+      if (e.at("ph") != "X") continue;
+      const auto& args = e.at("args");
+      OpEvent ev;
+      ev.rank = e.at("pid");
+      ev.op = args.at("op");
+      ev.step = args.at("step");
+      ev.kind = kind_of(args.at("kind"));
+      ev.phase = e.at("cat");
+      ev.bytes = args.value("bytes", 0.0);
+      ev.start = e.at("ts").get<double>() * 1e-6;
+      ev.end = ev.start + e.at("dur").get<double>() * 1e-6;
+      auto [it, added] = label_ids.try_emplace(e.at("name").get<std::string>(), static_cast<int>(v.labels.size()));
+      if (added) v.labels.push_back(it->first);
+      ev.label = it->second;
+      if (ev.rank < 0 || ev.rank >= v.world)
+        throw std::invalid_argument(fmt::format("rank {} outside the run's {} ranks", ev.rank, v.world));
+      v.events.push_back(std::move(ev));
+    }
+  } catch (const std::exception& e) {
+    throw InputError(core::format_diagnostic(
+        {file, 0, 0}, {}, fmt::format("not a clustertwin trace (traceEvents[{}]): {}", index, e.what()),
+        "expected Chrome trace events with args {op, step, kind, bytes} as 'predict' and 'run' write them"));
+  }
+}
+
+void load_program(const std::string& file, const std::string& origin, RunView& v) {
+  nlohmann::json j = read_json(file, origin);
+  try {
+    v.program = core::program_from_json(j);
+  } catch (const std::exception& e) {
+    throw InputError(core::format_diagnostic({file, 0, 0}, {}, fmt::format("not a clustertwin program: {}", e.what()), kHint));
+  }
+}
+}  // namespace
+
+RunView load_run(const std::string& path, const std::string& origin) {
+  std::string file = fs::is_directory(path) ? (fs::path(path) / "summary.json").string() : path;
+  nlohmann::json j = read_json(file, origin);
+  RunView v;
+  v.path = file;
+  v.dir = fs::path(file).parent_path().string();
+  if (v.dir.empty()) v.dir = ".";
+  try {
+    v.info = {j.at("backend"), j.at("topology"), j.at("workload"), j.value("detail", "")};
+    v.program_hash = j.at("program_hash");
+    v.world = j.at("world");
+    v.steps = j.at("steps");
+    const auto& st = j.at("step_time_s");
+    v.summary.step_mean = st.at("mean");
+    v.summary.step_p50 = st.at("p50");
+    v.summary.step_p95 = st.at("p95");
+    v.summary.step_seconds = st.at("per_step").get<std::vector<double>>();
+    v.summary.samples_per_second = j.at("samples_per_s");
+    v.summary.tokens_per_second = j.at("tokens_per_s");
+    const auto& b = j.at("breakdown_s");
+    v.summary.compute = b.at("compute");
+    v.summary.communication = b.at("communication");
+    v.summary.exposed_communication = b.at("exposed_communication");
+    v.summary.idle = b.at("idle");
+    for (const auto& c : j.at("collectives")) v.summary.collectives.push_back({c.at("label"), c.at("mean_s"), c.at("bytes")});
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(core::format_diagnostic({file, 0, 0}, {}, fmt::format("not a clustertwin run summary: {}", e.what()),
+                                             "pass the summary.json written by 'predict' or 'run'"));
+  }
+  auto beside = [&](const char* name) { return (fs::path(v.dir) / name).string(); };
+  if (fs::exists(beside("trace.json"))) load_trace(beside("trace.json"), origin, v);
+  if (fs::exists(beside("program.json"))) load_program(beside("program.json"), origin, v);
+  if (fs::exists(beside("topology.yaml")))
+    v.topology = std::make_shared<const topo::Topology>(topo::load_topology(beside("topology.yaml"), origin));
+  return v;
+}
+
+}  // namespace clustertwin::reports

@@ -1,0 +1,53 @@
+// A run directory as the reports read it: summary.json, and when present trace.json (every op's
+// start and end, keyed by rank and op id), program.json (peers, groups, algorithms) and
+// topology.yaml (the copy `predict` and `run` keep, for the topology drawing and link figures).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/program.h"
+#include "core/run.h"
+#include "topologies/topology.h"
+
+namespace clustertwin::reports {
+
+// One op execution from trace.json.
+struct OpEvent {
+  int32_t rank = 0;
+  uint32_t op = 0;  // index into the rank's ops: the id both backends share
+  int32_t step = 0;
+  core::OpKind kind = core::OpKind::Compute;
+  std::string phase;  // the trace's category: "forward", "backward", "comm", ...
+  int label = 0;      // index into RunView::labels
+  double bytes = 0;
+  double start = 0, end = 0;  // seconds, on the run's clock
+  double seconds() const { return end - start; }
+};
+
+struct RunView {
+  std::string path;  // the summary.json read
+  std::string dir;   // its directory
+  core::RunInfo info;
+  std::string program_hash;
+  int world = 0;
+  int steps = 0;
+  core::Summary summary;
+  std::vector<std::string> labels;
+  std::vector<OpEvent> events;  // empty without trace.json
+  std::optional<core::Program> program;            // from program.json
+  std::shared_ptr<const topo::Topology> topology;  // from topology.yaml
+
+  bool measured() const { return info.backend == "measured"; }
+  bool has_trace() const { return !events.empty(); }
+};
+
+// Reads PATH (a run directory or its summary.json) and what lies beside it. `origin` names the
+// argument in errors ("PREDICTED"). Throws core::InputError naming the file (and line:col for
+// malformed JSON, and what was expected).
+RunView load_run(const std::string& path, const std::string& origin);
+
+}  // namespace clustertwin::reports

@@ -1,0 +1,43 @@
+// Hand-made runs for the report tests: a Program and its op records written as a run directory
+// (summary.json, trace.json, program.json, optionally topology.yaml), as `predict` and `run` do.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "core/program.h"
+#include "core/run.h"
+
+namespace clustertwin::reports::testing {
+
+// One op of a rank with its time, in the order given: a step of a hand-made run.
+struct TimedOp {
+  core::Op op;
+  double start = 0, end = 0;
+};
+
+// Builds a Program op by op with the records that time it.
+class RunBuilder {
+ public:
+  RunBuilder(int world, int steps);
+  // Appends an op to `rank` (deps: the rank's previous op), timed [start, end].
+  RunBuilder& compute(int rank, int step, core::Phase phase, const std::string& label, double start, double end);
+  RunBuilder& collective(int rank, int step, const std::string& label, double bytes, double start, double end,
+                         int group = 0);
+  RunBuilder& send(int rank, int step, int peer, int tag, double bytes, double start, double end);
+  RunBuilder& recv(int rank, int step, int peer, int tag, double bytes, double start, double end);
+  // Writes DIR with the given backend ("predicted" / "measured"); topology_yaml, when not empty,
+  // becomes DIR/topology.yaml. Returns DIR.
+  std::string write(const std::filesystem::path& dir, const std::string& backend, const std::string& topology_yaml = {}) const;
+
+  core::Program program;
+  std::vector<core::OpRecord> records;
+
+ private:
+  core::Op& add(int rank, core::Op op, double start, double end);
+};
+
+std::string read_file(const std::filesystem::path& p);
+
+}  // namespace clustertwin::reports::testing
