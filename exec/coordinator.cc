@@ -58,6 +58,11 @@ std::vector<std::vector<double>> modelled_seconds(const core::Program& p, const 
 
 std::vector<std::vector<double>> prepare(const core::Program& p, const topo::Topology& t, const RunSettings& s) {
   const auto nodes = t.compute_nodes();
+  for (int n : nodes)
+    if (t.nodes[n].ranks > 1)
+      throw RunError(fmt::format("exec: node '{}' of topology '{}' runs {} ranks ('ranks: {}'), and the executor runs one "
+                                 "rank per node — remove 'ranks' to run on it ('predict' models several ranks per node)",
+                                 t.nodes[n].name, t.name, t.nodes[n].ranks, t.nodes[n].ranks));
   if (p.world() != static_cast<int>(nodes.size()))
     throw RunError(fmt::format("exec: the program has {} ranks but topology '{}' has {} compute nodes — compile the "
                                "workload for this topology",

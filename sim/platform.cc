@@ -58,9 +58,32 @@ Platform build_platform(const topo::Topology& t, const std::vector<std::pair<int
                        ->seal();
   }
 
-  auto compute = t.compute_nodes();
+  // Ranks sharing a node exchange through its memory: a copy reads and writes every byte, at half
+  // the sustained memory bandwidth, shared by every such exchange on the node; no link crossed.
+  std::vector<sg4::Link*> loopback(t.nodes.size(), nullptr);
+  auto loopback_of = [&](int n) {
+    if (!loopback[n])
+      loopback[n] = zone->create_link(fmt::format("lo:{}", t.nodes[n].name), t.nodes[n].device->sustained_bandwidth() / 2)
+                        ->set_sharing_policy(sg4::Link::SharingPolicy::SHARED)
+                        ->set_latency(0)
+                        ->seal();
+    return loopback[n];
+  };
+
+  const auto rank_node = t.rank_nodes();
+  std::map<std::pair<int, int>, PairCost> node_costs;  // routes are per node pair, costs per rank pair
   for (auto [a, b] : talks) {
-    int src = compute.at(a), dst = compute.at(b);
+    int src = rank_node.at(a), dst = rank_node.at(b);
+    if (auto known = node_costs.find({src, dst}); known != node_costs.end()) {
+      out.costs[{a, b}] = known->second;
+      continue;
+    }
+    if (src == dst) {
+      zone->add_route(node_host[src]->get_netpoint(), node_host[dst]->get_netpoint(), nullptr, nullptr,
+                      {sg4::LinkInRoute(loopback_of(src))}, false);
+      out.costs[{a, b}] = node_costs[{src, dst}] = PairCost{};
+      continue;
+    }
     const topo::Route& r = routes.between(src, dst);
     std::vector<sg4::LinkInRoute> route;
     PairCost cost{t.links[r.hops.front().link].type.overhead + t.links[r.hops.back().link].type.overhead, r.latency};
@@ -73,11 +96,11 @@ Platform build_platform(const topo::Topology& t, const std::vector<std::pair<int
       }
     }
     zone->add_route(node_host[src]->get_netpoint(), node_host[dst]->get_netpoint(), nullptr, nullptr, route, false);
-    out.costs[{a, b}] = cost;
+    out.costs[{a, b}] = node_costs[{src, dst}] = cost;
   }
   zone->seal();
 
-  for (int n : compute) out.rank_hosts.push_back(node_host[n]);
+  for (int n : rank_node) out.rank_hosts.push_back(node_host[n]);
   return out;
 }
 

@@ -32,12 +32,15 @@ struct Platform {
 // Builds the platform into the current engine. Only the ordered rank pairs in `talks` get a
 // route; one the topology cannot route is a core::InputError.
 //
-//   pi5 ──eth── mini1 ──tb4── mini2       a host per node that runs ranks, speed = sustained FLOP/s;
-//                 │                       a link per direction of each physical link, with that
-//             [fwd:mini1]                 direction's figures (one shared link if half-duplex); a node that
-//                                         forwards adds its own shared resource (fwd:NAME: capacity
-//                                         and latency of its forwarding) to every route crossing it,
-//                                         so flows through one Mac share its forwarding capacity.
+//   pi5 ──eth── mini1 ──tb4── mini2
+//                 │
+//             [fwd:mini1]
+//
+// A host per node that runs ranks, speed = sustained FLOP/s (its ranks share it and talk through
+// lo:NAME, a copy at half the memory bandwidth); a link per direction of each physical link, with
+// that direction's figures (one shared link if half-duplex); a node that forwards adds its own
+// shared resource (fwd:NAME: capacity and latency of its forwarding) to every route crossing it,
+// so flows through one Mac share its forwarding capacity.
 Platform build_platform(const topo::Topology& t, const std::vector<std::pair<int, int>>& talks);
 
 }  // namespace clustertwin::sim

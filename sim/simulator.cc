@@ -285,17 +285,17 @@ std::vector<core::OpRecord> simulate_here(const core::Program& p, const topo::To
   sg4::Engine engine(&argc, argv);
   for (const char* c : kModelConfig) sg4::Engine::set_config(c);
 
-  if (static_cast<int>(t.compute_nodes().size()) != p.world())
-    throw SimError(fmt::format("sim: the program has {} ranks but topology '{}' has {} nodes that run ranks",
-                               p.world(), t.name, t.compute_nodes().size()));
+  const auto rank_node = t.rank_nodes();
+  if (static_cast<int>(rank_node.size()) != p.world())
+    throw SimError(fmt::format("sim: the program has {} ranks but topology '{}' runs {}", p.world(), t.name,
+                               rank_node.size()));
   TransferPlans plans(p);
   Platform platform = build_platform(t, talking_pairs(p, plans));
-  auto compute = t.compute_nodes();
   std::vector<std::vector<core::OpRecord>> per_rank(p.world());
   std::vector<std::unique_ptr<RankInterpreter>> ranks;
   for (int r = 0; r < p.world(); ++r) {
     per_rank[r].resize(p.ranks[r].ops.size());
-    ranks.push_back(std::make_unique<RankInterpreter>(p, r, *t.nodes[compute[r]].device, platform.costs, plans,
+    ranks.push_back(std::make_unique<RankInterpreter>(p, r, *t.nodes[rank_node[r]].device, platform.costs, plans,
                                                       platform.timer, per_rank[r]));
     RankInterpreter* ri = ranks.back().get();
     sg4::Actor::create(fmt::format("rank{}", r), platform.rank_hosts[r], [ri] { (*ri)(); });

@@ -26,7 +26,8 @@ struct SimStats {
   long max_rss_kb = 0;      // its peak resident memory
 };
 
-// Simulates every step of `program` with rank i on topology.compute_nodes()[i]. Returns one record
+// Simulates every step of `program` with rank i on topology.rank_nodes()[i] (ranks on one node
+// share its device). Returns one record
 // per op with simulated start/end times in seconds. Throws SimError (e.g. a deadlocked Program).
 // SimGrid allows one engine per process, so each call runs in a forked child process.
 std::vector<core::OpRecord> simulate(const core::Program& program, const topo::Topology& topology,

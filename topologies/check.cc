@@ -40,8 +40,8 @@ const LintCode& code_of(std::string_view code) {
 
 class Linter {
  public:
-  Linter(const Topology& t, const CheckOptions& o) : t_(t), routes_(t), compute_(t.compute_nodes()) {
-    int n = static_cast<int>(compute_.size());
+  Linter(const Topology& t, const CheckOptions& o) : t_(t), routes_(t), compute_(t.compute_nodes()), rank_node_(t.rank_nodes()) {
+    int n = static_cast<int>(rank_node_.size());
     auto all = [n] {
       std::vector<std::pair<int, int>> pairs;
       for (int a = 0; a < n; ++a)
@@ -203,8 +203,8 @@ class Linter {
                         l.type.preset, node(l.a).is_switch ? node(l.a).name : node(l.b).name),
             "cable the Macs to each other (a full mesh, or a ring where only neighbours talk)");
     for (auto [ra, rb] : talking_) {
-      int a = compute_[ra], b = compute_[rb];
-      if (a > b || !has_rdma(a) || !has_rdma(b) || rdma_cable(a, b)) continue;
+      int a = rank_node_[ra], b = rank_node_[rb];
+      if (a >= b || !has_rdma(a) || !has_rdma(b) || rdma_cable(a, b)) continue;
       std::string fallback = routes_.reachable(a, b)
                                  ? fmt::format("; their traffic falls back to TCP over {}", describe(t_, routes_.between(a, b)))
                                  : "";
@@ -222,8 +222,9 @@ class Linter {
   void wifi_collectives() {
     std::map<int, std::vector<std::pair<int, int>>> pairs_on;  // wifi link -> rank pairs crossing it
     for (auto [ra, rb] : collective_) {
-      if (ra < 0 || rb < 0 || ra >= int(compute_.size()) || rb >= int(compute_.size()) || ra == rb) continue;
-      int a = compute_[ra], b = compute_[rb];
+      if (ra < 0 || rb < 0 || ra >= int(rank_node_.size()) || rb >= int(rank_node_.size()) || ra == rb) continue;
+      int a = rank_node_[ra], b = rank_node_[rb];
+      if (a == b) continue;  // ranks sharing a node
       if (!routes_.reachable(a, b)) continue;
       for (const Hop& h : routes_.between(a, b).hops)
         if (t_.links[h.link].type.port == PortKind::Wifi) pairs_on[h.link].push_back({ra, rb});
@@ -235,7 +236,7 @@ class Linter {
       add("T004", l.pos,
           fmt::format("ranks {} ('{}') and {} ('{}'){} run collectives over the Wi-Fi link {} ({:.0f} Mb/s {}-duplex, "
                       "{} one way): every step of the collective waits on it",
-                      ra, node(compute_[ra]).name, rb, node(compute_[rb]).name, more, link_name(l), l.type.bandwidth * 8 / 1e6,
+                      ra, node(rank_node_[ra]).name, rb, node(rank_node_[rb]).name, more, link_name(l), l.type.bandwidth * 8 / 1e6,
                       l.type.full_duplex ? "full" : "half", core::format_seconds(l.type.latency)),
           "wire this node (Ethernet or Thunderbolt), or leave it out of the collectives");
     }
@@ -368,7 +369,7 @@ class Linter {
   // T007, T010, T011 (and T003, T009 when routing finds them): pairs that must talk and cannot.
   void unreachable_pairs() {
     for (auto [ra, rb] : talking_) {
-      int a = compute_[ra], b = compute_[rb];
+      int a = rank_node_[ra], b = rank_node_[rb];
       const Unreachable& u = routes_.why(a, b);
       std::string_view code;
       switch (u.why) {
@@ -432,7 +433,8 @@ class Linter {
 
   const Topology& t_;
   Routes routes_;
-  std::vector<int> compute_;
+  std::vector<int> compute_;    // nodes that run ranks, once each
+  std::vector<int> rank_node_;  // the node of each rank
   std::vector<std::pair<int, int>> talking_, collective_;
   std::vector<Finding> out_;
   std::set<std::tuple<std::string, int, int, std::string>> seen_;

@@ -34,7 +34,7 @@ struct Finding {
 };
 
 struct CheckOptions {
-  // Ordered rank pairs (rank i runs on compute_nodes()[i]) that exchange data, and those of them
+  // Ordered rank pairs (rank i runs on rank_nodes()[i]) that exchange data, and those of them
   // that collectives use. Absent: every pair (no workload given, so any pair may have to talk).
   std::optional<std::vector<std::pair<int, int>>> talking;
   std::optional<std::vector<std::pair<int, int>>> collective;

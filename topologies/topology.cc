@@ -73,6 +73,12 @@ std::vector<int> Topology::compute_nodes() const {
   return out;
 }
 
+std::vector<int> Topology::rank_nodes() const {
+  std::vector<int> out;
+  for (int n : compute_nodes()) out.insert(out.end(), nodes[n].ranks, n);
+  return out;
+}
+
 Forwarding Topology::forwarding_of(int node) const {
   double bw = 0, lat = 0, line_rate = 0;
   for (const auto& l : links) {
@@ -229,7 +235,7 @@ Node parse_node(const YamlDoc& doc, const YAML::Node& n, const Topology& t) {
   doc.check_keys(n, {"name", "device", "kind", "address", "interfaces", "routes", "ssh", "forwards", "role",
                      "peak_fp32", "peak_fp16", "peak_bf16", "peak_int8", "compute_efficiency", "memory_bandwidth",
                      "memory_efficiency", "memory", "power", "thunderbolt", "ports", "forward_bandwidth",
-                     "forward_latency", "note"},
+                     "forward_latency", "ranks", "note"},
                  "a node");
   Node node;
   node.pos = doc.pos(n);
@@ -251,6 +257,12 @@ Node parse_node(const YamlDoc& doc, const YAML::Node& n, const Topology& t) {
   } else {
     for (const auto& key : detail::kDeviceFigures)
       if (n[key]) doc.fail(n[key], fmt::format("{} '{}' has no device to set '{}' on", kind, node.name, key));
+  }
+  if (n["ranks"]) {
+    if (!node.runs_rank())
+      doc.fail(n["ranks"], fmt::format("'{}' runs no rank ({})", node.name, node.is_switch ? "a switch" : "role: control"),
+               "remove 'ranks', or make it a worker with a device");
+    node.ranks = static_cast<int>(doc.integer(n["ranks"], "ranks", 1, 256));
   }
   if (n["forward_bandwidth"])
     node.forward_bandwidth = detail::figure(doc, n["forward_bandwidth"], Quantity::Bandwidth, "forward_bandwidth");

@@ -113,6 +113,7 @@ struct Node {
   // forwards between (see Topology::forwarding_of). 0 is a valid latency, so unset is not 0.
   std::optional<double> forward_bandwidth, forward_latency;
   std::string role;              // worker (default) | coordinator | control (runs no rank)
+  int ranks = 1;                 // ranks it runs (they share its device: one compute stream)
   std::vector<Interface> interfaces;
   std::vector<StaticRoute> routes;
   core::SourcePos pos;
@@ -164,9 +165,11 @@ struct Topology {
   bool ip_mode = false;
   std::vector<std::string> source_lines;  // the file's text, for findings that quote a line
 
-  // Nodes that run ranks (not switches, not control machines), in file order: rank i runs on
-  // compute_nodes()[i].
+  // Nodes that run ranks (not switches, not control machines), in file order, once each.
   std::vector<int> compute_nodes() const;
+  // The node of every rank: each compute node in file order, repeated for its `ranks` (rank i runs
+  // on rank_nodes()[i]). The same as compute_nodes() when every node runs one rank.
+  std::vector<int> rank_nodes() const;
   int find(const std::string& node_name) const;  // -1 when absent
   // The forwarding resource of a node that forwards: the node's overrides, else the slowest
   // forward_bandwidth and largest forward_latency among the link types attached to it (RDMA

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
+
 namespace clustertwin::work {
 
 double Cluster::bandwidth(int32_t a, int32_t b) const {
@@ -27,29 +29,35 @@ double usable(const Workload& w, const topo::Device& d) {
 Cluster cluster_of(const topo::Topology& t, const Workload& w) {
   Cluster c;
   c.name = t.name;
-  auto compute = t.compute_nodes();
-  std::vector<int32_t> rank_of(t.nodes.size(), -1);
-  for (size_t r = 0; r < compute.size(); ++r) {
-    const topo::Node& n = t.nodes[compute[r]];
-    rank_of[compute[r]] = static_cast<int32_t>(r);
-    c.ranks.push_back({n.name, *n.device, usable(w, *n.device)});
+  // Ranks sharing a node split its usable memory and talk through it (a copy: half the sustained
+  // memory bandwidth), faster than any cable, so placement keeps tensor-parallel groups together.
+  const auto rank_node = t.rank_nodes();
+  const int world = static_cast<int>(rank_node.size());
+  std::vector<std::vector<int32_t>> ranks_of(t.nodes.size());
+  for (int r = 0; r < world; ++r) {
+    const topo::Node& n = t.nodes[rank_node[r]];
+    ranks_of[rank_node[r]].push_back(r);
+    c.ranks.push_back({n.ranks > 1 ? fmt::format("{}#{}", n.name, ranks_of[rank_node[r]].size() - 1) : n.name, *n.device,
+                       usable(w, *n.device) / n.ranks});
   }
-  c.links.resize(compute.size());
-  c.switch_bandwidth.assign(compute.size(), 0);
-  c.switch_of.assign(compute.size(), -1);
+  c.links.resize(world);
+  c.switch_bandwidth.assign(world, 0);
+  c.switch_of.assign(world, -1);
+  for (const auto& same : ranks_of)
+    for (int32_t a : same)
+      for (int32_t b : same)
+        if (a != b) c.links[a].push_back({b, c.ranks[a].device.sustained_bandwidth() / 2});
   for (const auto& l : t.links) {
-    int32_t ra = rank_of[l.a], rb = rank_of[l.b];
     double bw = std::min(l.bandwidth(true), l.bandwidth(false) > 0 ? l.bandwidth(false) : l.bandwidth(true));
-    if (ra >= 0 && rb >= 0) {
-      c.links[ra].push_back({rb, bw});
-      c.links[rb].push_back({ra, bw});
-    } else if (ra >= 0 && t.nodes[l.b].is_switch) {
-      c.switch_of[ra] = l.b;
-      c.switch_bandwidth[ra] = bw;
-    } else if (rb >= 0 && t.nodes[l.a].is_switch) {
-      c.switch_of[rb] = l.a;
-      c.switch_bandwidth[rb] = bw;
-    }
+    for (int32_t ra : ranks_of[l.a])
+      for (int32_t rb : ranks_of[l.b]) {
+        c.links[ra].push_back({rb, bw});
+        c.links[rb].push_back({ra, bw});
+      }
+    if (t.nodes[l.b].is_switch)
+      for (int32_t ra : ranks_of[l.a]) c.switch_of[ra] = l.b, c.switch_bandwidth[ra] = bw;
+    if (t.nodes[l.a].is_switch)
+      for (int32_t rb : ranks_of[l.b]) c.switch_of[rb] = l.a, c.switch_bandwidth[rb] = bw;
   }
   return c;
 }

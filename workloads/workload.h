@@ -94,7 +94,7 @@ struct Workload {
 Workload load_workload(const std::string& path, const std::string& origin = "-w/--workload");
 Workload parse_workload(const std::string& yaml_text, const std::string& file_name);
 
-// One rank per compute node of the topology, in file order. Throws core::InputError when the plan
+// Rank i on topology.rank_nodes()[i] (one per compute node unless a node sets `ranks`). Throws core::InputError when the plan
 // cannot run on it (degrees that do not divide, a rank whose memory is too small).
 core::Program compile(const Workload& w, const topo::Topology& t);
 

@@ -354,3 +354,37 @@ links:
 
 }  // namespace
 }  // namespace clustertwin::sim
+
+namespace clustertwin::sim {
+namespace {
+
+// `ranks: 2` puts two ranks on one device: one compute stream, so two 1 s computations at once take
+// 2 s, while a rank alone on another node takes 1 s; ranks on one node exchange through its memory
+// (a copy reads and writes: half the sustained memory bandwidth).
+TEST(Simulator, RanksOnOneNodeShareItsDeviceAndTalkThroughMemory) {
+  auto t = topo::parse_topology(R"(name: shared
+nodes:
+  - {name: a, device: this-machine, ranks: 2, peak_fp32: 1TFLOPS, compute_efficiency: 1, memory_bandwidth: 100GB/s, memory_efficiency: 1}
+  - {name: b, device: this-machine, peak_fp32: 1TFLOPS, compute_efficiency: 1, memory_bandwidth: 100GB/s, memory_efficiency: 1}
+links:
+  - {between: [a, b], type: eth-1g, overhead: 0us}
+)", "shared.yaml");
+  core::Program p;
+  p.name = "shared";
+  core::Op work;
+  work.flops = 1e12;
+  work.bytes = 1;
+  core::Op send = message(core::OpKind::Send, 1, 1e9), recv = message(core::OpKind::Recv, 0, 1e9);
+  send.deps = recv.deps = {0};
+  p.ranks = {{0, {work, send}}, {1, {work, recv}}, {2, {work}}};
+  core::validate(p);
+  auto records = simulate(p, t);
+  ASSERT_EQ(records.size(), 5u);
+  EXPECT_NEAR(records[0].end, 2.0, 1e-9);          // rank 0's compute, sharing a with rank 1
+  EXPECT_NEAR(records[2].end, 2.0, 1e-9);          // rank 1's
+  EXPECT_NEAR(records[4].end, 1.0, 1e-9);          // rank 2 alone on b
+  EXPECT_NEAR(records[3].end, 2.0 + 1e9 / 50e9, 1e-9);  // 1 GB through a's memory at 50 GB/s
+}
+
+}  // namespace
+}  // namespace clustertwin::sim

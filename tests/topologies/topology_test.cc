@@ -44,6 +44,20 @@ TEST(Topology, LinkOverridesApply) {
   EXPECT_DOUBLE_EQ(t.nodes[1].device->memory, 16e9);
 }
 
+// `ranks: N` runs N ranks on a node (sharing its device): rank_nodes() repeats it, in file order.
+TEST(Topology, RanksPerNode) {
+  Topology t = parse_topology("name: t\nnodes:\n  - {name: a, device: mac-studio-m3-ultra, ranks: 2}\n"
+                              "  - {name: sw, kind: switch}\n  - {name: b, device: mac-mini-m4}\n",
+                              "t.yaml");
+  EXPECT_EQ(t.compute_nodes(), (std::vector<int>{0, 2}));
+  EXPECT_EQ(t.rank_nodes(), (std::vector<int>{0, 0, 2}));
+  std::string e = error_of("name: t\nnodes:\n  - {name: a, device: mac-mini-m4}\n  - {name: sw, kind: switch, ranks: 2}\n");
+  EXPECT_EQ(e.substr(0, e.find('\n')), "t.yaml:4:37: error: 'sw' runs no rank (a switch)");
+  EXPECT_NE(e.find("hint: remove 'ranks'"), std::string::npos) << e;
+  e = error_of("name: t\nnodes:\n  - {name: a, device: mac-mini-m4, ranks: 0}\n");
+  EXPECT_NE(e.find("t.yaml:3:43: error: expected ranks between 1 and 256"), std::string::npos) << e;
+}
+
 TEST(Topology, UnknownKeyInNode) {
   EXPECT_EQ(error_of("name: t\nnodes:\n  - name: a\n    device: mac-mini-m4\n    adress: 10.0.0.1\n"),
             "t.yaml:5:5: error: unknown key 'adress' in a node\n"

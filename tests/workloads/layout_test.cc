@@ -78,6 +78,29 @@ TEST(Placement, TensorGroupsSitOnTheFastestLinks) {
   EXPECT_EQ(place(c, 2, false), (std::vector<int32_t>{0, 1, 2, 3}));
 }
 
+// Two Mac Studios running two ranks each, on one 1 GbE switch: each rank gets half its Studio's
+// usable memory (512 GB x 3/4 / 2), and the two ranks of a Studio are linked through its memory
+// (819 GB/s x 0.85 / 2, which placement prefers to the Ethernet).
+TEST(Placement, RanksSharingANodeSplitItsMemoryAndLinkThroughIt) {
+  auto t = topo::parse_topology(R"(name: two-studios
+nodes:
+  - {name: sw, kind: switch}
+  - {name: s1, device: mac-studio-m3-ultra, memory: 512GB, memory_bandwidth: 819GB/s, memory_efficiency: 0.85, ranks: 2}
+  - {name: s2, device: mac-studio-m3-ultra, memory: 512GB, memory_bandwidth: 819GB/s, memory_efficiency: 0.85, ranks: 2}
+links:
+  - {between: [s1, sw], type: eth-1g}
+  - {between: [s2, sw], type: eth-1g}
+)", "two-studios.yaml");
+  Workload w = support::parse("name: p\nmodel: llama-3.2-1b\ntask: train\nbatch: {micro_batch: 1, seq_len: 64}\n"
+                              "parallel: {strategy: tensor, tp: 2}\n");
+  Cluster c = cluster_of(t, w);
+  ASSERT_EQ(c.world(), 4);
+  EXPECT_EQ(c.ranks[1].node, "s1#1");
+  EXPECT_DOUBLE_EQ(c.ranks[0].capacity, 512e9 * 0.75 / 2);
+  EXPECT_DOUBLE_EQ(c.bandwidth(0, 1), 819e9 * 0.85 / 2);
+  EXPECT_DOUBLE_EQ(c.bandwidth(1, 2), 1e9 / 8 * 0.94);  // eth-1g preset: 940 Mb/s through the switch
+}
+
 TEST(Layout, DegreesMustMultiplyToTheWorld) {
   Workload w = support::parse("name: p\nmodel: llama-3.2-1b\ntask: train\nbatch: {micro_batch: 1, seq_len: 64}\n"
                               "parallel: {strategy: hybrid, dp: 2, tp: 2, pp: 2}\n");
