@@ -119,12 +119,16 @@ std::string link_latency(const topo::Link& l) {
 }
 
 void print_nodes(const topo::Topology& t) {
-  auto compute = t.compute_nodes();
+  auto ranks = t.rank_nodes();
   std::vector<std::vector<std::string>> rows{{"rank", "node", "device", "addresses", "forwards", "role", "ssh"}};
   for (size_t n = 0; n < t.nodes.size(); ++n) {
     const auto& node = t.nodes[n];
-    auto r = std::find(compute.begin(), compute.end(), static_cast<int>(n));
-    rows.push_back({r == compute.end() ? "-" : std::to_string(r - compute.begin()), node.name,
+    auto r = std::find(ranks.begin(), ranks.end(), static_cast<int>(n));
+    long first = r - ranks.begin();
+    std::string rank = r == ranks.end() ? "-"
+                       : node.ranks > 1 ? fmt::format("{}-{}", first, first + node.ranks - 1)
+                                        : std::to_string(first);
+    rows.push_back({rank, node.name,
                     node.is_switch ? "(switch)" : node.device ? node.device->preset : "-", addresses(node),
                     node.forwards ? "yes" : "no", node.role.empty() ? (node.is_switch ? "-" : "worker") : node.role,
                     node.ssh.empty() ? "-" : node.ssh});
@@ -179,7 +183,7 @@ void print_routes(const topo::Topology& t) {
 }
 
 void show_table(const topo::Topology& t) {
-  fmt::print("topology '{}' ({}): {} ranks, {} nodes, {} links\n", t.name, t.file, t.compute_nodes().size(),
+  fmt::print("topology '{}' ({}): {} ranks, {} nodes, {} links\n", t.name, t.file, t.rank_nodes().size(),
              t.nodes.size(), t.links.size());
   for (const auto& n : t.networks)
     fmt::print("network {}: {}{}{}\n", n.name, topo::subnet_str(n.subnet), n.control ? " (control)" : "",
