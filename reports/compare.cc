@@ -14,6 +14,7 @@
 
 #include "core/units.h"
 #include "reports/csv.h"
+#include "reports/format.h"
 #include "reports/hints.h"
 #include "reports/html.h"
 #include "reports/merged_trace.h"
@@ -93,10 +94,10 @@ std::string verdict(const RunStats& p, const RunStats& m) {
   (void)diff;
   return fmt::format("The prediction is {} than measured by {} per step ({:+.1f} %); most of the difference is in {} "
                      "({} predicted vs {} measured per step and rank).",
-                     step_err > 0 ? "slower" : "faster", core::format_seconds(std::abs(step_err)),
+                     step_err > 0 ? "slower" : "faster", seconds(std::abs(step_err)),
                      error_percent(p.step_mean, m.step_mean), biggest,
-                     core::format_seconds(biggest == "compute" ? pc : phase(p, biggest)),
-                     core::format_seconds(biggest == "compute" ? mc : phase(m, biggest)));
+                     seconds(biggest == "compute" ? pc : phase(p, biggest)),
+                     seconds(biggest == "compute" ? mc : phase(m, biggest)));
 }
 
 void write_file(const fs::path& path, const std::string& text) {

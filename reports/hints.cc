@@ -7,16 +7,12 @@
 
 #include <fmt/format.h>
 
-#include "core/units.h"
+#include "reports/format.h"
 
 namespace clustertwin::reports {
 
 namespace {
-using core::format_seconds;
-
-std::string rate(double bytes_per_s) {
-  return bytes_per_s >= 1e9 ? fmt::format("{:.2f} GB/s", bytes_per_s / 1e9) : fmt::format("{:.1f} MB/s", bytes_per_s / 1e6);
-}
+std::string format_seconds(double s) { return seconds(s); }
 
 double median(std::vector<double> v) {
   if (v.empty()) return 0;

@@ -8,11 +8,12 @@
 #include <fmt/format.h>
 
 #include "core/units.h"
+#include "reports/format.h"
 
 namespace clustertwin::reports {
 
 namespace {
-using core::format_seconds;
+std::string format_seconds(double s) { return s == 0 ? "0" : seconds(s); }
 
 std::string esc(const std::string& s) {
   std::string out;
@@ -29,7 +30,7 @@ std::string esc(const std::string& s) {
   return out;
 }
 
-std::string pct(double e) { return std::isfinite(e) ? fmt::format("{:+.1f} %", e) : "n/a"; }
+std::string pct(double e) { return percent(e); }
 
 const char* phase_colour(const std::string& p) {
   static const std::map<std::string, const char*> colours = {
@@ -56,7 +57,7 @@ std::vector<std::string> phase_order(const Comparison& c) {
   std::vector<std::string> out;
   for (const auto& k : order) {
     bool any = false;
-    for (const auto& r : c.runs) any |= r.phases.count(k) && r.phases.at(k) > 0;
+    for (const auto& r : c.runs) any |= r.phases.count(k) && r.phases.at(k) > 1e-9 * r.step_mean;
     if (any) out.push_back(k);
   }
   return out;
@@ -104,7 +105,7 @@ std::string breakdown_chart(const Comparison& c) {
     svg += fmt::format("<g class=\"bar\" data-run=\"{}\">", esc(r.name));
     for (const auto& p : phases) {
       double v = r.phases.count(p) ? r.phases.at(p) : 0;
-      if (v <= 0) continue;
+      if (v <= 1e-9 * max) continue;  // rounding residue of a phase that is not there
       svg += fmt::format("<rect class=\"seg\" data-phase=\"{}\" x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.0f}\" height=\"{:.2f}\" "
                          "fill=\"{}\"><title>{}: {} {}</title></rect>",
                          esc(p), x, y(base + v), bar, y(base) - y(base + v), phase_colour(p), esc(r.name), esc(p),
@@ -286,6 +287,7 @@ std::string topology_chart(const Comparison& c) {
   for (int i = 0; i < n; ++i)
     if (n > 2 && degree[i] == n - 1 && static_cast<int>(t.links.size()) == n - 1) hub = i;
   const double W = 720, H = 420, cx = W / 2, cy = H / 2, R = 160;
+  const bool small = n > 16;  // many nodes: dots with tooltips, no labels
   std::vector<std::pair<double, double>> pos(n);
   int k = 0, ring = n - (hub >= 0 ? 1 : 0);
   for (int i = 0; i < n; ++i) {
@@ -309,23 +311,35 @@ std::string topology_chart(const Comparison& c) {
     auto [x1, y1] = pos[L.a];
     auto [x2, y2] = pos[L.b];
     svg += fmt::format("<g class=\"link\"><line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"{}\" "
-                       "stroke-width=\"{:.1f}\"><title>{} - {} ({}, {}): {}</title></line>"
-                       "<text class=\"linklabel\" x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\">{} · {}</text></g>",
-                       x1, y1, x2, y2, utilisation_colour(u), 2 + 10 * std::clamp(u, 0.0, 1.0), esc(t.nodes[L.a].name),
-                       esc(t.nodes[L.b].name), esc(L.type.preset), esc(core::format_rate(L.type.bandwidth)), esc(text),
-                       (x1 + x2) / 2, (y1 + y2) / 2 - 6, esc(L.type.preset), esc(text.empty() ? "-" : text));
+                       "stroke-width=\"{:.1f}\"><title>{} - {} ({}, {}): {}</title></line>",
+                       x1, y1, x2, y2, utilisation_colour(u), (small ? 1 : 2) + (small ? 4 : 10) * std::clamp(u, 0.0, 1.0),
+                       esc(t.nodes[L.a].name), esc(t.nodes[L.b].name), esc(L.type.preset), esc(rate(L.type.bandwidth)),
+                       esc(text));
+    // The label sits nearer the outer end, so labels of a star's spokes do not meet at the hub.
+    double lx = L.a == hub ? x1 + 0.6 * (x2 - x1) : L.b == hub ? x2 + 0.6 * (x1 - x2) : (x1 + x2) / 2;
+    double ly = L.a == hub ? y1 + 0.6 * (y2 - y1) : L.b == hub ? y2 + 0.6 * (y1 - y2) : (y1 + y2) / 2;
+    if (!small)
+      svg += fmt::format("<text class=\"linklabel\" x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\">{} · {}</text>", lx,
+                         ly - 6, esc(L.type.preset), esc(text.empty() ? "-" : text));
+    svg += "</g>";
   }
   for (int i = 0; i < n; ++i) {
     const auto& node = t.nodes[i];
     auto [x, y] = pos[i];
     std::string sub = node.is_switch ? "switch" : node.device ? node.device->preset : node.role;
+    if (small) {
+      svg += fmt::format("<g class=\"node\"><circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"{}\" fill=\"{}\"><title>{} ({})</title>"
+                         "</circle></g>",
+                         x, y, node.is_switch ? 14 : 6, node.is_switch ? "#bab0ac" : "#4e79a7", esc(node.name), esc(sub));
+      continue;
+    }
     svg += fmt::format("<g class=\"node\"><circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"22\" fill=\"{}\"/>"
                        "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\" class=\"nodename\">{}</text>"
                        "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\" class=\"tick\">{}</text></g>",
                        x, y, node.is_switch ? "#bab0ac" : "#dbe6f1", x, y + 4, esc(node.name), x, y + 36, esc(sub));
   }
   return svg + "</svg><p class=\"note\">Link width and colour: mean utilisation over a step in the busier direction (" +
-         esc(ref.name) + "); labels give every run's.</p>";
+         esc(ref.name) + "); " + (small ? "hover a link for every run's." : "labels give every run's.") + "</p>";
 }
 
 std::string table(const std::vector<std::string>& head, const std::vector<std::vector<std::string>>& rows,
@@ -441,6 +455,7 @@ td:first-child, th:first-child { text-align: left; }
 
 constexpr const char* kTail = R"(<script>
 document.documentElement.setAttribute('data-charts', String(document.querySelectorAll('svg.chart').length));
+void document.body.getBoundingClientRect();  // layout included in the time
 document.documentElement.setAttribute('data-render-ms', String(Math.round(performance.now())));
 document.documentElement.setAttribute('data-rendered', 'ok');
 </script>

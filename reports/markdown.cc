@@ -9,20 +9,17 @@
 
 #include "core/units.h"
 #include "reports/compare.h"
+#include "reports/format.h"
 
 namespace clustertwin::reports {
 
 namespace {
 using Fmt = std::function<std::string(double)>;
 
-std::string secs(double s) { return core::format_seconds(s); }
-std::string signed_secs(double s) { return (s < 0 ? "-" : "+") + core::format_seconds(std::abs(s)); }
-std::string pct(double e) { return std::isfinite(e) ? fmt::format("{:+.1f} %", e) : "n/a"; }
+std::string secs(double s) { return seconds(s); }
+std::string signed_secs(double s) { return signed_seconds(s); }
+std::string pct(double e) { return percent(e); }
 std::string num(double v) { return fmt::format("{:.2f}", v); }
-std::string rate(double v) {
-  if (v <= 0) return "-";
-  return v >= 1e9 ? fmt::format("{:.2f} GB/s", v / 1e9) : fmt::format("{:.1f} MB/s", v / 1e6);
-}
 
 bool two(const Comparison& c) { return c.runs.size() == 2 && c.paired(); }
 

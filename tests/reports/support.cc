@@ -1,5 +1,6 @@
 #include "support.h"
 
+#include <algorithm>
 #include <fstream>
 #include <numeric>
 #include <sstream>
@@ -85,6 +86,56 @@ std::string RunBuilder::write(const std::filesystem::path& dir, const std::strin
   std::ofstream(dir / "program.json") << core::to_json(program).dump() << '\n';
   if (!topology_yaml.empty()) std::ofstream(dir / "topology.yaml") << topology_yaml;
   return dir.string();
+}
+
+namespace {
+std::string write_synthetic(const std::filesystem::path& dir, const std::string& backend, int world, int steps,
+                            bool measured) {
+  RunBuilder b(world, steps);
+  const int layers = 12, buckets = 4;
+  double step_start = 0;
+  for (int step = 0; step < steps; ++step) {
+    double step_end = step_start;
+    for (int r = 0; r < world; ++r) {
+      double slow = measured ? (r == world / 3 ? 1.4 : 1.1) : 1.0;
+      double layer = 0.01 * slow * (1 + 0.02 * (step % 3)), comm = 0.012 * (measured ? 1.3 : 1.0);
+      double t = step_start;
+      for (int l = 0; l < layers; ++l, t += layer)
+        b.compute(r, step, core::Phase::Forward, "L" + std::to_string(l) + ".fwd", t, t + layer);
+      double comm_free = t;  // all-reduces run one after the other, each after its bucket's layers
+      for (int l = layers - 1; l >= 0; --l) {
+        b.compute(r, step, core::Phase::Backward, "L" + std::to_string(l) + ".bwd", t, t + 2 * layer);
+        t += 2 * layer;
+        if (l % (layers / buckets) == 0) {
+          double start = std::max(t, comm_free);
+          // The slow rank's peers wait for it: every member ends when the slowest has sent.
+          b.collective(r, step, "grad.bucket" + std::to_string(l / (layers / buckets)), 25e6, start, start + comm);
+          comm_free = start + comm;
+        }
+      }
+      double opt_start = std::max(t, comm_free);
+      b.compute(r, step, core::Phase::Optimizer, "opt", opt_start, opt_start + layer);
+      step_end = std::max(step_end, opt_start + layer);
+    }
+    step_start = step_end + 0.001;
+  }
+  std::string topo = "name: synthetic\nnodes:\n";
+  for (int r = 0; r < world; ++r) topo += "  - {name: n" + std::to_string(r) + ", device: mac-mini-m4, address: 10.0.0." + std::to_string(r + 1) + "}\n";
+  topo += "  - {name: sw, kind: switch}\nlinks:\n";
+  for (int r = 0; r < world; ++r) topo += "  - {between: [n" + std::to_string(r) + ", sw], type: eth-10g}\n";
+  return b.write(dir, backend, topo);
+}
+}  // namespace
+
+std::pair<std::string, std::string> write_synthetic_pair(const std::filesystem::path& dir, int world, int steps) {
+  return {write_synthetic(dir / "pred", "predicted", world, steps, false),
+          write_synthetic(dir / "meas", "measured", world, steps, true)};
+}
+
+size_t count(const std::string& hay, const std::string& needle) {
+  size_t n = 0;
+  for (size_t pos = hay.find(needle); pos != std::string::npos; pos = hay.find(needle, pos + needle.size())) ++n;
+  return n;
 }
 
 std::string read_file(const std::filesystem::path& p) {

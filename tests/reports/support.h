@@ -40,4 +40,13 @@ class RunBuilder {
 
 std::string read_file(const std::filesystem::path& p);
 
+// A DDP-like pair on `world` ranks behind one switch: per step 12 forward and 12 backward layers, 4
+// gradient all-reduce buckets overlapping the backward pass, an optimizer step. The measured run
+// is 10 % slower in compute, its all-reduces 30 % slower, and rank world/3 computes 40 % slower.
+// Writes DIR/pred and DIR/meas (with topology.yaml) and returns their paths.
+std::pair<std::string, std::string> write_synthetic_pair(const std::filesystem::path& dir, int world, int steps);
+
+// Occurrences of `needle` in `hay`.
+size_t count(const std::string& hay, const std::string& needle);
+
 }  // namespace clustertwin::reports::testing
