@@ -1,0 +1,118 @@
+// The report commands as a user runs them: compare --max-error, report with one or more runs,
+// predict's report.html, and input errors.
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "support.h"
+
+namespace clustertwin::reports {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::RunBuilder;
+
+struct Result {
+  int code = -1;
+  std::string output;  // stdout and stderr together
+};
+
+Result run(const std::string& args) {
+  std::string cmd = fmt::format("{} {} 2>&1", CLUSTERTWIN_BIN, args);
+  Result r;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return r;
+  char buf[4096];
+  while (size_t n = fread(buf, 1, sizeof buf, p)) r.output.append(buf, n);
+  int status = pclose(p);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+class ReportCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           fmt::format("ct-report-cli-{}-{}", ::getpid(), ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  // One rank computing 1 s then all-reducing for `comm` seconds, 2 steps.
+  std::string write(const std::string& name, const std::string& backend, double comm) {
+    RunBuilder b(2, 2);
+    for (int step = 0; step < 2; ++step)
+      for (int r = 0; r < 2; ++r)
+        b.compute(r, step, core::Phase::Backward, "bwd", step * 10, step * 10 + 1)
+            .collective(r, step, "grad.allreduce", 100e6, step * 10 + 1, step * 10 + 1 + comm);
+    return b.write(dir_ / name, backend);
+  }
+  std::string out(const std::string& name) const { return (dir_ / name).string(); }
+  fs::path dir_;
+};
+
+TEST_F(ReportCli, MaxErrorFailsTheCompareWhenExceeded) {
+  // Step 1.25 s predicted vs 1.5 s measured: (1.25 - 1.5) / 1.5 = -16.7 %.
+  std::string pred = write("pred", "predicted", 0.25), meas = write("meas", "measured", 0.5);
+  Result over = run(fmt::format("compare {} {} -o {} --max-error 10", pred, meas, out("cmp")));
+  EXPECT_EQ(over.code, 1) << over.output;
+  EXPECT_NE(over.output.find("step time: predicted 1.250 s, measured 1.500 s (-16.7 %)"), std::string::npos) << over.output;
+  EXPECT_NE(over.output.find("clustertwin: error: compare: the step-time error -16.7 % (predicted 1.250 s vs measured "
+                             "1.500 s) exceeds --max-error 10 %"),
+            std::string::npos)
+      << over.output;
+  for (const char* f : {"report.md", "report.html", "summary.csv", "trace.json"})
+    EXPECT_TRUE(fs::exists(dir_ / "cmp" / f)) << f << " is written before the gate";
+  Result within = run(fmt::format("compare {} {} -o {} --max-error 20", pred, meas, out("cmp2")));
+  EXPECT_EQ(within.code, 0) << within.output;
+  EXPECT_NE(within.output.find("likely cause: communication is off on every route: the link figures"), std::string::npos)
+      << within.output;
+  Result no_gate = run(fmt::format("compare {} {} -o {}", pred, meas, out("cmp3")));
+  EXPECT_EQ(no_gate.code, 0) << no_gate.output;
+}
+
+TEST_F(ReportCli, ReportTakesOneOrMoreRuns) {
+  std::string a = write("a", "predicted", 0.25), b = write("b", "predicted", 0.4), m = write("m", "measured", 0.5);
+  Result one = run(fmt::format("report {} -o {}", a, out("one")));
+  ASSERT_EQ(one.code, 0) << one.output;
+  EXPECT_NE(testing::read_file(dir_ / "one/report.md").find("# clustertwin: predicted run"), std::string::npos);
+  Result three = run(fmt::format("report {} {} {} -o {} --max-error 50", a, b, m, out("three")));
+  ASSERT_EQ(three.code, 0) << three.output;
+  // Errors against the measured run: (1.25 - 1.5) / 1.5 = -16.7 %, (1.4 - 1.5) / 1.5 = -6.7 %.
+  EXPECT_NE(testing::read_file(dir_ / "three/report.md").find("| step time (mean) | 1.250 s | 1.400 s | 1.500 s | -16.7 % | -6.7 % |"),
+            std::string::npos)
+      << testing::read_file(dir_ / "three/report.md");
+}
+
+TEST_F(ReportCli, MissingRunNamesTheFileAndTheArgument) {
+  std::string pred = write("pred", "predicted", 0.25);
+  Result r = run(fmt::format("compare {} {} -o {}", pred, out("nope"), out("cmp")));
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_NE(r.output.find(out("nope") + ": error: cannot open file: No such file or directory"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("hint: MEASURED takes a run directory (with summary.json)"), std::string::npos) << r.output;
+  Result bad = run(fmt::format("compare {} {} -o {} --max-error -3", pred, pred, out("cmp")));
+  EXPECT_EQ(bad.code, 2) << bad.output;
+  EXPECT_NE(bad.output.find("--max-error"), std::string::npos) << bad.output;
+}
+
+TEST_F(ReportCli, PredictWritesReportHtmlAndKeepsTheTopology) {
+  Result p = run(fmt::format("predict -t {}/tests/e2e/fixtures/local-3-fast.yaml -w {}/workloads/examples/ddp-gpt2.yaml "
+                             "--steps 2 --micro-batch 1 -o {}",
+                             CLUSTERTWIN_SOURCE_DIR, CLUSTERTWIN_SOURCE_DIR, out("pred")));
+  ASSERT_EQ(p.code, 0) << p.output;
+  EXPECT_TRUE(fs::exists(dir_ / "pred/topology.yaml"));
+  std::string html = testing::read_file(dir_ / "pred/report.html");
+  EXPECT_EQ(testing::count(html, "<g class=\"bar\""), 1u);
+  EXPECT_EQ(testing::count(html, "<g class=\"node\">"), 4u);  // 3 ranks and the loopback switch
+  EXPECT_EQ(testing::count(html, "measured"), 0u);
+}
+
+}  // namespace
+}  // namespace clustertwin::reports
