@@ -454,6 +454,19 @@ td:first-child, th:first-child { text-align: left; }
 )";
 
 constexpr const char* kTail = R"(<script>
+// What the browser made of the charts, for the tests that open the page in Chromium: the number
+// of marks each chart holds and whether it has a size on screen.
+(function () {
+  var marks = {'chart-breakdown': 'g.bar', 'chart-steps': 'circle.pt', 'chart-collectives': 'g.row',
+               'chart-timelines': 'g.lane', 'chart-topology': 'g.node'};
+  for (var id in marks) {
+    var e = document.getElementById(id);
+    if (!e) continue;
+    e.setAttribute('data-marks', String(e.querySelectorAll(marks[id]).length));
+    var box = e.getBoundingClientRect();
+    e.setAttribute('data-visible', box.width > 0 && box.height > 0 ? '1' : '0');
+  }
+})();
 document.documentElement.setAttribute('data-charts', String(document.querySelectorAll('svg.chart').length));
 void document.body.getBoundingClientRect();  // layout included in the time
 document.documentElement.setAttribute('data-render-ms', String(Math.round(performance.now())));

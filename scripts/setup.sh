@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 packages=(build-essential cmake pkg-config git
   libsimgrid-dev libboost-graph-dev libyaml-cpp-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libfmt-dev libopenblas-dev libssl-dev
-  iproute2)
+  iproute2 chromium)
 
 missing=()
 for p in "${packages[@]}"; do

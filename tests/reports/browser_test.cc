@@ -1,0 +1,142 @@
+// report.html opened in real headless Chromium: it renders without a console message or script
+// error, and the charts the browser built hold the expected number of bars, points, rows, lanes
+// and nodes. Chromium is Debian's `chromium` (scripts/setup.sh installs it); without it the test
+// fails, it does not skip.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "reports/compare.h"
+#include "support.h"
+
+namespace clustertwin::reports {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string chromium() {
+  for (const char* p : {"/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"})
+    if (fs::exists(p)) return p;
+  return {};
+}
+
+struct Page {
+  int code = -1;
+  std::string dom, log;
+  double wall_seconds = 0;
+};
+
+// --dump-dom prints the DOM once the page has loaded and its scripts have run. Root needs
+// --no-sandbox; a private profile under `tmp` keeps runs apart and is removed after.
+Page render(const fs::path& html, const fs::path& tmp) {
+  Page page;
+  fs::path profile = tmp / "chromium-profile", dom = tmp / "dom.html", log = tmp / "chromium.log";
+  std::string cmd = fmt::format(
+      "timeout 120 {} --headless=new --no-sandbox --disable-gpu --no-first-run --no-default-browser-check "
+      "--disable-extensions --user-data-dir={} --enable-logging=stderr --v=0 --window-size=1200,900 --dump-dom "
+      "file://{} > {} 2> {}",
+      chromium(), profile.string(), fs::absolute(html).string(), dom.string(), log.string());
+  auto t0 = std::chrono::steady_clock::now();
+  int status = std::system(cmd.c_str());
+  page.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  page.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  page.dom = testing::read_file(dom);
+  page.log = testing::read_file(log);
+  fs::remove_all(profile);
+  return page;
+}
+
+// Lines Chromium logs for the page's console (errors, warnings, even console.log): none expected.
+std::string console_lines(const std::string& log) {
+  std::string out;
+  std::istringstream in(log);
+  for (std::string line; std::getline(in, line);)
+    if (line.find(":CONSOLE") != std::string::npos) out += line + "\n";
+  return out;
+}
+
+int marks(const std::string& dom, const std::string& chart) {
+  std::smatch m;
+  std::regex re("<svg id=\"" + chart + "\"[^>]*data-marks=\"([0-9]+)\"[^>]*data-visible=\"1\"");
+  return std::regex_search(dom, m, re) ? std::stoi(m[1]) : -1;
+}
+
+std::string attribute(const std::string& dom, const std::string& name) {
+  std::smatch m;
+  return std::regex_search(dom, m, std::regex("<html[^>]*" + name + "=\"([^\"]*)\"")) ? m[1].str() : "";
+}
+
+class Browser : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_FALSE(chromium().empty()) << "chromium not found: install Debian's chromium (scripts/setup.sh does)";
+    dir_ = fs::temp_directory_path() /
+           fmt::format("ct-browser-{}-{}", ::getpid(), ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  fs::path report(int world, int steps) {
+    auto [pred, meas] = testing::write_synthetic_pair(dir_, world, steps);
+    std::vector<RunView> runs{load_run(pred, "PREDICTED"), load_run(meas, "MEASURED")};
+    write_report((dir_ / "cmp").string(), build_comparison(runs));
+    return dir_ / "cmp/report.html";
+  }
+  fs::path dir_;
+};
+
+TEST_F(Browser, RendersTheChartsOfAKnownPairWithoutErrors) {
+  Page page = render(report(3, 4), dir_);
+  ASSERT_EQ(page.code, 0) << page.log;
+  EXPECT_EQ(attribute(page.dom, "data-rendered"), "ok") << page.dom.substr(0, 2000);
+  EXPECT_EQ(attribute(page.dom, "data-js-error"), "");
+  EXPECT_EQ(console_lines(page.log), "");
+  EXPECT_EQ(attribute(page.dom, "data-charts"), "5");
+  EXPECT_EQ(marks(page.dom, "chart-breakdown"), 2);    // predicted beside measured
+  EXPECT_EQ(marks(page.dom, "chart-steps"), 2 * 4);    // a point per run and step
+  EXPECT_EQ(marks(page.dom, "chart-collectives"), 4);  // 4 all-reduce buckets
+  EXPECT_EQ(marks(page.dom, "chart-timelines"), 2 * 3);  // a lane per run and rank
+  EXPECT_EQ(marks(page.dom, "chart-topology"), 4);     // 3 nodes and the switch
+}
+
+TEST_F(Browser, ScriptErrorsAreCaught) {
+  // The check itself: a page whose script throws is reported, not passed.
+  fs::path html = report(2, 2);
+  std::string text = testing::read_file(html);
+  text.replace(text.find("</body>"), 7, "<script>undefinedFunction();</script></body>");
+  std::ofstream(html) << text;
+  Page page = render(html, dir_);
+  EXPECT_NE(attribute(page.dom, "data-js-error").find("undefinedFunction"), std::string::npos) << page.dom.substr(0, 500);
+  EXPECT_NE(console_lines(page.log), "");
+}
+
+TEST_F(Browser, LargeComparisonRendersQuickly) {
+  fs::path html = report(64, 20);
+  double bytes = static_cast<double>(fs::file_size(html));
+  EXPECT_LT(bytes, 5e6);
+  Page page = render(html, dir_);
+  ASSERT_EQ(page.code, 0) << page.log;
+  EXPECT_EQ(attribute(page.dom, "data-rendered"), "ok");
+  EXPECT_EQ(attribute(page.dom, "data-js-error"), "");
+  EXPECT_EQ(console_lines(page.log), "");
+  EXPECT_EQ(marks(page.dom, "chart-timelines"), 2 * 64);
+  EXPECT_EQ(marks(page.dom, "chart-steps"), 2 * 20);
+  // The page's own figure (navigation start to the end of its last script, layout included) and
+  // the whole browser run; the bound is loose: the machine is shared.
+  std::printf("64 ranks x 20 steps: report.html %.0f KB, page ready %s ms after navigation, chromium run %.2f s\n",
+              bytes / 1e3, attribute(page.dom, "data-render-ms").c_str(), page.wall_seconds);
+  EXPECT_LT(page.wall_seconds, 30);
+}
+
+}  // namespace
+}  // namespace clustertwin::reports
