@@ -54,8 +54,9 @@ void print_summary(const core::RunInfo& info, const core::Program& p, const core
   fmt::print("  step time   {} mean, {} p50, {} p95\n", core::format_seconds(s.step_mean),
              core::format_seconds(s.step_p50), core::format_seconds(s.step_p95));
   fmt::print("  throughput  {:.2f} samples/s, {:.0f} tokens/s\n", s.samples_per_second, s.tokens_per_second);
-  fmt::print("  per step    compute {}, communication {} ({} exposed), idle {}\n", core::format_seconds(s.compute),
+  fmt::print("  per step    compute {}, communication {} ({} exposed), {}idle {}\n", core::format_seconds(s.compute),
              core::format_seconds(s.communication), core::format_seconds(s.exposed_communication),
+             s.bubble > 0 ? fmt::format("pipeline bubble {}, ", core::format_seconds(s.bubble)) : "",
              core::format_seconds(s.idle));
   fmt::print("  wrote       {}/summary.json, {}/trace.json\n", dir, dir);
 }

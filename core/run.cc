@@ -28,6 +28,11 @@ std::vector<Interval> merge(std::vector<Interval> v) {
   return out;
 }
 
+std::vector<Interval> unite(std::vector<Interval> a, const std::vector<Interval>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return merge(std::move(a));
+}
+
 double length(const std::vector<Interval>& v) {
   double t = 0;
   for (const auto& [a, b] : v) t += b - a;
@@ -75,7 +80,7 @@ Summary summarize(const Program& p, const std::vector<OpRecord>& records) {
 
   // [step][rank] -> intervals by stream
   std::vector<std::vector<std::vector<Interval>>> comp(steps, std::vector<std::vector<Interval>>(world));
-  auto comm = comp;
+  auto comm = comp, recv = comp;
   // A step begins when its first work begins: a receive's start only marks when its rank began
   // waiting (a pipeline stage posts the next step's receive as soon as it is free), so receives
   // count only when a step has nothing else.
@@ -90,7 +95,7 @@ Summary summarize(const Program& p, const std::vector<OpRecord>& records) {
     double& begin = (op.kind == OpKind::Recv ? first_recv : first)[s];
     begin = std::min(begin, r.start);
     last[s] = std::max(last[s], r.end);
-    (is_comm(op.kind) ? comm : comp)[s][r.rank].push_back({r.start, r.end});
+    (op.kind == OpKind::Recv ? recv : is_comm(op.kind) ? comm : comp)[s][r.rank].push_back({r.start, r.end});
     if (op.kind == OpKind::Collective) {
       auto& c = coll[op.label];
       c.first += r.end - r.start;
@@ -100,24 +105,27 @@ Summary summarize(const Program& p, const std::vector<OpRecord>& records) {
   }
 
   Summary out;
-  double sum_comp = 0, sum_comm = 0, sum_exposed = 0, sum_idle = 0;
+  double sum_comp = 0, sum_comm = 0, sum_exposed = 0, sum_bubble = 0, sum_idle = 0;
   for (int s = 0; s < steps; ++s) {
     if (std::isinf(first[s])) first[s] = first_recv[s];
     double step = last[s] > first[s] ? last[s] - first[s] : 0;
     out.step_seconds.push_back(step);
     for (int r = 0; r < world; ++r) {
-      auto c = clip(merge(comp[s][r]), first[s], last[s]), m = clip(merge(comm[s][r]), first[s], last[s]);
-      double lc = length(c), lm = length(m), both = overlap(c, m);
-      sum_comp += lc;
-      sum_comm += lm;
-      sum_exposed += lm - both;
-      sum_idle += std::max(0.0, step - (lc + lm - both));
+      auto window = [&](const auto& v) { return clip(merge(v[s][r]), first[s], last[s]); };
+      auto c = window(comp), m = window(comm), w = window(recv);
+      auto cm = unite(c, m);
+      sum_comp += length(c);
+      sum_comm += length(unite(m, w));
+      sum_exposed += length(m) - overlap(m, c);
+      sum_bubble += length(w) - overlap(w, cm);
+      sum_idle += std::max(0.0, step - length(unite(cm, w)));
     }
   }
   double n = static_cast<double>(steps) * std::max(world, 1);
   out.compute = sum_comp / n;
   out.communication = sum_comm / n;
   out.exposed_communication = sum_exposed / n;
+  out.bubble = sum_bubble / n;
   out.idle = sum_idle / n;
   double total = 0;
   for (double t : out.step_seconds) total += t;
@@ -155,6 +163,7 @@ nlohmann::json summary_to_json(const RunInfo& info, const Program& p, const Summ
            {{"compute", s.compute},
             {"communication", s.communication},
             {"exposed_communication", s.exposed_communication},
+            {"pipeline_bubble", s.bubble},
             {"idle", s.idle}}},
           {"collectives", colls}};
   if (p.prefill_steps > 0) {

@@ -36,9 +36,11 @@ struct Summary {
   std::vector<double> step_seconds;  // per step: first op start (receives aside) to last op end
   double step_mean = 0, step_p50 = 0, step_p95 = 0;
   double samples_per_second = 0, tokens_per_second = 0;
-  // Per step, averaged over ranks: time with a compute op running, with communication running,
-  // communication not hidden behind compute, and neither (each within the step's span).
-  double compute = 0, communication = 0, exposed_communication = 0, idle = 0;
+  // Per step, averaged over ranks, within the step's span: time with a compute op running, with
+  // communication running (receives included); then the step split four ways: compute, exposed
+  // communication (collectives and sends with no compute running), bubble (only waiting in a
+  // receive: a pipeline stage waiting for its neighbour) and idle (nothing running).
+  double compute = 0, communication = 0, exposed_communication = 0, bubble = 0, idle = 0;
   std::vector<CollectiveTime> collectives;
   // Inference (Program::prefill_steps > 0): time to first token = the prefill steps; decode
   // throughput = tokens_per_step / mean decode step.

@@ -76,7 +76,10 @@ TEST(Summary, AStepBeginsWithItsFirstWorkNotAnEarlyReceive) {
   EXPECT_DOUBLE_EQ(s.step_mean, 4);
   EXPECT_DOUBLE_EQ(s.communication, (1 + 2) / 2.0);
   EXPECT_DOUBLE_EQ(s.compute, (1 + 2) / 2.0);
-  EXPECT_DOUBLE_EQ(s.idle, (2 + 0) / 2.0);  // rank 0 after its send, rank 1 never
+  EXPECT_DOUBLE_EQ(s.exposed_communication, (1 + 0) / 2.0);  // rank 0's send
+  EXPECT_DOUBLE_EQ(s.bubble, (0 + 2) / 2.0);                 // rank 1 waiting in its receive [5, 7]
+  EXPECT_DOUBLE_EQ(s.idle, (2 + 0) / 2.0);                   // rank 0 after its send, rank 1 never
+  EXPECT_DOUBLE_EQ(s.compute + s.exposed_communication + s.bubble + s.idle, s.step_mean);
   // A step of receives only still has a span.
   Program only = p;
   only.ranks = {{0, {recv}}};
