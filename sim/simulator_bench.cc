@@ -93,6 +93,15 @@ void run_workload(benchmark::State& state, const std::string& yaml, int n) {
   run_program(state, ct::work::compile(w, t), t);
 }
 
+// The fixed cost of one simulation: fork, engine start, platform, one rank's one op.
+void BM_OneOpOneRank(benchmark::State& state) {
+  ct::core::Program p;
+  p.name = "one-op";
+  p.ranks = {{0, {ct::core::Op{}}}};
+  run_program(state, p, star(1));
+}
+BENCHMARK(BM_OneOpOneRank)->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(5);
+
 void BM_DdpGpt2Step(benchmark::State& state) {
   const int n = static_cast<int>(state.range(0));
   ct::work::Workload w;
