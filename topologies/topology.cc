@@ -17,7 +17,8 @@ double Device::peak(core::DType t) const {
     case core::DType::F32: return peak_fp32;
     case core::DType::BF16: return peak_bf16 > 0 ? peak_bf16 : peak_fp16;
     case core::DType::I8: return peak_int8 > 0 ? peak_int8 : peak_fp16;
-    default: break;
+    case core::DType::F16: return peak_fp16;
+    case core::DType::I4: return peak_fp16;  // 4-bit weights are expanded to fp16 for the arithmetic
   }
   return peak_fp16;
 }
