@@ -338,6 +338,7 @@ RunStats analyse(const RunView& run, const std::string& name) {
     s.step_seconds = run.summary.step_seconds;
     s.phases = {{"compute", run.summary.compute},
                 {"exposed communication", run.summary.exposed_communication},
+                {"pipeline bubble", run.summary_bubble},
                 {"idle", run.summary.idle}};
     for (const auto& c : run.summary.collectives) s.collectives.push_back({c.label, "", "", 0, c.bytes, 0, c.mean_seconds, 0, 1});
   }

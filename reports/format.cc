@@ -11,7 +11,7 @@ namespace clustertwin::reports {
 namespace {
 double rounded(double v) {
   if (v == 0 || !std::isfinite(v)) return v;
-  double scale = std::pow(10, 5 - std::floor(std::log10(std::abs(v))));
+  double scale = std::pow(10, 8 - std::floor(std::log10(std::abs(v))));
   return std::round(v * scale) / scale;
 }
 }  // namespace

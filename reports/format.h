@@ -1,4 +1,4 @@
-// Figures as the reports print them. Values are rounded to 6 significant digits before the unit is
+// Figures as the reports print them. Values are rounded to 9 significant digits before the unit is
 // chosen, so a time measured as 0.000999999 s (a difference of two clock readings) prints as
 // 1.00 ms, as a person would write it, not 1000.0 us.
 #pragma once

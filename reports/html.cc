@@ -63,6 +63,14 @@ std::vector<std::string> phase_order(const Comparison& c) {
   return out;
 }
 
+// An axis tick: "2.5 s", "250 ms", "0".
+std::string tick_text(double v, double top) {
+  if (v == 0) return "0";
+  if (top >= 1) return fmt::format("{:g} s", v);
+  if (top >= 1e-3) return fmt::format("{:g} ms", v * 1e3);
+  return fmt::format("{:g} us", v * 1e6);
+}
+
 // A round axis maximum and its tick step.
 std::pair<double, double> nice_axis(double max) {
   if (max <= 0) return {1, 0.25};
@@ -98,7 +106,7 @@ std::string breakdown_chart(const Comparison& c) {
   for (double v = 0; v <= top * 1.0001; v += tick)
     svg += fmt::format("<line class=\"grid\" x1=\"{:.0f}\" x2=\"{:.0f}\" y1=\"{:.1f}\" y2=\"{:.1f}\"/><text class=\"tick\" "
                        "x=\"{:.0f}\" y=\"{:.1f}\" text-anchor=\"end\">{}</text>",
-                       left, W - 10, y(v), y(v), left - 6, y(v) + 4, esc(format_seconds(v)));
+                       left, W - 10, y(v), y(v), left - 6, y(v) + 4, esc(tick_text(v, top)));
   for (size_t i = 0; i < c.runs.size(); ++i) {
     const auto& r = c.runs[i];
     double x = left + gap / 2 + i * (bar + gap), base = 0;
@@ -139,7 +147,7 @@ std::string steps_chart(const Comparison& c) {
   for (double v = 0; v <= top * 1.0001; v += tick)
     svg += fmt::format("<line class=\"grid\" x1=\"{:.0f}\" x2=\"{:.0f}\" y1=\"{:.1f}\" y2=\"{:.1f}\"/><text class=\"tick\" "
                        "x=\"{:.0f}\" y=\"{:.1f}\" text-anchor=\"end\">{}</text>",
-                       left, W - right, y(v), y(v), left - 6, y(v) + 4, esc(format_seconds(v)));
+                       left, W - right, y(v), y(v), left - 6, y(v) + 4, esc(tick_text(v, top)));
   size_t every = std::max<size_t>(1, steps / 10);
   for (size_t s = 0; s < steps; s += every)
     svg += fmt::format("<text class=\"tick\" x=\"{:.1f}\" y=\"{:.0f}\" text-anchor=\"middle\">{}</text>", x(s), H + 28, s);
@@ -238,7 +246,7 @@ std::string timelines_chart(const Comparison& c) {
   for (double v = 0; v <= top * 1.0001; v += tick)
     svg += fmt::format("<line class=\"grid\" x1=\"{:.1f}\" x2=\"{:.1f}\" y1=\"20\" y2=\"{:.0f}\"/><text class=\"tick\" "
                        "x=\"{:.1f}\" y=\"14\" text-anchor=\"middle\">{}</text>",
-                       x(v), x(v), H - 5, x(v), esc(format_seconds(v)));
+                       x(v), x(v), H - 5, x(v), esc(tick_text(v, top)));
   static const char* box_colour[] = {"#4e79a7", "#f28e2b", "#e15759"};
   for (size_t rank = 0; rank < shown; ++rank) {
     for (size_t i = 0; i < c.runs.size(); ++i) {
@@ -318,9 +326,13 @@ std::string topology_chart(const Comparison& c) {
     // The label sits nearer the outer end, so labels of a star's spokes do not meet at the hub.
     double lx = L.a == hub ? x1 + 0.6 * (x2 - x1) : L.b == hub ? x2 + 0.6 * (x1 - x2) : (x1 + x2) / 2;
     double ly = L.a == hub ? y1 + 0.6 * (y2 - y1) : L.b == hub ? y2 + 0.6 * (y1 - y2) : (y1 + y2) / 2;
+    // Away from the line: to the left of a link that leans left, to the right of one that leans right.
+    double dx = std::abs(x2 - x1) < 1 ? 0 : (L.b == hub ? x1 - x2 : x2 - x1);
+    const char* anchor = dx < -1 ? "end" : dx > 1 ? "start" : "middle";
+    lx += dx < -1 ? -10 : dx > 1 ? 10 : 0;
     if (!small)
-      svg += fmt::format("<text class=\"linklabel\" x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\">{} · {}</text>", lx,
-                         ly - 6, esc(L.type.preset), esc(text.empty() ? "-" : text));
+      svg += fmt::format("<text class=\"linklabel\" x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"{}\">{} · {}</text>", lx,
+                         ly - 6, anchor, esc(L.type.preset), esc(text.empty() ? "-" : text));
     svg += "</g>";
   }
   for (int i = 0; i < n; ++i) {

@@ -128,6 +128,7 @@ RunView load_run(const std::string& path, const std::string& origin) {
     v.summary.communication = b.at("communication");
     v.summary.exposed_communication = b.at("exposed_communication");
     v.summary.idle = b.at("idle");
+    v.summary_bubble = b.value("pipeline_bubble", 0.0);
     for (const auto& c : j.at("collectives")) v.summary.collectives.push_back({c.at("label"), c.at("mean_s"), c.at("bytes")});
   } catch (const nlohmann::json::exception& e) {
     throw InputError(core::format_diagnostic({file, 0, 0}, {}, fmt::format("not a clustertwin run summary: {}", e.what()),

@@ -36,6 +36,7 @@ struct RunView {
   int world = 0;
   int steps = 0;
   core::Summary summary;
+  double summary_bubble = 0;  // summary.json's breakdown_s.pipeline_bubble, when written
   std::vector<std::string> labels;
   std::vector<OpEvent> events;  // empty without trace.json
   std::optional<core::Program> program;            // from program.json
