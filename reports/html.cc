@@ -381,6 +381,64 @@ std::vector<std::string> run_cells(const Comparison& c, const std::string& first
   return row;
 }
 
+std::string collective_table(const Comparison& c) {
+  const RunStats& base = c.runs[c.paired() ? c.predicted : 0];
+  if (base.collectives.empty()) return {};
+  std::vector<std::string> head{"collective", "kind / algorithm", "ranks", "size"};
+  for (const auto& r : c.runs) head.push_back(r.name);
+  if (c.paired()) head.push_back("error");
+  for (const auto& r : c.runs) head.push_back("busbw " + r.name);
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& col : base.collectives) {
+    std::vector<std::string> row{col.label, col.kind.empty() ? "-" : col.kind + " / " + col.algorithm,
+                                 col.group_size ? std::to_string(col.group_size) : "-", core::format_bytes(col.bytes)};
+    std::vector<double> t, bw;
+    for (const auto& r : c.runs) {
+      auto it = std::find_if(r.collectives.begin(), r.collectives.end(), [&](const auto& x) { return x.label == col.label; });
+      t.push_back(it == r.collectives.end() ? 0 : it->mean_seconds);
+      bw.push_back(it == r.collectives.end() ? 0 : it->busbw);
+    }
+    for (double x : t) row.push_back(format_seconds(x));
+    if (c.paired()) row.push_back(pct(error_percent(t[c.predicted], t[c.reference])));
+    for (double b : bw) row.push_back(rate(b));
+    rows.push_back(std::move(row));
+    if (rows.size() == 30) break;
+  }
+  return "<h2>Collectives (one occurrence)</h2>" + table(head, rows, "table-collectives");
+}
+
+// Compute per rank and run, the slowest ranks of the reference run flagged.
+std::string rank_table(const Comparison& c) {
+  const RunStats& ref = c.runs[c.reference >= 0 ? c.reference : 0];
+  if (ref.ranks.empty()) return {};
+  std::vector<double> comp;
+  for (const auto& rs : ref.ranks) comp.push_back(rs.compute);
+  std::vector<double> sorted = comp;
+  std::sort(sorted.begin(), sorted.end());
+  const double median = sorted[sorted.size() / 2];
+  std::vector<std::string> head{"rank"};
+  for (const auto& r : c.runs) head.push_back("compute " + r.name);
+  if (c.paired()) head.push_back("error");
+  for (const auto& r : c.runs) head.push_back("waiting " + r.name);
+  head.push_back("note");
+  std::vector<std::vector<std::string>> rows;
+  for (size_t rank = 0; rank < ref.ranks.size() && rank < 64; ++rank) {
+    std::vector<std::string> row{std::to_string(rank)};
+    std::vector<double> v;
+    for (const auto& r : c.runs) v.push_back(rank < r.ranks.size() ? r.ranks[rank].compute : 0);
+    for (double x : v) row.push_back(format_seconds(x));
+    if (c.paired()) row.push_back(pct(error_percent(v[c.predicted], v[c.reference])));
+    for (const auto& r : c.runs)
+      row.push_back(rank < r.ranks.size() ? format_seconds(r.ranks[rank].exposed + r.ranks[rank].bubble + r.ranks[rank].idle) : "-");
+    row.push_back(median > 0 && comp[rank] > 1.1 * median
+                      ? fmt::format("slowest: compute {} over the median", pct((comp[rank] / median - 1) * 100))
+                      : "");
+    rows.push_back(std::move(row));
+  }
+  return "<h2>Ranks (seconds per step)</h2>" + table(head, rows, "table-ranks") +
+         "<p class=\"note\">waiting = exposed communication + pipeline bubble + idle.</p>";
+}
+
 std::string tables(const Comparison& c) {
   std::vector<std::vector<std::string>> rows;
   auto each = [&](auto get) {
@@ -393,6 +451,7 @@ std::string tables(const Comparison& c) {
   for (const auto& p : phase_order(c))
     rows.push_back(run_cells(c, p, each([&](const RunStats& r) { return r.phases.count(p) ? r.phases.at(p) : 0.0; })));
   std::string out = "<h2>Figures per step</h2>" + table(run_head(c, "per step"), rows, "table-steps");
+  out += collective_table(c) + rank_table(c);
   if (c.paired() && !c.worst_labels.empty()) {
     rows.clear();
     for (const auto& d : c.worst_labels)
