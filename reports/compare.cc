@@ -86,12 +86,11 @@ std::string verdict(const RunStats& p, const RunStats& m) {
   for (const auto& [k, v] : m.phases)
     if (k != "exposed communication" && k != "pipeline bubble" && k != "idle") mc += v;
   std::string biggest = "compute";
-  double diff = mc - pc, best = std::abs(mc - pc);
+  double best = std::abs(mc - pc);
   for (const char* k : {"exposed communication", "pipeline bubble", "idle"}) {
-    double d = phase(m, k) - phase(p, k);
-    if (std::abs(d) > best) best = std::abs(d), diff = d, biggest = k;
+    double d = std::abs(phase(m, k) - phase(p, k));
+    if (d > best) best = d, biggest = k;
   }
-  (void)diff;
   return fmt::format("The prediction is {} than measured by {} per step ({:+.1f} %); most of the difference is in {} "
                      "({} predicted vs {} measured per step and rank).",
                      step_err > 0 ? "slower" : "faster", seconds(std::abs(step_err)),
