@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "reports/format.h"
+#include "topologies/routing.h"
 
 namespace clustertwin::reports {
 
@@ -173,12 +174,8 @@ bool small_vs_large(const RunStats& p, const RunStats& m, std::vector<Hint>& out
   return true;
 }
 
-bool wrong_interface(const RunStats& p, const RunStats& m, std::vector<Hint>& out) {
-  const auto* t = topology_of(p, m);
-  if (!t || t->control_network.empty()) return false;
-  const topo::LinkType* control = topo::find_link_type(t->control_network);
-  if (!control || control->bandwidth <= 0) return false;
-  const double bw = control->bandwidth;
+// Collectives measured at Wi-Fi rates where the cables were predicted.
+std::string slow_collectives(const RunStats& p, const RunStats& m, const topo::Topology& t, double bw) {
   std::map<std::string, const CollectiveStats*> pred;
   for (const auto& c : p.collectives) pred[c.label] = &c;
   for (const auto& c : m.collectives) {
@@ -186,17 +183,54 @@ bool wrong_interface(const RunStats& p, const RunStats& m, std::vector<Hint>& ou
     if (it == pred.end() || c.busbw <= 0) continue;
     double pb = it->second->busbw;
     if (c.busbw > 1.5 * bw || pb < 3 * bw) continue;
-    out.push_back({"traffic on the Wi-Fi / control network: the wrong interface",
-                   fmt::format("{}: bus bandwidth measured {}, predicted {}; the control network ({}) carries {}",
-                               c.label, rate(c.busbw), rate(pb), t->control_network,
-                               rate(bw)),
-                   "the workers' traffic likely left the data cables: check that every node's `address:` is its "
-                   "Thunderbolt / Ethernet address and that the OS routes the peers over that cable (`route get "
-                   "PEER` on macOS, `ip route get PEER` on Linux)",
-                   (c.mean_seconds - it->second->mean_seconds) * c.per_step});
-    return true;
+    return fmt::format("{}: bus bandwidth measured {}, predicted {}; the control network ({}) carries {}", c.label,
+                       rate(c.busbw), rate(pb), t.control_network, rate(bw));
   }
-  return false;
+  return {};
+}
+
+// The coordinator's clock ping-pong goes to each rank's address: a round trip near the control
+// network's, far above the data route's, says the address (or the OS's route to it) is on Wi-Fi.
+std::string slow_round_trips(const RunView& run, const topo::Topology& t, double control_latency) {
+  auto nodes = t.compute_nodes();
+  if (run.clock_rtt.empty() || nodes.size() != run.clock_rtt.size()) return {};
+  int coord = nodes[0];
+  for (int n : nodes)
+    if (t.nodes[n].role == "coordinator") coord = n;
+  topo::Routes routes(t);
+  std::vector<std::string> found;
+  for (size_t r = 0; r < nodes.size(); ++r) {
+    if (nodes[r] == coord || !routes.reachable(coord, nodes[r])) continue;
+    double data = routes.between(coord, nodes[r]).latency + routes.between(nodes[r], coord).latency;
+    double rtt = run.clock_rtt[r];
+    if (rtt < 0.5 * 2 * control_latency || rtt < 4 * data) continue;
+    found.push_back(fmt::format("rank {} (node {}) {} where the data route takes {}", r, t.nodes[nodes[r]].name,
+                                format_seconds(rtt), format_seconds(data)));
+  }
+  if (found.empty()) return {};
+  std::string list;
+  for (size_t i = 0; i < found.size() && i < 3; ++i) list += (i ? "; " : "") + found[i];
+  if (found.size() > 3) list += fmt::format("; and {} more ranks", found.size() - 3);
+  return fmt::format("the coordinator's ping-pong round trip from node {}: {}; the control network ({}) takes {}",
+                     t.nodes[coord].name, list, t.control_network, format_seconds(2 * control_latency));
+}
+
+bool wrong_interface(const RunStats& p, const RunStats& m, std::vector<Hint>& out) {
+  const auto* t = topology_of(p, m);
+  if (!t || t->control_network.empty()) return false;
+  const topo::LinkType* control = topo::find_link_type(t->control_network);
+  if (!control || control->bandwidth <= 0) return false;
+  std::string evidence = slow_collectives(p, m, *t, control->bandwidth);
+  std::string rtt = m.run ? slow_round_trips(*m.run, *t, control->latency) : "";
+  if (evidence.empty() && rtt.empty()) return false;
+  if (!rtt.empty()) evidence += (evidence.empty() ? "" : "; ") + rtt;
+  auto phase = [](const RunStats& s, const char* k) { return s.phases.count(k) ? s.phases.at(k) : 0.0; };
+  out.push_back({"traffic on the Wi-Fi / control network: the wrong interface", evidence,
+                 "the workers' traffic likely left the data cables: check that every node's `address:` is its "
+                 "Thunderbolt / Ethernet address and that the OS routes the peers over that cable (`route get "
+                 "PEER` on macOS, `ip route get PEER` on Linux)",
+                 std::abs(phase(m, "exposed communication") - phase(p, "exposed communication"))});
+  return true;
 }
 
 void communication_off(const RunStats& p, const RunStats& m, std::vector<Hint>& out) {

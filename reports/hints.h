@@ -9,8 +9,10 @@
 //                       off and every other within max(10 %, a third of it): that route's links.
 //   small vs large      messages < 256 KiB >= 25 % off while those >= 4 MiB are within 10 %:
 //                       the per-message overhead, not the bandwidth.
-//   wrong interface     a collective or route measured at <= 1.5x the control network's bandwidth
-//                       (Wi-Fi) where >= 3x it was predicted: traffic left the data cables.
+//   wrong interface     a collective measured at <= 1.5x the control network's bandwidth (Wi-Fi)
+//                       where >= 3x it was predicted, or the coordinator's clock ping-pong to a
+//                       rank (clocks.json) >= half the control network's round trip and >= 4x the
+//                       data route's: traffic left the data cables.
 //   communication off   none of the above explains communication >= 25 % off: the link figures.
 #pragma once
 

@@ -477,6 +477,8 @@ std::string header(const Comparison& c) {
     out += fmt::format("<li><b>{}</b>: {} on topology <b>{}</b> ({}): step {}</li>", esc(r.name), esc(r.run->dir),
                        esc(r.run->info.topology), esc(r.run->info.detail), esc(format_seconds(r.step_mean)));
   out += "</ul>";
+  for (const auto& r : c.runs)
+    for (const auto& n : r.run->notes) out += fmt::format("<p class=\"warn\">{}: {}</p>", esc(r.name), esc(n));
   if (!c.same_program) out += "<p class=\"warn\">The runs executed different Programs: the comparison mixes a model error with a workload difference.</p>";
   if (!c.verdict.empty()) out += "<p class=\"verdict\">" + esc(c.verdict) + "</p>";
   if (c.paired()) {

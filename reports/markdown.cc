@@ -85,6 +85,8 @@ std::string header(const Comparison& c) {
                                 first.steps);
   for (const auto& r : c.runs)
     out += fmt::format("- {}: `{}` on topology `{}` ({})\n", r.name, r.run->dir, r.run->info.topology, r.run->info.detail);
+  for (const auto& r : c.runs)
+    for (const auto& n : r.run->notes) out += fmt::format("- note ({}): {}\n", r.name, n);
   if (!c.same_program)
     out += "\n> **Warning:** the runs executed different Programs (their program hashes differ): the comparison mixes "
            "a model error with a workload difference.\n";

@@ -94,6 +94,20 @@ void load_trace(const std::string& file, const std::string& origin, RunView& v) 
   }
 }
 
+void load_clocks(const std::string& file, const std::string& origin, RunView& v) {
+  nlohmann::json j = read_json(file, origin);
+  try {
+    v.clock_rtt.assign(v.world, 0);
+    for (const auto& c : j) {
+      int rank = c.at("rank");
+      if (rank >= 0 && rank < v.world) v.clock_rtt[rank] = c.at("rtt_s");
+    }
+  } catch (const nlohmann::json::exception& e) {
+    v.clock_rtt.clear();
+    v.notes.push_back(fmt::format("{} was not used: {}", file, e.what()));
+  }
+}
+
 void load_program(const std::string& file, const std::string& origin, RunView& v) {
   nlohmann::json j = read_json(file, origin);
   try {
@@ -137,8 +151,22 @@ RunView load_run(const std::string& path, const std::string& origin) {
   auto beside = [&](const char* name) { return (fs::path(v.dir) / name).string(); };
   if (fs::exists(beside("trace.json"))) load_trace(beside("trace.json"), origin, v);
   if (fs::exists(beside("program.json"))) load_program(beside("program.json"), origin, v);
-  if (fs::exists(beside("topology.yaml")))
-    v.topology = std::make_shared<const topo::Topology>(topo::load_topology(beside("topology.yaml"), origin));
+  if (fs::exists(beside("topology.yaml"))) {
+    // A run kept by an older clustertwin may hold a topology today's parser refuses: the report
+    // stands without the drawing and says why.
+    try {
+      v.topology = std::make_shared<const topo::Topology>(topo::load_topology(beside("topology.yaml"), origin));
+    } catch (const InputError& e) {
+      std::string what = e.what();
+      v.notes.push_back(fmt::format("{} was not used: {}", beside("topology.yaml"), what.substr(0, what.find('\n'))));
+    }
+  }
+  if (v.program && v.program->world() != v.world) {
+    v.notes.push_back(fmt::format("{} has {} ranks where summary.json has {}: not used", beside("program.json"),
+                                  v.program->world(), v.world));
+    v.program.reset();
+  }
+  if (fs::exists(beside("clocks.json"))) load_clocks(beside("clocks.json"), origin, v);
   return v;
 }
 

@@ -41,6 +41,10 @@ struct RunView {
   std::vector<OpEvent> events;  // empty without trace.json
   std::optional<core::Program> program;            // from program.json
   std::shared_ptr<const topo::Topology> topology;  // from topology.yaml
+  // From clocks.json (measured runs): the coordinator's ping-pong round trip to each rank, seconds
+  // (empty when absent). It travels the path the rank's address selects: Wi-Fi shows here.
+  std::vector<double> clock_rtt;
+  std::vector<std::string> notes;  // what could not be read beside summary.json, said in the report
 
   bool measured() const { return info.backend == "measured"; }
   bool has_trace() const { return !events.empty(); }

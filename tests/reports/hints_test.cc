@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include <fmt/format.h>
 #include <unistd.h>
@@ -197,6 +198,41 @@ control:
                                      "control network (wifi-6) carries 59."),
             std::string::npos)
       << c.hints[0].evidence;
+}
+
+TEST_F(Hints, WifiRoundTripsMeanTheWrongInterface) {
+  // The runs agree, but the coordinator (mini1) measured an 8 ms ping-pong to mini3, one TB4 hop
+  // away (2 x 210 us = 420 us), near Wi-Fi 6's 2 x 3.75 ms = 7.5 ms; mini2 answered in 0.5 ms.
+  Pattern p{{1.0, 1.0, 1.0}, {{"grad.allreduce", 100e6, {0.2, 0.2, 0.2}}}};
+  std::string topo = R"(name: star
+nodes:
+  - {name: mini1, device: mac-mini-m4, role: coordinator, address: 10.10.0.1/24, forwards: true}
+  - {name: mini2, device: mac-mini-m4, address: 10.10.0.2/24}
+  - {name: mini3, device: mac-mini-m4, address: 10.10.0.3/24}
+links:
+  - {between: [mini1, mini2], type: tb4}
+  - {between: [mini1, mini3], type: tb4}
+control:
+  type: wifi-6
+)";
+  std::string pred = write("pred", "predicted", p, topo), meas = write("meas", "measured", p, topo);
+  std::ofstream(fs::path(meas) / "clocks.json") << R"([{"rank": 0, "rtt_s": 2e-5}, {"rank": 1, "rtt_s": 5e-4},
+    {"rank": 2, "rtt_s": 8e-3}])";
+  runs_ = {load_run(pred, "PREDICTED"), load_run(meas, "MEASURED")};
+  auto c = build_comparison(runs_);
+  ASSERT_EQ(c.hints.size(), 1u) << causes(c);
+  EXPECT_EQ(c.hints[0].cause, "traffic on the Wi-Fi / control network: the wrong interface");
+  EXPECT_EQ(c.hints[0].evidence,
+            "the coordinator's ping-pong round trip from node mini1: rank 2 (node mini3) 8.00 ms where the data route "
+            "takes 420.0 us; the control network (wifi-6) takes 7.50 ms");
+}
+
+TEST_F(Hints, UnreadableTopologyIsANoteNotAFailure) {
+  Pattern p{{1.0, 1.0}, {}};
+  auto c = compare(p, p, "name: broken\nnodes: 3\n");
+  std::string md = report_markdown(c);
+  EXPECT_NE(md.find("- note (predicted): "), std::string::npos) << md;
+  EXPECT_NE(md.find("topology.yaml was not used: "), std::string::npos) << md;
 }
 
 TEST_F(Hints, OrderedByTheTimeTheyExplain) {
