@@ -222,6 +222,20 @@ void routes(const RunView& run, RunStats& s) {
   }
 }
 
+// (peer, bytes) of every message `rank` sends in a collective, by the plan both backends run.
+std::vector<std::pair<int, double>> sends_of(const core::Program& p, const core::Op& op, int rank) {
+  std::vector<std::pair<int, double>> sends;
+  const double bpe = core::bytes_per_element(op.dtype);
+  try {
+    const auto count = static_cast<int64_t>(op.bytes / bpe);
+    for (const auto& step : work::plan_collective(op, p.groups.at(op.group), rank, count))
+      if (step.send_to >= 0 && step.send.count > 0) sends.push_back({step.send_to, step.send.count * bpe});
+  } catch (const std::exception&) {
+    // A collective the plan cannot lay out carries no link figures; the rest of the report stands.
+  }
+  return sends;
+}
+
 // Bytes every link carries per step, from the Program's sends and the collectives' plans routed
 // over the topology. Needs program.json and topology.yaml.
 void links(const RunView& run, RunStats& s) {
@@ -259,19 +273,7 @@ void links(const RunView& run, RunStats& s) {
     }
     auto key = std::make_pair(e.rank, run.labels[e.label]);
     auto it = plans.find(key);
-    if (it == plans.end()) {
-      std::vector<std::pair<int, double>> sends;
-      double bpe = core::bytes_per_element(op->dtype);
-      try {
-        const auto& group = run.program->groups.at(op->group);
-        auto count = static_cast<int64_t>(op->bytes / bpe);
-        for (const auto& step : work::plan_collective(*op, group, e.rank, count))
-          if (step.send_to >= 0 && step.send.count > 0) sends.push_back({step.send_to, step.send.count * bpe});
-      } catch (const std::exception&) {
-        // A collective the plan cannot lay out carries no link figures; the rest of the report stands.
-      }
-      it = plans.emplace(key, std::move(sends)).first;
-    }
+    if (it == plans.end()) it = plans.emplace(key, sends_of(*run.program, *op, e.rank)).first;
     for (const auto& [to, bytes] : it->second) carry(e.rank, to, bytes, route);
   }
   for (size_t r = 0; r < s.routes.size(); ++r) {

@@ -278,8 +278,33 @@ std::string utilisation_colour(double u) {
   return fmt::format("#{:02x}{:02x}{:02x}", r, g, b);
 }
 
-// The topology: a star hub (a node linked to every other) in the middle, the rest on a circle;
-// each link's width and colour from the reference run's utilisation.
+struct Layout {
+  std::vector<std::pair<double, double>> pos;  // per node
+  int hub = -1;                                // the star's centre, or -1
+};
+
+// A star hub (a node linked to every other, and no other link) in the middle, the rest on a circle.
+Layout layout(const topo::Topology& t, double cx, double cy, double radius) {
+  const int n = static_cast<int>(t.nodes.size());
+  std::vector<int> degree(n, 0);
+  for (const auto& l : t.links) ++degree[l.a], ++degree[l.b];
+  Layout out;
+  out.pos.resize(n);
+  for (int i = 0; i < n; ++i)
+    if (n > 2 && degree[i] == n - 1 && static_cast<int>(t.links.size()) == n - 1) out.hub = i;
+  int k = 0, ring = n - (out.hub >= 0 ? 1 : 0);
+  for (int i = 0; i < n; ++i) {
+    if (i == out.hub) {
+      out.pos[i] = {cx, cy};
+      continue;
+    }
+    double a = -M_PI / 2 + 2 * M_PI * k++ / std::max(ring, 1);
+    out.pos[i] = {cx + radius * std::cos(a), cy + radius * std::sin(a)};
+  }
+  return out;
+}
+
+// The topology, each link's width and colour from the reference run's utilisation.
 std::string topology_chart(const Comparison& c) {
   const RunStats* with = nullptr;
   for (const auto& r : c.runs)
@@ -289,23 +314,11 @@ std::string topology_chart(const Comparison& c) {
            "topology drawing.</p>";
   const topo::Topology& t = *with->run->topology;
   const int n = static_cast<int>(t.nodes.size());
-  std::vector<int> degree(n, 0);
-  for (const auto& l : t.links) ++degree[l.a], ++degree[l.b];
-  int hub = -1;
-  for (int i = 0; i < n; ++i)
-    if (n > 2 && degree[i] == n - 1 && static_cast<int>(t.links.size()) == n - 1) hub = i;
-  const double W = 720, H = 420, cx = W / 2, cy = H / 2, R = 160;
+  const double W = 720, H = 420;
   const bool small = n > 16;  // many nodes: dots with tooltips, no labels
-  std::vector<std::pair<double, double>> pos(n);
-  int k = 0, ring = n - (hub >= 0 ? 1 : 0);
-  for (int i = 0; i < n; ++i) {
-    if (i == hub) {
-      pos[i] = {cx, cy};
-      continue;
-    }
-    double a = -M_PI / 2 + 2 * M_PI * k++ / std::max(ring, 1);
-    pos[i] = {cx + R * std::cos(a), cy + R * std::sin(a)};
-  }
+  const Layout lay = layout(t, W / 2, H / 2, 160);
+  const auto& pos = lay.pos;
+  const int hub = lay.hub;
   const RunStats& ref = c.runs[c.reference >= 0 ? c.reference : 0];
   std::string svg = fmt::format("<svg id=\"chart-topology\" class=\"chart\" width=\"{:.0f}\" height=\"{:.0f}\" "
                                 "viewBox=\"0 0 {:.0f} {:.0f}\" role=\"img\">",
