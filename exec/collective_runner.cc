@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstring>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -10,50 +11,106 @@
 
 #include "core/units.h"
 #include "exec/errors.h"
+#include "exec/half.h"
 
 namespace clustertwin::exec {
 
 namespace {
+using core::CollectiveKind;
+using core::DType;
 constexpr int kPeriod = 17;  // the pattern repeats every 17 elements
+using Table = std::array<float, kPeriod>;
+
+int elem_size(DType d) { return core::size_of(d); }
+
+float load(DType d, const uint8_t* buf, int64_t i) {
+  if (d == DType::F32) {
+    float f;
+    std::memcpy(&f, buf + 4 * i, 4);
+    return f;
+  }
+  uint16_t h;
+  std::memcpy(&h, buf + 2 * i, 2);
+  return d == DType::F16 ? fp16_to_float(h) : bf16_to_float(h);
+}
+
+void store(DType d, uint8_t* buf, int64_t i, float v) {
+  if (d == DType::F32) return std::memcpy(buf + 4 * i, &v, 4), void();
+  uint16_t h = d == DType::F16 ? float_to_fp16(v) : float_to_bf16(v);
+  std::memcpy(buf + 2 * i, &h, 2);
+}
+
+// dst[i] += src[i] for n elements, added in fp32 (16-bit types widened, then rounded back).
+void reduce_into(DType d, uint8_t* dst, const uint8_t* src, int64_t n) {
+  if (d == DType::F32) {
+    auto* a = reinterpret_cast<float*>(dst);
+    const auto* b = reinterpret_cast<const float*>(src);
+    for (int64_t i = 0; i < n; ++i) a[i] += b[i];
+    return;
+  }
+  auto* a = reinterpret_cast<uint16_t*>(dst);
+  const auto* b = reinterpret_cast<const uint16_t*>(src);
+  if (d == DType::F16)
+    for (int64_t i = 0; i < n; ++i) a[i] = float_to_fp16(fp16_to_float(a[i]) + fp16_to_float(b[i]));
+  else
+    for (int64_t i = 0; i < n; ++i) a[i] = float_to_bf16(bf16_to_float(a[i]) + bf16_to_float(b[i]));
+}
 
 // One period of a rank's pattern: element i holds table[i % 17].
-std::array<float, kPeriod> pattern_table(int32_t rank) {
-  std::array<float, kPeriod> t{};
-  for (int k = 0; k < kPeriod; ++k) t[k] = pattern_value(rank, k);
+Table pattern_table(int32_t rank, DType d, size_t group_size) {
+  Table t{};
+  for (int k = 0; k < kPeriod; ++k) t[k] = pattern_value(rank, k, d, group_size);
   return t;
 }
 
-// First wrong element and how many are wrong, over [lo, hi) against a 17-periodic expectation.
+// First wrong element and how many are wrong.
 struct Mismatch {
   int64_t first = -1;
   float expected = 0, actual = 0;
   int64_t count = 0;
 };
 
-void check_range(const float* buf, int64_t lo, int64_t hi, const std::array<float, kPeriod>& want, Mismatch& m) {
-  int k = static_cast<int>(lo % kPeriod);
+// Elements [lo, hi) of `buf` against a 17-periodic expectation: element i should be
+// want[(i + shift) mod 17] (shift moves a block received from another offset: all-to-all).
+void check_range(DType d, const uint8_t* buf, int64_t lo, int64_t hi, const Table& want, Mismatch& m, int64_t shift = 0) {
+  int k = static_cast<int>(((lo + shift) % kPeriod + kPeriod) % kPeriod);
   for (int64_t i = lo; i < hi; ++i) {
-    if (buf[i] != want[k]) {
-      if (m.first < 0) m = {i, want[k], buf[i], 0};
+    float v = load(d, buf, i);
+    if (v != want[k]) {
+      if (m.first < 0) m = {i, want[k], v, 0};
       ++m.count;
     }
     if (++k == kPeriod) k = 0;
   }
 }
+
+work::CollectiveSpec spec_of(const core::Op& op) { return {op.collective, op.algorithm, op.root, op.local}; }
+int32_t root_of(const core::Op& op, const std::vector<int32_t>& group) { return op.root < 0 ? group.front() : op.root; }
+int64_t position_in(const std::vector<int32_t>& group, int32_t rank) {
+  return std::find(group.begin(), group.end(), rank) - group.begin();
+}
 }  // namespace
 
-float pattern_value(int32_t rank, int64_t i) {
-  return static_cast<float>(((i % kPeriod) * 7 + static_cast<int64_t>(rank) * 13) % kPeriod);
+int pattern_modulus(DType dtype, size_t group_size) {
+  const size_t exact = dtype == DType::BF16 ? 256 : dtype == DType::F16 ? 2048 : size_t{1} << 24;
+  return static_cast<int>(std::min<size_t>(kPeriod, exact / std::max<size_t>(group_size, 1) + 1));
 }
 
-int64_t element_count(const core::Op& op) { return std::llround(op.bytes / sizeof(float)); }
+float pattern_value(int32_t rank, int64_t i, DType dtype, size_t group_size) {
+  int64_t v = ((i % kPeriod) * 7 + static_cast<int64_t>(rank) * 13) % kPeriod;
+  return static_cast<float>(v % pattern_modulus(dtype, group_size));
+}
+
+int64_t element_count(const core::Op& op) { return std::llround(op.bytes / elem_size(op.dtype)); }
 
 std::vector<work::P2PStep> plan_for(const core::Op& op, const std::vector<int32_t>& group, int32_t rank) {
-  if (op.dtype != core::DType::F32)
-    throw RunError(fmt::format("exec: collective '{}' is {}: the executor reduces fp32 buffers only so far",
-                               op.label, core::name(op.dtype)));
+  if (op.dtype != DType::F32 && op.dtype != DType::F16 && op.dtype != DType::BF16)
+    throw RunError(fmt::format("exec: collective '{}' is {}: the executor runs fp32, fp16 and bf16 collectives (16-bit "
+                               "ones added in fp32); quantized {} reductions are not implemented — use bf16 for this "
+                               "collective",
+                               op.label, core::name(op.dtype), core::name(op.dtype)));
   try {
-    return work::plan_collective(op.collective, op.algorithm, group, rank, element_count(op));
+    return work::plan_collective(op, group, rank, element_count(op));
   } catch (const std::invalid_argument& e) {
     throw RunError(fmt::format("exec: rank {}: collective '{}': {}", rank, op.label, e.what()));
   }
@@ -62,94 +119,138 @@ std::vector<work::P2PStep> plan_for(const core::Op& op, const std::vector<int32_
 CollectiveRunner::CollectiveRunner(DataPlane& plane, int32_t rank, const std::vector<std::vector<int32_t>>& groups,
                                    const std::vector<core::Op>& ops, bool corrupt)
     : plane_(plane), rank_(rank), groups_(groups), corrupt_(corrupt) {
-  int64_t most = 0, chunk = 0;
+  size_t most = 0, out = 0, chunk = 0;
   for (const auto& op : ops) {
     if (op.kind != core::OpKind::Collective) continue;
-    most = std::max(most, element_count(op));
+    const auto es = static_cast<size_t>(elem_size(op.dtype));
+    const size_t bytes = static_cast<size_t>(element_count(op)) * es;
+    most = std::max(most, bytes);
+    if (op.collective == CollectiveKind::AllToAll) out = std::max(out, bytes);
     for (const auto& st : plan_for(op, groups_.at(op.group), rank_))
-      if (st.reduce) chunk = std::max(chunk, st.recv.count);
+      if (st.reduce) chunk = std::max(chunk, static_cast<size_t>(st.recv.count) * es);
   }
-  buffer_.resize(static_cast<size_t>(most));
-  staging_.resize(static_cast<size_t>(chunk));
+  buffer_.resize(most);
+  output_.resize(out);
+  staging_.resize(chunk);
 }
 
-void CollectiveRunner::fill(int64_t count) {
-  auto t = pattern_table(rank_);
-  int k = 0;
-  for (int64_t i = 0; i < count; ++i) {
-    buffer_[i] = t[k];
-    if (++k == kPeriod) k = 0;
+void CollectiveRunner::fill(const core::Op& op) {
+  const int64_t count = element_count(op);
+  const auto t = pattern_table(rank_, op.dtype, groups_.at(op.group).size());
+  uint8_t* buf = buffer_.data();
+  if (op.dtype == DType::F32) {
+    auto* f = reinterpret_cast<float*>(buf);
+    int k = 0;
+    for (int64_t i = 0; i < count; ++i) {
+      f[i] = t[k];
+      if (++k == kPeriod) k = 0;
+    }
+  } else {
+    std::array<uint16_t, kPeriod> codes{};
+    for (int k = 0; k < kPeriod; ++k) codes[k] = op.dtype == DType::F16 ? float_to_fp16(t[k]) : float_to_bf16(t[k]);
+    auto* h = reinterpret_cast<uint16_t*>(buf);
+    int k = 0;
+    for (int64_t i = 0; i < count; ++i) {
+      h[i] = codes[k];
+      if (++k == kPeriod) k = 0;
+    }
   }
-  if (corrupt_ && count > 0) buffer_[0] += 1.0f;
+  if (corrupt_ && count > 0) store(op.dtype, buf, 0, load(op.dtype, buf, 0) + 1.0f);
 }
 
 std::string CollectiveRunner::describe(const core::Op& op, uint32_t index) const {
-  return fmt::format("op {} '{}' ({} of {}, step {}, tag {})", index, op.label, core::name(op.collective),
-                     core::format_bytes(op.bytes), op.step, op.tag);
+  return fmt::format("op {} '{}' ({} of {}{}, step {}, tag {})", index, op.label, core::name(op.collective),
+                     core::format_bytes(op.bytes), op.dtype == DType::F32 ? "" : fmt::format(" {}", core::name(op.dtype)),
+                     op.step, op.tag);
 }
 
 void CollectiveRunner::run(const core::Op& op, uint32_t index) {
-  const auto plan = plan_for(op, groups_.at(op.group), rank_);
-  float* buf = buffer_.data();
+  const auto& group = groups_.at(op.group);
+  const auto plan = plan_for(op, group, rank_);
+  const DType d = op.dtype;
+  const int es = elem_size(d);
+  uint8_t* buf = buffer_.data();
+  if (op.collective == CollectiveKind::AllToAll) {
+    // This rank's own block goes straight to its output (no step carries it).
+    const int64_t b = element_count(op) / static_cast<int64_t>(group.size()), i = position_in(group, rank_);
+    std::memcpy(output_.data() + i * b * es, buf + i * b * es, static_cast<size_t>(b * es));
+  }
   for (size_t s = 0; s < plan.size(); ++s) {
     const work::P2PStep& st = plan[s];
-    ChunkOut out{st.send_to, op.tag, static_cast<uint32_t>(s), reinterpret_cast<const uint8_t*>(buf + st.send.offset),
-                 static_cast<uint64_t>(st.send.count) * sizeof(float)};
-    ChunkIn in{st.recv_from, op.tag, static_cast<uint32_t>(s), nullptr,
-               static_cast<uint64_t>(st.recv.count) * sizeof(float), {}};
-    float* dst = buf + st.recv.offset;
+    ChunkOut out{st.send_to, op.tag, static_cast<uint32_t>(s), buf + st.send.offset * es,
+                 static_cast<uint64_t>(st.send.count) * es};
+    ChunkIn in{st.recv_from, op.tag, static_cast<uint32_t>(s), nullptr, static_cast<uint64_t>(st.recv.count) * es, {}};
+    uint8_t* dst = (st.into_output ? output_.data() : buf) + st.recv.offset * es;
     if (st.reduce) {
-      // Add whole floats as they land, while the rest of the chunk is still on the wire.
-      in.data = reinterpret_cast<uint8_t*>(staging_.data());
-      in.on_data = [dst, src = staging_.data(), done = int64_t{0}](uint64_t got) mutable {
-        auto upto = static_cast<int64_t>(got / sizeof(float));
-        for (int64_t i = done; i < upto; ++i) dst[i] += src[i];
+      // Add whole elements as they land, while the rest of the chunk is still on the wire.
+      in.data = staging_.data();
+      in.on_data = [d, es, dst, src = staging_.data(), done = int64_t{0}](uint64_t got) mutable {
+        auto upto = static_cast<int64_t>(got / es);
+        reduce_into(d, dst + done * es, src + done * es, upto - done);
         done = upto;
       };
     } else {
-      in.data = reinterpret_cast<uint8_t*>(dst);  // a gather step copies: receive in place
+      in.data = dst;  // a copy step: receive in place
     }
-    plane_.exchange(out, in, fmt::format("{}, ring step {} of {}", describe(op, index), s + 1, plan.size()));
+    plane_.exchange(out, in, fmt::format("{}, step {} of {}", describe(op, index), s + 1, plan.size()));
   }
 }
 
 void CollectiveRunner::verify(const core::Op& op, uint32_t index) const {
   const auto& group = groups_.at(op.group);
   const int64_t count = element_count(op);
-  const auto plan = plan_for(op, group, rank_);
-  std::array<float, kPeriod> sum{};
+  const DType d = op.dtype;
+  auto table = [&](int32_t r) { return pattern_table(r, d, group.size()); };
+  Table sum{};
   for (int32_t r : group) {
-    auto t = pattern_table(r);
+    auto t = table(r);
     for (int k = 0; k < kPeriod; ++k) sum[k] += t[k];
   }
   Mismatch m;
-  const float* buf = buffer_.data();
+  const uint8_t* buf = buffer_.data();
+  const auto spec = spec_of(op);
   switch (op.collective) {
-    case core::CollectiveKind::AllReduce: check_range(buf, 0, count, sum, m); break;
-    case core::CollectiveKind::ReduceScatter: {
-      // This rank owns the chunk it received last; the rest of its buffer holds partial sums.
-      work::Chunk own = plan.empty() ? work::Chunk{0, count} : plan.back().recv;
-      check_range(buf, own.offset, own.offset + own.count, sum, m);
+    case CollectiveKind::AllReduce: check_range(d, buf, 0, count, sum, m); break;
+    case CollectiveKind::ReduceScatter: {
+      // The rest of the buffer holds partial sums.
+      work::Chunk own = work::owned_chunk(spec, group, rank_, count);
+      check_range(d, buf, own.offset, own.offset + own.count, sum, m);
       break;
     }
-    case core::CollectiveKind::AllGather:
-      // Each member's own chunk is the one it sends first; everyone ends with every member's chunk.
-      if (plan.empty()) {
-        check_range(buf, 0, count, pattern_table(rank_), m);
-        break;
-      }
+    case CollectiveKind::AllGather:
       for (int32_t member : group) {
-        work::Chunk own = plan_for(op, group, member).front().send;
-        check_range(buf, own.offset, own.offset + own.count, pattern_table(member), m);
+        work::Chunk own = work::owned_chunk(spec, group, member, count);
+        check_range(d, buf, own.offset, own.offset + own.count, table(member), m);
       }
       break;
-    default: throw RunError(fmt::format("exec: cannot verify collective '{}'", core::name(op.collective)));
+    case CollectiveKind::Broadcast: check_range(d, buf, 0, count, table(root_of(op, group)), m); break;
+    case CollectiveKind::Reduce:
+      // Only the root has the sum; every other member holds a partial one.
+      if (rank_ == root_of(op, group)) check_range(d, buf, 0, count, sum, m);
+      break;
+    case CollectiveKind::AllToAll: {
+      // Output block j is member j's input block i (i = this rank's position): the same pattern
+      // shifted by (i - j) blocks. Elements past n whole blocks are not exchanged.
+      const auto n = static_cast<int64_t>(group.size());
+      const int64_t b = count / n, i = position_in(group, rank_);
+      for (int64_t j = 0; j < n; ++j)
+        check_range(d, output_.data(), j * b, (j + 1) * b, table(group[j]), m, (i - j) * b);
+      break;
+    }
   }
   if (m.first < 0) return;
   throw WrongResult(fmt::format("exec: rank {}: {} over ranks [{}] gave a wrong result: element {} is {} but should be "
-                                "{} ({} of {} elements wrong) — a rank sent wrong data or the ring plan is wrong",
+                                "{} ({} of {} elements wrong) — a rank sent wrong data or the {} plan is wrong",
                                 rank_, describe(op, index), fmt::join(group, ", "), m.first, m.actual, m.expected,
-                                m.count, count));
+                                m.count, count, core::name(op.algorithm)));
+}
+
+std::vector<float> CollectiveRunner::result(const core::Op& op) const {
+  const int64_t count = element_count(op);
+  const uint8_t* buf = op.collective == CollectiveKind::AllToAll ? output_.data() : buffer_.data();
+  std::vector<float> out(static_cast<size_t>(count));
+  for (int64_t i = 0; i < count; ++i) out[i] = load(op.dtype, buf, i);
+  return out;
 }
 
 }  // namespace clustertwin::exec

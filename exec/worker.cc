@@ -119,10 +119,9 @@ class RankRun {
   // first measured all-reduce ~1.6x slower than the others. Then the buffer is laid out afresh.
   void warm_up() {
     uint32_t first = collectives_.front();
-    int64_t count = element_count(a_.ops[first]);
-    coll_->fill(count);
+    coll_->fill(a_.ops[first]);
     coll_->run(a_.ops[first], first);
-    coll_->fill(count);
+    coll_->fill(a_.ops[first]);
   }
 
   void run(const StartInfo& start) {
@@ -179,7 +178,7 @@ class RankRun {
     if (op.kind != core::OpKind::Collective) return;
     coll_->verify(op, i);
     auto next = std::upper_bound(collectives_.begin(), collectives_.end(), i);
-    if (next != collectives_.end()) coll_->fill(element_count(a_.ops[*next]));
+    if (next != collectives_.end()) coll_->fill(a_.ops[*next]);
   }
 
   // Until every step is reported or the run is cancelled: step records and heartbeats to the

@@ -5,7 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <cerrno>
+#include <array>
 #include <chrono>
+#include <functional>
 #include <thread>
 
 #include "exec/channel.h"
@@ -161,6 +163,51 @@ TEST(DataPlane, IntruderWithAWrongTokenIsRefusedAndThePeersConnect) {
   intruder.join();
   EXPECT_EQ(intruder_error, "exec: rank 1: refused the connection: wrong run token — this worker serves another run "
                             "(check --token / CLUSTERTWIN_TOKEN)");
+}
+
+// An authenticated peer (it holds the token) that then breaks the framing: rank 1 refuses the frame
+// and the op that reads it fails saying why, without allocating or waiting for the bytes announced.
+std::string refusal_of(const std::function<void(Channel&)>& misbehave) {
+  auto l = test::listen_loopback(2);
+  std::string err;
+  std::thread fake([&] {
+    Channel c(connect_until(l.addrs[1], deadline_after(5), "rank 1"), "rank 1");
+    say_hello(c, {"data", "tok", 0}, deadline_after(5));  // as rank 0, with the right token
+    misbehave(c);
+  });
+  try {
+    DataPlane plane({1, l.addrs, "tok", 5, 5}, {0}, l.fds[1].get(), nullptr);
+    plane.recv_message(0, 1, 8, "op 4 'x'");
+  } catch (const RunError& e) {
+    err = e.what();
+  }
+  fake.join();
+  return err;
+}
+
+TEST(DataPlane, OversizedFrameFromAnAuthenticatedPeerIsRefused) {
+  std::string err = refusal_of([](Channel& c) {
+    auto h = wire::encode_header(wire::FrameType::Message, 100000000);
+    std::array<uint8_t, wire::kHeaderSize + wire::kDataHeaderSize> bytes{};
+    std::copy(h.begin(), h.end(), bytes.begin());
+    write_all(c.fd(), bytes.data(), bytes.size(), deadline_after(5), "rank 1");
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  });
+  EXPECT_NE(err.find("exec: rank 1 in op 4 'x': rank 0 (127.0.0.1:"), std::string::npos) << err;
+  EXPECT_NE(err.find("refused a data frame: 'message' frame of 100000000 bytes exceeds the 67108864 byte limit"),
+            std::string::npos)
+      << err;
+}
+
+TEST(DataPlane, ControlFrameOnADataConnectionIsRefusedEvenWhenShort) {
+  // 12 header bytes announcing 2 payload bytes, then EOF: shorter than a data frame's two headers.
+  std::string err = refusal_of([](Channel& c) {
+    auto h = wire::encode_header(wire::FrameType::Heartbeat, 2);
+    write_all(c.fd(), h.data(), h.size(), deadline_after(5), "rank 1");
+    write_all(c.fd(), "{}", 2, deadline_after(5), "rank 1");
+  });
+  EXPECT_NE(err.find("refused a data frame: a 'heartbeat' frame does not belong on a data connection"), std::string::npos)
+      << err;
 }
 
 TEST(Socket, ErrorsNameTheLikelyCause) {
