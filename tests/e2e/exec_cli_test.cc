@@ -263,10 +263,45 @@ TEST_F(ExecCli, WorkerNeedsAnAddress) {
   Result r = run("worker --token t");
   EXPECT_EQ(r.code, 2);
   EXPECT_EQ(r.output, "--listen: error: the worker needs an address to listen on\n"
-                      "hint: pass --listen ADDR:PORT, or -t TOPOLOGY --node NAME to use the node's address\n");
+                      "hint: pass --listen ADDR:PORT, or -t TOPOLOGY [--node NAME] to use the node's address\n");
   r = run(fmt::format("worker --token t -t {} --node zz", topology()));
   EXPECT_EQ(r.code, 2);
   EXPECT_EQ(r.output, "--node: error: topology 'ssh-3' has no node 'zz'\nhint: its nodes that run ranks: a, b, c\n");
+}
+
+// -t without --node: the node whose address this machine has (binding it works), never 0.0.0.0.
+TEST_F(ExecCli, WorkerFindsItsNodeByAddress) {
+  // 192.0.2.0/24 is TEST-NET-1: documentation only, on no machine.
+  std::string path = out("mine.yaml");
+  std::ofstream(path) << "name: mine\n"
+                         "nodes:\n"
+                         "  - {name: far, device: this-machine, address: 192.0.2.7}\n"
+                         "  - {name: here, device: this-machine, address: 127.0.0.1}\n"
+                         "links:\n"
+                         "  - {between: [far, here], type: eth-1g}\n";
+  // The token on stdin, then EOF: the worker binds, announces, and stops (its session ended).
+  std::ofstream(out("token")) << "t\n";
+  Result r = run(fmt::format("worker --token-stdin -t {} < {}", path, out("token")));
+  EXPECT_NE(r.output.find("clustertwin-worker: this machine is node 'here' of topology 'mine' (it has 127.0.0.1)\n"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("clustertwin-worker listening on "), std::string::npos) << r.output;
+
+  r = run(fmt::format("worker --token t -t {}", topology()));
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.output, "--node: error: several nodes of topology 'ssh-3' have an address on this machine (a, b, c)\n"
+                      "hint: pass --node NAME to say which one this worker is\n");
+
+  std::ofstream(path) << "name: far\n"
+                         "nodes:\n"
+                         "  - {name: x, device: this-machine, address: 192.0.2.7}\n"
+                         "  - {name: y, device: this-machine, address: 192.0.2.8}\n"
+                         "links:\n"
+                         "  - {between: [x, y], type: eth-1g}\n";
+  r = run(fmt::format("worker --token t -t {}", path));
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.output, "--node: error: no node of topology 'far' has an address on this machine (x 192.0.2.7, y "
+                      "192.0.2.8)\nhint: pass --node NAME, or bring up the cluster interface (ip addr / ifconfig)\n");
 }
 
 }  // namespace
