@@ -159,11 +159,16 @@ emu8=$("$binary" bench allreduce -t "$topology" --emulated --prefix "$prefix" -b
 "$binary" emulate down "$topology" --prefix "$prefix" >/dev/null
 alpha_lo=$(alpha_us ping 127.0.0.1)
 lo8=$("$binary" bench allreduce --local $n -b 8 -e 8 -n 200 -w 20 | awk '!/^#/ && NF >= 7 {print $4}')
+# The executor's own cost of one hop: an 8 B message each way between two local workers (ping's
+# alpha has no process to wake on the far side: the kernel answers an echo itself).
+hop=$("$binary" bench sendrecv --local 2 -b 8 -e 8 -n 200 -w 20 | awk '!/^#/ && NF >= 7 {print $4}')
 printf "# %-10s %12s %12s %16s %8s\n" "path" "alpha(us)" "8 B (us)" "2(n-1)alpha(us)" "ratio"
-for row in "emulation $alpha_emu $emu8" "loopback $alpha_lo $lo8"; do
+for row in "emulation $alpha_emu $emu8" "loopback $alpha_lo $lo8" "exec-hop $hop $lo8"; do
   set -- $row
   awk -v p="$1" -v a="$2" -v t="$3" -v k=$((2 * (n - 1))) \
     'BEGIN {printf "  %-10s %12.1f %12.1f %16.1f %7.2fx\n", p, a, t, k * a, t / (k * a)}'
 done
+echo "# alpha: half of ping's mean round trip (emulation: n0 -> n1; loopback: 127.0.0.1); exec-hop: the time of"
+echo "# 'bench sendrecv --local 2' at 8 B (a worker's message and wake-up), against the loopback all-reduce"
 echo "#"
 echo "# load after: $(uptime | sed 's/.*load average/load average/')"
