@@ -27,8 +27,9 @@ Platform build_platform(const topo::Topology& t, const std::vector<std::pair<int
   }
   out.timer = zone->create_host("clustertwin-timer", kTimerSpeed)->set_core_count(1 << 20)->seal();
 
-  // Per physical link and direction its own resource with that direction's bandwidth and latency
-  // (UP = a -> b): the two ring directions never share. A half-duplex link is one resource for
+  // Per physical link and direction its own resource with that direction's bandwidth (UP = a -> b):
+  // the two ring directions never share. Latencies are not SimGrid's: they are in PairCost (see
+  // the simulator's model notes: CM02 would weigh shares by them). A half-duplex link is one resource for
   // both directions (with the a -> b figures).
   struct Resources {
     sg4::Link* up = nullptr;
@@ -39,11 +40,11 @@ Platform build_platform(const topo::Topology& t, const std::vector<std::pair<int
     const auto& l = t.links[i];
     std::string name = fmt::format("{}-{}#{}", t.nodes[l.a].name, t.nodes[l.b].name, i);
     if (!l.type.full_duplex) {
-      links[i].up = links[i].down = zone->create_link(name, l.bandwidth(true))->set_latency(l.latency(true))->seal();
+      links[i].up = links[i].down = zone->create_link(name, l.bandwidth(true))->seal();
       continue;
     }
-    links[i].up = zone->create_link(name + ">", l.bandwidth(true))->set_latency(l.latency(true))->seal();
-    links[i].down = zone->create_link(name + "<", l.bandwidth(false))->set_latency(l.latency(false))->seal();
+    links[i].up = zone->create_link(name + ">", l.bandwidth(true))->seal();
+    links[i].down = zone->create_link(name + "<", l.bandwidth(false))->seal();
   }
   // A host that forwards (a Mac bridging or routing) spends its own capacity on transit traffic,
   // in both directions together. A switch forwards in hardware at line rate: no resource.
@@ -53,9 +54,7 @@ Platform build_platform(const topo::Topology& t, const std::vector<std::pair<int
     if (!t.nodes[n].forwards || t.nodes[n].is_switch) continue;
     forwarding[n] = t.forwarding_of(static_cast<int>(n));
     if (forwarding[n].bandwidth <= 0) continue;
-    forwarder[n] = zone->create_link(fmt::format("fwd:{}", t.nodes[n].name), forwarding[n].bandwidth)
-                       ->set_latency(forwarding[n].latency)
-                       ->seal();
+    forwarder[n] = zone->create_link(fmt::format("fwd:{}", t.nodes[n].name), forwarding[n].bandwidth)->seal();
   }
 
   // Ranks sharing a node exchange through its memory: a copy reads and writes every byte, at half
@@ -65,7 +64,6 @@ Platform build_platform(const topo::Topology& t, const std::vector<std::pair<int
     if (!loopback[n])
       loopback[n] = zone->create_link(fmt::format("lo:{}", t.nodes[n].name), t.nodes[n].device->sustained_bandwidth() / 2)
                         ->set_sharing_policy(sg4::Link::SharingPolicy::SHARED)
-                        ->set_latency(0)
                         ->seal();
     return loopback[n];
   };

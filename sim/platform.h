@@ -15,7 +15,7 @@ namespace clustertwin::sim {
 // What a message between two ranks costs beyond the bytes SimGrid moves over the route.
 struct PairCost {
   double overhead = 0;  // seconds per message: the sender's plus the receiver's transport overhead
-  double latency = 0;   // seconds: the route's links and forwarding nodes (SimGrid charges it once per communication)
+  double latency = 0;   // seconds: the route's links and forwarding nodes, in the direction travelled
 };
 using PairCosts = std::map<std::pair<int, int>, PairCost>;  // by (src rank, dst rank)
 

@@ -25,10 +25,12 @@ namespace sg4 = simgrid::s4u;
 
 namespace {
 
-// CM02 is the plain max-min flow model: a message of S bytes over a route takes
-// sum(latency) + S / (max-min share of the bottleneck). Latency and bandwidth factors are 1 and the
-// TCP-window bound and cross-traffic are off, so link figures mean what the presets say (LV08's
-// WAN factors, 13.01x latency and 0.97x bandwidth, would silently distort Thunderbolt links).
+// CM02 is the plain max-min flow model: bytes move at the max-min share of the route's bottleneck.
+// Latency and bandwidth factors are 1 and the TCP-window bound and cross-traffic are off, so link
+// figures mean what the presets say (LV08's WAN factors, 13.01x latency and 0.97x bandwidth, would
+// silently distort Thunderbolt links). SimGrid links carry no latency: CM02 weighs a flow's share
+// by its route latency (a 10 us flow would take 99 % of a link shared with a 1 ms one), so the
+// route latency is charged as a delay before the bytes move, and flows share links equally.
 constexpr const char* kModelConfig[] = {
     "network/model:CM02",      "network/latency-factor:1", "network/bandwidth-factor:1",
     "network/weight-S:0",      "network/TCP-gamma:0",      "network/crosstraffic:0",
@@ -37,7 +39,7 @@ constexpr const char* kModelConfig[] = {
 
 // Consecutive steps of a collective plan that exchange with the same two peers, merged into one
 // transfer: SimGrid moves their bytes as one communication, and the latencies and overheads of the
-// merged steps are charged as one delay before it. With the same flows active throughout, max-min
+// merged steps are charged as one delay before it (a transfer of one step pays its own the same way). With the same flows active throughout, max-min
 // sharing gives each step the same rate either way, so on uniform links the time equals the
 // step-by-step expansion (2(n-1) SimGrid communications per rank for a ring) while costing one.
 //
@@ -163,10 +165,12 @@ class RankInterpreter {
     out_[i] = {rank_, i, sg4::Engine::get_clock(), 0};
     switch (op.kind) {
       case core::OpKind::Compute: track(exec_for(seconds(op.flops, op.bytes, op.dtype)), i, What::OpDone); break;
-      case core::OpKind::Send:
-        if (cost(op.peer).overhead > 0) track(delay(cost(op.peer).overhead), i, What::SendDelay);
+      case core::OpKind::Send: {
+        const PairCost& pc = cost(op.peer);
+        if (pc.overhead + pc.latency > 0) track(delay(pc.overhead + pc.latency), i, What::SendDelay);
         else put_message(i);
         break;
+      }
       case core::OpKind::Recv:
         track(mailbox('p', op.tag, 0, op.peer, rank_)->get_async(&received_), i, What::OpDone);
         break;
@@ -189,7 +193,7 @@ class RankInterpreter {
     if (c.next == c.transfers->size()) return finish(i);
     const Transfer& t = (*c.transfers)[c.next];
     const PairCost pc = t.send_to >= 0 ? cost(t.send_to) : PairCost{};
-    double extra = t.steps * pc.overhead + (t.steps - 1) * pc.latency;
+    double extra = t.steps * (pc.overhead + pc.latency);
     if (extra > 0) track(delay(extra), i, What::Delay);
     else start_comm(i);
   }

@@ -313,22 +313,55 @@ namespace clustertwin::sim {
 namespace {
 
 // The tree all-reduce on a full binary tree (n = 2^(D+1) - 1, every inner node has two children)
-// on a switch: the buffer goes in K pipeline chunks (K = 1 per 256 Ki elements, at most 32), up
-// the tree then down, one level per round, and every round has two half-steps (left child, right
-// child). Each half-step moves one chunk per pair over distinct link directions (a node sends up
-// while it receives from a child), so it costs a 2-hop latency plus S/K at full rate, and a phase
-// takes 2(K + D - 1) half-steps: all-reduce = 4(K + D - 1)(2 alpha + S / (K B)).
+// on a switch (route latency L = 2 alpha): the buffer goes in K pipeline chunks (1 per 256 Ki
+// elements, at most 32), up the tree then down, one level per round, each round two half-steps
+// (left child, right child).
+// - Large buffers (K = 32): each half-step moves S/K per pair over distinct link directions (a node
+//   sends up while it receives from a child), so a phase is 2(K + D - 1) half-steps of S/(K B):
+//   4(K + D - 1) S / (K B), latencies adding under 0.5 %.
+// - One chunk (K = 1, transfer t = S/B): a sender pays L before its bytes move, while its receiver
+//   may still be busy. Reducing, both children of a node are ready after L and the node takes
+//   their chunks one after the other: L + 2t per level. Broadcasting, a node sends to its two
+//   children in turn, paying L before each: 2(L + t) per level. All-reduce = 3 D L + 4 D t.
 TEST(Simulator, TreeAllReduceOnAFullTreeMatchesClosedForm) {
-  const double B = 10e9 / 8, alpha = 5e-6;
+  const double B = 10e9 / 8, L = 2 * 5e-6;
   for (int depth : {1, 2, 3}) {
     const int n = (1 << (depth + 1)) - 1;
-    for (double S : {1024.0, 64e6}) {
-      const double K = S / 4 >= 32 * 262144 ? 32 : std::max(1.0, std::floor(S / 4 / 262144));
-      auto end = last_end(simulate(allreduce_with(n, S, core::Algorithm::Tree), switched(n, "10Gbps", "5us")));
-      const double expected = 4 * (K + depth - 1) * (2 * alpha + S / K / B);
-      EXPECT_NEAR(end, expected, 0.01 * expected) << "n=" << n << " S=" << S << " K=" << K;
-    }
+    auto tree = [&](double S) {
+      return last_end(simulate(allreduce_with(n, S, core::Algorithm::Tree), switched(n, "10Gbps", "5us")));
+    };
+    const double large = 64e6, K = 32;
+    const double expected_large = 4 * (K + depth - 1) * large / K / B;
+    EXPECT_NEAR(tree(large), expected_large, 0.01 * expected_large) << "n=" << n;
+    const double small = 1024;
+    const double expected_small = 3 * depth * L + 4 * depth * small / B;
+    EXPECT_NEAR(tree(small), expected_small, 0.01 * expected_small) << "n=" << n;
   }
+}
+
+// Two flows through one link share it equally whatever their route latencies (CM02 alone would
+// give the 10 us flow 99 % of it next to a 1 ms one): 125 MB each at half of 1 Gb/s, plus latency.
+TEST(Simulator, FlowsOfDifferentLatencyShareALinkEqually) {
+  auto t = topo::parse_topology(R"(name: fan
+nodes:
+  - {name: a, device: this-machine}
+  - {name: sw, kind: switch}
+  - {name: b, device: this-machine}
+  - {name: c, device: this-machine}
+links:
+  - {between: [a, sw], type: eth-1g, bandwidth: 1Gbps, latency: 0us, overhead: 0us}
+  - {between: [sw, b], type: tb4, bandwidth: 40Gbps, latency: 10us, overhead: 0us}
+  - {between: [sw, c], type: tb4, bandwidth: 40Gbps, latency: 1ms, overhead: 0us}
+)", "fan.yaml");
+  core::Program p;
+  p.name = "fan";
+  p.ranks = {{0, {message(core::OpKind::Send, 1, 125e6), message(core::OpKind::Send, 2, 125e6)}},
+             {1, {message(core::OpKind::Recv, 0, 125e6)}},
+             {2, {message(core::OpKind::Recv, 0, 125e6)}}};
+  auto records = simulate(p, t);
+  // The 10 us flow shares for 2 s minus the 1 ms head start of the other, then both end together.
+  EXPECT_NEAR(records[2].end, 2.0 + 10e-6, 1e-3);
+  EXPECT_NEAR(records[3].end, 2.0 + 1e-3, 1e-3);
 }
 
 // Per-direction figures: a link written `bandwidth: [2Gbps, 1Gbps]` carries a -> b at 2 Gbps and
