@@ -154,8 +154,8 @@ std::string run(const RunArgs& a) {
 namespace {
 // Writes the comparison's files, prints the step times and hints, and enforces --max-error.
 std::string write_comparison(const std::vector<reports::RunView>& runs, const std::string& out_dir,
-                             std::optional<double> max_error) {
-  auto c = reports::build_comparison(runs);
+                             std::optional<double> max_error, int reference = -1) {
+  auto c = reports::build_comparison(runs, reference);
   std::string path = reports::write_report(out_dir, c);
   for (const auto& r : c.runs) fmt::print("{:>10}  step {}\n", r.name, core::format_seconds(r.step_mean));
   if (!c.paired()) {
@@ -179,7 +179,7 @@ std::string write_comparison(const std::vector<reports::RunView>& runs, const st
 
 std::string compare(const CompareArgs& a) {
   std::vector<reports::RunView> runs{reports::load_run(a.predicted, "PREDICTED"), reports::load_run(a.measured, "MEASURED")};
-  return write_comparison(runs, a.out_dir, a.max_error);
+  return write_comparison(runs, a.out_dir, a.max_error, 1);  // MEASURED, even when both runs are predictions
 }
 
 std::string report(const ReportArgs& a) {

@@ -113,11 +113,12 @@ double error_percent(double predicted, double measured) {
 
 RunView load_summary(const std::string& path, const std::string& origin) { return load_run(path, origin); }
 
-Comparison build_comparison(const std::vector<RunView>& runs) {
+Comparison build_comparison(const std::vector<RunView>& runs, int reference) {
   Comparison c;
   auto names = run_names(runs);
   for (size_t i = 0; i < runs.size(); ++i) c.runs.push_back(analyse(runs[i], names[i]));
   if (runs.size() < 2) return c;
+  if (reference >= 0 && reference < static_cast<int>(runs.size())) c.reference = reference;
   for (size_t i = 0; i < runs.size() && c.reference < 0; ++i)
     if (runs[i].measured()) c.reference = static_cast<int>(i);
   if (c.reference < 0) c.reference = 0;

@@ -45,8 +45,9 @@ struct Comparison {
 };
 
 // Runs are named by their backend when they are one predicted and one measured run, else by
-// their directory. The reference is the first measured run when another run is given.
-Comparison build_comparison(const std::vector<RunView>& runs);
+// their directory. The reference is `reference` when given (compare's MEASURED argument), else
+// the first measured run, else the first run.
+Comparison build_comparison(const std::vector<RunView>& runs, int reference = -1);
 
 // A run directory's summary.json (and what lies beside it). Same as load_run.
 RunView load_summary(const std::string& path, const std::string& origin);

@@ -83,6 +83,10 @@ TEST_F(ReportCli, ReportTakesOneOrMoreRuns) {
   Result one = run(fmt::format("report {} -o {}", a, out("one")));
   ASSERT_EQ(one.code, 0) << one.output;
   EXPECT_NE(testing::read_file(dir_ / "one/report.md").find("# clustertwin: predicted run"), std::string::npos);
+  // Two predictions compared: the MEASURED argument is the reference, (1.25 - 1.4) / 1.4 = -10.7 %.
+  Result what_if = run(fmt::format("compare {} {} -o {}", a, b, out("what-if")));
+  ASSERT_EQ(what_if.code, 0) << what_if.output;
+  EXPECT_NE(what_if.output.find("step time: a 1.250 s, b 1.400 s (-10.7 %)"), std::string::npos) << what_if.output;
   Result three = run(fmt::format("report {} {} {} -o {} --max-error 50", a, b, m, out("three")));
   ASSERT_EQ(three.code, 0) << three.output;
   // Errors against the measured run: (1.25 - 1.5) / 1.5 = -16.7 %, (1.4 - 1.5) / 1.5 = -6.7 %.
