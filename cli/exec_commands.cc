@@ -13,6 +13,7 @@
 #include "exec/emulate/emulation.h"
 #include "sim/simulator.h"
 #include "topologies/topology.h"
+#include "workloads/collectives.h"
 
 namespace clustertwin::cli {
 
@@ -27,7 +28,28 @@ struct BenchArgs {
   std::string prefix, ssh_command = "ssh", remote_binary = "clustertwin";
   bool predict = false;
   double scale = 1;  // the emulation's --scale, for the prediction
+  std::string algorithm = "ring", dtype = "fp32";
 };
+
+core::Algorithm algorithm_flag(const std::string& text) {
+  for (auto a : {core::Algorithm::Ring, core::Algorithm::Tree, core::Algorithm::Direct, core::Algorithm::HalvingDoubling})
+    if (core::name(a) == text) return a;
+  throw core::InputError(fmt::format("--algorithm: error: expected ring, tree, direct or halving-doubling, got '{}'", text));
+}
+
+core::DType dtype_flag(const std::string& text) {
+  for (auto d : {core::DType::F32, core::DType::BF16, core::DType::F16})
+    if (core::name(d) == text) return d;
+  throw core::InputError(fmt::format("--dtype: error: expected fp32, bf16 or fp16, got '{}'", text));
+}
+
+core::CollectiveKind collective_of(exec::BenchKind k) {
+  switch (k) {
+    case exec::BenchKind::AllGather: return core::CollectiveKind::AllGather;
+    case exec::BenchKind::ReduceScatter: return core::CollectiveKind::ReduceScatter;
+    default: return core::CollectiveKind::AllReduce;
+  }
+}
 
 // How the bench starts its workers: --local N, or the topology's nodes (emulated or over ssh).
 exec::BenchRunner bench_runner(const BenchArgs& a, exec::BenchOptions& o, std::string& launch) {
@@ -80,6 +102,11 @@ void bench(const BenchArgs& a) {
     throw core::InputError(fmt::format("-b/--minbytes: error: {} is above -e/--maxbytes {}", a.min, a.max));
   if (o.kind == exec::BenchKind::SendRecv && o.ranks < 2)
     throw core::InputError("--local: error: sendrecv needs at least 2 ranks\nhint: use --local 2 or more");
+  o.algorithm = algorithm_flag(a.algorithm);
+  o.dtype = dtype_flag(a.dtype);
+  if (o.kind != exec::BenchKind::SendRecv)
+    if (std::string why = work::unsupported(collective_of(o.kind), o.algorithm); !why.empty())
+      throw core::InputError(fmt::format("--algorithm: error: {}", why));
   o.factor = a.factor;
   o.iters = a.iters;
   o.warmup = a.warmup;
@@ -99,7 +126,7 @@ void bench(const BenchArgs& a) {
   auto rows = exec::run_bench(
       o, runner,
       [&o](const exec::BenchRow& r) {
-        fmt::print("{}", exec::bench_row_text(r, o.predicted));
+        fmt::print("{}", exec::bench_row_text(r, o.predicted, o.dtype));
         std::fflush(stdout);
       },
       predictor);
@@ -166,6 +193,10 @@ void add_exec_commands(CLI::App& app) {
   cmd->add_option("--scale", ba->scale, "Bandwidths x this for the prediction (the emulation's --scale)")
       ->check(CLI::PositiveNumber)
       ->needs(topo_opt);
+  cmd->add_option("--algorithm", ba->algorithm, "ring (default), tree, direct or halving-doubling")
+      ->check(CLI::IsMember({"ring", "tree", "direct", "halving-doubling"}));
+  cmd->add_option("--dtype", ba->dtype, "Element type: fp32 (default), bf16 or fp16 (16-bit ones are added in fp32)")
+      ->check(CLI::IsMember({"fp32", "bf16", "fp16"}));
   cmd->add_option("-b,--minbytes", ba->min, "Smallest size (bytes; K, M, G suffixes are binary)");
   cmd->add_option("-e,--maxbytes", ba->max, "Largest size");
   cmd->add_option("-f,--stepfactor", ba->factor, "Multiply the size by this from one row to the next")

@@ -38,11 +38,20 @@ double busbw_factor(BenchKind k, int n) {
   return 1;
 }
 
+std::string_view type_name(core::DType d) {
+  switch (d) {
+    case core::DType::F16: return "half";
+    case core::DType::BF16: return "bfloat16";
+    default: return "float";
+  }
+}
+
 std::vector<uint64_t> bench_sizes(const BenchOptions& o) {
   std::vector<uint64_t> out;
-  double b = static_cast<double>(std::max<uint64_t>(o.min_bytes, 4));
+  const auto es = static_cast<uint64_t>(core::size_of(o.dtype));
+  double b = static_cast<double>(std::max<uint64_t>(o.min_bytes, es));
   for (int guard = 0; guard < 4096 && b <= static_cast<double>(o.max_bytes) * (1 + 1e-12); ++guard) {
-    uint64_t s = static_cast<uint64_t>(std::llround(b)) / 4 * 4;
+    uint64_t s = static_cast<uint64_t>(std::llround(b)) / es * es;
     if (out.empty() || s > out.back()) out.push_back(s);
     if (o.factor <= 1) break;
     b *= o.factor;
@@ -50,7 +59,8 @@ std::vector<uint64_t> bench_sizes(const BenchOptions& o) {
   return out;
 }
 
-core::Program bench_program(BenchKind k, int ranks, uint64_t bytes, int steps) {
+core::Program bench_program(BenchKind k, int ranks, uint64_t bytes, int steps, core::Algorithm algorithm,
+                            core::DType dtype) {
   core::Program p;
   p.name = fmt::format("bench-{}", name(k));
   p.steps = steps;
@@ -82,6 +92,8 @@ core::Program bench_program(BenchKind k, int ranks, uint64_t bytes, int steps) {
       }
       op.kind = core::OpKind::Collective;
       op.label = fmt::format("bench.{}", name(k));
+      op.algorithm = algorithm;
+      op.dtype = dtype;
       op.collective = k == BenchKind::AllReduce   ? core::CollectiveKind::AllReduce
                       : k == BenchKind::AllGather ? core::CollectiveKind::AllGather
                                                   : core::CollectiveKind::ReduceScatter;
@@ -151,8 +163,8 @@ std::vector<BenchRow> run_bench(const BenchOptions& o, const BenchRunner& runner
   for (uint64_t bytes : bench_sizes(o)) {
     BenchRow row;
     row.bytes = bytes;
-    row.count = bytes / 4;
-    core::Program p = bench_program(o.kind, o.ranks, bytes, steps);
+    row.count = bytes / static_cast<uint64_t>(core::size_of(o.dtype));
+    core::Program p = bench_program(o.kind, o.ranks, bytes, steps, o.algorithm, o.dtype);
     try {
       auto run = runner(p);
       row.time_s = median_time(run.records, p, o.warmup, steps);
@@ -180,8 +192,8 @@ std::string bench_header(const BenchOptions& o, std::string_view launch) {
   std::string h;
   h += fmt::format("# clustertwin bench {} ({}): {} ranks, {}, {} warm-up + {} timed iterations per size, median shown\n",
                    name(o.kind), software_version(), o.ranks, launch, o.warmup, o.iters);
-  h += fmt::format("# algorithm ring; busbw = algbw x {:.4f} ({}); every result checked on every rank\n",
-                   busbw_factor(o.kind, o.ranks),
+  h += fmt::format("# algorithm {}; busbw = algbw x {:.4f} ({}); every result checked on every rank\n",
+                   o.kind == BenchKind::SendRecv ? "direct" : core::name(o.algorithm), busbw_factor(o.kind, o.ranks),
                    o.kind == BenchKind::AllReduce   ? "2(n-1)/n"
                    : o.kind == BenchKind::SendRecv ? "1"
                                                    : "(n-1)/n");
@@ -194,16 +206,16 @@ std::string bench_header(const BenchOptions& o, std::string_view launch) {
   return h;
 }
 
-std::string bench_row_text(const BenchRow& r, bool predicted) {
+std::string bench_row_text(const BenchRow& r, bool predicted, core::DType dtype) {
   std::string pred;
   if (predicted && r.predicted_s > 0)
     pred = fmt::format(" {:>10.1f} {:>8.3f}", r.predicted_s * 1e6, r.predicted_busbw);
   else if (predicted)
     pred = fmt::format(" {:>10} {:>8}", "-", "-");
   if (!r.error.empty())
-    return fmt::format("  {:>12} {:>12} {:>6} {:>10} {:>8} {:>8} {:>7}{}\n# size {} failed: {}\n", r.bytes, r.count, "float",
+    return fmt::format("  {:>12} {:>12} {:>6} {:>10} {:>8} {:>8} {:>7}{}\n# size {} failed: {}\n", r.bytes, r.count, type_name(dtype),
                        "-", "-", "-", r.wrong < 0 ? std::string("N/A") : std::to_string(r.wrong), pred, r.bytes, r.error);
-  return fmt::format("  {:>12} {:>12} {:>6} {:>10.1f} {:>8.3f} {:>8.3f} {:>7}{}\n", r.bytes, r.count, "float",
+  return fmt::format("  {:>12} {:>12} {:>6} {:>10.1f} {:>8.3f} {:>8.3f} {:>7}{}\n", r.bytes, r.count, type_name(dtype),
                      r.time_s * 1e6, r.algbw, r.busbw, r.wrong, pred);
 }
 
@@ -227,14 +239,14 @@ nlohmann::json bench_json(const BenchOptions& o, const std::vector<BenchRow>& ro
   j["version"] = software_version();
   j["ranks"] = o.ranks;
   j["launch"] = launch;
-  j["algorithm"] = "ring";
-  j["type"] = "float";
+  j["algorithm"] = o.kind == BenchKind::SendRecv ? "direct" : core::name(o.algorithm);
+  j["type"] = type_name(o.dtype);
   j["busbw_factor"] = busbw_factor(o.kind, o.ranks);
   j["warmup"] = o.warmup;
   j["iters"] = o.iters;
   j["rows"] = nlohmann::ordered_json::array();
   for (const auto& r : rows) {
-    nlohmann::ordered_json row{{"size_bytes", r.bytes}, {"count", r.count}, {"type", "float"}, {"time_us", r.time_s * 1e6},
+    nlohmann::ordered_json row{{"size_bytes", r.bytes}, {"count", r.count}, {"type", type_name(o.dtype)}, {"time_us", r.time_s * 1e6},
                                {"algbw_gbps", r.algbw}, {"busbw_gbps", r.busbw}, {"wrong", r.wrong}};
     if (r.predicted_s > 0) {
       row["predicted_time_us"] = r.predicted_s * 1e6;

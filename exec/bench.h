@@ -32,7 +32,12 @@ struct BenchOptions {
   int iters = 20;     // timed iterations per size (the median is shown)
   int warmup = 5;     // untimed iterations before them (checked all the same)
   bool predicted = false;  // rows carry the simulator's time for the same Program (a column more)
+  core::Algorithm algorithm = core::Algorithm::Ring;  // collectives only (work::unsupported checks the pair)
+  core::DType dtype = core::DType::F32;               // fp32, bf16 or fp16 (16-bit: added in fp32)
 };
+
+// nccl-tests' type names: "float", "half", "bfloat16".
+std::string_view type_name(core::DType d);
 
 // Runs one size's Program however the workers start (run_local, run_cluster) and returns its
 // records; throws RunError when the run fails.
@@ -43,15 +48,16 @@ using BenchPredictor = std::function<std::vector<core::OpRecord>(const core::Pro
 // The runner of `--local N`: worker processes on loopback (a topology is made up for them).
 BenchRunner local_bench_runner(const LocalRunOptions& o, int ranks);
 
-// The sizes a sweep visits: multiples of 4 bytes (fp32 elements), strictly increasing.
+// The sizes a sweep visits: whole elements of o.dtype, strictly increasing.
 std::vector<uint64_t> bench_sizes(const BenchOptions& o);
 // One size's Program: warmup + iters steps, one collective (or one send to the next rank and one
 // receive from the previous) per step, each step after the previous on every rank.
-core::Program bench_program(BenchKind k, int ranks, uint64_t bytes, int steps);
+core::Program bench_program(BenchKind k, int ranks, uint64_t bytes, int steps,
+                            core::Algorithm algorithm = core::Algorithm::Ring, core::DType dtype = core::DType::F32);
 
 struct BenchRow {
   uint64_t bytes = 0;
-  uint64_t count = 0;         // fp32 elements
+  uint64_t count = 0;         // elements of the dtype
   double time_s = 0;          // median over the timed iterations
   double algbw = 0, busbw = 0;  // GB/s (decimal)
   int wrong = 0;              // ranks whose result check failed (the size stops at the first failure)
@@ -71,7 +77,7 @@ std::vector<BenchRow> run_bench(const BenchOptions& o, const BenchRunner& runner
 
 // The table, nccl-tests style: '#' lines, a units row, data rows, an OK/FAILED footer.
 std::string bench_header(const BenchOptions& o, std::string_view launch);
-std::string bench_row_text(const BenchRow& r, bool predicted = false);
+std::string bench_row_text(const BenchRow& r, bool predicted = false, core::DType dtype = core::DType::F32);
 std::string bench_footer(const std::vector<BenchRow>& rows);
 nlohmann::json bench_json(const BenchOptions& o, const std::vector<BenchRow>& rows, std::string_view launch);
 

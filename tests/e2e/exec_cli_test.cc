@@ -119,6 +119,28 @@ TEST_F(ExecCli, BenchEveryKindRuns) {
   }
 }
 
+TEST_F(ExecCli, BenchTakesTheAlgorithmAndTheElementType) {
+  Result r = run(fmt::format("bench allreduce --local 3 --algorithm tree --dtype bf16 -b 6 -e 6K -f 1024 -n 2 -w 1 "
+                             "--json {}",
+                             out("t.json")));
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("# algorithm tree; busbw"), std::string::npos) << r.output;
+  // 6 and 6144 bytes: 3 and 3072 bf16 elements.
+  EXPECT_TRUE(std::regex_search(r.output, std::regex(R"(\n\s+6\s+3\s+bfloat16\s)"))) << r.output;
+  EXPECT_TRUE(std::regex_search(r.output, std::regex(R"(\n\s+6144\s+3072\s+bfloat16\s)"))) << r.output;
+  auto j = nlohmann::json::parse(std::ifstream(out("t.json")));
+  EXPECT_EQ(j["algorithm"], "tree");
+  EXPECT_EQ(j["type"], "bfloat16");
+
+  r = run("bench reducescatter --local 3 --algorithm halving-doubling --dtype fp16 -b 1K -e 1K -n 1 -w 0");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find(" half "), std::string::npos) << r.output;
+
+  r = run("bench allgather --local 2 --algorithm tree");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.output.rfind("--algorithm: error: algorithm 'tree' does not implement allgather", 0), 0u) << r.output;
+}
+
 TEST_F(ExecCli, BenchWithAWrongResultSaysFailed) {
   Result r = run("bench allreduce --local 2 -b 64 -e 64 -n 1 -w 0 --corrupt-rank 1");
   EXPECT_EQ(r.code, 1) << r.output;
