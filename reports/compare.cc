@@ -75,7 +75,11 @@ void match_ops(const RunView& p, const RunView& m, Comparison& c) {
 // The largest contributor to the step-time error, in words a user can act on.
 std::string verdict(const RunStats& p, const RunStats& m) {
   double step_err = p.step_mean - m.step_mean;
-  if (std::abs(error_percent(p.step_mean, m.step_mean)) < 5) return "The prediction is within 5 % of the measurement.";
+  // A prediction against a measurement, or two runs of any kind (a what-if) by their names.
+  const bool model = p.name == "predicted" && m.name == "measured";
+  const std::string subject = model ? "The prediction" : p.name, object = model ? "measured" : m.name;
+  if (std::abs(error_percent(p.step_mean, m.step_mean)) < 5)
+    return model ? "The prediction is within 5 % of the measurement." : fmt::format("{} is within 5 % of {}.", p.name, m.name);
   auto phase = [](const RunStats& s, const std::string& k) {
     auto it = s.phases.find(k);
     return it == s.phases.end() ? 0.0 : it->second;
@@ -91,12 +95,12 @@ std::string verdict(const RunStats& p, const RunStats& m) {
     double d = std::abs(phase(m, k) - phase(p, k));
     if (d > best) best = d, biggest = k;
   }
-  return fmt::format("The prediction is {} than measured by {} per step ({:+.1f} %); most of the difference is in {} "
-                     "({} predicted vs {} measured per step and rank).",
-                     step_err > 0 ? "slower" : "faster", seconds(std::abs(step_err)),
+  return fmt::format("{} is {} than {} by {} per step ({:+.1f} %); most of the difference is in {} ({} {} vs {} {} "
+                     "per step and rank).",
+                     subject, step_err > 0 ? "slower" : "faster", object, seconds(std::abs(step_err)),
                      error_percent(p.step_mean, m.step_mean), biggest,
-                     seconds(biggest == "compute" ? pc : phase(p, biggest)),
-                     seconds(biggest == "compute" ? mc : phase(m, biggest)));
+                     seconds(biggest == "compute" ? pc : phase(p, biggest)), model ? "predicted" : p.name,
+                     seconds(biggest == "compute" ? mc : phase(m, biggest)), model ? "measured" : m.name);
 }
 
 void write_file(const fs::path& path, const std::string& text) {

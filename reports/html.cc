@@ -470,11 +470,13 @@ std::string tables(const Comparison& c) {
     for (const auto& d : c.worst_labels)
       rows.push_back({d.label, format_seconds(d.predicted), format_seconds(d.measured),
                       pct(error_percent(d.predicted, d.measured)), fmt::format("{:g}", d.per_step)});
+    const std::string& pn = c.runs[c.predicted].name;
+    const std::string& mn = c.runs[c.reference].name;
     out += "<h2>Worst offenders</h2>" +
-           table({"op", "predicted (one occurrence)", "measured", "error", "× per step"}, rows, "table-worst") +
-           fmt::format("<p class=\"note\">Matched by (rank, op id): {} op executions; {} only predicted, {} only "
-                       "measured. Every figure is in report.md and summary.csv.</p>",
-                       c.matched, c.only_predicted, c.only_measured);
+           table({"op", pn + " (one occurrence)", mn, "error", "× per step"}, rows, "table-worst") +
+           fmt::format("<p class=\"note\">Matched by (rank, op id): {} op executions; {} only in {}, {} only in {}. Every "
+                       "figure is in report.md and summary.csv.</p>",
+                       c.matched, c.only_predicted, esc(pn), c.only_measured, esc(mn));
   }
   return out;
 }

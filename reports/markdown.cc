@@ -264,20 +264,22 @@ std::string route_table(const Comparison& c) {
 
 std::string worst_table(const Comparison& c) {
   if (!c.paired() || c.worst_labels.empty()) return {};
-  std::string out = "## Worst offenders\n\n| op | per occurrence, predicted | measured | Δ | error | × per step | Δ per step and rank |\n"
-                    "|---|---:|---:|---:|---:|---:|---:|\n";
+  const std::string& pn = c.runs[c.predicted].name;
+  const std::string& mn = c.runs[c.reference].name;
+  std::string out = fmt::format("## Worst offenders\n\n| op | per occurrence, {} | {} | Δ | error | × per step | Δ per step and "
+                                "rank |\n|---|---:|---:|---:|---:|---:|---:|\n",
+                                pn, mn);
   for (const auto& d : c.worst_labels)
     out += fmt::format("| {} | {} | {} | {} | {} | {:g} | {} |\n", d.label, secs(d.predicted), secs(d.measured),
                        signed_secs(d.predicted - d.measured), pct(error_percent(d.predicted, d.measured)), d.per_step,
                        signed_secs((d.predicted - d.measured) * d.per_step));
-  out += "\n| single op (rank, op id, step) | predicted | measured | Δ | error |\n|---|---:|---:|---:|---:|\n";
+  out += fmt::format("\n| single op (rank, op id, step) | {} | {} | Δ | error |\n|---|---:|---:|---:|---:|\n", pn, mn);
   for (const auto& d : c.worst_ops)
     out += fmt::format("| {} (rank {}, op {}, step {}) | {} | {} | {} | {} |\n", d.label, d.rank, d.op, d.step,
                        secs(d.predicted), secs(d.measured), signed_secs(d.predicted - d.measured),
                        pct(error_percent(d.predicted, d.measured)));
-  out += fmt::format("\nMatched by (rank, op id): {} op executions; {} only in the predicted run, {} only in the measured "
-                     "run.\n\n",
-                     c.matched, c.only_predicted, c.only_measured);
+  out += fmt::format("\nMatched by (rank, op id): {} op executions; {} only in the {} run, {} only in the {} run.\n\n",
+                     c.matched, c.only_predicted, pn, c.only_measured, mn);
   return out;
 }
 }  // namespace

@@ -167,6 +167,9 @@ TEST_F(Compare, ThreeRunsTakeErrorsAgainstTheMeasuredOne) {
   // 650 vs 850 ms: -23.5 %; 750 vs 850 ms: -11.8 %.
   EXPECT_NE(md.find("| step time (mean) | 650.00 ms | 750.00 ms | 850.00 ms | -23.5 % | -11.8 % |"), std::string::npos) << md;
   EXPECT_NE(md.find("| per step | a | b | m | error a | error b |"), std::string::npos) << md;
+  // Runs named by their directories are named so in the verdict.
+  EXPECT_EQ(c.verdict, "a is faster than m by 200.00 ms per step (-23.5 %); most of the difference is in exposed "
+                       "communication (300.00 ms a vs 500.00 ms m per step and rank).");
 }
 
 TEST_F(Compare, ErrorPercent) {
