@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <numeric>
 #include <set>
 
 #include <fmt/format.h>
@@ -319,6 +320,16 @@ void timeline(const RunView& run, RunStats& s) {
   }
 }
 }  // namespace
+
+std::vector<size_t> ranks_to_show(const RunStats& s, size_t limit) {
+  std::vector<size_t> out(s.ranks.size());
+  std::iota(out.begin(), out.end(), 0);
+  if (out.size() <= limit) return out;
+  std::stable_sort(out.begin(), out.end(), [&](size_t a, size_t b) { return s.ranks[a].compute > s.ranks[b].compute; });
+  out.resize(limit);
+  std::sort(out.begin(), out.end());
+  return out;
+}
 
 double busbw_factor(const std::string& kind, int n) {
   if (n <= 0) return 1;

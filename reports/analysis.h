@@ -78,6 +78,10 @@ struct RunStats {
 
 RunStats analyse(const RunView& run, const std::string& name);
 
+// The ranks a table lists: all of them up to `limit`, else the `limit` with the most compute per
+// step (the slow ones a reader looks for), in rank order.
+std::vector<size_t> ranks_to_show(const RunStats& s, size_t limit);
+
 // The nccl-tests bus-bandwidth factor of a collective kind over n ranks (allreduce 2(n-1)/n,
 // allgather / reducescatter / alltoall (n-1)/n, broadcast / reduce 1).
 double busbw_factor(const std::string& kind, int n);

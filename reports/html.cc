@@ -435,7 +435,8 @@ std::string rank_table(const Comparison& c) {
   for (const auto& r : c.runs) head.push_back("waiting " + r.name);
   head.push_back("note");
   std::vector<std::vector<std::string>> rows;
-  for (size_t rank = 0; rank < ref.ranks.size() && rank < 64; ++rank) {
+  const auto shown = ranks_to_show(ref, 64);
+  for (size_t rank : shown) {
     std::vector<std::string> row{std::to_string(rank)};
     std::vector<double> v;
     for (const auto& r : c.runs) v.push_back(rank < r.ranks.size() ? r.ranks[rank].compute : 0);
@@ -448,8 +449,11 @@ std::string rank_table(const Comparison& c) {
                       : "");
     rows.push_back(std::move(row));
   }
-  return "<h2>Ranks (seconds per step)</h2>" + table(head, rows, "table-ranks") +
-         "<p class=\"note\">waiting = exposed communication + pipeline bubble + idle.</p>";
+  std::string note = "waiting = exposed communication + pipeline bubble + idle.";
+  if (shown.size() < ref.ranks.size())
+    note += fmt::format(" The {} of {} ranks with the most compute; every rank is in summary.csv.", shown.size(),
+                        ref.ranks.size());
+  return "<h2>Ranks (seconds per step)</h2>" + table(head, rows, "table-ranks") + "<p class=\"note\">" + note + "</p>";
 }
 
 std::string tables(const Comparison& c) {

@@ -201,7 +201,8 @@ std::string rank_table(const Comparison& c) {
   std::string align = "|---:|---|" + h.substr(nl + 1);
   for (const auto& r : c.runs) out += fmt::format(" waiting {} |", r.name), align += "---:|";
   out += " note |\n" + align + "---|\n";
-  for (size_t rank = 0; rank < world; ++rank) {
+  const auto shown = ranks_to_show(ref, 64);
+  for (size_t rank : shown) {
     std::vector<double> v, wait;
     for (const auto& r : c.runs) {
       const RankStats* rs = rank < r.ranks.size() ? &r.ranks[rank] : nullptr;
@@ -215,6 +216,9 @@ std::string rank_table(const Comparison& c) {
     for (double w : wait) out += fmt::format(" {} |", secs(w));
     out += fmt::format(" {} |\n", note);
   }
+  if (shown.size() < world)
+    out += fmt::format("\nThe {} of {} ranks with the most compute ({}); every rank is in summary.csv.\n", shown.size(),
+                       world, ref.name);
   return out + "\nwaiting = exposed communication + pipeline bubble + idle.\n\n";
 }
 

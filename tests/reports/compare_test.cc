@@ -172,6 +172,13 @@ TEST_F(Compare, ThreeRunsTakeErrorsAgainstTheMeasuredOne) {
                        "communication (300.00 ms a vs 500.00 ms m per step and rank).");
 }
 
+TEST_F(Compare, LargeRankTablesKeepTheSlowestRanks) {
+  RunStats s;
+  for (double c : {1.0, 5.0, 3.0, 4.0, 2.0}) s.ranks.push_back({c, 0, 0, 0, {}});
+  EXPECT_EQ(ranks_to_show(s, 5), (std::vector<size_t>{0, 1, 2, 3, 4}));
+  EXPECT_EQ(ranks_to_show(s, 2), (std::vector<size_t>{1, 3}));  // 5 s and 4 s, in rank order
+}
+
 TEST_F(Compare, ErrorPercent) {
   EXPECT_NEAR(error_percent(1.1, 1.0), 10, 1e-9);
   EXPECT_NEAR(error_percent(0.9, 1.0), -10, 1e-9);
