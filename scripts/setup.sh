@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# chromium: the report tests open report.html in it, headless (tests/reports/browser_test.cc).
 packages=(build-essential cmake pkg-config git
   libsimgrid-dev libboost-graph-dev libyaml-cpp-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libfmt-dev libopenblas-dev libssl-dev
