@@ -108,6 +108,32 @@ TEST_F(Compare, MatchesOpsByRankAndOpId) {
   EXPECT_EQ(c.worst_ops[0].op % 4, 2u);
 }
 
+TEST_F(Compare, DifferentProgramsMatchOnlyWhereIdAndLabelAgree) {
+  // The measured Program has one more op per rank and step ("extra", after the optimizer), so from
+  // step 1 on its op ids are shifted: per rank, ids 0-3 match (step 0), ids 4-7 carry other labels,
+  // ids 8-9 exist only in the measured run. Matched 2 x 4 = 8; only predicted 16 - 8 = 8; only
+  // measured 2 x 6 = 12.
+  RunBuilder b(2, 2);
+  for (int step = 0; step < 2; ++step)
+    for (int rank = 0; rank < 2; ++rank) {
+      double t = step;
+      b.compute(rank, step, core::Phase::Forward, "fwd", t, t + 0.1)
+          .compute(rank, step, core::Phase::Backward, "bwd", t + 0.1, t + 0.3)
+          .collective(rank, step, "grad.allreduce", 400e6, t + 0.3, t + 0.8)
+          .compute(rank, step, core::Phase::Optimizer, "opt", t + 0.8, t + 0.85)
+          .compute(rank, step, core::Phase::Other, "extra", t + 0.85, t + 0.9);
+    }
+  std::vector<RunView> runs{load_run(write_ddp("pred", "predicted", 0.3), "PREDICTED"),
+                            load_run(b.write(dir_ / "meas", "measured"), "MEASURED")};
+  auto c = build_comparison(runs);
+  EXPECT_FALSE(c.same_program);
+  EXPECT_EQ(c.matched, 8u);
+  EXPECT_EQ(c.only_predicted, 8u);
+  EXPECT_EQ(c.only_measured, 12u);
+  std::string md = report_markdown(c);
+  EXPECT_NE(md.find("> **Warning:** the runs executed different Programs"), std::string::npos) << md;
+}
+
 TEST_F(Compare, SummaryCsvHasEveryFigureWithErrors) {
   auto runs = golden_pair();
   std::string csv = summary_csv(build_comparison(runs));
