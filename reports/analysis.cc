@@ -10,6 +10,7 @@
 
 #include "core/diag.h"
 #include "topologies/routing.h"
+#include "topologies/topology.h"
 #include "workloads/collectives.h"
 
 namespace clustertwin::reports {

@@ -9,6 +9,7 @@
 
 #include "reports/format.h"
 #include "topologies/routing.h"
+#include "topologies/topology.h"
 
 namespace clustertwin::reports {
 

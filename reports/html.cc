@@ -9,6 +9,7 @@
 
 #include "core/units.h"
 #include "reports/format.h"
+#include "topologies/topology.h"
 
 namespace clustertwin::reports {
 

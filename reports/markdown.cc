@@ -10,6 +10,7 @@
 #include "core/units.h"
 #include "reports/compare.h"
 #include "reports/format.h"
+#include "topologies/topology.h"
 
 namespace clustertwin::reports {
 

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/diag.h"
+#include "topologies/topology.h"
 
 namespace clustertwin::reports {
 

@@ -11,7 +11,10 @@
 
 #include "core/program.h"
 #include "core/run.h"
-#include "topologies/topology.h"
+
+namespace clustertwin::topo {
+struct Topology;
+}
 
 namespace clustertwin::reports {
 
