@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -74,7 +75,8 @@ std::string predict(const PredictArgs& a) {
   copy_topology(a.out_dir, a.topology);
   core::write_run(a.out_dir, info, l.program, records, summary);
   print_summary(info, l.program, summary, a.out_dir);
-  std::vector<reports::RunView> runs{reports::load_run(a.out_dir, "-o/--out")};
+  auto topology = std::make_shared<const topo::Topology>(l.topology);
+  std::vector<reports::RunView> runs{reports::run_view(a.out_dir, info, l.program, records, summary, topology)};
   fmt::print("  wrote       {}\n", reports::write_html(a.out_dir, reports::build_comparison(runs)));
   return a.out_dir;
 }

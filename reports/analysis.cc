@@ -127,7 +127,8 @@ void breakdown(const RunView& run, RunStats& s) {
       for (const OpEvent* e : by[st][r]) {
         if (e->kind == core::OpKind::Compute) {
           c.push_back({e->start, e->end});
-          rs.phases[e->phase == "comm" ? "other" : e->phase] += clipped(*e, lo, hi);
+          const std::string& phase = run.phases[e->phase];
+          rs.phases[phase == "comm" ? "other" : phase] += clipped(*e, lo, hi);
         } else {
           (is_comm(e->kind) ? k : rv).push_back({e->start, e->end});
         }

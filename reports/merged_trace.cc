@@ -26,7 +26,7 @@ std::string merged_trace(const Comparison& c) {
     for (const auto& e : run.events) t0 = std::min(t0, e.start);
     for (const auto& e : run.events)
       events.push_back({{"name", run.labels[e.label]},
-                        {"cat", e.phase},
+                        {"cat", run.phases[e.phase]},
                         {"ph", "X"},
                         {"ts", (e.start - t0) * 1e6},
                         {"dur", e.seconds() * 1e6},

@@ -60,10 +60,25 @@ core::OpKind kind_of(const std::string& s) {
   throw std::invalid_argument(fmt::format("unknown op kind '{}' (expected compute, send, recv or collective)", s));
 }
 
+// Index of `name` in `names`, adding it on first sight.
+class Interner {
+ public:
+  explicit Interner(std::vector<std::string>& names) : names_(names) {}
+  int operator()(const std::string& name) {
+    auto [it, added] = ids_.try_emplace(name, static_cast<int>(names_.size()));
+    if (added) names_.push_back(name);
+    return it->second;
+  }
+
+ private:
+  std::vector<std::string>& names_;
+  std::unordered_map<std::string, int> ids_;
+};
+
 // Every complete ("X") event of trace.json, with the op id the backends wrote in its args.
 void load_trace(const std::string& file, const std::string& origin, RunView& v) {
   nlohmann::json j = read_json(file, origin);
-  std::unordered_map<std::string, int> label_ids;
+  Interner label_of(v.labels), phase_of(v.phases);
   size_t index = 0;
   try {
     const auto& events = j.at("traceEvents");
@@ -77,13 +92,11 @@ void load_trace(const std::string& file, const std::string& origin, RunView& v) 
       ev.op = args.at("op");
       ev.step = args.at("step");
       ev.kind = kind_of(args.at("kind"));
-      ev.phase = e.at("cat");
+      ev.phase = phase_of(e.at("cat").get<std::string>());
       ev.bytes = args.value("bytes", 0.0);
       ev.start = e.at("ts").get<double>() * 1e-6;
       ev.end = ev.start + e.at("dur").get<double>() * 1e-6;
-      auto [it, added] = label_ids.try_emplace(e.at("name").get<std::string>(), static_cast<int>(v.labels.size()));
-      if (added) v.labels.push_back(it->first);
-      ev.label = it->second;
+      ev.label = label_of(e.at("name").get<std::string>());
       if (ev.rank < 0 || ev.rank >= v.world)
         throw std::invalid_argument(fmt::format("rank {} outside the run's {} ranks", ev.rank, v.world));
       v.events.push_back(std::move(ev));
@@ -118,6 +131,29 @@ void load_program(const std::string& file, const std::string& origin, RunView& v
   }
 }
 }  // namespace
+
+RunView run_view(const std::string& dir, const core::RunInfo& info, const core::Program& p,
+                 const std::vector<core::OpRecord>& records, const core::Summary& s,
+                 std::shared_ptr<const topo::Topology> topology) {
+  RunView v;
+  v.dir = dir;
+  v.path = (fs::path(dir) / "summary.json").string();
+  v.info = info;
+  v.program_hash = core::program_hash(p);
+  v.world = p.world();
+  v.steps = p.steps;
+  v.summary = s;
+  v.program = p;
+  v.topology = std::move(topology);
+  Interner label_of(v.labels), phase_of(v.phases);
+  v.events.reserve(records.size());
+  for (const auto& r : records) {
+    const core::Op& op = p.ranks.at(r.rank).ops.at(r.op);
+    v.events.push_back({r.rank, r.op, op.step, op.kind, phase_of(std::string(core::name(op.phase))), label_of(op.label),
+                        op.bytes, r.start, r.end});
+  }
+  return v;
+}
 
 RunView load_run(const std::string& path, const std::string& origin) {
   std::string file = fs::is_directory(path) ? (fs::path(path) / "summary.json").string() : path;

@@ -24,7 +24,7 @@ struct OpEvent {
   uint32_t op = 0;  // index into the rank's ops: the id both backends share
   int32_t step = 0;
   core::OpKind kind = core::OpKind::Compute;
-  std::string phase;  // the trace's category: "forward", "backward", "comm", ...
+  int phase = 0;      // index into RunView::phases: the trace's category ("forward", "comm", ...)
   int label = 0;      // index into RunView::labels
   double bytes = 0;
   double start = 0, end = 0;  // seconds, on the run's clock
@@ -40,7 +40,7 @@ struct RunView {
   int steps = 0;
   core::Summary summary;
   double summary_bubble = 0;  // summary.json's breakdown_s.pipeline_bubble, when written
-  std::vector<std::string> labels;
+  std::vector<std::string> labels, phases;  // each distinct op label and phase once
   std::vector<OpEvent> events;  // empty without trace.json
   std::optional<core::Program> program;            // from program.json
   std::shared_ptr<const topo::Topology> topology;  // from topology.yaml
@@ -52,6 +52,12 @@ struct RunView {
   bool measured() const { return info.backend == "measured"; }
   bool has_trace() const { return !events.empty(); }
 };
+
+// The run a backend has just produced, from memory (what `predict` reports on without reading
+// back its trace). `dir` is where it was written.
+RunView run_view(const std::string& dir, const core::RunInfo& info, const core::Program& p,
+                 const std::vector<core::OpRecord>& records, const core::Summary& s,
+                 std::shared_ptr<const topo::Topology> topology);
 
 // Reads PATH (a run directory or its summary.json) and what lies beside it. `origin` names the
 // argument in errors ("PREDICTED"). Throws core::InputError naming the file (and line:col for

@@ -205,6 +205,21 @@ TEST_F(Compare, LargeRankTablesKeepTheSlowestRanks) {
   EXPECT_EQ(ranks_to_show(s, 2), (std::vector<size_t>{1, 3}));  // 5 s and 4 s, in rank order
 }
 
+TEST_F(Compare, RunFromMemoryReportsAsTheRunReadBack) {
+  // `predict` reports on its records without reading trace.json back: the same report.
+  RunBuilder b(2, 2);
+  for (int step = 0; step < 2; ++step)
+    for (int rank = 0; rank < 2; ++rank)
+      b.compute(rank, step, core::Phase::Forward, "fwd", step, step + 0.1 * (rank + 1))
+          .collective(rank, step, "grad.allreduce", 1e6, step + 0.2, step + 0.3);
+  std::string dir = b.write(dir_ / "pred", "predicted");
+  core::RunInfo info{"predicted", "hand-made-topology", b.program.name, "test"};
+  std::vector<RunView> from_disk{load_run(dir, "RUN")};
+  std::vector<RunView> from_memory{
+      run_view(dir, info, b.program, b.records, core::summarize(b.program, b.records), nullptr)};
+  EXPECT_EQ(report_markdown(build_comparison(from_memory)), report_markdown(build_comparison(from_disk)));
+}
+
 TEST_F(Compare, ErrorPercent) {
   EXPECT_NEAR(error_percent(1.1, 1.0), 10, 1e-9);
   EXPECT_NEAR(error_percent(0.9, 1.0), -10, 1e-9);
