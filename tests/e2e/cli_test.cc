@@ -1,10 +1,8 @@
 // End-to-end tests of the clustertwin binary: predict, run --local, compare, and bad input.
 #include <gtest/gtest.h>
 
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -12,26 +10,14 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "run_cli.h"
+
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Result {
-  int code = -1;
-  std::string output;  // stdout and stderr together
-};
-
-Result run(const std::string& args) {
-  std::string cmd = fmt::format("{} {} 2>&1", CLUSTERTWIN_BIN, args);
-  Result r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  while (size_t n = fread(buf, 1, sizeof buf, p)) r.output.append(buf, n);
-  int status = pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+using clustertwin::cli_test::Result;
+using clustertwin::cli_test::run;
 
 std::string src(const std::string& rel) { return fmt::format("{}/{}", CLUSTERTWIN_SOURCE_DIR, rel); }
 std::string fixture(const std::string& name) { return src("tests/e2e/fixtures/" + name); }
@@ -58,6 +44,8 @@ TEST_F(EndToEnd, PredictRunCompare) {
   const std::string common = fmt::format("-t {} -w {} --micro-batch 1 --steps 2", fixture("local-3-fast.yaml"),
                                          src("workloads/examples/ddp-gpt2.yaml"));
   Result p = run(fmt::format("predict {} -o {}", common, out("pred")));
+  // The executor-only build (-DCLUSTERTWIN_SIM=OFF, for Macs and Pis) has no simulator to compare with.
+  if (p.output.find("built without SimGrid") != std::string::npos) GTEST_SKIP() << p.output;
   ASSERT_EQ(p.code, 0) << p.output;
   Result m = run(fmt::format("run --local 3 --compute modelled {} -o {}", common, out("meas")));
   ASSERT_EQ(m.code, 0) << m.output;
