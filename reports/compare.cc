@@ -134,7 +134,8 @@ Comparison build_comparison(const std::vector<RunView>& runs, int reference) {
   const RunView& m = runs[c.reference];
   c.same_program = p.program_hash == m.program_hash;
   match_ops(p, m, c);
-  c.hints = likely_causes(c.runs[c.predicted], c.runs[c.reference]);
+  // Residuals of different Programs mix the workload into the model error: no causes read off them.
+  if (c.same_program) c.hints = likely_causes(c.runs[c.predicted], c.runs[c.reference]);
   c.verdict = verdict(c.runs[c.predicted], c.runs[c.reference]);
   return c;
 }

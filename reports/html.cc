@@ -507,7 +507,8 @@ std::string header(const Comparison& c) {
       out += fmt::format("<li class=\"hint\"><b>{}</b><br>{}.<br><i>What to do:</i> {}.</li>", esc(h.cause),
                          esc(h.evidence), esc(h.action));
     out += "</ol>";
-    if (c.hints.empty()) out += "<p>No rule fired: every residual is under its threshold.</p>";
+    if (!c.same_program) out += "<p>Not read: the runs executed different Programs.</p>";
+    else if (c.hints.empty()) out += "<p>No rule fired: every residual is under its threshold.</p>";
   }
   return out;
 }

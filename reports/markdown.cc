@@ -98,7 +98,9 @@ std::string header(const Comparison& c) {
 std::string hints(const Comparison& c) {
   if (!c.paired()) return {};
   std::string out = "## Likely causes\n\n";
-  if (c.hints.empty())
+  if (!c.same_program)
+    out += "Not read: the runs executed different Programs, so their differences are not only the model's.\n";
+  else if (c.hints.empty())
     out += "No rule fired: compute, routes, message sizes and ranks are all off by less than the thresholds "
            "(reports/hints.h).\n";
   int i = 0;

@@ -132,6 +132,8 @@ TEST_F(Compare, DifferentProgramsMatchOnlyWhereIdAndLabelAgree) {
   EXPECT_EQ(c.only_measured, 12u);
   std::string md = report_markdown(c);
   EXPECT_NE(md.find("> **Warning:** the runs executed different Programs"), std::string::npos) << md;
+  EXPECT_TRUE(c.hints.empty());  // the residuals are not the model's alone
+  EXPECT_NE(md.find("Not read: the runs executed different Programs"), std::string::npos) << md;
 }
 
 TEST_F(Compare, SummaryCsvHasEveryFigureWithErrors) {
