@@ -2,37 +2,23 @@
 // topology show (tables, --dot), topology presets.
 #include <gtest/gtest.h>
 
-#include <sys/wait.h>
 
-#include <cstdio>
 #include <string>
 
 #include <fmt/format.h>
 
+#include "run_cli.h"
+
 namespace {
 
-struct Result {
-  int code = -1;
-  std::string output;  // stdout and stderr together
-};
-
-Result run(const std::string& args) {
-  std::string cmd = fmt::format("{} {} 2>&1", CLUSTERTWIN_BIN, args);
-  Result r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  while (size_t n = fread(buf, 1, sizeof buf, p)) r.output.append(buf, n);
-  int status = pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+using clustertwin::cli_test::has;
+using clustertwin::cli_test::Result;
+using clustertwin::cli_test::run;
 
 std::string src(const std::string& rel) { return fmt::format("{}/{}", CLUSTERTWIN_SOURCE_DIR, rel); }
 std::string example(const std::string& name) { return src("topologies/examples/" + name); }
 std::string fixture(const std::string& name) { return src("tests/topologies/fixtures/" + name); }
 
-bool has(const Result& r, const std::string& text) { return r.output.find(text) != std::string::npos; }
 
 TEST(CheckCommand, CleanExampleExitsZero) {
   Result r = run("check " + example("smolcluster-hybrid.yaml"));

@@ -1,0 +1,20 @@
+// Runs the clustertwin binary as a user does, for the tests of its commands.
+#pragma once
+
+#include <string>
+
+namespace clustertwin::cli_test {
+
+struct Result {
+  int code = -1;       // exit code; -1 when it did not exit normally
+  std::string output;  // stdout and stderr together
+};
+
+// Runs `env clustertwin args` through the shell (so args may quote, redirect, use ~); `env` is
+// prepended as written ("CLUSTERTWIN_SSH=... ").
+Result run(const std::string& args, const std::string& env = "");
+
+// Whether the output contains `text`.
+bool has(const Result& r, const std::string& text);
+
+}  // namespace clustertwin::cli_test
