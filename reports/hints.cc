@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <map>
 #include <set>
 
@@ -120,6 +121,42 @@ std::string link_names(const RunStats& s, const RouteStats& r) {
   return out;
 }
 
+// Several routes off and others right: the links every off route crosses and no right route
+// does are the suspects.
+bool routes_over_a_link_off(const RunStats& p, const RunStats& m, const std::vector<RouteErr>& errs,
+                            std::vector<Hint>& out) {
+  std::vector<const RouteErr*> off, ok;
+  for (const auto& e : errs) {
+    if (std::abs(e.err) >= 25) off.push_back(&e);
+    else if (std::abs(e.err) <= 10) ok.push_back(&e);
+  }
+  if (off.size() < 2 || ok.empty() || off.size() + ok.size() != errs.size()) return false;
+  std::set<int> suspects(off[0]->p->links.begin(), off[0]->p->links.end());
+  for (const auto* e : off) {
+    std::set<int> mine(e->p->links.begin(), e->p->links.end()), both;
+    std::set_intersection(suspects.begin(), suspects.end(), mine.begin(), mine.end(), std::inserter(both, both.end()));
+    suspects = both;
+  }
+  for (const auto* e : ok)
+    for (int l : e->p->links) suspects.erase(l);
+  if (suspects.empty()) return false;
+  std::string names;
+  for (int l : suspects) names += fmt::format("{}{}", names.empty() ? "" : ", ", p.links[l].name);
+  double lo = INFINITY, hi = -INFINITY, within = 0, dp = 0, dm = 0;
+  for (const auto* e : off) lo = std::min(lo, e->err), hi = std::max(hi, e->err), dp += e->p->seconds, dm += e->m->seconds;
+  for (const auto* e : ok) within = std::max(within, std::abs(e->err));
+  out.push_back({fmt::format("the routes over {} are off: that link's figures", names),
+                 fmt::format("{} routes crossing it are off by {:+.1f} % to {:+.1f} % (predicted {}, measured {} per step); "
+                             "the {} route{} not cross it within {:.1f} %",
+                             off.size(), lo, hi, format_seconds(dp), format_seconds(dm), ok.size(),
+                             ok.size() > 1 ? "s that do" : " that does", within),
+                 "the link's figures (bandwidth, latency, per-message overhead) are wrong, or the cable is: measure it "
+                 "with `clustertwin bench sendrecv -t TOPO` between two nodes on either side (or `probe`) and write the "
+                 "figures into the link's entry in the topology",
+                 std::abs(dm - dp) / std::max(1, static_cast<int>(m.ranks.size()))});
+  return true;
+}
+
 bool one_route_off(const RunStats& p, const RunStats& m, std::vector<Hint>& out) {
   std::map<std::string, const RouteStats*> pred;
   for (const auto& r : p.routes) pred[r.key] = &r;
@@ -133,7 +170,8 @@ bool one_route_off(const RunStats& p, const RunStats& m, std::vector<Hint>& out)
   double others = 0;
   for (size_t i = 1; i < errs.size(); ++i) others = std::max(others, std::abs(errs[i].err));
   const RouteErr& w = errs[0];
-  if (std::abs(w.err) < 25 || others > std::max(10.0, std::abs(w.err) / 3)) return false;
+  if (std::abs(w.err) < 25) return false;
+  if (others > std::max(10.0, std::abs(w.err) / 3)) return routes_over_a_link_off(p, m, errs, out);
   std::string links = link_names(p, *w.p);
   out.push_back({fmt::format("one route is off: {}", w.m->key),
                  fmt::format("{}: communication per step predicted {}, measured {} ({:+.1f} %){}; the other {} "

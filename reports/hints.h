@@ -6,7 +6,9 @@
 //   one rank slow       a rank's measured/predicted compute ratio exceeds 1.2x the median ratio of
 //                       the others (and 1.1): a straggler or a slower device (a Pi in the ring).
 //   one route off       of two or more routes (collective groups, send pairs), the worst is >= 25 %
-//                       off and every other within max(10 %, a third of it): that route's links.
+//                       off and every other within max(10 %, a third of it): that route's links;
+//                       or several routes >= 25 % off and the rest within 10 %: the links every
+//                       off route crosses and no right one does.
 //   small vs large      messages < 256 KiB >= 25 % off while those >= 4 MiB are within 10 %:
 //                       the per-message overhead, not the bandwidth.
 //   wrong interface     a collective measured at <= 1.5x the control network's bandwidth (Wi-Fi)

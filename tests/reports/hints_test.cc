@@ -164,6 +164,46 @@ links:
   EXPECT_NE(md.find("| a - b (eth-1g) | 1.0 MB | 0 B |"), std::string::npos) << md;
 }
 
+TEST_F(Hints, RoutesOffTogetherPointAtTheLinkTheyShare) {
+  // a, b, c on switch sw1; d on sw2; one uplink sw1 - sw2. Sends 0 -> 3 and 1 -> 3 cross the uplink
+  // and d's cable; 2 -> 0 stays on sw1. Measured: 0 -> 3 200 ms (predicted 100 ms: -50 %),
+  // 1 -> 3 160 ms (-37.5 %), 2 -> 0 as predicted. The links both off routes cross and the right
+  // route does not: d - sw2 and sw1 - sw2.
+  auto write = [&](const std::string& name, const std::string& backend, double s03, double s13) {
+    RunBuilder b(4, 2);
+    for (int step = 0; step < 2; ++step) {
+      double t = step * 10.0;
+      b.send(0, step, 3, 100 + step, 1e6, t, t + s03).recv(0, step, 2, 300 + step, 1e6, t + s03, t + s03 + 0.1);
+      b.send(1, step, 3, 200 + step, 1e6, t, t + s13);
+      b.send(2, step, 0, 300 + step, 1e6, t, t + 0.1);
+      b.recv(3, step, 0, 100 + step, 1e6, t, t + s03).recv(3, step, 1, 200 + step, 1e6, t + s03, t + s03 + 0.01);
+    }
+    return b.write(dir_ / name, backend, R"(name: two-switches
+nodes:
+  - {name: a, device: mac-mini-m4, address: 10.0.0.1}
+  - {name: b, device: mac-mini-m4, address: 10.0.0.2}
+  - {name: c, device: mac-mini-m4, address: 10.0.0.3}
+  - {name: d, device: mac-mini-m4, address: 10.0.0.4}
+  - {name: sw1, kind: switch}
+  - {name: sw2, kind: switch}
+links:
+  - {between: [a, sw1], type: eth-1g}
+  - {between: [b, sw1], type: eth-1g}
+  - {between: [c, sw1], type: eth-1g}
+  - {between: [d, sw2], type: eth-1g}
+  - {between: [sw1, sw2], type: eth-1g}
+)");
+  };
+  runs_ = {load_run(write("pred", "predicted", 0.1, 0.1), "PREDICTED"),
+           load_run(write("meas", "measured", 0.2, 0.16), "MEASURED")};
+  auto c = build_comparison(runs_);
+  ASSERT_EQ(c.hints.size(), 1u) << causes(c);
+  EXPECT_EQ(c.hints[0].cause, "the routes over d - sw2 (eth-1g), sw1 - sw2 (eth-1g) are off: that link's figures");
+  EXPECT_EQ(c.hints[0].evidence,
+            "2 routes crossing it are off by -50.0 % to -37.5 % (predicted 200.00 ms, measured 360.00 ms per step); the "
+            "1 route that does not cross it within 0.0 %");
+}
+
 TEST_F(Hints, SmallMessagesOffLargeRightIsPerMessageOverhead) {
   // 64 KiB all-reduce: 1 ms predicted, 2 ms measured (-50 %); 8 MiB: 100 vs 102 ms (-2.0 %);
   // 2 ranks x 2 steps = 4 of each; measured - predicted = 1 ms per small transfer.
