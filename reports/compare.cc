@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "core/diag.h"
 #include "core/units.h"
 #include "reports/csv.h"
 #include "reports/format.h"
@@ -147,6 +148,12 @@ std::string report_markdown(const RunView& predicted, const RunView& measured) {
 
 std::string write_report(const std::string& dir, const Comparison& c) {
   std::error_code ec;
+  for (const auto& r : c.runs)
+    if (fs::exists(dir) && fs::equivalent(dir, r.run->dir, ec))
+      throw core::InputError(fmt::format(
+          "-o/--out: error: '{}' is the directory of run '{}': the merged trace.json would replace the run's own\n"
+          "hint: write the report to another directory (e.g. {}/../compare)",
+          dir, r.name, r.run->dir));
   fs::create_directories(dir, ec);
   if (ec) throw std::runtime_error(fmt::format("cannot create output directory '{}': {}", dir, ec.message()));
   fs::path d(dir);

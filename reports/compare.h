@@ -59,7 +59,8 @@ std::string report_markdown(const Comparison& c);
 std::string report_markdown(const RunView& predicted, const RunView& measured);
 
 // Everything a comparison writes, in DIR: report.md, report.html, summary.csv and trace.json
-// (both runs merged). Returns the path of report.md. Throws std::runtime_error on I/O errors.
+// (both runs merged). Returns the path of report.md. Throws std::runtime_error on I/O errors and
+// core::InputError when DIR is one of the runs' directories (its trace.json would be replaced).
 std::string write_report(const std::string& dir, const Comparison& c);
 std::string write_report(const std::string& dir, const RunView& predicted, const RunView& measured);
 // Only DIR/report.html (what `predict` adds to its run directory); returns its path.
