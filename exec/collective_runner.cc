@@ -35,7 +35,10 @@ float load(DType d, const uint8_t* buf, int64_t i) {
 }
 
 void store(DType d, uint8_t* buf, int64_t i, float v) {
-  if (d == DType::F32) return std::memcpy(buf + 4 * i, &v, 4), void();
+  if (d == DType::F32) {
+    std::memcpy(buf + 4 * i, &v, 4);
+    return;
+  }
   uint16_t h = d == DType::F16 ? float_to_fp16(v) : float_to_bf16(v);
   std::memcpy(buf + 2 * i, &h, 2);
 }
