@@ -155,13 +155,8 @@ RunView run_view(const std::string& dir, const core::RunInfo& info, const core::
   return v;
 }
 
-RunView load_run(const std::string& path, const std::string& origin) {
-  std::string file = fs::is_directory(path) ? (fs::path(path) / "summary.json").string() : path;
-  nlohmann::json j = read_json(file, origin);
-  RunView v;
-  v.path = file;
-  v.dir = fs::path(file).parent_path().string();
-  if (v.dir.empty()) v.dir = ".";
+namespace {
+void read_summary(const nlohmann::json& j, const std::string& file, RunView& v) {
   try {
     v.info = {j.at("backend"), j.at("topology"), j.at("workload"), j.value("detail", "")};
     v.program_hash = j.at("program_hash");
@@ -185,19 +180,31 @@ RunView load_run(const std::string& path, const std::string& origin) {
     throw InputError(core::format_diagnostic({file, 0, 0}, {}, fmt::format("not a clustertwin run summary: {}", e.what()),
                                              "pass the summary.json written by 'predict' or 'run'"));
   }
+}
+
+// A run kept by an older clustertwin may hold a topology today's parser refuses: the report stands
+// without the drawing and says why.
+void load_topology_copy(const std::string& file, const std::string& origin, RunView& v) {
+  try {
+    v.topology = std::make_shared<const topo::Topology>(topo::load_topology(file, origin));
+  } catch (const InputError& e) {
+    std::string what = e.what();
+    v.notes.push_back(fmt::format("{} was not used: {}", file, what.substr(0, what.find('\n'))));
+  }
+}
+}  // namespace
+
+RunView load_run(const std::string& path, const std::string& origin) {
+  std::string file = fs::is_directory(path) ? (fs::path(path) / "summary.json").string() : path;
+  RunView v;
+  v.path = file;
+  v.dir = fs::path(file).parent_path().string();
+  if (v.dir.empty()) v.dir = ".";
+  read_summary(read_json(file, origin), file, v);
   auto beside = [&](const char* name) { return (fs::path(v.dir) / name).string(); };
   if (fs::exists(beside("trace.json"))) load_trace(beside("trace.json"), origin, v);
   if (fs::exists(beside("program.json"))) load_program(beside("program.json"), origin, v);
-  if (fs::exists(beside("topology.yaml"))) {
-    // A run kept by an older clustertwin may hold a topology today's parser refuses: the report
-    // stands without the drawing and says why.
-    try {
-      v.topology = std::make_shared<const topo::Topology>(topo::load_topology(beside("topology.yaml"), origin));
-    } catch (const InputError& e) {
-      std::string what = e.what();
-      v.notes.push_back(fmt::format("{} was not used: {}", beside("topology.yaml"), what.substr(0, what.find('\n'))));
-    }
-  }
+  if (fs::exists(beside("topology.yaml"))) load_topology_copy(beside("topology.yaml"), origin, v);
   if (v.program && v.program->world() != v.world) {
     v.notes.push_back(fmt::format("{} has {} ranks where summary.json has {}: not used", beside("program.json"),
                                   v.program->world(), v.world));
