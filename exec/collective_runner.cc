@@ -185,7 +185,7 @@ void CollectiveRunner::run(const core::Op& op, uint32_t index) {
   if (op.collective == CollectiveKind::AllToAll) {
     // This rank's own block goes straight to its output (no step carries it).
     const int64_t b = element_count(op) / static_cast<int64_t>(group.size()), i = position_in(group, rank_);
-    std::memcpy(output_.data() + i * b * es, buf + i * b * es, static_cast<size_t>(b * es));
+    if (b > 0) std::memcpy(output_.data() + i * b * es, buf + i * b * es, static_cast<size_t>(b * es));
   }
   for (size_t s = 0; s < plan.size(); ++s) {
     const work::P2PStep& st = plan[s];
