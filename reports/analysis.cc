@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "core/diag.h"
+#include "core/intervals.h"
 #include "topologies/routing.h"
 #include "topologies/topology.h"
 #include "workloads/collectives.h"
@@ -19,60 +20,13 @@ const std::vector<std::string> kPhaseOrder = {"forward", "backward", "optimizer"
                                               "other", "exposed communication", "pipeline bubble", "idle"};
 
 namespace {
-using Interval = std::pair<double, double>;
-
-std::vector<Interval> merged(std::vector<Interval> v) {
-  std::sort(v.begin(), v.end());
-  std::vector<Interval> out;
-  for (const auto& iv : v) {
-    if (!out.empty() && iv.first <= out.back().second) out.back().second = std::max(out.back().second, iv.second);
-    else out.push_back(iv);
-  }
-  return out;
-}
-
-double length(const std::vector<Interval>& v) {
-  double t = 0;
-  for (const auto& [a, b] : v) t += b - a;
-  return t;
-}
-
-std::vector<Interval> joined(const std::vector<Interval>& a, const std::vector<Interval>& b) {
-  std::vector<Interval> all = a;
-  all.insert(all.end(), b.begin(), b.end());
-  return merged(std::move(all));
-}
-
-// Length of a ∩ b, both merged.
-double overlap(const std::vector<Interval>& a, const std::vector<Interval>& b) {
-  double t = 0;
-  size_t i = 0, j = 0;
-  while (i < a.size() && j < b.size()) {
-    double lo = std::max(a[i].first, b[j].first), hi = std::min(a[i].second, b[j].second);
-    if (hi > lo) t += hi - lo;
-    (a[i].second < b[j].second) ? ++i : ++j;
-  }
-  return t;
-}
-
-double percentile(std::vector<double> v, double q) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  double pos = q * (v.size() - 1);
-  size_t lo = static_cast<size_t>(std::floor(pos));
-  size_t hi = std::min(lo + 1, v.size() - 1);
-  return v[lo] + (pos - lo) * (v[hi] - v[lo]);
-}
+using core::Interval;
+using core::clip;
+using core::length;
+using core::overlap;
+using core::percentile;
 
 bool is_comm(core::OpKind k) { return k == core::OpKind::Collective || k == core::OpKind::Send; }
-
-// The parts of sorted intervals inside [lo, hi].
-std::vector<Interval> clip(const std::vector<Interval>& v, double lo, double hi) {
-  std::vector<Interval> out;
-  for (const auto& [a, b] : v)
-    if (std::min(b, hi) > std::max(a, lo)) out.push_back({std::max(a, lo), std::min(b, hi)});
-  return out;
-}
 
 double clipped(const OpEvent& e, double lo, double hi) { return std::max(0.0, std::min(e.end, hi) - std::max(e.start, lo)); }
 
@@ -133,11 +87,11 @@ void breakdown(const RunView& run, RunStats& s) {
           (is_comm(e->kind) ? k : rv).push_back({e->start, e->end});
         }
       }
-      c = clip(merged(c), lo, hi), k = clip(merged(k), lo, hi), rv = clip(merged(rv), lo, hi);
-      auto ck = joined(c, k);
+      c = clip(core::merge(c), lo, hi), k = clip(core::merge(k), lo, hi), rv = clip(core::merge(rv), lo, hi);
+      auto ck = core::unite(c, k);
       double exposed = length(k) - overlap(k, c);
       double bubble = length(rv) - overlap(rv, ck);
-      double busy = length(joined(ck, rv));
+      double busy = length(core::unite(ck, rv));
       rs.compute += length(c);
       rs.exposed += exposed;
       rs.bubble += bubble;
