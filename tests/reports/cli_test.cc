@@ -2,14 +2,13 @@
 // predict's report.html, and input errors.
 #include <gtest/gtest.h>
 
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <filesystem>
 
 #include <fmt/format.h>
 
+#include "run_cli.h"
 #include "support.h"
 
 namespace clustertwin::reports {
@@ -18,22 +17,8 @@ namespace {
 namespace fs = std::filesystem;
 using testing::RunBuilder;
 
-struct Result {
-  int code = -1;
-  std::string output;  // stdout and stderr together
-};
-
-Result run(const std::string& args) {
-  std::string cmd = fmt::format("{} {} 2>&1", CLUSTERTWIN_BIN, args);
-  Result r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  while (size_t n = fread(buf, 1, sizeof buf, p)) r.output.append(buf, n);
-  int status = pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+using cli_test::Result;
+using cli_test::run;
 
 class ReportCli : public ::testing::Test {
  protected:
