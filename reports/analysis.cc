@@ -5,6 +5,7 @@
 #include <map>
 #include <numeric>
 #include <set>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -198,7 +199,7 @@ std::vector<std::pair<int, double>> sends_of(const core::Program& p, const core:
 void links(const RunView& run, RunStats& s) {
   if (!run.program || !run.topology || run.program->world() != run.world) return;
   const topo::Topology& t = *run.topology;
-  auto nodes = t.compute_nodes();
+  auto nodes = t.rank_nodes();
   if (static_cast<int>(nodes.size()) != run.world) return;
   topo::Routes routes(t);
   for (size_t i = 0; i < t.links.size(); ++i) {
@@ -210,13 +211,12 @@ void links(const RunView& run, RunStats& s) {
   for (size_t i = 0; i < s.routes.size(); ++i) route_index[s.routes[i].key] = static_cast<int>(i);
   std::vector<std::set<int>> route_links(s.routes.size());
   const double steps = std::max(run.steps, 1);
+  // Bytes per (source rank, destination rank, route entry), summed over the run's events first:
+  // an op repeats every step, and its plan's flows are routed once.
+  std::map<std::tuple<int, int, int>, double> flows;
   auto carry = [&](int src, int dst, double bytes, int route) {
     if (src == dst || src < 0 || dst < 0 || src >= run.world || dst >= run.world) return;
-    if (!routes.reachable(nodes[src], nodes[dst])) return;
-    for (const auto& h : routes.between(nodes[src], nodes[dst]).hops) {
-      (h.up ? s.links[h.link].bytes_up : s.links[h.link].bytes_down) += bytes / steps;
-      if (route >= 0) route_links[route].insert(h.link);
-    }
+    flows[{src, dst, route}] += bytes;
   };
   std::map<std::pair<int, std::string>, std::vector<std::pair<int, double>>> plans;  // (rank, label) -> sends
   for (const auto& e : run.events) {
@@ -232,6 +232,14 @@ void links(const RunView& run, RunStats& s) {
     auto it = plans.find(key);
     if (it == plans.end()) it = plans.emplace(key, sends_of(*run.program, *op, e.rank)).first;
     for (const auto& [to, bytes] : it->second) carry(e.rank, to, bytes, route);
+  }
+  for (const auto& [flow, bytes] : flows) {
+    auto [src, dst, route] = flow;
+    if (!routes.reachable(nodes[src], nodes[dst])) continue;
+    for (const auto& h : routes.between(nodes[src], nodes[dst]).hops) {
+      (h.up ? s.links[h.link].bytes_up : s.links[h.link].bytes_down) += bytes / steps;
+      if (route >= 0) route_links[route].insert(h.link);
+    }
   }
   for (size_t r = 0; r < s.routes.size(); ++r) {
     s.routes[r].links.assign(route_links[r].begin(), route_links[r].end());

@@ -33,7 +33,7 @@ const topo::Topology* topology_of(const RunStats& p, const RunStats& m) {
 // "rank 2 (node pi1, raspberry-pi-5)" when the topology says which node runs it.
 std::string rank_name(const topo::Topology* t, int rank) {
   if (!t) return fmt::format("rank {}", rank);
-  auto nodes = t->compute_nodes();
+  auto nodes = t->rank_nodes();
   if (rank >= static_cast<int>(nodes.size())) return fmt::format("rank {}", rank);
   const auto& n = t->nodes[nodes[rank]];
   return fmt::format("rank {} (node {}, {})", rank, n.name, n.device ? n.device->preset : "no device");
@@ -231,7 +231,7 @@ std::string slow_collectives(const RunStats& p, const RunStats& m, const topo::T
 // The coordinator's clock ping-pong goes to each rank's address: a round trip near the control
 // network's, far above the data route's, says the address (or the OS's route to it) is on Wi-Fi.
 std::string slow_round_trips(const RunView& run, const topo::Topology& t, double control_latency) {
-  auto nodes = t.compute_nodes();
+  auto nodes = t.rank_nodes();
   if (run.clock_rtt.empty() || nodes.size() != run.clock_rtt.size()) return {};
   int coord = nodes[0];
   for (int n : nodes)

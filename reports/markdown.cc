@@ -184,7 +184,7 @@ std::string collective_table(const Comparison& c) {
 std::string node_of(const RunStats& s, int rank) {
   const auto& t = s.run->topology;
   if (!t) return "-";
-  auto nodes = t->compute_nodes();
+  auto nodes = t->rank_nodes();
   return rank < static_cast<int>(nodes.size()) ? t->nodes[nodes[rank]].name : "-";
 }
 
