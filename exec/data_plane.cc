@@ -71,6 +71,19 @@ struct DataPlane::Link {
   const ChunkIn* chunk = nullptr;  // posted receive
   uint64_t chunk_got = 0;
 
+  // Read-ahead: a recv in the Head state takes up to 4 KiB, so a small frame's headers and payload
+  // (and any frames behind it) arrive with one system call; bigger payloads then go straight from
+  // the socket to their destination once this is drained.
+  std::array<uint8_t, 4096> ahead{};
+  size_t ahead_at = 0, ahead_end = 0;
+  bool buffered() const { return ahead_at < ahead_end; }
+  size_t take(uint8_t* dst, size_t n) {
+    size_t k = std::min(n, ahead_end - ahead_at);
+    std::memcpy(dst, ahead.data() + ahead_at, k);
+    ahead_at += k;
+    return k;
+  }
+
   bool eof = false;  // the peer closed at a frame boundary: an error only for whoever still waits on it
   std::string broken;  // the peer went away mid-frame while this link was only drained: the error to report
 
@@ -143,24 +156,28 @@ struct DataPlane::Link {
     for (int round = 0; round < 64 && reading(); ++round) {
       size_t got = 0;
       if (in == In::Head) {
-        try {
-          got = recv_some(fd.get(), ihead.data() + ihead_got, kFrameHead - ihead_got, who);
-        } catch (const PeerLost&) {
-          if (ihead_got == 0) {
-            eof = true;  // a peer that finished its ops closes after its last frame
-            return moved;
+        if (!buffered()) {
+          try {
+            ahead_at = 0;
+            ahead_end = recv_some(fd.get(), ahead.data(), ahead.size(), who);
+          } catch (const PeerLost&) {
+            if (ihead_got == 0) {
+              eof = true;  // a peer that finished its ops closes after its last frame
+              return moved;
+            }
+            // A frame shorter than a data frame's two headers, then EOF: say what it was.
+            if (ihead_got >= wire::kHeaderSize) check_frame_header();
+            throw;
           }
-          // A frame shorter than a data frame's two headers, then EOF: say what it was.
-          if (ihead_got >= wire::kHeaderSize) check_frame_header();
-          throw;
         }
+        got = take(ihead.data() + ihead_got, kFrameHead - ihead_got);
         ihead_got += got;
         if (got > 0 && ihead_got == kFrameHead) on_head();
       } else {
         bool to_chunk = hdr.type == wire::FrameType::Chunk;
         uint8_t* dst = to_chunk ? chunk->data + chunk_got : discard.data();
         size_t want = to_chunk ? left : std::min<uint64_t>(left, discard.size());
-        got = recv_some(fd.get(), dst, want, who);
+        got = buffered() ? take(dst, want) : recv_some(fd.get(), dst, want, who);
         left -= got;
         if (to_chunk) {
           chunk_got += got;
@@ -466,17 +483,19 @@ void DataPlane::pump(Link* reader, Link* writer, const std::function<bool()>& do
         throw RunError(fmt::format("exec: rank {} in {}: {} sent a collective chunk (tag {}, ring step {}) where this "
                                    "rank expects a message — the ranks run their communication ops in different orders",
                                    config_.rank, what, reader->who, reader->dh.tag, reader->dh.step));
-      int rc = ::poll(fds.data(), fds.size(), poll_timeout_ms(deadline));
+      // Bytes already read ahead are ready now: look at the sockets without waiting.
+      bool ahead = std::any_of(links.begin(), links.end(), [](Link* l) { return l && l->reading() && l->buffered(); });
+      int rc = ::poll(fds.data(), fds.size(), ahead ? 0 : poll_timeout_ms(deadline));
       if (rc < 0 && errno != EINTR)
         throw RunError(fmt::format("exec: rank {}: poll failed: {}", config_.rank, std::strerror(errno)));
       if (cancel_ && cancel_->cancelled()) throw Cancelled(cancel_->reason());
       bool moved = false;
       for (size_t i = 0; i < links.size(); ++i) {
         short re = fds[i + 1].revents;
-        if (!re) continue;
         Link* l = links[i];
+        if (!re && !(l && l->buffered())) continue;
         if (i < 2 && (re & (POLLOUT | POLLERR | POLLHUP)) && l->out.active) moved |= l->write_some();
-        if (!(re & (POLLIN | POLLERR | POLLHUP)) || !l->reading()) continue;
+        if (!((re & (POLLIN | POLLERR | POLLHUP)) || l->buffered()) || !l->reading()) continue;
         if (i == 0) {
           moved |= l->read_some(discard_);
           continue;
