@@ -28,9 +28,9 @@ Platform build_platform(const topo::Topology& t, const std::vector<std::pair<int
   out.timer = zone->create_host("clustertwin-timer", kTimerSpeed)->set_core_count(1 << 20)->seal();
 
   // Per physical link and direction its own resource with that direction's bandwidth (UP = a -> b):
-  // the two ring directions never share. Latencies are not SimGrid's: they are in PairCost (see
-  // the simulator's model notes: CM02 would weigh shares by them). A half-duplex link is one resource for
-  // both directions (with the a -> b figures).
+  // the two ring directions never share; a half-duplex link is one resource for both directions
+  // (with the a -> b figures). Latencies are not SimGrid's but PairCost's (CM02 would weigh
+  // bandwidth shares by them; see the simulator's model notes).
   struct Resources {
     sg4::Link* up = nullptr;
     sg4::Link* down = nullptr;
@@ -63,7 +63,6 @@ Platform build_platform(const topo::Topology& t, const std::vector<std::pair<int
   auto loopback_of = [&](int n) {
     if (!loopback[n])
       loopback[n] = zone->create_link(fmt::format("lo:{}", t.nodes[n].name), t.nodes[n].device->sustained_bandwidth() / 2)
-                        ->set_sharing_policy(sg4::Link::SharingPolicy::SHARED)
                         ->seal();
     return loopback[n];
   };
