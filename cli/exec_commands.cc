@@ -58,6 +58,10 @@ exec::BenchRunner bench_runner(const BenchArgs& a, exec::BenchOptions& o, std::s
   settings.op_timeout_s = a.op_timeout_s;
   settings.corrupt_rank = a.corrupt_rank;
   if (a.local > 0) {
+    if (!a.topology.empty() && !a.predict)
+      throw core::InputError("-t/--topology: error: with --local the ranks run on this machine; -t only names the "
+                             "topology --predict simulates\nhint: add --predict, or drop --local to run on the "
+                             "topology's nodes");
     o.ranks = a.local;
     launch = fmt::format("{} local worker processes over loopback TCP", o.ranks);
     exec::LocalRunOptions lo;
@@ -118,6 +122,10 @@ void bench(const BenchArgs& a) {
       throw core::InputError("--predict: error: this clustertwin was built without the simulator (-DCLUSTERTWIN_SIM=OFF)");
     auto t = std::make_shared<topo::Topology>(
         exec::emulate::scaled_topology(topo::load_topology(a.topology), a.scale));
+    if (a.local > 0 && static_cast<int>(t->rank_nodes().size()) != a.local)
+      throw core::InputError(fmt::format("-t/--topology: error: '{}' runs {} ranks, but --local starts {}\n"
+                                         "hint: --local {} (topologies/examples/local-3.yaml models 3 local workers)",
+                                         a.topology, t->rank_nodes().size(), a.local, t->rank_nodes().size()));
     predictor = [t](const core::Program& p) { return sim::simulate(p, *t); };
     o.predicted = true;
   }
@@ -181,9 +189,11 @@ void add_exec_commands(CLI::App& app) {
   auto* local = cmd->add_option("--local", ba->local, "Ranks as worker processes on this machine over loopback")
                     ->check(CLI::Range(1, 64));
   auto* topo_opt = cmd->add_option("-t,--topology", ba->topology,
-                                   "Rank per compute node of this topology: over ssh, or in its emulation with --emulated")
-                       ->excludes(local);
-  cmd->add_flag("--emulated", ba->emulated, "Run in the namespaces of `clustertwin emulate up TOPOLOGY`")->needs(topo_opt);
+                                   "Rank per compute node of this topology: over ssh, or in its emulation with --emulated "
+                                   "(with --local: only the topology --predict simulates)");
+  cmd->add_flag("--emulated", ba->emulated, "Run in the namespaces of `clustertwin emulate up TOPOLOGY`")
+      ->needs(topo_opt)
+      ->excludes(local);
   cmd->add_option("--prefix", ba->prefix, "The emulation's namespace prefix (default ct-<topology name>-)")->needs(topo_opt);
   cmd->add_option("--ssh-command", ba->ssh_command, "Command that starts workers on the nodes (default: ssh)")
       ->needs(topo_opt);

@@ -141,6 +141,30 @@ TEST_F(ExecCli, BenchTakesTheAlgorithmAndTheElementType) {
   EXPECT_EQ(r.output.rfind("--algorithm: error: algorithm 'tree' does not implement allgather", 0), 0u) << r.output;
 }
 
+// --local with --predict: the workers run on this machine and the simulator prices the same
+// Program on the topology given (here local-3-fast: three ranks, each on its own 6.9 Gb/s loopback
+// link to the kernel's switch, 10 us per link, reductions free). A 6 MiB ring all-reduce of 3:
+// 2(n-1)/n S / B + 2(n-1) x 2 x 10 us = 4/3 x 6291456 x 8 / 6.9e9 s + 80 us = 9805.4 us.
+TEST_F(ExecCli, BenchLocalWithPredictAddsTheSimulatorsColumn) {
+  std::string topo = src("tests/e2e/fixtures/local-3-fast.yaml");
+  Result r = run(fmt::format("bench allreduce --local 3 -t {} --predict -b 6M -e 6M -n 2 -w 1", topo));
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("# predicted: the simulator's time"), std::string::npos) << r.output;
+  std::smatch row;
+  ASSERT_TRUE(std::regex_search(r.output, row, std::regex(R"(\n\s+6291456\s+1572864\s+float(\s+\S+){4}\s+(\S+))")))
+      << r.output;
+  EXPECT_NEAR(std::stod(row[2]), 9805.4, 0.01 * 9805.4) << r.output;
+
+  r = run(fmt::format("bench allreduce --local 2 -t {} --predict -b 8 -e 8", topo));
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_NE(r.output.find("-t/--topology: error: '" + topo + "' runs 3 ranks, but --local starts 2"), std::string::npos)
+      << r.output;
+  r = run(fmt::format("bench allreduce --local 3 -t {} -b 8 -e 8", topo));
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_NE(r.output.find("-t/--topology: error: with --local the ranks run on this machine"), std::string::npos)
+      << r.output;
+}
+
 TEST_F(ExecCli, BenchWithAWrongResultSaysFailed) {
   Result r = run("bench allreduce --local 2 -b 64 -e 64 -n 1 -w 0 --corrupt-rank 1");
   EXPECT_EQ(r.code, 1) << r.output;
