@@ -104,6 +104,33 @@ MeasuredRun attach(const core::Program& p, const std::vector<Target>& ts, const 
   return detail::coordinate(p, addrs, seconds, co);
 }
 
+// Where each started worker listens (its node's host, the port it printed); stops them all when one
+// does not say in time.
+std::vector<Endpoint> worker_endpoints(WorkerProcesses& workers, const std::vector<Target>& ts, double timeout_s) {
+  std::vector<Endpoint> addrs;
+  try {
+    auto ports = workers.read_ports(timeout_s);
+    for (size_t r = 0; r < ts.size(); ++r) addrs.push_back({ts[r].host, ports[r]});
+  } catch (const RunError&) {
+    workers.finish(0);
+    throw;
+  }
+  return addrs;
+}
+
+// Runs the Program on started workers, then stops them; a failure carries the workers' own exits.
+MeasuredRun coordinate_workers(WorkerProcesses& workers, const core::Program& p, const std::vector<Endpoint>& addrs,
+                               const std::vector<std::vector<double>>& seconds, const detail::CoordinateOptions& co) {
+  try {
+    auto run = detail::coordinate(p, addrs, seconds, co);
+    workers.finish(kExitTimeout);
+    return run;
+  } catch (const RunError& e) {
+    workers.finish(2);
+    throw RunError(std::string(e.what()) + workers.abnormal_exits());
+  }
+}
+
 MeasuredRun emulated(const core::Program& p, const std::vector<Target>& ts, const std::vector<std::vector<double>>& seconds,
                      const ClusterRunOptions& o) {
   std::string why;
@@ -127,14 +154,7 @@ MeasuredRun emulated(const core::Program& p, const std::vector<Target>& ts, cons
     launches.push_back(std::move(l));
   }
   WorkerProcesses workers(std::move(launches), local_worker_env(token));
-  std::vector<Endpoint> addrs;
-  try {
-    auto ports = workers.read_ports(o.launch_timeout_s);
-    for (size_t r = 0; r < ts.size(); ++r) addrs.push_back({ts[r].host, ports[r]});
-  } catch (const RunError&) {
-    workers.finish(0);
-    throw;
-  }
+  const std::vector<Endpoint> addrs = worker_endpoints(workers, ts, o.launch_timeout_s);
   detail::CoordinateOptions co = detail::coordinate_options(o, token);
   for (const auto& t : ts) co.node_names.push_back(t.node->name);
   co.same_clock = true;  // one machine, one steady_clock
@@ -142,14 +162,7 @@ MeasuredRun emulated(const core::Program& p, const std::vector<Target>& ts, cons
     emulate::InNamespace in(ns.at(rank));  // the socket belongs to the rank's namespace from here on
     return connect_until(ep, deadline, who);
   };
-  try {
-    auto run = detail::coordinate(p, addrs, seconds, co);
-    workers.finish(kExitTimeout);
-    return run;
-  } catch (const RunError& e) {
-    workers.finish(2);
-    throw RunError(std::string(e.what()) + workers.abnormal_exits());
-  }
+  return coordinate_workers(workers, p, addrs, seconds, co);
 }
 
 MeasuredRun over_ssh(const core::Program& p, const std::vector<Target>& ts, const std::vector<std::vector<double>>& seconds,
@@ -158,24 +171,10 @@ MeasuredRun over_ssh(const core::Program& p, const std::vector<Target>& ts, cons
   std::vector<WorkerLaunch> launches;
   for (const auto& t : ts) launches.push_back(ssh_launch(t, o, token));
   WorkerProcesses workers(std::move(launches), {});
-  std::vector<Endpoint> addrs;
-  try {
-    auto ports = workers.read_ports(o.launch_timeout_s);
-    for (size_t r = 0; r < ts.size(); ++r) addrs.push_back({ts[r].host, ports[r]});
-  } catch (const RunError&) {
-    workers.finish(0);
-    throw;
-  }
+  const std::vector<Endpoint> addrs = worker_endpoints(workers, ts, o.launch_timeout_s);
   detail::CoordinateOptions co = detail::coordinate_options(o, token);
   for (const auto& t : ts) co.node_names.push_back(t.node->name);
-  try {
-    auto run = detail::coordinate(p, addrs, seconds, co);
-    workers.finish(kExitTimeout);
-    return run;
-  } catch (const RunError& e) {
-    workers.finish(2);
-    throw RunError(std::string(e.what()) + workers.abnormal_exits());
-  }
+  return coordinate_workers(workers, p, addrs, seconds, co);
 }
 }  // namespace
 
