@@ -52,12 +52,13 @@ RunBuilder& RunBuilder::collective(int rank, int step, const std::string& label,
   return *this;
 }
 
-RunBuilder& RunBuilder::send(int rank, int step, int peer, int tag, double bytes, double start, double end) {
+RunBuilder& RunBuilder::message(core::OpKind kind, int rank, int step, int peer, int tag, double bytes, double start,
+                                double end) {
   core::Op op;
-  op.kind = core::OpKind::Send;
+  op.kind = kind;
   op.phase = core::Phase::Comm;
   op.step = step;
-  op.label = "act.send";
+  op.label = kind == core::OpKind::Send ? "act.send" : "act.recv";
   op.bytes = bytes;
   op.peer = peer;
   op.tag = tag;
@@ -65,17 +66,12 @@ RunBuilder& RunBuilder::send(int rank, int step, int peer, int tag, double bytes
   return *this;
 }
 
+RunBuilder& RunBuilder::send(int rank, int step, int peer, int tag, double bytes, double start, double end) {
+  return message(core::OpKind::Send, rank, step, peer, tag, bytes, start, end);
+}
+
 RunBuilder& RunBuilder::recv(int rank, int step, int peer, int tag, double bytes, double start, double end) {
-  core::Op op;
-  op.kind = core::OpKind::Recv;
-  op.phase = core::Phase::Comm;
-  op.step = step;
-  op.label = "act.recv";
-  op.bytes = bytes;
-  op.peer = peer;
-  op.tag = tag;
-  add(rank, op, start, end);
-  return *this;
+  return message(core::OpKind::Recv, rank, step, peer, tag, bytes, start, end);
 }
 
 std::string RunBuilder::write(const std::filesystem::path& dir, const std::string& backend,

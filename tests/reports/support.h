@@ -35,6 +35,7 @@ class RunBuilder {
   std::vector<core::OpRecord> records;
 
  private:
+  RunBuilder& message(core::OpKind kind, int rank, int step, int peer, int tag, double bytes, double start, double end);
   core::Op& add(int rank, core::Op op, double start, double end);
 };
 
