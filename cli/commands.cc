@@ -1,7 +1,6 @@
 #include "cli/commands.h"
 
 #include <cmath>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -13,6 +12,7 @@
 #include "core/units.h"
 #include "exec/emulate/emulation.h"
 #include "exec/executor.h"
+#include "exec/settings.h"
 #include "reports/compare.h"
 #include "sim/simulator.h"
 #include "topologies/topology.h"
@@ -81,76 +81,21 @@ std::string predict(const PredictArgs& a) {
   return a.out_dir;
 }
 
-namespace {
-void check_local(const RunArgs& a, const Loaded& l) {
-  if (a.local > 0 && a.local != l.program.world())
-    throw core::InputError(fmt::format(
-        "--local: error: {} local workers requested, but topology '{}' has {} nodes that run ranks\n"
-        "hint: use --local {} (one worker process per node of the topology)",
-        a.local, l.topology.name, l.program.world(), l.program.world()));
-}
-
-exec::MeasuredRun run_local_workers(const RunArgs& a, const Loaded& l) {
-  exec::LocalRunOptions opt;
-  opt.self_exe = self_exe();
-  opt.compute = a.compute == "real" ? exec::ComputeMode::Real : exec::ComputeMode::Modelled;
-  opt.out_dir = a.out_dir;
-  opt.op_timeout_s = a.op_timeout_s;
-  opt.connect_timeout_s = a.connect_timeout_s;
-  opt.corrupt_rank = a.corrupt_rank;
-  return exec::run_local(l.program, l.topology, opt);
-}
-
-exec::MeasuredRun run_cluster_workers(const RunArgs& a, const Loaded& l) {
-  exec::ClusterRunOptions opt;
-  opt.compute = a.compute == "real" ? exec::ComputeMode::Real : exec::ComputeMode::Modelled;
-  opt.out_dir = a.out_dir;
-  opt.op_timeout_s = a.op_timeout_s;
-  opt.connect_timeout_s = a.connect_timeout_s;
-  opt.corrupt_rank = a.corrupt_rank;
-  opt.attach = a.attach;
-  opt.ssh_command = a.ssh_command;
-  opt.remote_binary = a.remote_binary;
-  opt.worker_port = static_cast<uint16_t>(a.worker_port);
-  if (a.emulated) {
-    opt.emulated_prefix = a.prefix.empty() ? exec::emulate::default_prefix(l.topology) : a.prefix;
-    opt.self_exe = self_exe();
-  }
-  if (!a.attach.empty()) {
-    if (static_cast<int>(a.attach.size()) != l.program.world())
-      throw core::InputError(fmt::format(
-          "--attach: error: {} workers given, but topology '{}' has {} nodes that run ranks\n"
-          "hint: list one HOST:PORT per node, in the topology's order of nodes",
-          a.attach.size(), l.topology.name, l.program.world()));
-    const char* t = std::getenv("CLUSTERTWIN_TOKEN");
-    if (!t || !*t)
-      throw core::InputError("--attach: error: attaching needs the run token the workers were started with\n"
-                             "hint: export CLUSTERTWIN_TOKEN=... (the same value the workers got)");
-    opt.token = t;
-  }
-  return exec::run_cluster(l.program, l.topology, opt);
-}
-
-std::string launch_text(const RunArgs& a, const Loaded& l) {
-  if (a.local > 0) return fmt::format("{} local worker processes over loopback TCP", a.local);
-  if (!a.attach.empty()) return fmt::format("{} attached workers over TCP", a.attach.size());
-  if (a.emulated) return fmt::format("{} workers in an emulated cluster (network namespaces)", l.program.world());
-  return fmt::format("{} workers started over ssh, TCP", l.program.world());
-}
-}  // namespace
-
 std::string run(const RunArgs& a) {
   Loaded l = load(a.topology, a.workload, a.overrides);
-  check_local(a, l);
-  write_program(a.out_dir, l.program);
-  copy_topology(a.out_dir, a.topology);
-  auto measured = a.local > 0 ? run_local_workers(a, l) : run_cluster_workers(a, l);
+  const exec::Launch how = to_launch(a.launch, l.topology, self_exe());
+  exec::check_launch(how, l.program, l.topology);
+  const std::string& out_dir = a.settings.out_dir;
+  write_program(out_dir, l.program);
+  copy_topology(out_dir, a.topology);
+  auto measured = exec::run(l.program, l.topology, how, a.settings);
   core::RunInfo info{"measured", l.topology.name, l.program.name,
-                     fmt::format("{}, compute={}, {}", launch_text(a, l), a.compute, measured.clock_text())};
+                     fmt::format("{}, compute={}, {}", exec::launch_text(how, l.program.world()),
+                                 exec::name(a.settings.compute), measured.clock_text())};
   auto summary = core::summarize(l.program, measured.records);
-  core::write_run(a.out_dir, info, l.program, measured.records, summary);
-  print_summary(info, l.program, summary, a.out_dir);
-  return a.out_dir;
+  core::write_run(out_dir, info, l.program, measured.records, summary);
+  print_summary(info, l.program, summary, out_dir);
+  return out_dir;
 }
 
 namespace {
@@ -217,10 +162,10 @@ void demo(const DemoArgs& a) {
   RunArgs r;
   r.topology = ex("topologies/examples/local-3.yaml");
   r.workload = workload;
-  r.out_dir = out("run-local-3");
+  r.settings.out_dir = out("run-local-3");
   r.overrides = local;
-  r.local = 3;
-  r.compute = "modelled";
+  r.launch.local = 3;
+  r.settings.compute = exec::ComputeMode::Modelled;
   run(r);
 
   fmt::print("\n== 4/4 compare: predicted vs measured on local-3\n");

@@ -6,6 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "cli/launch_flags.h"
+#include "exec/settings.h"
+
 namespace clustertwin::cli {
 
 // Workload figures a command line may override for a what-if without editing the file.
@@ -21,19 +24,10 @@ struct PredictArgs {
 };
 
 struct RunArgs {
-  std::string topology, workload, out_dir;
+  std::string topology, workload;
   Overrides overrides;
-  int local = 0;                    // --local N; 0: the topology's nodes (--attach or ssh)
-  std::string compute = "real";     // real | modelled
-  double op_timeout_s = 120;
-  double connect_timeout_s = 10;
-  int corrupt_rank = -1;            // testing aid (hidden flag)
-  std::vector<std::string> attach;  // --attach HOST:PORT,... (token from CLUSTERTWIN_TOKEN)
-  std::string ssh_command = "ssh";
-  std::string remote_binary = "clustertwin";
-  int worker_port = 0;
-  bool emulated = false;            // in the namespaces of `emulate up` (prefix below, or the default)
-  std::string prefix;
+  LaunchFlags launch;
+  exec::RunSettings settings{.compute = exec::ComputeMode::Real};  // -o is settings.out_dir
 };
 
 struct CompareArgs {

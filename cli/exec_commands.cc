@@ -8,6 +8,7 @@
 
 #include "cli/app.h"
 #include "cli/commands.h"
+#include "cli/launch_flags.h"
 #include "core/diag.h"
 #include "exec/bench.h"
 #include "exec/emulate/emulation.h"
@@ -21,11 +22,10 @@ namespace {
 struct BenchArgs {
   std::string kind, min = "8", max = "64M", json;
   double factor = 2;
-  int iters = 20, warmup = 5, local = 0, corrupt_rank = -1;
-  double op_timeout_s = 30;
+  int iters = 20, warmup = 5;
   std::string topology;  // -t: the topology's nodes, emulated or over ssh
-  bool emulated = false;
-  std::string prefix, ssh_command = "ssh", remote_binary = "clustertwin";
+  LaunchFlags launch;
+  exec::RunSettings settings{.op_timeout_s = 30};
   bool predict = false;
   double scale = 1;  // the emulation's --scale, for the prediction
   std::string algorithm = "ring", dtype = "fp32";
@@ -53,39 +53,23 @@ core::CollectiveKind collective_of(exec::BenchKind k) {
 
 // How the bench starts its workers: --local N, or the topology's nodes (emulated or over ssh).
 exec::BenchRunner bench_runner(const BenchArgs& a, exec::BenchOptions& o, std::string& launch) {
-  exec::RunSettings settings;
-  settings.compute = exec::ComputeMode::Modelled;
-  settings.op_timeout_s = a.op_timeout_s;
-  settings.corrupt_rank = a.corrupt_rank;
-  if (a.local > 0) {
+  std::shared_ptr<const topo::Topology> topology;
+  if (a.launch.local > 0) {
     if (!a.topology.empty() && !a.predict)
       throw core::InputError("-t/--topology: error: with --local the ranks run on this machine; -t only names the "
                              "topology --predict simulates\nhint: add --predict, or drop --local to run on the "
                              "topology's nodes");
-    o.ranks = a.local;
-    launch = fmt::format("{} local worker processes over loopback TCP", o.ranks);
-    exec::LocalRunOptions lo;
-    static_cast<exec::RunSettings&>(lo) = settings;
-    lo.self_exe = self_exe();
-    return exec::local_bench_runner(lo, o.ranks);
-  }
-  if (a.topology.empty())
-    throw core::InputError("--local: error: say where the ranks run\n"
-                           "hint: --local N on this machine, or -t TOPOLOGY (with --emulated for its emulation)");
-  auto topology = std::make_shared<topo::Topology>(topo::load_topology(a.topology));
-  o.ranks = static_cast<int>(topology->compute_nodes().size());
-  exec::ClusterRunOptions co;
-  static_cast<exec::RunSettings&>(co) = settings;
-  if (a.emulated) {
-    co.emulated_prefix = a.prefix.empty() ? exec::emulate::default_prefix(*topology) : a.prefix;
-    co.self_exe = self_exe();
-    launch = fmt::format("{} workers in the emulation of '{}' ({}*)", o.ranks, topology->name, co.emulated_prefix);
+    o.ranks = a.launch.local;
   } else {
-    co.ssh_command = a.ssh_command;
-    co.remote_binary = a.remote_binary;
-    launch = fmt::format("{} workers of '{}' started over ssh", o.ranks, topology->name);
+    if (a.topology.empty())
+      throw core::InputError("--local: error: say where the ranks run\n"
+                             "hint: --local N on this machine, or -t TOPOLOGY (with --emulated for its emulation)");
+    topology = std::make_shared<const topo::Topology>(topo::load_topology(a.topology));
+    o.ranks = static_cast<int>(topology->compute_nodes().size());
   }
-  return [topology, co](const core::Program& p) { return exec::run_cluster(p, *topology, co); };
+  const exec::Launch how = to_launch(a.launch, topology ? *topology : topo::Topology{}, self_exe());
+  launch = exec::launch_text(how, o.ranks);
+  return exec::bench_runner(how, a.settings, topology);
 }
 
 uint64_t size_flag(const std::string& text, const char* flag) {
@@ -122,10 +106,10 @@ void bench(const BenchArgs& a) {
       throw core::InputError("--predict: error: this clustertwin was built without the simulator (-DCLUSTERTWIN_SIM=OFF)");
     auto t = std::make_shared<topo::Topology>(
         exec::emulate::scaled_topology(topo::load_topology(a.topology), a.scale));
-    if (a.local > 0 && static_cast<int>(t->rank_nodes().size()) != a.local)
+    if (a.launch.local > 0 && static_cast<int>(t->rank_nodes().size()) != a.launch.local)
       throw core::InputError(fmt::format("-t/--topology: error: '{}' runs {} ranks, but --local starts {}\n"
                                          "hint: --local {} (topologies/examples/local-3.yaml models 3 local workers)",
-                                         a.topology, t->rank_nodes().size(), a.local, t->rank_nodes().size()));
+                                         a.topology, t->rank_nodes().size(), a.launch.local, t->rank_nodes().size()));
     predictor = [t](const core::Program& p) { return sim::simulate(p, *t); };
     o.predicted = true;
   }
@@ -186,19 +170,10 @@ void add_exec_commands(CLI::App& app) {
   cmd->add_option("KIND", ba->kind, "allreduce | allgather | reducescatter | sendrecv")
       ->required()
       ->check(CLI::IsMember({"allreduce", "allgather", "reducescatter", "sendrecv"}));
-  auto* local = cmd->add_option("--local", ba->local, "Ranks as worker processes on this machine over loopback")
-                    ->check(CLI::Range(1, 64));
   auto* topo_opt = cmd->add_option("-t,--topology", ba->topology,
                                    "Rank per compute node of this topology: over ssh, or in its emulation with --emulated "
                                    "(with --local: only the topology --predict simulates)");
-  cmd->add_flag("--emulated", ba->emulated, "Run in the namespaces of `clustertwin emulate up TOPOLOGY`")
-      ->needs(topo_opt)
-      ->excludes(local);
-  cmd->add_option("--prefix", ba->prefix, "The emulation's namespace prefix (default ct-<topology name>-)")->needs(topo_opt);
-  cmd->add_option("--ssh-command", ba->ssh_command, "Command that starts workers on the nodes (default: ssh)")
-      ->needs(topo_opt);
-  cmd->add_option("--remote-binary", ba->remote_binary, "clustertwin on the nodes (default: clustertwin in PATH)")
-      ->needs(topo_opt);
+  add_launch_flags(cmd, ba->launch, {.attach = false, .topology = topo_opt});
   cmd->add_flag("--predict", ba->predict, "Add the simulator's time for the same Program on the topology")->needs(topo_opt);
   cmd->add_option("--scale", ba->scale, "Bandwidths x this for the prediction (the emulation's --scale)")
       ->check(CLI::PositiveNumber)
@@ -214,8 +189,7 @@ void add_exec_commands(CLI::App& app) {
   cmd->add_option("-n,--iters", ba->iters, "Timed iterations per size (the median is shown)")->check(CLI::Range(1, 100000));
   cmd->add_option("-w,--warmup_iters", ba->warmup, "Untimed iterations per size before them")->check(CLI::Range(0, 100000));
   cmd->add_option("--json", ba->json, "Also write the table as JSON to FILE");
-  cmd->add_option("--op-timeout", ba->op_timeout_s, "Seconds without progress before a size fails")->check(CLI::PositiveNumber);
-  cmd->add_option("--corrupt-rank", ba->corrupt_rank, "Testing aid: this rank corrupts its contributions")->group("");
+  add_settings_flags(cmd, ba->settings, false);
   cmd->callback([ba] { bench(*ba); });
 
   auto ea = std::make_shared<EmulateArgs>();

@@ -32,34 +32,9 @@ void add_pipeline_commands(CLI::App& app) {
   auto* run_cmd = app.add_subcommand(
       "run", "Run a workload for real with the socket executor: --local N on this machine, --attach to workers started "
              "by hand, or (neither) workers started over ssh with the topology's aliases");
-  add_inputs(run_cmd, ra->topology, ra->workload, ra->out_dir, ra->overrides);
-  auto* local = run_cmd->add_option("--local", ra->local, "Run N worker processes on this machine over loopback")
-                    ->check(CLI::Range(1, 64));
-  auto* attach = run_cmd
-      ->add_option("--attach", ra->attach,
-                   "Workers started by hand (clustertwin worker), one HOST:PORT per rank in the topology's node order; "
-                   "the token comes from CLUSTERTWIN_TOKEN")
-      ->delimiter(',')
-      ->excludes(local);
-  run_cmd->add_option("--ssh-command", ra->ssh_command, "Command that starts workers on the nodes (default: ssh)")
-      ->excludes(local);
-  run_cmd->add_option("--remote-binary", ra->remote_binary, "clustertwin on the nodes (default: clustertwin in PATH)")
-      ->excludes(local);
-  run_cmd->add_option("--worker-port", ra->worker_port, "Port the workers started over ssh listen on (0: any free port)")
-      ->check(CLI::Range(0, 65535))
-      ->excludes(local);
-  auto* emulated = run_cmd->add_flag("--emulated", ra->emulated, "Run the workers in the namespaces of `clustertwin emulate up`")
-                       ->excludes(local)
-                       ->excludes(attach);
-  run_cmd->add_option("--prefix", ra->prefix, "The emulation's namespace prefix (default ct-<topology name>-)")->needs(emulated);
-  run_cmd->add_option("--connect-timeout", ra->connect_timeout_s, "Seconds to reach a worker, and for workers to reach their peers")
-      ->check(CLI::PositiveNumber);
-  run_cmd->add_option("--compute", ra->compute, "real: CBLAS GEMMs of each op's shape; modelled: sleep for the modelled time")
-      ->check(CLI::IsMember({"real", "modelled"}));
-  run_cmd->add_option("--op-timeout", ra->op_timeout_s, "Seconds without progress on an op before the run fails")
-      ->check(CLI::PositiveNumber);
-  run_cmd->add_option("--corrupt-rank", ra->corrupt_rank, "Testing aid: this rank corrupts its all-reduce contribution")
-      ->group("");
+  add_inputs(run_cmd, ra->topology, ra->workload, ra->settings.out_dir, ra->overrides);
+  add_launch_flags(run_cmd, ra->launch, {.attach = true, .topology = nullptr});
+  add_settings_flags(run_cmd, ra->settings, true);
   run_cmd->callback([ra] { run(*ra); });
 
   auto ca = std::make_shared<CompareArgs>();

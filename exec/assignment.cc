@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "exec/executor.h"
+
 namespace clustertwin::exec {
 
 namespace {
@@ -26,10 +28,7 @@ std::string to_json_text(const Assignment& a) {
   nlohmann::json j{{"rank", a.rank},
                    {"world", a.world},
                    {"addresses", addrs},
-                   {"compute", a.compute == ComputeMode::Real ? "real" : "modelled"},
-                   {"op_timeout_s", a.op_timeout_s},
-                   {"connect_timeout_s", a.connect_timeout_s},
-                   {"corrupt", a.corrupt},
+                   {"settings", a.settings},
                    {"program_hash", a.program_hash},
                    {"program", core::to_json(p)},
                    {"modelled_seconds", a.modelled_seconds}};
@@ -43,12 +42,7 @@ Assignment assignment_from_json(const std::string& text) {
     a.rank = j.at("rank").get<int32_t>();
     a.world = j.at("world").get<int32_t>();
     for (const auto& e : j.at("addresses")) a.addresses.push_back(parse_endpoint(e.get<std::string>(), "peer address"));
-    std::string mode = j.at("compute").get<std::string>();
-    if (mode != "real" && mode != "modelled") throw std::invalid_argument(fmt::format("unknown compute mode '{}'", mode));
-    a.compute = mode == "real" ? ComputeMode::Real : ComputeMode::Modelled;
-    a.op_timeout_s = j.at("op_timeout_s").get<double>();
-    a.connect_timeout_s = j.at("connect_timeout_s").get<double>();
-    a.corrupt = j.at("corrupt").get<bool>();
+    a.settings = j.at("settings").get<RunSettings>();
     a.program_hash = j.at("program_hash").get<std::string>();
     core::Program p = core::program_from_json(j.at("program"));
     a.program_name = p.name;

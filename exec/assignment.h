@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "core/program.h"
-#include "exec/executor.h"
+#include "exec/settings.h"
 #include "exec/socket.h"
 
 namespace clustertwin::exec {
@@ -16,16 +16,14 @@ struct Assignment {
   int32_t rank = 0;
   int32_t world = 0;
   std::vector<Endpoint> addresses;  // every rank's worker (index = rank), for the data plane
-  ComputeMode compute = ComputeMode::Modelled;
-  double op_timeout_s = 120;
-  double connect_timeout_s = 10;
-  bool corrupt = false;
+  RunSettings settings;             // the run's, unchanged
   std::string program_name;
   std::string program_hash;  // of the whole Program, so logs can tell runs apart
   int32_t steps = 1;
   std::vector<std::vector<int32_t>> groups;  // every group: collectives index them
   std::vector<core::Op> ops;                 // this rank's ops only: a worker needs no one else's
   std::vector<double> modelled_seconds;      // per op; compute ops' roofline time (Modelled mode)
+  bool corrupt() const { return settings.corrupt_rank == rank; }
 };
 
 std::string to_json_text(const Assignment& a);

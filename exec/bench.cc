@@ -142,8 +142,9 @@ int count_wrong(const std::string& message) {
 }
 }  // namespace
 
-BenchRunner local_bench_runner(const LocalRunOptions& o, int ranks) {
-  return [o, topology = bench_topology(ranks)](const core::Program& p) { return run_local(p, topology, o); };
+BenchRunner bench_runner(const Launch& how, const RunSettings& s, std::shared_ptr<const topo::Topology> topology) {
+  if (!topology) topology = std::make_shared<const topo::Topology>(bench_topology(std::get<launch::Local>(how).ranks));
+  return [how, s, topology](const core::Program& p) { return run(p, *topology, how, s); };
 }
 
 namespace {

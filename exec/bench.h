@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -39,14 +40,15 @@ struct BenchOptions {
 // nccl-tests' type names: "float", "half", "bfloat16".
 std::string_view type_name(core::DType d);
 
-// Runs one size's Program however the workers start (run_local, run_cluster) and returns its
-// records; throws RunError when the run fails.
+// Runs one size's Program however the workers start (exec::run) and returns its records; throws
+// RunError when the run fails.
 using BenchRunner = std::function<MeasuredRun(const core::Program&)>;
 // The simulator's records for the same Program (cli/ passes sim::simulate on the topology: exec/
 // never includes sim/).
 using BenchPredictor = std::function<std::vector<core::OpRecord>(const core::Program&)>;
-// The runner of `--local N`: worker processes on loopback (a topology is made up for them).
-BenchRunner local_bench_runner(const LocalRunOptions& o, int ranks);
+// exec::run of each size's Program as `how` says, on `topology`; null with launch::Local (which
+// must then give its ranks): a topology of that many ranks on loopback is made up.
+BenchRunner bench_runner(const Launch& how, const RunSettings& s, std::shared_ptr<const topo::Topology> topology);
 
 // The sizes a sweep visits: whole elements of o.dtype, strictly increasing.
 std::vector<uint64_t> bench_sizes(const BenchOptions& o);

@@ -7,7 +7,7 @@
 
 #include "core/program.h"
 #include "exec/cancel.h"
-#include "exec/executor.h"
+#include "exec/settings.h"
 
 namespace clustertwin::exec {
 

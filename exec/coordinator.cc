@@ -73,17 +73,6 @@ std::vector<std::vector<double>> prepare(const core::Program& p, const topo::Top
   return modelled_seconds(p, t);
 }
 
-CoordinateOptions coordinate_options(const RunSettings& s, std::string token) {
-  CoordinateOptions co;
-  co.token = std::move(token);
-  co.compute = s.compute;
-  co.out_dir = s.out_dir;
-  co.op_timeout_s = s.op_timeout_s;
-  co.connect_timeout_s = s.connect_timeout_s;
-  co.corrupt_rank = s.corrupt_rank;
-  return co;
-}
-
 namespace {
 
 constexpr double kFrameTimeout = 10;  // the rest of a frame whose first byte arrived
@@ -189,11 +178,11 @@ class Coordinator {
 
   // DIR/clocks.json: the estimate behind every rank's times, so a reader knows their precision.
   void write_clocks() const {
-    if (o_.out_dir.empty()) return;
+    if (o_.settings.out_dir.empty()) return;
     nlohmann::ordered_json j = nlohmann::ordered_json::array();
     for (const auto& c : clock_estimates())
       j.push_back({{"rank", c.rank}, {"offset_s", c.offset_s}, {"error_s", c.error_s}, {"rtt_s", c.rtt_s}, {"applied", c.applied}});
-    std::ofstream(std::filesystem::path(o_.out_dir) / "clocks.json") << j.dump(1) << '\n';
+    std::ofstream(std::filesystem::path(o_.settings.out_dir) / "clocks.json") << j.dump(1) << '\n';
   }
 
   std::vector<ClockEstimate> clock_estimates() const {
@@ -204,17 +193,17 @@ class Coordinator {
   }
 
   void open_steps_file() {
-    if (o_.out_dir.empty()) return;
+    if (o_.settings.out_dir.empty()) return;
     std::error_code ec;
-    std::filesystem::create_directories(o_.out_dir, ec);
-    steps_path_ = (std::filesystem::path(o_.out_dir) / "steps.jsonl").string();
+    std::filesystem::create_directories(o_.settings.out_dir, ec);
+    steps_path_ = (std::filesystem::path(o_.settings.out_dir) / "steps.jsonl").string();
     steps_.open(steps_path_, std::ios::trunc);
     if (!steps_)
       throw RunError(fmt::format("exec: cannot write '{}': {}", steps_path_, ec ? ec.message() : std::strerror(errno)));
   }
 
   void connect_all() {
-    const auto deadline = deadline_after(o_.connect_timeout_s);
+    const auto deadline = deadline_after(o_.settings.connect_timeout_s);
     for (int r = 0; r < p_.world(); ++r) {
       Worker w;
       w.rank = r;
@@ -231,10 +220,7 @@ class Coordinator {
     a.rank = w.rank;
     a.world = p_.world();
     a.addresses = addrs_;
-    a.compute = o_.compute;
-    a.op_timeout_s = o_.op_timeout_s;
-    a.connect_timeout_s = o_.connect_timeout_s;
-    a.corrupt = w.rank == o_.corrupt_rank;
+    a.settings = o_.settings;
     a.program_name = p_.name;
     a.program_hash = core::program_hash(p_);
     a.steps = p_.steps;
@@ -264,7 +250,7 @@ class Coordinator {
   // Serves frames until every worker reached the phase's goal (Ready, or Done when `running`).
   // After a failure: a grace period for the other ranks' own reports, then an abort, then a throw.
   void loop(bool running) {
-    const auto setup_deadline = deadline_after(2 * o_.connect_timeout_s + 60);
+    const auto setup_deadline = deadline_after(2 * o_.settings.connect_timeout_s + 60);
     const State goal = running ? State::Done : State::Ready;
     bool aborted = false;
     Clock::time_point give_up = kNoDeadline;
@@ -304,7 +290,7 @@ class Coordinator {
   }
 
   void check_deadlines(bool running, Clock::time_point setup_deadline) {
-    const double silence = o_.op_timeout_s + 10;
+    const double silence = o_.settings.op_timeout_s + 10;
     for (auto& w : workers_) {
       if (!w.active()) continue;
       if (!running && w.state == State::Setup && Clock::now() >= setup_deadline)
@@ -421,9 +407,9 @@ class Coordinator {
       std::string m = f[i].message;
       msg += "\n  also: " + (m.rfind("exec: ", 0) == 0 ? m.substr(6) : m);
     }
-    if (o_.corrupt_rank >= 0)
+    if (o_.settings.corrupt_rank >= 0)
       msg += fmt::format("\n  note: rank {} was asked to corrupt its collective contributions (corrupt_rank, a testing aid)",
-                         o_.corrupt_rank);
+                         o_.settings.corrupt_rank);
     if (!steps_path_.empty()) msg += fmt::format("\n  the steps that finished are in {}", steps_path_);
     return msg;
   }

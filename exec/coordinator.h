@@ -1,4 +1,4 @@
-// The coordinator's side of a run, below run_local(): drive workers that already listen, collect
+// The coordinator's side of a run, below exec::run(): drive workers that already listen, collect
 // their streamed step records, and turn failures into one RunError with the root cause first.
 // Separate so tests can run workers as threads and so remote launchers (ssh, emulated namespaces)
 // can reuse it.
@@ -17,12 +17,8 @@
 namespace clustertwin::exec::detail {
 
 struct CoordinateOptions {
+  RunSettings settings;  // as given; out_dir empty writes no steps.jsonl
   std::string token;
-  ComputeMode compute = ComputeMode::Modelled;
-  std::string out_dir;  // DIR/steps.jsonl; empty writes nothing
-  double op_timeout_s = 120;
-  double connect_timeout_s = 10;
-  int corrupt_rank = -1;
   // The workers run on this machine and share its steady_clock: offsets are still measured (and
   // reported) but 0 is applied, which is exact.
   bool same_clock = false;
@@ -34,10 +30,9 @@ struct CoordinateOptions {
   std::function<Fd(int rank, const Endpoint&, Clock::time_point, const std::string& who)> connect;
 };
 
-// What run_local and run_cluster share before any worker starts: the program fits the topology,
-// the executor can run it, corrupt_rank is a rank. Returns each op's modelled time.
+// What every launch shares before any worker starts: the program fits the topology, the executor
+// can run it, corrupt_rank is a rank. Returns each op's modelled time.
 std::vector<std::vector<double>> prepare(const core::Program& p, const topo::Topology& t, const RunSettings& s);
-CoordinateOptions coordinate_options(const RunSettings& s, std::string token);
 
 // Throws RunError when the executor cannot run `p`: an invalid program, or a collective it cannot
 // run (algorithm, kind or dtype), naming the rank and op.

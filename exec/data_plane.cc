@@ -297,7 +297,7 @@ struct DataPlane::Opening {
 
 void DataPlane::connect_all(const std::vector<int>& peers, int listen_fd) {
   const int me = config_.rank;
-  const auto deadline = deadline_after(config_.connect_timeout_s);
+  const auto deadline = deadline_after(config_.settings.connect_timeout_s);
   // Every handshake advances from one poll() loop, so no rank waits on one peer while another
   // waits on it: connect to the higher ranks and send their hellos, then serve whatever arrives.
   std::vector<std::unique_ptr<Opening>> open;
@@ -430,13 +430,13 @@ std::string DataPlane::missing_peers(const std::set<int>& waiting,
     for (int p : waiting) names += (names.empty() ? "" : ", ") + who(p);
     msg = fmt::format("exec: rank {}: {} did not open its data connection within {:.1f} s — its worker failed during "
                       "setup, or a firewall blocks port {} on this host",
-                      me, names, config_.connect_timeout_s, config_.addresses.at(me).port);
+                      me, names, config_.settings.connect_timeout_s, config_.addresses.at(me).port);
   }
   for (const auto& o : open)
     if (o->client && !o->done)
       msg += fmt::format("{}{} did not finish the data connection's handshake within {:.1f} s — its worker is hung or "
                          "busy with another connection",
-                         msg.empty() ? fmt::format("exec: rank {}: ", me) : "; ", o->who, config_.connect_timeout_s);
+                         msg.empty() ? fmt::format("exec: rank {}: ", me) : "; ", o->who, config_.settings.connect_timeout_s);
   return msg;
 }
 
@@ -450,7 +450,7 @@ DataPlane::Link& DataPlane::link(int peer, const std::string& what) {
 }
 
 void DataPlane::pump(Link* reader, Link* writer, const std::function<bool()>& done, const std::string& what) {
-  auto deadline = deadline_after(config_.progress_timeout_s);
+  auto deadline = deadline_after(config_.settings.op_timeout_s);
   // The op's own links first, then every other link: this rank drains all its sockets while it
   // waits (PROTOCOL.md, "Data plane"), so a ring of ranks that each send before they receive
   // cannot fill each other's buffers and stall. Other links only read: messages land in their
@@ -509,7 +509,7 @@ void DataPlane::pump(Link* reader, Link* writer, const std::function<bool()>& do
         }
       }
       if (moved) {
-        deadline = deadline_after(config_.progress_timeout_s);
+        deadline = deadline_after(config_.settings.op_timeout_s);
       } else if (Clock::now() >= deadline) {
         std::string st;
         for (size_t i = 0; i < 2; ++i) {
@@ -518,7 +518,7 @@ void DataPlane::pump(Link* reader, Link* writer, const std::function<bool()>& do
         }
         throw Timeout(fmt::format("exec: rank {} in {}: no progress for {:.1f} s ({}) — the peer is hung or dead, or "
                                   "the network drops packets",
-                                  config_.rank, what, config_.progress_timeout_s, st.empty() ? "waiting" : st));
+                                  config_.rank, what, config_.settings.op_timeout_s, st.empty() ? "waiting" : st));
       }
     }
   } catch (const PeerLost& e) {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "exec/cancel.h"
+#include "exec/settings.h"
 #include "exec/socket.h"
 #include "exec/wire.h"
 
@@ -23,8 +24,9 @@ struct DataPlaneConfig {
   int rank = 0;
   std::vector<Endpoint> addresses;  // every rank's worker (index = rank)
   std::string token;
-  double connect_timeout_s = 10;    // opening all connections, handshakes included
-  double progress_timeout_s = 120;  // an exchange that moves no byte for this long fails
+  // connect_timeout_s bounds opening all connections, handshakes included; an exchange that moves
+  // no byte for op_timeout_s fails.
+  RunSettings settings;
 };
 
 // One side of a ring step: `bytes` of a chunk of collective `tag`, ring step `step`.
@@ -70,7 +72,7 @@ class DataPlane {
  private:
   Link& link(int peer, const std::string& what);
   // Polls until `done()`, reading and writing `reader` and writing `writer` (either may be null);
-  // throws Timeout after progress_timeout_s without a byte moved, PeerLost when a peer goes away.
+  // throws Timeout after op_timeout_s without a byte moved, PeerLost when a peer goes away.
   void pump(Link* reader, Link* writer, const std::function<bool()>& done, const std::string& what);
   void connect_all(const std::vector<int>& peers, int listen_fd);
   // One step of a connection's handshake (data_plane.cc's Opening) after poll() found it readable.

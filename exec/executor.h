@@ -3,12 +3,15 @@
 // build on macOS and Raspberry Pi OS (POSIX sockets + CBLAS only).
 #pragma once
 
+#include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "core/program.h"
 #include "core/run.h"
+#include "exec/settings.h"
 #include "topologies/topology.h"
 
 namespace clustertwin::exec {
@@ -18,11 +21,6 @@ namespace clustertwin::exec {
 class RunError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
-};
-
-enum class ComputeMode {
-  Real,      // CBLAS sgemm of each op's GEMM shape
-  Modelled,  // sleep for the op's roofline time on its node's device (topo::roofline_seconds)
 };
 
 // The offset of one rank's steady_clock to the coordinator's, from ping-pong rounds before the
@@ -46,49 +44,52 @@ struct MeasuredRun {
   std::string clock_text() const;
 };
 
-// What every kind of run is told, however its workers start.
-struct RunSettings {
-  ComputeMode compute = ComputeMode::Modelled;
-  std::string out_dir;   // DIR/steps.jsonl gets one line per (step, rank) as each step ends
-  double op_timeout_s = 120;   // no progress on an op for this long ends the run
-  double connect_timeout_s = 10;  // reaching a worker, and a worker reaching its peers
-  int corrupt_rank = -1;       // testing aid: this rank perturbs its all-reduce contribution
-};
-
-struct LocalRunOptions : RunSettings {
+// How the workers of a run start. Each mode carries only what it needs; check_launch() says
+// whether it fits a Program before anything starts.
+namespace launch {
+// One worker process per rank on 127.0.0.1 (rank i modelled by topology.compute_nodes()[i]).
+struct Local {
+  int ranks = 0;         // `--local N`: must be the Program's world; 0 takes the world
   std::string self_exe;  // the clustertwin binary, started as `self_exe worker ...` for each rank
 };
-
-// Spawns one worker process per rank on 127.0.0.1 (rank i modelled by topology.compute_nodes()[i]),
-// runs every step of the Program, verifies every collective's result on every rank, and returns
-// one record per op. Throws RunError on any failure, after every finished step is on disk.
-MeasuredRun run_local(const core::Program& program, const topo::Topology& topology, const LocalRunOptions& options);
-
-// A run on a real cluster: rank i on topology.compute_nodes()[i], its worker either started by
-// hand (`attach`) or started here over ssh with the node's `ssh` alias.
-struct ClusterRunOptions : RunSettings {
-  // One HOST:PORT per rank: workers started by hand with `token` (CLUSTERTWIN_TOKEN). Empty: start
-  // them over ssh.
-  std::vector<std::string> attach;
-  std::string token;  // attach: required; ssh: empty makes a fresh random one
-  // ssh launch: `ssh_command -o BatchMode=yes ALIAS remote_binary worker --listen ADDR:PORT
-  // --token-stdin`, ADDR the node's cluster address; the token goes down the session's stdin,
-  // never into argv, and nothing is copied to the node.
-  std::string ssh_command = "ssh";  // split at spaces ("ssh -i ~/.ssh/cluster" works)
+// Rank i on topology.compute_nodes()[i], started here over ssh with the node's `ssh` alias:
+// `command -o BatchMode=yes ALIAS remote_binary worker --listen ADDR:PORT --token-stdin`, ADDR the
+// node's cluster address; the token goes down the session's stdin, never into argv, and nothing is
+// copied to the node.
+struct Ssh {
+  std::string command = "ssh";  // split at spaces ("ssh -i ~/.ssh/cluster" works)
   std::string remote_binary = "clustertwin";
-  uint16_t worker_port = 0;         // 0: each worker picks a free port and announces it
-  double launch_timeout_s = 30;     // ssh login plus the worker's start
-  // Emulated (`clustertwin emulate up`): the namespaces with this prefix. Each worker starts in its
-  // node's namespace (`ip netns exec NS self_exe worker ...`, token in the environment) and the
-  // coordinator reaches it from inside that namespace. Empty: a real cluster.
-  std::string emulated_prefix;
-  std::string self_exe;  // emulated: the clustertwin binary
+  uint16_t worker_port = 0;  // 0: each worker picks a free port and announces it
+  std::string token;         // empty: a fresh random one
 };
+// Workers started by hand (`clustertwin worker`) with `token`, one HOST:PORT per rank.
+struct Attach {
+  std::vector<std::string> workers;
+  std::string token;
+};
+// Inside the network namespaces of `clustertwin emulate up` with this prefix: each worker starts in
+// its node's namespace (`ip netns exec NS self_exe worker ...`, token in the environment) and the
+// coordinator reaches it from inside that namespace.
+struct Emulated {
+  std::string prefix;
+  std::string self_exe;
+};
+}  // namespace launch
+using Launch = std::variant<launch::Local, launch::Ssh, launch::Attach, launch::Emulated>;
 
-// Runs the Program on the cluster the topology describes. Same checks and records as run_local;
-// every worker's version and program hash are checked before the start. Throws RunError naming
-// rank, node, host and cause (an unreachable ssh alias names the node and the alias).
-MeasuredRun run_cluster(const core::Program& program, const topo::Topology& topology, const ClusterRunOptions& options);
+// Throws core::InputError, naming the flag and with a hint, when `how` cannot run `program` on
+// `topology`: a --local or --attach count that is not the world, attaching without a token.
+void check_launch(const Launch& how, const core::Program& program, const topo::Topology& topology);
+
+// "3 local worker processes over loopback TCP" for `world` ranks: RunInfo::detail, bench headers.
+std::string launch_text(const Launch& how, int world);
+
+// Runs every step of the Program on workers started as `how` says, verifies every collective's
+// result on every rank, and returns one record per op. Throws core::InputError from check_launch,
+// and RunError on any failure after the start (naming rank, node, host and cause; an unreachable
+// ssh alias names the node and the alias), after every finished step is on disk.
+MeasuredRun run(const core::Program& program, const topo::Topology& topology, const Launch& how,
+                const RunSettings& settings);
 
 struct WorkerOptions {
   std::string listen = "127.0.0.1:0";  // ADDR:PORT; port 0 picks a free one

@@ -101,11 +101,11 @@ class RankRun {
   }
 
   void setup(int listen_fd) {
-    DataPlaneConfig cfg{a_.rank, a_.addresses, token_, a_.connect_timeout_s, a_.op_timeout_s};
+    DataPlaneConfig cfg{a_.rank, a_.addresses, token_, a_.settings};
     plane_ = std::make_unique<DataPlane>(cfg, peers_of(a_), listen_fd, &cancel_);
     try {
-      coll_ = std::make_unique<CollectiveRunner>(*plane_, a_.rank, a_.groups, a_.ops, a_.corrupt);
-      kernels_ = std::make_unique<ComputeKernels>(a_.compute, a_.ops, a_.modelled_seconds);
+      coll_ = std::make_unique<CollectiveRunner>(*plane_, a_.rank, a_.groups, a_.ops, a_.corrupt());
+      kernels_ = std::make_unique<ComputeKernels>(a_.settings.compute, a_.ops, a_.modelled_seconds);
     } catch (const std::bad_alloc&) {
       throw RunError(fmt::format("exec: rank {}: out of memory allocating the collective and compute buffers", a_.rank));
     }
@@ -186,7 +186,7 @@ class RankRun {
   void stream_records(const Scheduler& sched) {
     std::set<int32_t> pending;
     for (const auto& op : a_.ops) pending.insert(std::max(op.step, 0));
-    const double beat = std::clamp(a_.op_timeout_s / 4, 0.05, 1.0);
+    const double beat = std::clamp(a_.settings.op_timeout_s / 4, 0.05, 1.0);
     auto next_beat = deadline_after(beat);
     while (!pending.empty() && !cancel_.cancelled()) {
       pollfd fds[4] = {{control_.fd(), POLLIN, 0}, {steps_pipe_.fd(), POLLIN, 0}, {cancel_.wake_fd(), POLLIN, 0},
@@ -256,7 +256,7 @@ class RankRun {
 // Answers the coordinator's clock pings until the start frame comes.
 StartInfo wait_for_start(Channel& control, const Assignment& a, int64_t clock_shift_ns) {
   for (;;) {
-    Frame f = control.recv(deadline_after(2 * a.connect_timeout_s + 60));
+    Frame f = control.recv(deadline_after(2 * a.settings.connect_timeout_s + 60));
     // Stamped first: the stamp must fall between the ping leaving and the pong arriving.
     const int64_t stamp =
         std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count() + clock_shift_ns;

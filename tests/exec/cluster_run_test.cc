@@ -1,4 +1,4 @@
-// run_cluster on loopback: workers attached after being started "by hand" (by the test), and
+// exec::run on loopback: workers attached after being started "by hand" (by the test), and
 // workers started over a fake ssh that runs the remote command here — the real path minus sshd.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -52,14 +52,13 @@ class ClusterRun : public testing::Test {
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  ClusterRunOptions options() const {
-    ClusterRunOptions o;
-    o.ssh_command = ssh_;
-    o.remote_binary = CLUSTERTWIN_TEST_WORKER;
+  RunSettings options() const {
+    RunSettings o;
     o.op_timeout_s = 10;
     o.launch_timeout_s = 10;
     return o;
   }
+  launch::Ssh ssh() const { return {.command = ssh_, .remote_binary = CLUSTERTWIN_TEST_WORKER}; }
   std::string ssh_log() const {
     std::ifstream in(dir_ / "ssh.log");
     std::stringstream s;
@@ -76,16 +75,16 @@ TEST_F(ClusterRun, AttachesToWorkersStartedByHand) {
   const std::string token = "hand-token-1234";
   WorkerProcesses hand(std::vector<WorkerLaunch>(3, local_worker_launch(CLUSTERTWIN_TEST_WORKER)), local_worker_env(token));
   auto o = options();
-  for (uint16_t port : hand.read_ports(10)) o.attach.push_back("127.0.0.1:" + std::to_string(port));
-  o.token = token;
+  launch::Attach attach{.token = token};
+  for (uint16_t port : hand.read_ports(10)) attach.workers.push_back("127.0.0.1:" + std::to_string(port));
   o.out_dir = (dir_ / "out").string();
   auto p = test::collective_program(3, core::CollectiveKind::AllReduce, 100003);
-  auto run = run_cluster(p, test::flat_topology(3), o);
+  auto run = exec::run(p, test::flat_topology(3), attach, o);
   hand.finish(5);
   EXPECT_EQ(run.records.size(), 3u);
   ASSERT_EQ(run.clocks.size(), 3u);
   for (const auto& c : run.clocks) {
-    EXPECT_TRUE(c.applied);  // another machine's clock, as far as run_cluster knows
+    EXPECT_TRUE(c.applied);  // another machine's clock, as far as an attached run knows
     EXPECT_LE(std::abs(c.offset_s), c.error_s + 1e-9);
   }
   EXPECT_GT(run.clock_error_s(), 0);
@@ -98,11 +97,10 @@ TEST_F(ClusterRun, AttachWithTheWrongTokenIsRefused) {
   WorkerProcesses hand(std::vector<WorkerLaunch>(1, local_worker_launch(CLUSTERTWIN_TEST_WORKER)), local_worker_env("right"));
   auto o = options();
   auto port = hand.read_ports(10)[0];
-  o.attach = {"127.0.0.1:" + std::to_string(port)};
-  o.token = "wrong";
+  launch::Attach attach{.workers = {"127.0.0.1:" + std::to_string(port)}, .token = "wrong"};
   o.connect_timeout_s = 2;
   try {
-    run_cluster(test::collective_program(1, core::CollectiveKind::AllReduce, 10), test::flat_topology(1), o);
+    run(test::collective_program(1, core::CollectiveKind::AllReduce, 10), test::flat_topology(1), attach, o);
     FAIL();
   } catch (const RunError& e) {
     EXPECT_EQ(std::string(e.what()), "exec: rank 0 (n0, 127.0.0.1:" + std::to_string(port) +
@@ -113,10 +111,10 @@ TEST_F(ClusterRun, AttachWithTheWrongTokenIsRefused) {
 }
 
 TEST_F(ClusterRun, StartsWorkersOverSshWithTheTokenOffTheCommandLine) {
-  auto o = options();
-  o.token = "secret-token-5678";
+  auto how = ssh();
+  how.token = "secret-token-5678";
   auto p = test::collective_program(3, core::CollectiveKind::AllGather, 1000);
-  auto run = run_cluster(p, ssh_topology(3), o);
+  auto run = exec::run(p, ssh_topology(3), how, options());
   EXPECT_EQ(run.records.size(), 3u);
   std::string log = ssh_log();
   for (int r = 0; r < 3; ++r)
@@ -128,9 +126,9 @@ TEST_F(ClusterRun, StartsWorkersOverSshWithTheTokenOffTheCommandLine) {
 }
 
 TEST_F(ClusterRun, UnreachableSshAliasNamesNodeAndAlias) {
-  auto o = options();
   try {
-    run_cluster(test::collective_program(2, core::CollectiveKind::AllReduce, 10), ssh_topology(2, {"n0", "unreachable-pi"}), o);
+    run(test::collective_program(2, core::CollectiveKind::AllReduce, 10), ssh_topology(2, {"n0", "unreachable-pi"}), ssh(),
+        options());
     FAIL();
   } catch (const RunError& e) {
     EXPECT_EQ(std::string(e.what()),
@@ -143,10 +141,10 @@ TEST_F(ClusterRun, UnreachableSshAliasNamesNodeAndAlias) {
 }
 
 TEST_F(ClusterRun, MissingRemoteBinaryIsExplained) {
-  auto o = options();
-  o.remote_binary = "/nonexistent/clustertwin";
+  auto how = ssh();
+  how.remote_binary = "/nonexistent/clustertwin";
   try {
-    run_cluster(test::collective_program(1, core::CollectiveKind::AllReduce, 10), ssh_topology(1), o);
+    run(test::collective_program(1, core::CollectiveKind::AllReduce, 10), ssh_topology(1), how, options());
     FAIL();
   } catch (const RunError& e) {
     EXPECT_NE(std::string(e.what()).find("exited with status 127 before announcing its port — the node's shell found no "
@@ -162,7 +160,7 @@ TEST_F(ClusterRun, NodesWithoutAliasOrAddressAreListed) {
   t.nodes[0].ssh = "";
   t.nodes[2].address = "";
   try {
-    run_cluster(test::collective_program(3, core::CollectiveKind::AllReduce, 10), t, options());
+    run(test::collective_program(3, core::CollectiveKind::AllReduce, 10), t, ssh(), options());
     FAIL();
   } catch (const RunError& e) {
     EXPECT_EQ(std::string(e.what()),

@@ -27,7 +27,7 @@ std::vector<std::vector<float>> run_collective(const core::Program& p, int world
     const auto& ops = p.ranks[r].ops;
     if (ops.empty()) return;
     auto peers = work::peers_of(plan_for(ops[0], p.groups[0], r));
-    DataPlane plane({r, l.addrs, "tok", 5, 5}, std::vector<int>(peers.begin(), peers.end()), l.fds[r].get(), nullptr);
+    DataPlane plane({r, l.addrs, "tok", {.op_timeout_s = 5, .connect_timeout_s = 5}}, std::vector<int>(peers.begin(), peers.end()), l.fds[r].get(), nullptr);
     CollectiveRunner runner(plane, r, p.groups, ops, false);
     runner.fill(ops[0]);
     runner.run(ops[0], 0);
@@ -90,7 +90,7 @@ TEST(Ring, CorruptContributionFailsVerificationNamingTheElement) {
   std::vector<std::string> errors(3);
   test::run_ranks(3, [&](int r) {
     const auto& ops = p.ranks[r].ops;
-    DataPlane plane({r, l.addrs, "tok", 5, 5}, {(r + 1) % 3, (r + 2) % 3}, l.fds[r].get(), nullptr);
+    DataPlane plane({r, l.addrs, "tok", {.op_timeout_s = 5, .connect_timeout_s = 5}}, {(r + 1) % 3, (r + 2) % 3}, l.fds[r].get(), nullptr);
     CollectiveRunner runner(plane, r, p.groups, ops, r == 1);
     runner.fill(ops[0]);
     runner.run(ops[0], 0);
@@ -219,7 +219,7 @@ TEST(Algorithms, AllToAllWithACorruptRankFailsWhereItsBlockLands) {
   std::vector<std::string> errors(3);
   test::run_ranks(3, [&](int r) {
     const auto& ops = p.ranks[r].ops;
-    DataPlane plane({r, l.addrs, "tok", 5, 5}, {(r + 1) % 3, (r + 2) % 3}, l.fds[r].get(), nullptr);
+    DataPlane plane({r, l.addrs, "tok", {.op_timeout_s = 5, .connect_timeout_s = 5}}, {(r + 1) % 3, (r + 2) % 3}, l.fds[r].get(), nullptr);
     CollectiveRunner runner(plane, r, p.groups, ops, r == 2);
     runner.fill(ops[0]);
     runner.run(ops[0], 0);

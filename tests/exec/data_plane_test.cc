@@ -25,7 +25,7 @@ TEST(DataPlane, MessagesBothWaysAtOnceDoNotDeadlock) {
   auto l = test::listen_loopback(2);
   const uint64_t big = 20 << 20;  // far more than both sockets' buffers
   test::run_ranks(2, [&](int r) {
-    DataPlane plane({r, l.addrs, "tok", 5, 5}, {1 - r}, l.fds[r].get(), nullptr);
+    DataPlane plane({r, l.addrs, "tok", {.op_timeout_s = 5, .connect_timeout_s = 5}}, {1 - r}, l.fds[r].get(), nullptr);
     plane.send_message(1 - r, 10 + r, big, "send");
     plane.recv_message(1 - r, 11 - r, big, "recv");
   });
@@ -38,7 +38,7 @@ TEST(DataPlane, ARingOfSendsBeforeReceivesDoesNotStall) {
   const uint64_t big = 48 << 20;
   test::run_ranks(3, [&](int r) {
     int next = (r + 1) % 3, prev = (r + 2) % 3;
-    DataPlane plane({r, l.addrs, "tok", 5, 5}, {next, prev}, l.fds[r].get(), nullptr);
+    DataPlane plane({r, l.addrs, "tok", {.op_timeout_s = 5, .connect_timeout_s = 5}}, {next, prev}, l.fds[r].get(), nullptr);
     plane.send_message(next, 7, big, "send");
     plane.recv_message(prev, 7, big, "recv");
   });
@@ -48,7 +48,7 @@ TEST(DataPlane, MessagesMatchByTagInOrderAcrossFrameSplits) {
   auto l = test::listen_loopback(2);
   const uint64_t huge = (70ull << 20) + 3;  // two frames: above the 64 MiB payload bound
   test::run_ranks(2, [&](int r) {
-    DataPlane plane({r, l.addrs, "tok", 5, 5}, {1 - r}, l.fds[r].get(), nullptr);
+    DataPlane plane({r, l.addrs, "tok", {.op_timeout_s = 5, .connect_timeout_s = 5}}, {1 - r}, l.fds[r].get(), nullptr);
     if (r == 0) {
       plane.send_message(1, 5, 10, "a");
       plane.send_message(1, 6, 0, "b");
@@ -65,7 +65,7 @@ TEST(DataPlane, MessageOfTheWrongSizeIsAnError) {
   auto l = test::listen_loopback(2);
   std::string err;
   test::run_ranks(2, [&](int r) {
-    DataPlane plane({r, l.addrs, "tok", 5, 5}, {1 - r}, l.fds[r].get(), nullptr);
+    DataPlane plane({r, l.addrs, "tok", {.op_timeout_s = 5, .connect_timeout_s = 5}}, {1 - r}, l.fds[r].get(), nullptr);
     if (r == 0) return plane.send_message(1, 1, 100, "send");
     try {
       plane.recv_message(0, 1, 200, "op 4 'act.recv' (step 0)");
@@ -81,7 +81,7 @@ TEST(DataPlane, PeerThatNeverConnectsTimesOutNamingIt) {
   auto l = test::listen_loopback(2);
   auto t0 = Clock::now();
   try {
-    DataPlane plane({1, l.addrs, "tok", 0.3, 5}, {0}, l.fds[1].get(), nullptr);
+    DataPlane plane({1, l.addrs, "tok", {.op_timeout_s = 5, .connect_timeout_s = 0.3}}, {0}, l.fds[1].get(), nullptr);
     FAIL() << "no timeout";
   } catch (const Timeout& e) {
     EXPECT_NE(std::string(e.what()).find("rank 1: rank 0 (" + l.addrs[0].str() + ") did not open its data connection within 0.3 s"),
@@ -96,7 +96,7 @@ TEST(DataPlane, SilentPeerTimesOutWithinTheOpBound) {
   std::string err;
   double took = 0;
   test::run_ranks(2, [&](int r) {
-    DataPlane plane({r, l.addrs, "tok", 5, 0.3}, {1 - r}, l.fds[r].get(), nullptr);
+    DataPlane plane({r, l.addrs, "tok", {.op_timeout_s = 0.3, .connect_timeout_s = 5}}, {1 - r}, l.fds[r].get(), nullptr);
     if (r == 1) return std::this_thread::sleep_for(std::chrono::milliseconds(800));  // connected, never answers
     std::vector<uint8_t> in(64), out(64);
     auto t0 = Clock::now();
@@ -117,7 +117,7 @@ TEST(DataPlane, PeerThatClosesIsReportedAsLost) {
   auto l = test::listen_loopback(2);
   std::string err;
   test::run_ranks(2, [&](int r) {
-    DataPlane plane({r, l.addrs, "tok", 5, 5}, {1 - r}, l.fds[r].get(), nullptr);
+    DataPlane plane({r, l.addrs, "tok", {.op_timeout_s = 5, .connect_timeout_s = 5}}, {1 - r}, l.fds[r].get(), nullptr);
     if (r == 1) return;  // closes its end at once
     try {
       plane.recv_message(1, 0, 8, "op 2 'x'");
@@ -133,7 +133,7 @@ TEST(DataPlane, WrongTokenIsRefused) {
   std::string err0, err1;
   test::run_ranks(2, [&](int r) {
     try {
-      DataPlane plane({r, l.addrs, r == 0 ? "intruder" : "tok", 0.5, 5}, {1 - r}, l.fds[r].get(), nullptr);
+      DataPlane plane({r, l.addrs, r == 0 ? "intruder" : "tok", {.op_timeout_s = 5, .connect_timeout_s = 0.5}}, {1 - r}, l.fds[r].get(), nullptr);
     } catch (const RunError& e) {
       (r == 0 ? err0 : err1) = e.what();
     }
@@ -156,7 +156,7 @@ TEST(DataPlane, IntruderWithAWrongTokenIsRefusedAndThePeersConnect) {
   test::run_ranks(2, [&](int r) {
     // Rank 0 comes late, so rank 1 meets the intruder first.
     if (r == 0) std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    DataPlane plane({r, l.addrs, "tok", 5, 5}, {1 - r}, l.fds[r].get(), nullptr);
+    DataPlane plane({r, l.addrs, "tok", {.op_timeout_s = 5, .connect_timeout_s = 5}}, {1 - r}, l.fds[r].get(), nullptr);
     if (r == 0) plane.send_message(1, 1, 1000, "send");
     if (r == 1) plane.recv_message(0, 1, 1000, "recv");
   });
@@ -176,7 +176,7 @@ std::string refusal_of(const std::function<void(Channel&)>& misbehave) {
     misbehave(c);
   });
   try {
-    DataPlane plane({1, l.addrs, "tok", 5, 5}, {0}, l.fds[1].get(), nullptr);
+    DataPlane plane({1, l.addrs, "tok", {.op_timeout_s = 5, .connect_timeout_s = 5}}, {0}, l.fds[1].get(), nullptr);
     plane.recv_message(0, 1, 8, "op 4 'x'");
   } catch (const RunError& e) {
     err = e.what();
@@ -222,7 +222,7 @@ TEST(DataPlane, CancelWakesAWait) {
   std::string err;
   double took = 0;
   test::run_ranks(2, [&](int r) {
-    DataPlane plane({r, l.addrs, "tok", 5, 30}, {1 - r}, l.fds[r].get(), r == 0 ? &cancel : nullptr);
+    DataPlane plane({r, l.addrs, "tok", {.op_timeout_s = 30, .connect_timeout_s = 5}}, {1 - r}, l.fds[r].get(), r == 0 ? &cancel : nullptr);
     if (r == 1) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
       cancel.cancel("exec: rank 1 failed first");

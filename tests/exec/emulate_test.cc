@@ -236,10 +236,8 @@ core::Program allreduces(int world, double bytes, int steps) {
   return p;
 }
 
-ClusterRunOptions emulated_options(const std::string& prefix) {
-  ClusterRunOptions o;
-  o.emulated_prefix = prefix;
-  o.self_exe = CLUSTERTWIN_TEST_WORKER;
+RunSettings emulated_options() {
+  RunSettings o;
   o.op_timeout_s = 5;
   o.launch_timeout_s = 10;
   return o;
@@ -249,7 +247,7 @@ TEST_F(Emulated, RunInsideTheEmulationReachesTheLinkRate) {
   auto t = topo::parse_topology(kRing, "ring.yaml");
   Emulation emu(plan_emulation(t, {1, prefix_, false}));
   const double bytes = 6 << 20;
-  auto run = run_cluster(allreduces(3, bytes, 3), t, emulated_options(prefix_));
+  auto run = exec::run(allreduces(3, bytes, 3), t, launch::Emulated{prefix_, CLUSTERTWIN_TEST_WORKER}, emulated_options());
   ASSERT_EQ(run.records.size(), 9u);
   for (const auto& c : run.clocks) EXPECT_FALSE(c.applied);  // one machine
   // Ring all-reduce moves 2(n-1)/n of the buffer over each link: busbw against the 25 MB/s link.
@@ -271,7 +269,7 @@ TEST_F(Emulated, RunInsideTheEmulationReachesTheLinkRate) {
 TEST_F(Emulated, AKilledWorkerEndsTheRunNamingRankAndHost) {
   auto t = topo::parse_topology(kRing, "ring.yaml");
   Emulation emu(plan_emulation(t, {1, prefix_, false}));
-  auto o = emulated_options(prefix_);
+  auto o = emulated_options();
   o.out_dir = "/tmp/" + prefix_ + "out";
   o.op_timeout_s = 2;
   // 30 steps of 2 MB all-reduces: ~0.1 s each at 25 MB/s; rank 1 is killed after a few.
@@ -290,7 +288,7 @@ TEST_F(Emulated, AKilledWorkerEndsTheRunNamingRankAndHost) {
   });
   std::string error;
   try {
-    run_cluster(allreduces(3, 2 << 20, 30), t, o);
+    run(allreduces(3, 2 << 20, 30), t, launch::Emulated{prefix_, CLUSTERTWIN_TEST_WORKER}, o);
   } catch (const RunError& e) {
     error = e.what();
   }

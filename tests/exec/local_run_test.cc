@@ -1,4 +1,4 @@
-// run_local with real worker processes (exec_test_worker, built beside this test).
+// exec::run of local workers: real worker processes (exec_test_worker, built beside this test).
 #include "exec/executor.h"
 
 #include <gtest/gtest.h>
@@ -36,19 +36,20 @@ std::string temp_dir(const std::string& name) {
   return d.string();
 }
 
-LocalRunOptions options(ComputeMode mode) {
-  LocalRunOptions o;
-  o.self_exe = CLUSTERTWIN_TEST_WORKER;
+RunSettings options(ComputeMode mode) {
+  RunSettings o;
   o.compute = mode;
   o.op_timeout_s = 10;
   return o;
 }
 
+launch::Local local(std::string exe = CLUSTERTWIN_TEST_WORKER) { return {.self_exe = exe}; }
+
 TEST(LocalRun, RealComputeDdpOnThreeProcesses) {
   auto p = tiny_ddp(3, 2);
   auto o = options(ComputeMode::Real);
   o.out_dir = temp_dir("ddp");
-  auto run = run_local(p, test::flat_topology(3), o);
+  auto run = exec::run(p, test::flat_topology(3), local(), o);
   const auto& records = run.records;
   ASSERT_EQ(run.clocks.size(), 3u);
   for (const auto& c : run.clocks) EXPECT_FALSE(c.applied);  // one machine, one clock
@@ -71,7 +72,7 @@ TEST(LocalRun, CorruptRankThrowsNamingIt) {
   auto o = options(ComputeMode::Modelled);
   o.corrupt_rank = 1;
   try {
-    run_local(p, test::flat_topology(3), o);
+    run(p, test::flat_topology(3), local(), o);
     FAIL() << "the corrupted all-reduce passed";
   } catch (const RunError& e) {
     std::string m = e.what();
@@ -85,7 +86,7 @@ TEST(LocalRun, CorruptRankThrowsNamingIt) {
 TEST(LocalRun, WorldMustMatchTheTopology) {
   auto p = tiny_ddp(2, 1);
   try {
-    run_local(p, test::flat_topology(3), options(ComputeMode::Modelled));
+    run(p, test::flat_topology(3), local(), options(ComputeMode::Modelled));
     FAIL();
   } catch (const RunError& e) {
     EXPECT_EQ(std::string(e.what()), "exec: the program has 2 ranks but topology 'flat' has 3 compute nodes — compile the "
@@ -94,10 +95,8 @@ TEST(LocalRun, WorldMustMatchTheTopology) {
 }
 
 TEST(LocalRun, MissingBinaryIsNamed) {
-  auto o = options(ComputeMode::Modelled);
-  o.self_exe = "/nonexistent/clustertwin";
   try {
-    run_local(tiny_ddp(2, 1), test::flat_topology(2), o);
+    run(tiny_ddp(2, 1), test::flat_topology(2), local("/nonexistent/clustertwin"), options(ComputeMode::Modelled));
     FAIL();
   } catch (const RunError& e) {
     EXPECT_EQ(std::string(e.what()), "exec: cannot start the worker of rank 0 ('/nonexistent/clustertwin worker'): No such "
@@ -107,10 +106,8 @@ TEST(LocalRun, MissingBinaryIsNamed) {
 }
 
 TEST(LocalRun, WorkerThatExitsEarlyIsReported) {
-  auto o = options(ComputeMode::Modelled);
-  o.self_exe = "/bin/false";
   try {
-    run_local(tiny_ddp(2, 1), test::flat_topology(2), o);
+    run(tiny_ddp(2, 1), test::flat_topology(2), local("/bin/false"), options(ComputeMode::Modelled));
     FAIL();
   } catch (const RunError& e) {
     EXPECT_NE(std::string(e.what()).find("('/bin/false worker') exited with status 1 before announcing its port"),

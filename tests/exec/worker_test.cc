@@ -118,7 +118,7 @@ TEST(Worker, RunsAProgramWithItsSemanticsAndStreamsSteps) {
   auto p = small_training(3, 2);
   detail::CoordinateOptions o;
   o.token = "t0k";
-  o.out_dir = temp_dir("steps");
+  o.settings.out_dir = temp_dir("steps");
   auto run = run_in_threads(p, o);
   ASSERT_EQ(run.coordinator_error, "");
   size_t total = 0;
@@ -158,7 +158,7 @@ TEST(Worker, RunsAProgramWithItsSemanticsAndStreamsSteps) {
     EXPECT_LE(latest_start, earliest_end + 1e-3);
   }
 
-  std::ifstream in(o.out_dir + "/steps.jsonl");
+  std::ifstream in(o.settings.out_dir + "/steps.jsonl");
   std::string line;
   std::map<std::pair<int, int>, int> lines;
   while (std::getline(in, line)) {
@@ -169,7 +169,7 @@ TEST(Worker, RunsAProgramWithItsSemanticsAndStreamsSteps) {
     EXPECT_EQ(j["ops"][0].size(), 3u);
   }
   EXPECT_EQ(lines.size(), 6u);
-  std::filesystem::remove_all(o.out_dir);
+  std::filesystem::remove_all(o.settings.out_dir);
 }
 
 // The latest start and earliest end of each step's all-reduce across ranks: on one clock, no rank
@@ -193,7 +193,7 @@ TEST(Worker, ClockOffsetOnLoopbackIsZeroWithinTheReportedBound) {
   auto p = small_training(3, 1);
   detail::CoordinateOptions o;
   o.token = "t";
-  o.out_dir = temp_dir("clocks");
+  o.settings.out_dir = temp_dir("clocks");
   auto run = run_in_threads(p, o);
   ASSERT_EQ(run.coordinator_error, "");
   ASSERT_EQ(run.clocks.size(), 3u);
@@ -205,10 +205,10 @@ TEST(Worker, ClockOffsetOnLoopbackIsZeroWithinTheReportedBound) {
     EXPECT_DOUBLE_EQ(c.error_s, c.rtt_s / 2);
     EXPECT_TRUE(c.applied);
   }
-  auto j = nlohmann::json::parse(std::ifstream(o.out_dir + "/clocks.json"));
+  auto j = nlohmann::json::parse(std::ifstream(o.settings.out_dir + "/clocks.json"));
   EXPECT_EQ(j.size(), 3u);
   EXPECT_EQ(j[2]["rank"], 2);
-  std::filesystem::remove_all(o.out_dir);
+  std::filesystem::remove_all(o.settings.out_dir);
 }
 
 TEST(Worker, ClockOffsetsAreEstimatedAndAppliedToRecords) {
@@ -232,8 +232,8 @@ TEST(Worker, CorruptRankFailsTheRunNamingRankAndCollective) {
   auto p = small_training(3, 2);
   detail::CoordinateOptions o;
   o.token = "t0k";
-  o.corrupt_rank = 2;
-  o.out_dir = temp_dir("corrupt");
+  o.settings.corrupt_rank = 2;
+  o.settings.out_dir = temp_dir("corrupt");
   auto run = run_in_threads(p, o);
   const std::string& e = run.coordinator_error;
   EXPECT_NE(e.find("'grad.allreduce' (allreduce of "), std::string::npos) << e;
@@ -242,10 +242,10 @@ TEST(Worker, CorruptRankFailsTheRunNamingRankAndCollective) {
   EXPECT_NE(e.find("steps.jsonl"), std::string::npos) << e;
   for (const auto& w : run.worker_errors) EXPECT_NE(w, "");
   // Step 0 never finishes (its all-reduce is wrong), so nothing was streamed.
-  std::ifstream in(o.out_dir + "/steps.jsonl");
+  std::ifstream in(o.settings.out_dir + "/steps.jsonl");
   EXPECT_TRUE(in.good());
   EXPECT_EQ(in.peek(), std::ifstream::traits_type::eof());
-  std::filesystem::remove_all(o.out_dir);
+  std::filesystem::remove_all(o.settings.out_dir);
 }
 
 TEST(Worker, WrongTokenIsRefusedWithAClearError) {
@@ -309,7 +309,7 @@ TEST(Worker, ConnectionRefusedNamesRankAndCause) {
   auto p = test::collective_program(1, core::CollectiveKind::AllReduce, 10);
   detail::CoordinateOptions o;
   o.token = "t";
-  o.connect_timeout_s = 0.3;
+  o.settings.connect_timeout_s = 0.3;
   try {
     detail::coordinate(p, {free_port}, {{0.0}}, o);
     FAIL();
@@ -339,7 +339,7 @@ TEST(Worker, WorkerThatDiesIsReported) {
   });
   detail::CoordinateOptions o;
   o.token = "t";
-  o.connect_timeout_s = 0.5;
+  o.settings.connect_timeout_s = 0.5;
   try {
     detail::coordinate(p, l.addrs, {{0.0}, {0.0}}, o);
     ADD_FAILURE() << "no error";

@@ -1,5 +1,5 @@
-// run_cluster(): workers on the nodes of a real cluster, attached (started by hand) or started
-// here over ssh with the topology's aliases, driven by the same coordinator as run_local.
+// exec::run(): how the workers start — on this machine, over ssh with the topology's aliases,
+// attached (started by hand), or in an emulated cluster — and one coordinator driving them all.
 #include <fmt/format.h>
 
 #include <sys/wait.h>
@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <sstream>
 
+#include "core/diag.h"
 #include "exec/auth.h"
 #include "exec/coordinator.h"
 #include "exec/emulate/emulation.h"
@@ -47,10 +48,16 @@ std::vector<Target> targets(const topo::Topology& t) {
   return out;
 }
 
-WorkerLaunch ssh_launch(const Target& t, const ClusterRunOptions& o, const std::string& token) {
+detail::CoordinateOptions coordinate_options(const RunSettings& s, std::string token, const std::vector<Target>& ts) {
+  detail::CoordinateOptions co{s, std::move(token)};
+  for (const auto& t : ts) co.node_names.push_back(t.node->name);
+  return co;
+}
+
+WorkerLaunch ssh_launch(const Target& t, const launch::Ssh& o, const std::string& token) {
   const std::string& alias = t.node->ssh;
   WorkerLaunch l;
-  l.argv = split_words(o.ssh_command);
+  l.argv = split_words(o.command);
   for (std::string w : {"-o", "BatchMode=yes"}) l.argv.push_back(w);
   l.argv.push_back(alias);
   // ssh joins the rest into one line for the node's shell: the binary path stays unquoted, so a
@@ -90,18 +97,10 @@ void check_nodes(const std::vector<Target>& ts, const topo::Topology& t, bool ss
 }
 
 MeasuredRun attach(const core::Program& p, const std::vector<Target>& ts, const std::vector<std::vector<double>>& seconds,
-                   const ClusterRunOptions& o) {
-  if (static_cast<int>(o.attach.size()) != p.world())
-    throw RunError(fmt::format("exec: --attach lists {} workers, the program has {} ranks — give one HOST:PORT per rank, "
-                               "in the order of the topology's compute nodes",
-                               o.attach.size(), p.world()));
-  if (o.token.empty())
-    throw RunError("exec: attaching needs the run token the workers were started with (CLUSTERTWIN_TOKEN)");
+                   const launch::Attach& how, const RunSettings& s) {
   std::vector<Endpoint> addrs;
-  for (const auto& a : o.attach) addrs.push_back(parse_endpoint(a, "--attach"));
-  detail::CoordinateOptions co = detail::coordinate_options(o, o.token);
-  for (const auto& t : ts) co.node_names.push_back(t.node->name);
-  return detail::coordinate(p, addrs, seconds, co);
+  for (const auto& a : how.workers) addrs.push_back(parse_endpoint(a, "--attach"));
+  return detail::coordinate(p, addrs, seconds, coordinate_options(s, how.token, ts));
 }
 
 // Where each started worker listens (its node's host, the port it printed); stops them all when one
@@ -132,14 +131,14 @@ MeasuredRun coordinate_workers(WorkerProcesses& workers, const core::Program& p,
 }
 
 MeasuredRun emulated(const core::Program& p, const std::vector<Target>& ts, const std::vector<std::vector<double>>& seconds,
-                     const ClusterRunOptions& o) {
+                     const launch::Emulated& how, const RunSettings& s) {
   std::string why;
   if (!emulate::supported(&why)) throw RunError("exec: --emulated: " + why);
-  auto existing = emulate::list(o.emulated_prefix);
+  auto existing = emulate::list(how.prefix);
   std::vector<std::string> ns;
   std::string missing;
   for (const auto& t : ts) {
-    ns.push_back(emulate::namespace_name(o.emulated_prefix, t.node->name));
+    ns.push_back(emulate::namespace_name(how.prefix, t.node->name));
     if (std::find(existing.begin(), existing.end(), ns.back()) == existing.end())
       missing += (missing.empty() ? "" : ", ") + ns.back();
   }
@@ -149,14 +148,13 @@ MeasuredRun emulated(const core::Program& p, const std::vector<Target>& ts, cons
   std::vector<WorkerLaunch> launches;
   for (size_t r = 0; r < ts.size(); ++r) {
     WorkerLaunch l;
-    l.argv = {"ip", "netns", "exec", ns[r], o.self_exe, "worker", "--listen", Endpoint{ts[r].host, 0}.str()};
+    l.argv = {"ip", "netns", "exec", ns[r], how.self_exe, "worker", "--listen", Endpoint{ts[r].host, 0}.str()};
     l.what = fmt::format("the worker of node '{}' in namespace '{}'", ts[r].node->name, ns[r]);
     launches.push_back(std::move(l));
   }
   WorkerProcesses workers(std::move(launches), local_worker_env(token));
-  const std::vector<Endpoint> addrs = worker_endpoints(workers, ts, o.launch_timeout_s);
-  detail::CoordinateOptions co = detail::coordinate_options(o, token);
-  for (const auto& t : ts) co.node_names.push_back(t.node->name);
+  const std::vector<Endpoint> addrs = worker_endpoints(workers, ts, s.launch_timeout_s);
+  detail::CoordinateOptions co = coordinate_options(s, token, ts);
   co.same_clock = true;  // one machine, one steady_clock
   co.connect = [ns](int rank, const Endpoint& ep, Clock::time_point deadline, const std::string& who) {
     emulate::InNamespace in(ns.at(rank));  // the socket belongs to the rank's namespace from here on
@@ -166,29 +164,79 @@ MeasuredRun emulated(const core::Program& p, const std::vector<Target>& ts, cons
 }
 
 MeasuredRun over_ssh(const core::Program& p, const std::vector<Target>& ts, const std::vector<std::vector<double>>& seconds,
-                     const ClusterRunOptions& o) {
-  const std::string token = o.token.empty() ? auth::random_hex(16) : o.token;
+                     const launch::Ssh& how, const RunSettings& s) {
+  const std::string token = how.token.empty() ? auth::random_hex(16) : how.token;
   std::vector<WorkerLaunch> launches;
-  for (const auto& t : ts) launches.push_back(ssh_launch(t, o, token));
+  for (const auto& t : ts) launches.push_back(ssh_launch(t, how, token));
   WorkerProcesses workers(std::move(launches), {});
-  const std::vector<Endpoint> addrs = worker_endpoints(workers, ts, o.launch_timeout_s);
-  detail::CoordinateOptions co = detail::coordinate_options(o, token);
-  for (const auto& t : ts) co.node_names.push_back(t.node->name);
+  const std::vector<Endpoint> addrs = worker_endpoints(workers, ts, s.launch_timeout_s);
+  return coordinate_workers(workers, p, addrs, seconds, coordinate_options(s, token, ts));
+}
+
+MeasuredRun local(const core::Program& p, const std::vector<std::vector<double>>& seconds, const launch::Local& how,
+                  const RunSettings& s) {
+  const std::string token = auth::random_hex(16);
+  WorkerProcesses workers(std::vector<WorkerLaunch>(p.world(), local_worker_launch(how.self_exe)), local_worker_env(token));
+  const std::vector<Target> ts(p.world(), Target{nullptr, "127.0.0.1"});
+  const std::vector<Endpoint> addrs = worker_endpoints(workers, ts, s.launch_timeout_s);
+  detail::CoordinateOptions co{s, token};
+  co.same_clock = true;
   return coordinate_workers(workers, p, addrs, seconds, co);
+}
+
+template <class... F>
+struct Overloaded : F... {
+  using F::operator()...;
+};
+
+std::string input_error(const std::string& flag, const std::string& message, const std::string& hint) {
+  return fmt::format("{}: error: {}\nhint: {}", flag, message, hint);
 }
 }  // namespace
 
-MeasuredRun run_cluster(const core::Program& program, const topo::Topology& topology, const ClusterRunOptions& options) {
-  ignore_sigpipe();
-  const auto seconds = detail::prepare(program, topology, options);
-  auto ts = targets(topology);
-  if (!options.attach.empty()) return attach(program, ts, seconds, options);
-  if (!options.emulated_prefix.empty()) {
-    check_nodes(ts, topology, false);
-    return emulated(program, ts, seconds, options);
+void check_launch(const Launch& how, const core::Program& p, const topo::Topology& t) {
+  const int world = p.world();
+  if (const auto* l = std::get_if<launch::Local>(&how); l && l->ranks > 0 && l->ranks != world)
+    throw core::InputError(input_error(
+        "--local", fmt::format("{} local workers requested, but topology '{}' has {} nodes that run ranks", l->ranks, t.name, world),
+        fmt::format("use --local {} (one worker process per node of the topology)", world)));
+  if (const auto* a = std::get_if<launch::Attach>(&how)) {
+    if (static_cast<int>(a->workers.size()) != world)
+      throw core::InputError(input_error(
+          "--attach", fmt::format("{} workers given, but topology '{}' has {} nodes that run ranks", a->workers.size(), t.name, world),
+          "list one HOST:PORT per node, in the topology's order of nodes"));
+    if (a->token.empty())
+      throw core::InputError(input_error("--attach", "attaching needs the run token the workers were started with",
+                                         "export CLUSTERTWIN_TOKEN=... (the same value the workers got)"));
   }
-  check_nodes(ts, topology, true);
-  return over_ssh(program, ts, seconds, options);
+}
+
+std::string launch_text(const Launch& how, int world) {
+  return std::visit(
+      Overloaded{
+          [&](const launch::Local&) { return fmt::format("{} local worker processes over loopback TCP", world); },
+          [&](const launch::Attach& a) { return fmt::format("{} attached workers over TCP", a.workers.size()); },
+          [&](const launch::Emulated&) { return fmt::format("{} workers in an emulated cluster (network namespaces)", world); },
+          [&](const launch::Ssh&) { return fmt::format("{} workers started over ssh, TCP", world); }},
+      how);
+}
+
+MeasuredRun run(const core::Program& program, const topo::Topology& topology, const Launch& how, const RunSettings& s) {
+  check_launch(how, program, topology);
+  ignore_sigpipe();
+  const auto seconds = detail::prepare(program, topology, s);
+  const auto ts = targets(topology);
+  return std::visit(Overloaded{[&](const launch::Local& l) { return local(program, seconds, l, s); },
+                               [&](const launch::Attach& a) { return attach(program, ts, seconds, a, s); },
+                               [&](const launch::Emulated& e) {
+                                 check_nodes(ts, topology, false);
+                                 return emulated(program, ts, seconds, e, s);
+                               },
+                               [&](const launch::Ssh& h) {
+                                 check_nodes(ts, topology, true);
+                                 return over_ssh(program, ts, seconds, h, s);
+                               }},
+                    how);
 }
 
 }  // namespace clustertwin::exec
