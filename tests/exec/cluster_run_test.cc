@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/diag.h"
 #include "exec/executor.h"
 #include "exec/spawn.h"
 #include "support.h"
@@ -182,6 +183,49 @@ TEST_F(ClusterRun, AWorkerStopsWhenItsSessionEnds) {
   w.finish(5);  // closes its stdin, then waits
   EXPECT_LT(std::chrono::duration<double>(Clock::now() - t0).count(), 2.0);
   EXPECT_EQ(w.abnormal_exits(), "");
+}
+
+// The launch is checked once, before anything starts: the messages name the flag and give a hint.
+std::string launch_error(const Launch& how, int world) {
+  try {
+    check_launch(how, test::collective_program(world, core::CollectiveKind::AllReduce, 10), test::flat_topology(world));
+  } catch (const core::InputError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(CheckLaunch, CountsMustBeTheWorldAndAttachingNeedsAToken) {
+  EXPECT_EQ(launch_error(launch::Local{.ranks = 2}, 3),
+            "--local: error: 2 local workers requested, but topology 'flat' has 3 nodes that run ranks\n"
+            "hint: use --local 3 (one worker process per node of the topology)");
+  EXPECT_EQ(launch_error(launch::Attach{.workers = {"h:1", "h:2"}, .token = "t"}, 3),
+            "--attach: error: 2 workers given, but topology 'flat' has 3 nodes that run ranks\n"
+            "hint: list one HOST:PORT per node, in the topology's order of nodes");
+  EXPECT_EQ(launch_error(launch::Attach{.workers = {"h:1", "h:2", "h:3"}}, 3),
+            "--attach: error: attaching needs the run token the workers were started with\n"
+            "hint: export CLUSTERTWIN_TOKEN=... (the same value the workers got)");
+  EXPECT_EQ(launch_error(launch::Local{}, 3), "");  // 0 ranks: the world
+  EXPECT_EQ(launch_error(launch::Local{.ranks = 3}, 3), "");
+  EXPECT_EQ(launch_error(launch::Ssh{}, 3), "");
+  EXPECT_EQ(launch_error(launch::Emulated{.prefix = "ct-"}, 3), "");
+}
+
+TEST(CheckLaunch, RunRefusesBeforeStartingAnything) {
+  try {
+    run(test::collective_program(2, core::CollectiveKind::AllReduce, 10), test::flat_topology(2),
+        launch::Attach{.workers = {"127.0.0.1:1", "127.0.0.1:2"}}, {});
+    FAIL();
+  } catch (const core::InputError& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("--attach: error: attaching needs the run token", 0), 0u) << e.what();
+  }
+}
+
+TEST(CheckLaunch, TheTextSaysHowWorkersStarted) {
+  EXPECT_EQ(launch_text(launch::Local{}, 3), "3 local worker processes over loopback TCP");
+  EXPECT_EQ(launch_text(launch::Attach{.workers = {"a:1", "b:2"}}, 2), "2 attached workers over TCP");
+  EXPECT_EQ(launch_text(launch::Ssh{}, 4), "4 workers started over ssh, TCP");
+  EXPECT_EQ(launch_text(launch::Emulated{}, 5), "5 workers in an emulated cluster (network namespaces)");
 }
 
 }  // namespace
