@@ -18,64 +18,50 @@ uint32_t RankBuilder::add(core::Op op) {
 }
 
 namespace {
-void tidy(std::vector<uint32_t>& deps) {
-  std::sort(deps.begin(), deps.end());
-  deps.erase(std::unique(deps.begin(), deps.end()), deps.end());
-}
-}  // namespace
-
-uint32_t RankBuilder::compute(core::Phase phase, int step, std::string label, double flops, double bytes,
-                              core::GemmShape g, std::vector<uint32_t> extra) {
-  core::Op op;
-  op.kind = core::OpKind::Compute;
-  op.phase = phase;
-  op.step = step;
-  op.label = std::move(label);
-  op.flops = flops;
-  op.bytes = bytes;
-  op.gemm = g;
-  op.dtype = compute_dtype;
-  op.deps = std::move(extra);
-  if (last_compute >= 0) op.deps.push_back(static_cast<uint32_t>(last_compute));
-  tidy(op.deps);
-  last_compute = static_cast<int>(add(std::move(op)));
-  return static_cast<uint32_t>(last_compute);
-}
-
-uint32_t RankBuilder::collective(core::CollectiveKind kind, core::Algorithm alg, int32_t group, int32_t tag, double bytes,
-                                 core::DType dtype, int step, std::string label, std::vector<uint32_t> deps,
-                                 int32_t local, int32_t root) {
-  core::Op op;
-  op.kind = core::OpKind::Collective;
-  op.phase = core::Phase::Comm;
-  op.step = step;
-  op.label = std::move(label);
-  op.bytes = bytes;
-  op.collective = kind;
-  op.algorithm = alg;
-  op.dtype = dtype;
-  op.group = group;
-  op.tag = tag;
-  op.local = alg == core::Algorithm::Hierarchical ? local : 0;
-  op.root = root;
-  op.deps = std::move(deps);
-  tidy(op.deps);
-  return add(std::move(op));
-}
-
-namespace {
-core::Op message(core::OpKind kind, int32_t peer, int32_t tag, double bytes, int step, std::string label,
-                 std::vector<uint32_t> deps, core::Phase phase) {
+// The fields every op kind has; deps sorted, without duplicates.
+core::Op op_of(core::OpKind kind, core::Phase phase, int step, std::string label, double bytes, std::vector<uint32_t> deps) {
   core::Op op;
   op.kind = kind;
   op.phase = phase;
   op.step = step;
   op.label = std::move(label);
   op.bytes = bytes;
+  op.deps = std::move(deps);
+  std::sort(op.deps.begin(), op.deps.end());
+  op.deps.erase(std::unique(op.deps.begin(), op.deps.end()), op.deps.end());
+  return op;
+}
+}  // namespace
+
+uint32_t RankBuilder::compute(core::Phase phase, int step, std::string label, double flops, double bytes,
+                              core::GemmShape g, std::vector<uint32_t> extra) {
+  if (last_compute >= 0) extra.push_back(static_cast<uint32_t>(last_compute));
+  core::Op op = op_of(core::OpKind::Compute, phase, step, std::move(label), bytes, std::move(extra));
+  op.flops = flops;
+  op.gemm = g;
+  op.dtype = compute_dtype;
+  last_compute = static_cast<int>(add(std::move(op)));
+  return static_cast<uint32_t>(last_compute);
+}
+
+uint32_t RankBuilder::collective(CollectiveCall c) {
+  core::Op op = op_of(core::OpKind::Collective, core::Phase::Comm, c.step, std::move(c.label), c.bytes, std::move(c.deps));
+  op.collective = c.kind;
+  op.algorithm = c.with.algorithm;
+  op.dtype = c.dtype;
+  op.group = c.group;
+  op.tag = c.tag;
+  op.local = c.with.algorithm == core::Algorithm::Hierarchical ? c.with.local : 0;
+  op.root = c.root;
+  return add(std::move(op));
+}
+
+namespace {
+core::Op message(core::OpKind kind, int32_t peer, int32_t tag, double bytes, int step, std::string label,
+                 std::vector<uint32_t> deps, core::Phase phase) {
+  core::Op op = op_of(kind, phase, step, std::move(label), bytes, std::move(deps));
   op.peer = peer;
   op.tag = tag;
-  op.deps = std::move(deps);
-  tidy(op.deps);
   return op;
 }
 }  // namespace

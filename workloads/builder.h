@@ -17,6 +17,21 @@ namespace clustertwin::work {
 // executor's matrices stay small (<= 256 rows).
 core::GemmShape gemm_for(double flops, int64_t rows, int64_t k);
 
+// One collective op of a rank, by name: group, tag and root are all int32_t and would swap silently
+// as positional arguments.
+struct CollectiveCall {
+  core::CollectiveKind kind = core::CollectiveKind::AllReduce;
+  CollectiveChoice with{};  // the algorithm, and hierarchical's block size
+  int32_t group = -1;     // index into Program::groups
+  int32_t tag = 0;        // shared by the group's members: names this instance
+  double bytes = 0;       // each rank's buffer
+  core::DType dtype = core::DType::F32;
+  int step = 0;
+  std::string label{};
+  std::vector<uint32_t> deps{};
+  int32_t root = -1;  // broadcast and reduce
+};
+
 struct RankBuilder {
   core::RankProgram& rp;
   core::DType compute_dtype = core::DType::F32;
@@ -26,9 +41,7 @@ struct RankBuilder {
   // Compute ops form one stream: each waits for the previous one and any extra deps.
   uint32_t compute(core::Phase phase, int step, std::string label, double flops, double bytes, core::GemmShape g,
                    std::vector<uint32_t> extra = {});
-  uint32_t collective(core::CollectiveKind kind, core::Algorithm alg, int32_t group, int32_t tag, double bytes,
-                      core::DType dtype, int step, std::string label, std::vector<uint32_t> deps, int32_t local = 0,
-                      int32_t root = -1);
+  uint32_t collective(CollectiveCall c);
   uint32_t send(int32_t peer, int32_t tag, double bytes, int step, std::string label, std::vector<uint32_t> deps,
                 core::Phase phase = core::Phase::Comm);
   uint32_t recv(int32_t peer, int32_t tag, double bytes, int step, std::string label, std::vector<uint32_t> deps,

@@ -14,9 +14,9 @@ namespace clustertwin::work {
 
 namespace {
 // A hierarchical collective's blocks must tile its group.
-void check_blocks(const Workload& w, core::Algorithm a, int group, const char* what) {
-  const int local = w.parallel.hierarchical_local;
-  if (a != core::Algorithm::Hierarchical || group < 2 || group % local == 0) return;
+void check_blocks(const Workload& w, const CollectiveChoice& with, int group, const char* what) {
+  const int local = with.local;
+  if (with.algorithm != core::Algorithm::Hierarchical || group < 2 || group % local == 0) return;
   fail_at(w.parallel.where,
           fmt::format("hierarchical {} over {} ranks cannot be cut into blocks of local: {}", what, group, local),
           fmt::format("use a local that divides {}", group));
@@ -26,16 +26,17 @@ void check_blocks(const Workload& w, core::Algorithm a, int group, const char* w
 core::Program compile(const Workload& w, const Cluster& c) {
   if (c.world() < 1) fail_at(w.parallel.where, fmt::format("topology '{}' has no node that runs a rank", c.name));
   core::Program p;
-  const bool data_parallel = w.parallel.strategy == Strategy::Ddp || w.parallel.strategy == Strategy::Zero;
-  if (w.task == Task::Train && data_parallel) {
-    check_blocks(w, w.parallel.allreduce, c.world(), "gradient collectives");
+  const Strategy s = w.parallel.strategy();
+  if (w.task == Task::Train && (s == Strategy::Ddp || s == Strategy::Zero)) {
+    check_blocks(w, data_parallel_plan(w.parallel).gradients, c.world(), "gradient collectives");
     p = compile_data_parallel(w, c);
-  } else if (w.task == Task::Train && w.parallel.strategy == Strategy::ParameterServer) {
+  } else if (w.task == Task::Train && s == Strategy::ParameterServer) {
     p = compile_parameter_server(w, c);
   } else {
     Layout l = layout_for(w, c);
-    check_blocks(w, w.parallel.tp_algorithm, l.tp, "tensor-parallel all-reduces");
-    if (w.task == Task::Train) check_blocks(w, w.parallel.allreduce, l.dp, "gradient collectives");
+    const Hybrid plan = model_parallel_plan(w.parallel);
+    check_blocks(w, plan.tensor.allreduce, l.tp, "tensor-parallel all-reduces");
+    if (w.task == Task::Train) check_blocks(w, plan.gradients, l.dp, "gradient collectives");
     p = w.task == Task::Infer ? compile_inference(w, c, l) : compile_hybrid(w, c, l);
   }
   check_memory(w, p, c);

@@ -42,6 +42,7 @@ using core::Phase;
 
 struct Plan {
   const Workload& w;
+  const Zero opt;  // ZeRO stage 0 is DDP
   int world;
   int stage;  // ZeRO stage
   int m;      // micro-batches per step (gradient accumulation)
@@ -51,10 +52,11 @@ struct Plan {
   UnitCosts cost;
 
   Plan(const Workload& wl, int n)
-      : w(wl), world(n), stage(wl.parallel.zero_stage), m(wl.parallel.micro_batches), units(units_of(wl.model)),
+      : w(wl), opt(data_parallel_plan(wl.parallel)), world(n), stage(opt.stage), m(opt.micro_batches),
+        units(units_of(wl.model)),
         backward(units.rbegin(), units.rend()),
         buckets(buckets_of(backward, core::bytes_per_element(wl.precision.gradients),
-                           stage == 3 ? 1 : wl.parallel.bucket_bytes)),  // stage 3: one reduce-scatter per unit
+                           stage == 3 ? 1 : opt.bucket_bytes)),  // stage 3: one reduce-scatter per unit
         cost(wl, wl.micro_batch * wl.seq_len, wl.seq_len) {}
 
   std::string mb(int j) const { return m == 1 ? "" : fmt::format("mb{}.", j); }
@@ -75,8 +77,6 @@ Cost unit_fwd(const Plan& p, size_t i) {
 // micro-batch's backward, each bucket is reduced as soon as its last unit's gradient exists.
 void dp_step(const Plan& p, RankBuilder& b, int s, int32_t group, std::vector<uint32_t>& carry) {
   const Workload& w = p.w;
-  const core::Algorithm alg = w.parallel.allreduce;
-  const int32_t local = w.parallel.hierarchical_local;
   const core::DType gd = w.precision.gradients;
   const double gbytes = core::bytes_per_element(gd);
   const int32_t base = s * p.tags_per_step();
@@ -105,7 +105,9 @@ void dp_step(const Plan& p, RankBuilder& b, int s, int32_t group, std::vector<ui
         if (prev_coll >= 0) deps.push_back(static_cast<uint32_t>(prev_coll));  // one communication stream
         // one bucket of the whole gradient keeps the walking skeleton's tag: the step number
         int32_t tag = whole && p.stage == 0 ? s : base + static_cast<int32_t>(next_bucket);
-        prev_coll = static_cast<int32_t>(b.collective(kind, alg, group, tag, bk.params * gbytes, gd, s, label, deps, local));
+        prev_coll = static_cast<int32_t>(b.collective({.kind = kind, .with = p.opt.gradients, .group = group, .tag = tag,
+                                                       .bytes = bk.params * gbytes, .dtype = gd, .step = s,
+                                                       .label = label, .deps = deps}));
         reductions.push_back(static_cast<uint32_t>(prev_coll));
         ++next_bucket;
       }
@@ -120,10 +122,15 @@ void dp_step(const Plan& p, RankBuilder& b, int s, int32_t group, std::vector<ui
   int32_t prev = static_cast<int32_t>(opt_id);
   for (size_t k = 0; k < p.buckets.size(); ++k) {
     std::string label = p.buckets.size() == 1 ? "param.allgather" : fmt::format("param.bucket{}.allgather", k);
-    prev = static_cast<int32_t>(b.collective(CollectiveKind::AllGather, alg, group,
-                                             base + static_cast<int32_t>(p.buckets.size() + k),
-                                             p.buckets[k].params * core::bytes_per_element(wd), wd, s, label,
-                                             {opt_id, static_cast<uint32_t>(prev)}, local));
+    prev = static_cast<int32_t>(b.collective({.kind = CollectiveKind::AllGather,
+                                              .with = p.opt.gradients,
+                                              .group = group,
+                                              .tag = base + static_cast<int32_t>(p.buckets.size() + k),
+                                              .bytes = p.buckets[k].params * core::bytes_per_element(wd),
+                                              .dtype = wd,
+                                              .step = s,
+                                              .label = label,
+                                              .deps = {opt_id, static_cast<uint32_t>(prev)}}));
     carry.push_back(static_cast<uint32_t>(prev));
   }
 }
@@ -133,16 +140,20 @@ void dp_step(const Plan& p, RankBuilder& b, int s, int32_t group, std::vector<ui
 // buffer), reduce-scatter each unit's gradient after its backward.
 void zero3_step(const Plan& p, RankBuilder& b, int s, int32_t group, std::vector<uint32_t>& carry) {
   const Workload& w = p.w;
-  const core::Algorithm alg = w.parallel.allreduce;
-  const int32_t local = w.parallel.hierarchical_local;
   const core::DType wd = w.precision.weights, gd = w.precision.gradients;
   const size_t n = p.units.size();
   const int32_t base = s * p.tags_per_step();
-  const int ahead = w.parallel.prefetch;
+  const int ahead = p.opt.prefetch;
   int32_t prev_coll = -1;
-  auto comm_deps = [&](std::vector<uint32_t> d) {
-    if (prev_coll >= 0) d.push_back(static_cast<uint32_t>(prev_coll));
-    return d;
+  // one communication stream: each collective also waits for the previous one
+  auto comm = [&](CollectiveKind kind, int32_t tag, double elements, core::DType dt, std::string label,
+                  std::vector<uint32_t> after) {
+    if (prev_coll >= 0) after.push_back(static_cast<uint32_t>(prev_coll));
+    uint32_t id = b.collective({.kind = kind, .with = p.opt.gradients, .group = group, .tag = tag,
+                                .bytes = elements * core::bytes_per_element(dt), .dtype = dt, .step = s,
+                                .label = std::move(label), .deps = std::move(after)});
+    prev_coll = static_cast<int32_t>(id);
+    return id;
   };
   std::vector<uint32_t> rs;
   auto tag_of = [&](int j, int kind, size_t i) {  // kind 0: forward gather, 1: backward gather, 2: reduce-scatter
@@ -152,10 +163,8 @@ void zero3_step(const Plan& p, RankBuilder& b, int s, int32_t group, std::vector
     // forward: the gathers run ahead of the compute stream
     std::vector<uint32_t> done(n), gathered(n);
     auto gather = [&](size_t i, const std::vector<uint32_t>& after) {
-      gathered[i] = b.collective(CollectiveKind::AllGather, alg, group, tag_of(j, 0, i),
-                                 p.units[i].reads * core::bytes_per_element(wd), wd, s,
-                                 fmt::format("{}{}.fwd.allgather", p.mb(j), p.units[i].name), comm_deps(after), local);
-      prev_coll = static_cast<int32_t>(gathered[i]);
+      gathered[i] = comm(CollectiveKind::AllGather, tag_of(j, 0, i), p.units[i].reads, wd,
+                         fmt::format("{}{}.fwd.allgather", p.mb(j), p.units[i].name), after);
     };
     // the first gathers wait for the previous step's optimizer (it updated this rank's shard)
     for (size_t i = 0; i <= static_cast<size_t>(ahead) && i < n; ++i) gather(i, j == 0 ? carry : std::vector<uint32_t>{});
@@ -170,9 +179,8 @@ void zero3_step(const Plan& p, RankBuilder& b, int s, int32_t group, std::vector
     std::vector<uint32_t> bdone(n), bgathered(n);
     auto bgather = [&](size_t k, const std::vector<uint32_t>& after) {
       size_t i = n - 1 - k;
-      bgathered[k] = b.collective(CollectiveKind::AllGather, alg, group, tag_of(j, 1, i), p.units[i].reads * core::bytes_per_element(wd),
-                                  wd, s, fmt::format("{}{}.bwd.allgather", p.mb(j), p.units[i].name), comm_deps(after), local);
-      prev_coll = static_cast<int32_t>(bgathered[k]);
+      bgathered[k] = comm(CollectiveKind::AllGather, tag_of(j, 1, i), p.units[i].reads, wd,
+                          fmt::format("{}{}.bwd.allgather", p.mb(j), p.units[i].name), after);
     };
     for (size_t k = 0; k <= static_cast<size_t>(ahead) && k < n; ++k) bgather(k, {done[n - 1]});
     for (size_t k = 0; k < n; ++k) {
@@ -183,10 +191,8 @@ void zero3_step(const Plan& p, RankBuilder& b, int s, int32_t group, std::vector
       size_t next = k + ahead + 1;
       if (next < n) bgather(next, {bdone[k]});
       if (j + 1 < p.m || p.units[i].params == 0) continue;
-      uint32_t id = b.collective(CollectiveKind::ReduceScatter, alg, group, tag_of(j, 2, i), p.units[i].params * core::bytes_per_element(gd),
-                                 gd, s, fmt::format("{}.grad.reducescatter", p.units[i].name), comm_deps({bdone[k]}), local);
-      prev_coll = static_cast<int32_t>(id);
-      rs.push_back(id);
+      rs.push_back(comm(CollectiveKind::ReduceScatter, tag_of(j, 2, i), p.units[i].params, gd,
+                        fmt::format("{}.grad.reducescatter", p.units[i].name), {bdone[k]}));
     }
   }
   Cost opt = p.cost.optimizer(static_cast<double>(param_count(w.model)) / p.world);

@@ -68,39 +68,46 @@ void model_section(std::string& out, const Workload& w) {
 }
 
 // ---- plan -------------------------------------------------------------------------------------
+std::string ddp_text(const Ddp& d) {
+  return d.bucket_bytes > 0
+             ? fmt::format("DDP: every rank runs forward and backward on its own micro-batch; gradients are all-reduced "
+                           "({}) in buckets of {} while backward still runs; then every rank runs the optimizer",
+                           core::name(d.gradients.algorithm), format_bytes(d.bucket_bytes))
+             : fmt::format("DDP: every rank runs forward and backward on its own micro-batch; the whole gradient is "
+                           "all-reduced ({}) after backward; then every rank runs the optimizer",
+                           core::name(d.gradients.algorithm));
+}
+
+std::string zero_text(const Zero& z, const Layout& l) {
+  if (z.stage == 3)
+    return fmt::format("ZeRO-3 / FSDP: parameters, gradients and optimizer state sharded over {} ranks; each unit is "
+                       "all-gathered before its forward ({} ahead) and backward, its gradient reduce-scattered after",
+                       l.dp, z.prefetch);
+  return fmt::format("ZeRO-{}: gradients reduce-scattered{}, each rank updates 1/{} of the parameters, which are then "
+                     "all-gathered",
+                     z.stage, z.stage == 2 ? " (only the shard is kept)" : "", l.dp);
+}
+
+std::string parameter_server_text(const ParameterServer& ps) {
+  return fmt::format("parameter server ({}{}): rank {} holds the parameters and the optimizer; the other ranks push "
+                     "gradients ({}) and pull parameters",
+                     ps.async ? "async" : "sync", ps.async ? fmt::format(", staleness {}", ps.async->staleness) : "",
+                     ps.server, core::name(ps.push));
+}
+
 std::string strategy_text(const Workload& w, const Layout& l) {
-  const Parallel& p = w.parallel;
+  const StrategyOptions& o = w.parallel.options;
   if (w.task == Task::Infer)
     return fmt::format("inference: step 0 prefills {} sequences of {} tokens (time to first token), then {} decode steps "
                        "of one token per sequence; {} replica(s) x tp {} x pp {}",
                        w.micro_batch, w.prompt, w.generate, l.dp, l.tp, l.pp);
-  switch (p.strategy) {
-    case Strategy::Ddp:
-      return p.bucket_bytes > 0
-                 ? fmt::format("DDP: every rank runs forward and backward on its own micro-batch; gradients are all-reduced "
-                               "({}) in buckets of {} while backward still runs; then every rank runs the optimizer",
-                               core::name(p.allreduce), format_bytes(p.bucket_bytes))
-                 : fmt::format("DDP: every rank runs forward and backward on its own micro-batch; the whole gradient is "
-                               "all-reduced ({}) after backward; then every rank runs the optimizer",
-                               core::name(p.allreduce));
-    case Strategy::Zero:
-      if (p.zero_stage == 3)
-        return fmt::format("ZeRO-3 / FSDP: parameters, gradients and optimizer state sharded over {} ranks; each unit is "
-                           "all-gathered before its forward ({} ahead) and backward, its gradient reduce-scattered after",
-                           l.dp, p.prefetch);
-      return fmt::format("ZeRO-{}: gradients reduce-scattered{}, each rank updates 1/{} of the parameters, which are then "
-                         "all-gathered",
-                         p.zero_stage, p.zero_stage == 2 ? " (only the shard is kept)" : "", l.dp);
-    case Strategy::ParameterServer:
-      return fmt::format("parameter server ({}{}): rank {} holds the parameters and the optimizer; the other ranks push "
-                         "gradients ({}) and pull parameters",
-                         p.async ? "async" : "sync", p.async ? fmt::format(", staleness {}", p.staleness) : "", p.server,
-                         core::name(p.push_dtype));
-    default:
-      return fmt::format("dp {} x tp {} x pp {}: tensor-parallel groups of {} ranks split every layer; {} pipeline stage(s) "
-                         "({}, {} micro-batches); gradients all-reduced across {} replica(s)",
-                         l.dp, l.tp, l.pp, l.tp, l.pp, name(p.schedule), p.micro_batches, l.dp);
-  }
+  if (const auto* d = std::get_if<Ddp>(&o)) return ddp_text(*d);
+  if (const auto* z = std::get_if<Zero>(&o)) return zero_text(*z, l);
+  if (const auto* ps = std::get_if<ParameterServer>(&o)) return parameter_server_text(*ps);
+  const PipelineSchedule sched = model_parallel_plan(w.parallel).schedule;
+  return fmt::format("dp {} x tp {} x pp {}: tensor-parallel groups of {} ranks split every layer; {} pipeline stage(s) "
+                     "({}, {} micro-batches); gradients all-reduced across {} replica(s)",
+                     l.dp, l.tp, l.pp, l.tp, l.pp, name(sched.kind), sched.micro_batches, l.dp);
 }
 
 // ---- collectives ------------------------------------------------------------------------------
@@ -214,27 +221,29 @@ double compute_section(std::string& out, const core::Program& p, int rank, int s
 
 void bubble_section(std::string& out, const Workload& w, const Layout& l) {
   if (l.pp <= 1) return;
-  const Parallel& p = w.parallel;
   if (w.task == Task::Infer) {
     out += fmt::format("\nPipeline: a batch passes the {} stages one after another: each stage idles (p-1)/p = {:.1f} % of a "
                        "decode step\n",
                        l.pp, 100.0 * (l.pp - 1) / l.pp);
     return;
   }
-  double b = bubble_fraction(p.schedule, l.pp, p.micro_batches, l.virtual_stages);
-  if (p.schedule == Schedule::Interleaved)
+  const Hybrid plan = model_parallel_plan(w.parallel);
+  const PipelineSchedule& p = plan.schedule;
+  double b = bubble_fraction(p.kind, l.pp, p.micro_batches, l.virtual_stages);
+  if (p.kind == Schedule::Interleaved)
     out += fmt::format("\nPipeline bubble ({}, p = {} stages, m = {} micro-batches, v = {} chunks per rank):\n"
                        "  (p-1)/(v·m+p-1) = {}/({}·{}+{}) = {:.1f} % of the step idle\n",
-                       name(p.schedule), l.pp, p.micro_batches, l.virtual_stages, l.pp - 1, l.virtual_stages,
+                       name(p.kind), l.pp, p.micro_batches, l.virtual_stages, l.pp - 1, l.virtual_stages,
                        p.micro_batches, l.pp - 1, 100 * b);
   else
     out += fmt::format("\nPipeline bubble ({}, p = {} stages, m = {} micro-batches):\n"
                        "  (p-1)/(m+p-1) = {}/{} = {:.1f} % of the step idle (more micro-batches shrink it)\n",
-                       name(p.schedule), l.pp, p.micro_batches, l.pp - 1, p.micro_batches + l.pp - 1, 100 * b);
+                       name(p.kind), l.pp, p.micro_batches, l.pp - 1, p.micro_batches + l.pp - 1, 100 * b);
   out += "  layers per stage:";
   for (size_t v = 0; v < l.layers.size(); ++v) out += fmt::format(" {}", l.layers[v]);
-  out += fmt::format(" ({})\n", p.split == Split::Speed ? "by device speed" : p.split == Split::Memory ? "by memory"
-                                 : p.split == Split::Layers ? "as written" : "even");
+  const Split split = plan.split.kind;
+  out += fmt::format(" ({})\n", split == Split::Speed ? "by device speed" : split == Split::Memory ? "by memory"
+                                 : split == Split::Layers ? "as written" : "even");
 }
 
 void memory_section(std::string& out, const Workload& w, const core::Program& p, const Cluster& c, int shown) {
@@ -246,10 +255,11 @@ void memory_section(std::string& out, const Workload& w, const core::Program& p,
                        dtype_bytes(w.precision.weights), dtype_bytes(w.precision.gradients), optimizer_bytes_per_param(w),
                        w.optimizer == Optimizer::AdamW ? "AdamW: 2 moments" : w.optimizer == Optimizer::Sgd ? "SGD" : "momentum",
                        w.precision.master_weights ? " + fp32 master weights" : "");
-  if (w.parallel.strategy == Strategy::Zero || w.parallel.strategy == Strategy::Ddp) {
+  if (w.parallel.strategy() == Strategy::Zero || w.parallel.strategy() == Strategy::Ddp) {
     const char* f[] = {"(w + g + K)·N", "(w + g)·N + K·N/n", "w·N + (g + K)·N/n", "(w + g + K)·N/n"};
-    out += fmt::format("  ZeRO stage {}: model states = {} with N = {} parameters, n = {} ranks\n", w.parallel.zero_stage,
-                       f[std::clamp(w.parallel.zero_stage, 0, 3)], count(params), p.world());
+    const int stage = data_parallel_plan(w.parallel).stage;
+    out += fmt::format("  ZeRO stage {}: model states = {} with N = {} parameters, n = {} ranks\n", stage,
+                       f[std::clamp(stage, 0, 3)], count(params), p.world());
   }
   out += fmt::format("  {:>5} {:<12} {:>10} {:>10} {:>10} {:>11} {:>10} {:>10} {:>10} {:>10}\n", "rank", "node", "weights",
                      "gradients", "optimizer", "activations", "KV cache", "buffers", "total", "usable");
@@ -310,14 +320,14 @@ std::string explain(const Workload& wl, const Cluster& c, const ExplainOptions& 
   if (rank < 0 || rank >= p.world())
     throw core::InputError(fmt::format("--rank: error: rank {} does not exist: the plan has ranks 0 to {}", rank, p.world() - 1));
   Layout l;
-  if (w.parallel.strategy != Strategy::Ddp && w.parallel.strategy != Strategy::Zero &&
-      w.parallel.strategy != Strategy::ParameterServer)
+  const Strategy s = w.parallel.strategy();
+  if (s != Strategy::Ddp && s != Strategy::Zero && s != Strategy::ParameterServer)
     l = layout_for(w, c);
   else
     l.dp = c.world();
 
   std::string out = fmt::format("'{}' on '{}': {} ranks, {} {}\n\n", w.name, c.name, p.world(),
-                                w.task == Task::Train ? "training" : "inference", name(w.parallel.strategy));
+                                w.task == Task::Train ? "training" : "inference", name(s));
   model_section(out, w);
   out += fmt::format("\nPlan\n  {}\n", strategy_text(w, l));
   if (w.task == Task::Train)

@@ -23,7 +23,8 @@ struct Seat {
 class HybridCompiler {
  public:
   HybridCompiler(const Workload& w, const Cluster& c, const Layout& l)
-      : w_(w), c_(c), l_(l), chunks_(l.pp * l.virtual_stages), m_(w.parallel.micro_batches),
+      : w_(w), c_(c), l_(l), plan_(model_parallel_plan(w.parallel)), chunks_(l.pp * l.virtual_stages),
+        m_(plan_.schedule.micro_batches),
         tokens_(w.micro_batch * w.seq_len), cost_(w, tokens_, w.seq_len, l.tp),
         act_bytes_(cost_.layer_input_bytes()), coll_per_mb_(4 * static_cast<int32_t>(w.model.layers + 2)) {}
 
@@ -79,8 +80,9 @@ class HybridCompiler {
     uint32_t id = b.compute(ph, s, label, c.flops, c.bytes, c.gemm, extra);
     extra.clear();
     if (st.tp_group < 0) return;
-    extra.push_back(b.collective(CollectiveKind::AllReduce, w_.parallel.tp_algorithm, st.tp_group, tag, ar_bytes, dt, s,
-                                 label + ".allreduce", {id}, w_.parallel.hierarchical_local));
+    extra.push_back(b.collective({.kind = CollectiveKind::AllReduce, .with = plan_.tensor.allreduce, .group = st.tp_group,
+                                  .tag = tag, .bytes = ar_bytes, .dtype = dt, .step = s, .label = label + ".allreduce",
+                                  .deps = {id}}));
   }
 
   std::vector<uint32_t> take_gate() {
@@ -158,26 +160,27 @@ class HybridCompiler {
     gate_ = carry;  // the previous step's parameter gathers (ZeRO-1)
     carry.clear();
     fwd_tail_.clear();
-    for (const Pass& ps : schedule(w_.parallel.schedule, l_.pp, st.stage, m_, l_.virtual_stages)) {
+    for (const Pass& ps : schedule(plan_.schedule.kind, l_.pp, st.stage, m_, l_.virtual_stages)) {
       if (ps.forward) forward(b, st, s, ps.micro_batch, ps.chunk);
       else backward(b, st, s, ps.micro_batch, ps.chunk);
     }
     // data-parallel gradient reduction of this rank's parameters, then the optimizer
     const double params = local_params(st);
     const core::DType gd = w_.precision.gradients, wd = w_.precision.weights;
-    const bool zero1 = w_.parallel.zero_stage >= 1 && l_.dp > 1;
+    const bool zero1 = plan_.zero_stage >= 1 && l_.dp > 1;
+    auto gradient_sync = [&](CollectiveKind kind, int k, core::DType dt, std::string label, uint32_t after) {
+      return b.collective({.kind = kind, .with = plan_.gradients, .group = st.dp_group, .tag = dp_tag(s, k),
+                           .bytes = params * core::bytes_per_element(dt), .dtype = dt, .step = s, .label = std::move(label),
+                           .deps = {after}});
+    };
     std::vector<uint32_t> after{tail_};
     if (l_.dp > 1) {
       CollectiveKind kind = zero1 ? CollectiveKind::ReduceScatter : CollectiveKind::AllReduce;
-      after = {b.collective(kind, w_.parallel.allreduce, st.dp_group, dp_tag(s, 0), params * core::bytes_per_element(gd), gd, s,
-                            fmt::format("grad.{}", core::name(kind)), {tail_}, w_.parallel.hierarchical_local)};
+      after = {gradient_sync(kind, 0, gd, fmt::format("grad.{}", core::name(kind)), tail_)};
     }
     Cost opt = cost_.optimizer(zero1 ? params / l_.dp : params);
     uint32_t o = b.compute(Phase::Optimizer, s, "optimizer", opt.flops, opt.bytes, {}, after);
-    if (zero1)
-      carry.push_back(b.collective(CollectiveKind::AllGather, w_.parallel.allreduce, st.dp_group, dp_tag(s, 1),
-                                   params * core::bytes_per_element(wd), wd, s, "param.allgather", {o},
-                                   w_.parallel.hierarchical_local));
+    if (zero1) carry.push_back(gradient_sync(CollectiveKind::AllGather, 1, wd, "param.allgather", o));
   }
 
   // Parameters this rank holds: its layers, the embedding on the first virtual stage, the head
@@ -197,14 +200,14 @@ class HybridCompiler {
   core::MemoryUse memory(const Seat& st) const {
     core::MemoryUse mu;
     const double params = local_params(st);
-    const bool zero1 = w_.parallel.zero_stage >= 1 && l_.dp > 1;
+    const bool zero1 = plan_.zero_stage >= 1 && l_.dp > 1;
     mu.weights = params * core::bytes_per_element(w_.precision.weights);
     mu.gradients = params * core::bytes_per_element(w_.precision.gradients);
     mu.optimizer = params * optimizer_bytes_per_param(w_) / (zero1 ? l_.dp : 1);
     // activations: the peak, over the schedule, of passes whose forward ran and backward did not
     const double per_layer = cost_.activation_bytes_per_layer();
     double live = 0, peak = 0;
-    for (const Pass& ps : schedule(w_.parallel.schedule, l_.pp, st.stage, m_, l_.virtual_stages)) {
+    for (const Pass& ps : schedule(plan_.schedule.kind, l_.pp, st.stage, m_, l_.virtual_stages)) {
       int v = virt(st, ps.chunk);
       double a = per_layer * static_cast<double>(l_.layers[v]) + act_bytes_;
       if (v == chunks_ - 1) a += static_cast<double>(tokens_) * static_cast<double>(w_.model.vocab) * core::size_of(w_.precision.compute) / l_.tp;
@@ -224,6 +227,7 @@ class HybridCompiler {
   const Workload& w_;
   const Cluster& c_;
   const Layout& l_;
+  const Hybrid plan_;  // pipeline and tensor plans too
   const int chunks_, m_;
   const int64_t tokens_;
   const UnitCosts cost_;

@@ -19,7 +19,8 @@ using core::Phase;
 
 class InferenceCompiler {
  public:
-  InferenceCompiler(const Workload& w, const Cluster& c, const Layout& l) : w_(w), c_(c), l_(l) {}
+  InferenceCompiler(const Workload& w, const Cluster& c, const Layout& l)
+      : w_(w), c_(c), l_(l), tp_allreduce_(model_parallel_plan(w.parallel).tensor.allreduce) {}
 
   core::Program run() {
     core::Program p;
@@ -75,9 +76,9 @@ class InferenceCompiler {
         uint32_t id = b.compute(ph, step, label, c.flops, c.bytes, c.gemm, extra);
         extra.clear();
         if (tp_group >= 0)
-          extra.push_back(b.collective(CollectiveKind::AllReduce, w_.parallel.tp_algorithm, tp_group, tag, bytes,
-                                       w_.precision.compute, step, label + ".allreduce", {id},
-                                       w_.parallel.hierarchical_local));
+          extra.push_back(b.collective({.kind = CollectiveKind::AllReduce, .with = tp_allreduce_, .group = tp_group,
+                                        .tag = tag, .bytes = bytes, .dtype = w_.precision.compute, .step = step,
+                                        .label = label + ".allreduce", .deps = {id}}));
       };
       if (is_first) {
         Cost e = cost.embed_fwd();
@@ -124,6 +125,7 @@ class InferenceCompiler {
   const Workload& w_;
   const Cluster& c_;
   const Layout& l_;
+  const CollectiveChoice tp_allreduce_;
 };
 }  // namespace
 

@@ -54,58 +54,47 @@ void check_tp(const Workload& w, int tp) {
 }  // namespace
 
 Layout layout_for(const Workload& w, const Cluster& c) {
-  const Parallel& par = w.parallel;
+  const Hybrid par = model_parallel_plan(w.parallel);
   const int world = c.world();
   Layout l;
-  switch (par.strategy) {
-    case Strategy::Pipeline:
-      l.pp = par.pp > 0 ? par.pp : resolve(0, world, par.dp);
-      l.dp = resolve(par.dp, world, l.pp);
-      break;
-    case Strategy::Tensor:
-      l.tp = par.tp > 0 ? par.tp : resolve(0, world, par.dp);
-      l.dp = resolve(par.dp, world, l.tp);
-      break;
-    case Strategy::Hybrid:
-      l.tp = par.tp;
-      l.pp = par.pp;
-      l.dp = resolve(par.dp, world, l.tp * l.pp);
-      break;
-    default: l.dp = world;
-  }
-  l.virtual_stages = par.virtual_stages;
+  // a degree of 0 (pipeline's pp, tensor's tp when not written) takes all ranks over dp
+  l.tp = par.tp > 0 ? par.tp : resolve(0, world, par.dp);
+  l.pp = par.pp > 0 ? par.pp : resolve(0, world, par.dp);
+  l.dp = resolve(par.dp, world, l.tp * l.pp);
+  l.virtual_stages = par.schedule.virtual_stages;
   if (l.world() != world)
-    fail_at(par.where,
+    fail_at(w.parallel.where,
             fmt::format("dp {} x tp {} x pp {} = {} ranks, but topology '{}' has {} nodes that run ranks", l.dp, l.tp, l.pp,
                         l.world(), c.name, world),
             "make the degrees multiply to the number of nodes (leave dp out to use the rest)");
   if (l.tp > 1) check_tp(w, l.tp);
   if (l.pp * l.virtual_stages > w.model.layers)
-    fail_at(par.where,
+    fail_at(w.parallel.where,
             fmt::format("{} pipeline stages but '{}' has {} layers: every stage needs at least one", l.pp * l.virtual_stages,
                         w.model.name, w.model.layers),
             fmt::format("use pp: {} or fewer", w.model.layers / l.virtual_stages));
-  l.order = place(c, l.tp, par.tp_inside_fast_links);
+  l.order = place(c, l.tp, par.tensor.on_fast_links);
 
   const int chunks = l.pp * l.virtual_stages;
   std::vector<double> weights(chunks, 1.0);
-  if (par.split == Split::Speed || par.split == Split::Memory) {
+  const StageSplit& split = par.split;
+  if (split.kind == Split::Speed || split.kind == Split::Memory) {
     for (int v = 0; v < chunks; ++v) {
       int s = v % l.pp;
       double least = INFINITY;
       for (int d = 0; d < l.dp; ++d)
         for (int t = 0; t < l.tp; ++t) {
           const RankSite& site = c.ranks[l.rank_at(s, d, t)];
-          least = std::min(least, par.split == Split::Speed ? site.device.sustained_flops(w.precision.compute) : site.capacity);
+          least = std::min(least, split.kind == Split::Speed ? site.device.sustained_flops(w.precision.compute) : site.capacity);
         }
       weights[v] = least;
     }
   }
-  if (par.split == Split::Layers) {
-    if (static_cast<int>(par.stage_layers.size()) != chunks)
-      fail_at(par.where, fmt::format("the split lists {} stages but the plan has {}", par.stage_layers.size(), chunks));
-    l.layers = par.stage_layers;
-  } else if (par.split == Split::Even) {
+  if (split.kind == Split::Layers) {
+    if (static_cast<int>(split.layers.size()) != chunks)
+      fail_at(w.parallel.where, fmt::format("the split lists {} stages but the plan has {}", split.layers.size(), chunks));
+    l.layers = split.layers;
+  } else if (split.kind == Split::Even) {
     l.layers.assign(chunks, w.model.layers / chunks);
     for (int v = 0; v < w.model.layers % chunks; ++v) ++l.layers[v];
   } else {

@@ -29,7 +29,8 @@ double training_activation_bytes(const Workload& w, int64_t layers, bool with_he
 core::MemoryUse data_parallel_memory_of(const Workload& w, int world) {
   const double params = static_cast<double>(param_count(w.model)), n = world;
   const double wb = core::bytes_per_element(w.precision.weights), gb = core::bytes_per_element(w.precision.gradients);
-  const int stage = w.parallel.zero_stage;
+  const Zero plan = data_parallel_plan(w.parallel);
+  const int stage = plan.stage;
   core::MemoryUse m;
   m.weights = params * wb / (stage >= 3 ? n : 1);
   m.gradients = params * gb / (stage >= 2 ? n : 1);
@@ -39,9 +40,9 @@ core::MemoryUse data_parallel_memory_of(const Workload& w, int world) {
     // (1 + prefetch) gathered units, and one unit's full gradient before its reduce-scatter
     double reads = 0, own = 0;
     for (const auto& u : units_of(w.model)) reads = std::max(reads, u.reads), own = std::max(own, u.params);
-    m.buffers = (1 + w.parallel.prefetch) * reads * wb + own * gb;
-  } else if (w.parallel.bucket_bytes > 0 && world > 1) {
-    m.buffers = 2 * std::min(w.parallel.bucket_bytes, params * gb);  // two buckets in flight
+    m.buffers = (1 + plan.prefetch) * reads * wb + own * gb;
+  } else if (plan.bucket_bytes > 0 && world > 1) {
+    m.buffers = 2 * std::min(plan.bucket_bytes, params * gb);  // two buckets in flight
   }
   return m;
 }
@@ -73,13 +74,12 @@ std::string breakdown(const core::MemoryUse& m) {
 std::string advice(const Workload& w, const core::MemoryUse& m, int world) {
   if (w.task == Task::Infer)
     return "try more tensor- or pipeline-parallel ranks, a smaller batch or prompt, or int8/int4 weights";
-  const Parallel& p = w.parallel;
   std::string ckpt = w.memory.activation_checkpointing ? "" : ", activation_checkpointing: true";
   std::string half = w.precision.weights == core::DType::F32 ? ", bf16 weights and gradients" : "";
-  switch (p.strategy) {
+  switch (w.parallel.strategy()) {
     case Strategy::Ddp: return fmt::format("sharding the model: strategy: fsdp (ZeRO-3), or zero with stage 1 or 2{}", ckpt);
     case Strategy::Zero: {
-      if (p.zero_stage < 3) return fmt::format("a higher ZeRO stage (stage: 3 shards the parameters too){}", ckpt);
+      if (std::get<Zero>(w.parallel.options).stage < 3) return fmt::format("a higher ZeRO stage (stage: 3 shards the parameters too){}", ckpt);
       // model states shrink as 1/N; activations and gather buffers do not
       double states = (m.weights + m.gradients + m.optimizer) * world, room = m.capacity - m.activations - m.buffers;
       std::string ranks = room > 0 ? fmt::format("at least {} ranks", static_cast<long long>(std::ceil(states / room))) : "more ranks";

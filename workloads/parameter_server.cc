@@ -19,6 +19,7 @@ using core::Phase;
 
 struct Ps {
   const Workload& w;
+  const ParameterServer& opt;
   int32_t server;
   std::vector<int32_t> workers;
   double params;
@@ -26,12 +27,13 @@ struct Ps {
   bool quantized;
 
   Ps(const Workload& wl, int world)
-      : w(wl), server(wl.parallel.server), params(static_cast<double>(param_count(wl.model))),
-        cost(wl, wl.micro_batch * wl.seq_len, wl.seq_len), quantized(wl.parallel.push_dtype == core::DType::I8) {
+      : w(wl), opt(std::get<ParameterServer>(wl.parallel.options)), server(opt.server),
+        params(static_cast<double>(param_count(wl.model))), cost(wl, wl.micro_batch * wl.seq_len, wl.seq_len),
+        quantized(opt.push == core::DType::I8) {
     for (int32_t r = 0; r < world; ++r)
       if (r != server) workers.push_back(r);
   }
-  double push() const { return push_bytes(params, w.parallel.push_dtype); }
+  double push() const { return push_bytes(params, opt.push); }
   double pull() const { return params * core::bytes_per_element(w.precision.weights); }
 };
 
@@ -73,8 +75,8 @@ void server_sync_step(const Ps& ps, RankBuilder& b, int s) {
   for (int32_t wk : ps.workers) b.send(wk, s, ps.pull(), s, fmt::format("param.to{}", wk), {upd});
 }
 
-void server_async_steps(const Ps& ps, RankBuilder& b) {
-  const int steps = ps.w.steps, k = ps.w.parallel.staleness;
+void server_async_steps(const Ps& ps, const AsyncUpdates& async, RankBuilder& b) {
+  const int steps = ps.w.steps, k = async.staleness;
   std::vector<std::vector<uint32_t>> applied(steps);  // [step] -> every worker's apply
   for (int s = 0; s < steps; ++s) {
     for (int32_t wk : ps.workers) {
@@ -93,10 +95,10 @@ void server_async_steps(const Ps& ps, RankBuilder& b) {
 core::Program compile_parameter_server(const Workload& w, const Cluster& c) {
   const int world = c.world();
   if (world < 2) fail_at(w.parallel.where, "a parameter server needs at least two ranks: the server and one worker");
-  if (w.parallel.server >= world)
-    fail_at(w.parallel.where, fmt::format("server rank {} does not exist: topology '{}' has ranks 0 to {}", w.parallel.server,
-                                          c.name, world - 1));
   Ps ps(w, world);
+  if (ps.server >= world)
+    fail_at(w.parallel.where, fmt::format("server rank {} does not exist: topology '{}' has ranks 0 to {}", ps.server,
+                                          c.name, world - 1));
   core::Program p;
   p.name = w.name;
   p.steps = w.steps;
@@ -106,7 +108,7 @@ core::Program compile_parameter_server(const Workload& w, const Cluster& c) {
     p.ranks.push_back({r, {}});
     RankBuilder b{p.ranks.back(), w.precision.compute};
     if (r == ps.server) {
-      if (w.parallel.async) server_async_steps(ps, b);
+      if (ps.opt.async) server_async_steps(ps, *ps.opt.async, b);
       else
         for (int s = 0; s < w.steps; ++s) server_sync_step(ps, b, s);
     } else {

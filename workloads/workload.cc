@@ -4,6 +4,7 @@
 #include <fstream>
 #include <iterator>
 #include <numeric>
+#include <stdexcept>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -25,6 +26,38 @@ std::string_view name(Schedule s) {
 
 void fail_at(const Where& w, std::string_view message, std::string_view hint) {
   throw core::InputError(core::format_diagnostic(w.pos, w.line, message, hint));
+}
+
+Zero data_parallel_plan(const Parallel& p) {
+  if (const auto* z = std::get_if<Zero>(&p.options)) return *z;
+  if (const auto* d = std::get_if<Ddp>(&p.options)) {
+    Zero z;
+    z.stage = 0;
+    z.gradients = d->gradients;
+    z.bucket_bytes = d->bucket_bytes;
+    z.micro_batches = d->micro_batches;
+    return z;
+  }
+  throw std::logic_error(fmt::format("data_parallel_plan: the {} strategy is not data parallel", name(p.strategy())));
+}
+
+Hybrid model_parallel_plan(const Parallel& p) {
+  if (const auto* h = std::get_if<Hybrid>(&p.options)) return *h;
+  Hybrid h;  // tp = pp = 1: every rank a replica unless one degree is set below
+  if (const auto* pl = std::get_if<Pipeline>(&p.options)) {
+    h.dp = pl->dp;
+    h.pp = pl->pp;
+    h.schedule = pl->schedule;
+    h.split = pl->split;
+    h.gradients = pl->gradients;
+  } else if (const auto* t = std::get_if<Tensor>(&p.options)) {
+    h.dp = t->dp;
+    h.tp = t->tp;
+    h.tensor = t->tensor;
+    h.schedule.micro_batches = t->micro_batches;
+    h.gradients = t->gradients;
+  }
+  return h;
 }
 
 namespace {
@@ -171,7 +204,7 @@ void check_strategy_keys(const core::YamlDoc& doc, const YAML::Node& par, Strate
   }
 }
 
-Strategy strategy(const core::YamlDoc& doc, const YAML::Node& n, Task task, int& zero_stage) {
+Strategy strategy(const core::YamlDoc& doc, const YAML::Node& n, Task task, bool& fsdp) {
   std::vector<std::string> names{"ddp", "fsdp", "zero", "pipeline", "tensor", "hybrid", "parameter-server", "replicas"};
   std::string s = doc.choice(n, names, "parallel strategy");
   const std::vector<std::string> train_only{"ddp", "fsdp", "zero", "parameter-server"};
@@ -179,10 +212,7 @@ Strategy strategy(const core::YamlDoc& doc, const YAML::Node& n, Task task, int&
     doc.fail(n, fmt::format("'{}' is a training strategy", s), "for inference use replicas, tensor, pipeline or hybrid");
   if (task == Task::Train && s == "replicas")
     doc.fail(n, "'replicas' is an inference strategy", "for training use ddp, fsdp, zero, pipeline, tensor or hybrid");
-  if (s == "fsdp") {
-    zero_stage = 3;
-    return Strategy::Zero;
-  }
+  fsdp = s == "fsdp";
   const Strategy all[] = {Strategy::Ddp, Strategy::Zero, Strategy::Zero, Strategy::Pipeline, Strategy::Tensor,
                           Strategy::Hybrid, Strategy::ParameterServer, Strategy::Replicas};
   return all[std::find(names.begin(), names.end(), s) - names.begin()];
@@ -218,101 +248,196 @@ void check_pp(const core::YamlDoc& doc, const YAML::Node& at, const ModelShape& 
              fmt::format("use pp: {} or fewer", m.layers / virtual_stages));
 }
 
-Parallel parallel(const core::YamlDoc& doc, const Lines& lines, const YAML::Node& par, const Workload& w) {
-  Parallel p;
-  doc.require_map(par, "'parallel'");
-  p.where = where(doc, lines, par);
-  p.strategy = strategy(doc, doc.required(par, "strategy", "'parallel'"), w.task, p.zero_stage);
-  check_strategy_keys(doc, par, p.strategy, w.task);
-  auto degree = [&](const char* key, int& field, Where& at) {
-    if (!par[key]) return;
-    field = static_cast<int>(doc.integer(par[key], key, 1, 1 << 20));
-    at = where(doc, lines, par[key]);
-  };
-  degree("dp", p.dp, p.dp_where);
-  degree("tp", p.tp, p.tp_where);
-  degree("pp", p.pp, p.pp_where);
-  if (p.strategy == Strategy::Pipeline && !par["pp"]) p.pp = 0;  // all ranks, resolved at compile
-  if (p.strategy == Strategy::Tensor && !par["tp"]) p.tp = 0;
-  if (par["allreduce"]) p.allreduce = algorithm(doc, par["allreduce"], "all-reduce algorithm");
-  if (par["tp_allreduce"]) p.tp_algorithm = algorithm(doc, par["tp_allreduce"], "tensor-parallel all-reduce algorithm");
-  if (par["local"]) p.hierarchical_local = static_cast<int32_t>(positive(doc, par["local"], "local", 1 << 20));
-  if (par["bucket"]) {
-    const YAML::Node& b = par["bucket"];
-    p.bucket_bytes = doc.string(b, "bucket") == "all" ? 0 : doc.quantity(b, core::Quantity::Bytes, "bucket");
-  } else if (p.strategy == Strategy::Ddp || p.strategy == Strategy::Zero || p.strategy == Strategy::Hybrid) {
-    p.bucket_bytes = 25e6;  // PyTorch DDP's default bucket_cap_mb = 25
-  }
-  if (par["stage"]) {
-    if (p.zero_stage == 3) doc.fail(par["stage"], "fsdp is ZeRO stage 3", "write 'strategy: zero' to choose another stage");
-    int most = p.strategy == Strategy::Hybrid ? 1 : 3;  // with pipelines, only the optimizer state is sharded
-    p.zero_stage = static_cast<int>(doc.integer(par["stage"], "ZeRO stage", p.strategy == Strategy::Zero ? 1 : 0, most));
-  } else if (p.strategy == Strategy::Zero && p.zero_stage == 0) {
-    doc.fail(par, "the zero strategy needs its stage", "add 'stage: 1', 2 or 3 (or write strategy: fsdp for stage 3)");
-  }
-  if (p.zero_stage == 3 && par["bucket"])
-    doc.fail(par["bucket"], "'bucket' does not apply to ZeRO stage 3: each unit's gradient is reduce-scattered on its own");
-  if (p.zero_stage < 3 && par["prefetch"])
-    doc.fail(par["prefetch"], "'prefetch' applies to ZeRO stage 3 (fsdp): the stage that gathers parameters");
-  if (par["prefetch"]) p.prefetch = static_cast<int>(doc.integer(par["prefetch"], "prefetch", 0, 64));
-  if (par["schedule"]) {
-    std::string s = doc.choice(par["schedule"], {"gpipe", "1f1b", "interleaved"}, "pipeline schedule");
-    p.schedule = s == "gpipe" ? Schedule::GPipe : s == "1f1b" ? Schedule::OneFOneB : Schedule::Interleaved;
-  }
-  if (par["micro_batches"]) p.micro_batches = static_cast<int>(doc.integer(par["micro_batches"], "micro_batches", 1, 1 << 16));
-  if (par["virtual_stages"]) {
-    p.virtual_stages = static_cast<int>(doc.integer(par["virtual_stages"], "virtual_stages", 1, 64));
-    if (p.virtual_stages > 1 && p.schedule != Schedule::Interleaved)
-      doc.fail(par["virtual_stages"], "virtual_stages needs the interleaved schedule", "add 'schedule: interleaved'");
-  } else if (p.schedule == Schedule::Interleaved) {
-    p.virtual_stages = 2;
-  }
-  if (const YAML::Node& s = par["split"]) {
-    if (s.IsSequence()) {
-      p.split = Split::Layers;
-      for (const auto& e : s) p.stage_layers.push_back(positive(doc, e, "layers of a stage"));
-      int64_t sum = std::accumulate(p.stage_layers.begin(), p.stage_layers.end(), int64_t{0});
-      if (sum != w.model.layers)
-        doc.fail(s, fmt::format("the stages hold {} layers but '{}' has {}", sum, w.model.name, w.model.layers));
-      if (par["pp"] && static_cast<int>(p.stage_layers.size()) != p.pp)
-        doc.fail(s, fmt::format("{} stage sizes for pp: {}", p.stage_layers.size(), p.pp));
-      p.pp = static_cast<int>(p.stage_layers.size());
-    } else {
-      std::string v = doc.choice(s, {"even", "speed", "memory"}, "stage split");
-      p.split = v == "even" ? Split::Even : v == "speed" ? Split::Speed : Split::Memory;
-    }
-  }
-  if (par["placement"])
-    p.tp_inside_fast_links = doc.choice(par["placement"], {"fast-links", "file-order"}, "placement") == "fast-links";
-  if (par["mode"]) p.async = doc.choice(par["mode"], {"sync", "async"}, "parameter-server mode") == "async";
-  if (par["staleness"]) {
-    if (!p.async) doc.fail(par["staleness"], "a staleness bound applies to 'mode: async' only");
-    p.staleness = static_cast<int>(doc.integer(par["staleness"], "staleness", 0, 1000));
-  }
-  if (par["server"]) p.server = static_cast<int32_t>(doc.integer(par["server"], "server rank", 0, 1 << 20));
-  if (par["push"]) p.push_dtype = dtype(doc, par["push"], "gradient push precision", {"fp32", "bf16", "fp16", "int8"});
+// The `parallel:` map of one workload; check_strategy_keys has already rejected every key that
+// does not apply to the strategy and task, so each reader below sees only keys it may read.
+struct ParallelKeys {
+  const core::YamlDoc& doc;
+  const YAML::Node& par;
+  const Workload& w;
 
-  for (const char* key : {"allreduce", "tp_allreduce"}) {
-    if (!par[key] || doc.string(par[key], key) != "hierarchical" || par["local"]) continue;
-    doc.fail(par[key], "the hierarchical algorithm needs its block size", "add 'local: N' (ranks per block, e.g. per machine)");
+  YAML::Node operator[](const char* key) const { return par[key]; }
+  int degree(const char* key, int otherwise) const {
+    return par[key] ? static_cast<int>(doc.integer(par[key], key, 1, 1 << 20)) : otherwise;
   }
-  if (par["allreduce"]) {
-    bool shards = p.zero_stage >= 1;  // reduce-scatter and all-gather instead of all-reduce
+  int micro_batches() const {
+    return par["micro_batches"] ? static_cast<int>(doc.integer(par["micro_batches"], "micro_batches", 1, 1 << 16)) : 1;
+  }
+  double bucket() const {
+    if (!par["bucket"]) return 25e6;  // PyTorch DDP's default bucket_cap_mb = 25
+    return doc.string(par["bucket"], "bucket") == "all" ? 0 : doc.quantity(par["bucket"], core::Quantity::Bytes, "bucket");
+  }
+  // The algorithm under `key` and the block size `local` every family shares.
+  CollectiveChoice choice(const char* key, std::string_view what) const {
+    CollectiveChoice c;
+    if (par["local"]) c.local = static_cast<int32_t>(positive(doc, par["local"], "local", 1 << 20));
+    if (!par[key]) return c;
+    c.algorithm = algorithm(doc, par[key], what);
+    if (c.algorithm == core::Algorithm::Hierarchical && !par["local"])
+      doc.fail(par[key], "the hierarchical algorithm needs its block size", "add 'local: N' (ranks per block, e.g. per machine)");
+    return c;
+  }
+  // The gradient collectives: all-reduce, or (`shards`, ZeRO) reduce-scatter and all-gather.
+  CollectiveChoice gradients(bool shards) const {
+    CollectiveChoice c = choice("allreduce", "all-reduce algorithm");
+    if (!par["allreduce"]) return c;
     for (auto kind : {core::CollectiveKind::AllReduce, core::CollectiveKind::ReduceScatter, core::CollectiveKind::AllGather}) {
-      if (!shards && kind != core::CollectiveKind::AllReduce) continue;
-      if (shards && kind == core::CollectiveKind::AllReduce) continue;
-      if (std::string why = unsupported(kind, p.allreduce); !why.empty())
+      if (shards == (kind == core::CollectiveKind::AllReduce)) continue;
+      if (std::string why = unsupported(kind, c.algorithm); !why.empty())
         doc.fail(par["allreduce"], why.substr(0, why.find(" (")),
                  "ZeRO reduce-scatters the gradients and all-gathers the parameters: use ring, halving-doubling, "
                  "hierarchical or direct");
     }
+    return c;
   }
-  if (par["tp"]) check_tp(doc, par["tp"], w.model, p.tp);
-  if (par["pp"]) check_pp(doc, par["pp"], w.model, p.pp, p.virtual_stages);
-  if (p.strategy == Strategy::Pipeline || p.strategy == Strategy::Hybrid) {
-    if (p.schedule == Schedule::Interleaved && p.micro_batches % std::max(p.pp, 1) != 0 && p.pp > 0)
+  TensorSplit tensor() const {
+    TensorSplit t{.allreduce = choice("tp_allreduce", "tensor-parallel all-reduce algorithm")};
+    if (par["placement"])
+      t.on_fast_links = doc.choice(par["placement"], {"fast-links", "file-order"}, "placement") == "fast-links";
+    return t;
+  }
+  PipelineSchedule schedule() const {
+    PipelineSchedule p;
+    if (par["schedule"]) {
+      std::string s = doc.choice(par["schedule"], {"gpipe", "1f1b", "interleaved"}, "pipeline schedule");
+      p.kind = s == "gpipe" ? Schedule::GPipe : s == "1f1b" ? Schedule::OneFOneB : Schedule::Interleaved;
+    }
+    p.micro_batches = micro_batches();
+    if (par["virtual_stages"]) {
+      p.virtual_stages = static_cast<int>(doc.integer(par["virtual_stages"], "virtual_stages", 1, 64));
+      if (p.virtual_stages > 1 && p.kind != Schedule::Interleaved)
+        doc.fail(par["virtual_stages"], "virtual_stages needs the interleaved schedule", "add 'schedule: interleaved'");
+    } else if (p.kind == Schedule::Interleaved) {
+      p.virtual_stages = 2;
+    }
+    return p;
+  }
+  // A list of layers per stage also sets the number of stages `pp`.
+  StageSplit split(int& pp) const {
+    StageSplit out;
+    const YAML::Node s = par["split"];
+    if (!s) return out;
+    if (!s.IsSequence()) {
+      std::string v = doc.choice(s, {"even", "speed", "memory"}, "stage split");
+      out.kind = v == "even" ? Split::Even : v == "speed" ? Split::Speed : Split::Memory;
+      return out;
+    }
+    out.kind = Split::Layers;
+    for (const auto& e : s) out.layers.push_back(positive(doc, e, "layers of a stage"));
+    int64_t sum = std::accumulate(out.layers.begin(), out.layers.end(), int64_t{0});
+    if (sum != w.model.layers) doc.fail(s, fmt::format("the stages hold {} layers but '{}' has {}", sum, w.model.name, w.model.layers));
+    if (par["pp"] && static_cast<int>(out.layers.size()) != pp)
+      doc.fail(s, fmt::format("{} stage sizes for pp: {}", out.layers.size(), pp));
+    pp = static_cast<int>(out.layers.size());
+    return out;
+  }
+  // The degrees' fit to the model, where they are written.
+  void check_degrees(int tp, int pp, const PipelineSchedule& sched) const {
+    if (par["tp"]) check_tp(doc, par["tp"], w.model, tp);
+    if (par["pp"]) check_pp(doc, par["pp"], w.model, pp, sched.virtual_stages);
+    if (sched.kind == Schedule::Interleaved && pp > 0 && sched.micro_batches % pp != 0)
       doc.fail(par["micro_batches"] ? par["micro_batches"] : par,
-               fmt::format("the interleaved schedule needs micro_batches to be a multiple of pp ({})", p.pp));
+               fmt::format("the interleaved schedule needs micro_batches to be a multiple of pp ({})", pp));
+  }
+  // `local` sizes the blocks of the hierarchical algorithm: written for no such collective, it
+  // would do nothing.
+  void check_local(std::initializer_list<CollectiveChoice> uses, std::string_view keys) const {
+    if (!par["local"]) return;
+    for (const CollectiveChoice& c : uses)
+      if (c.algorithm == core::Algorithm::Hierarchical) return;
+    doc.fail(par["local"], "'local' is the block size of the hierarchical algorithm, which this plan does not use",
+             fmt::format("remove it, or set {} to hierarchical", keys));
+  }
+};
+
+Ddp ddp(const ParallelKeys& k) {
+  Ddp d{.gradients = k.gradients(false), .bucket_bytes = k.bucket(), .micro_batches = k.micro_batches()};
+  k.check_local({d.gradients}, "allreduce");
+  return d;
+}
+
+Zero zero(const ParallelKeys& k, bool fsdp) {
+  Zero z;
+  if (k["stage"]) {
+    if (fsdp) k.doc.fail(k["stage"], "fsdp is ZeRO stage 3", "write 'strategy: zero' to choose another stage");
+    z.stage = static_cast<int>(k.doc.integer(k["stage"], "ZeRO stage", 1, 3));
+  } else if (!fsdp) {
+    k.doc.fail(k.par, "the zero strategy needs its stage", "add 'stage: 1', 2 or 3 (or write strategy: fsdp for stage 3)");
+  } else {
+    z.stage = 3;
+  }
+  if (z.stage == 3 && k["bucket"])
+    k.doc.fail(k["bucket"], "'bucket' does not apply to ZeRO stage 3: each unit's gradient is reduce-scattered on its own");
+  if (z.stage < 3 && k["prefetch"])
+    k.doc.fail(k["prefetch"], "'prefetch' applies to ZeRO stage 3 (fsdp): the stage that gathers parameters");
+  z.bucket_bytes = k.bucket();
+  if (k["prefetch"]) z.prefetch = static_cast<int>(k.doc.integer(k["prefetch"], "prefetch", 0, 64));
+  z.micro_batches = k.micro_batches();
+  z.gradients = k.gradients(true);
+  k.check_local({z.gradients}, "allreduce");
+  return z;
+}
+
+Pipeline pipeline(const ParallelKeys& k) {
+  Pipeline p{.pp = k.degree("pp", 0), .dp = k.degree("dp", 0), .schedule = k.schedule()};
+  p.split = k.split(p.pp);
+  p.gradients = k.gradients(false);
+  k.check_degrees(1, p.pp, p.schedule);
+  k.check_local({p.gradients}, "allreduce");
+  return p;
+}
+
+Tensor tensor(const ParallelKeys& k) {
+  Tensor t{.tp = k.degree("tp", 0),
+           .dp = k.degree("dp", 0),
+           .tensor = k.tensor(),
+           .gradients = k.gradients(false),
+           .micro_batches = k.micro_batches()};
+  k.check_degrees(t.tp, 1, {});
+  k.check_local({t.tensor.allreduce, t.gradients}, k.w.task == Task::Train ? "allreduce or tp_allreduce" : "tp_allreduce");
+  return t;
+}
+
+Hybrid hybrid(const ParallelKeys& k) {
+  Hybrid h{.dp = k.degree("dp", 0), .tp = k.degree("tp", 1), .pp = k.degree("pp", 1), .tensor = k.tensor()};
+  // with pipelines, only the optimizer state is sharded
+  if (k["stage"]) h.zero_stage = static_cast<int>(k.doc.integer(k["stage"], "ZeRO stage", 0, 1));
+  h.gradients = k.gradients(h.zero_stage >= 1);
+  h.schedule = k.schedule();
+  h.split = k.split(h.pp);
+  k.check_degrees(h.tp, h.pp, h.schedule);
+  k.check_local({h.tensor.allreduce, h.gradients}, k.w.task == Task::Train ? "allreduce or tp_allreduce" : "tp_allreduce");
+  return h;
+}
+
+ParameterServer parameter_server(const ParallelKeys& k) {
+  const core::YamlDoc& doc = k.doc;
+  ParameterServer ps;
+  if (k["mode"] && doc.choice(k["mode"], {"sync", "async"}, "parameter-server mode") == "async") ps.async = AsyncUpdates{};
+  if (k["staleness"]) {
+    if (!ps.async) doc.fail(k["staleness"], "a staleness bound applies to 'mode: async' only");
+    ps.async->staleness = static_cast<int>(doc.integer(k["staleness"], "staleness", 0, 1000));
+  }
+  if (k["server"]) ps.server = static_cast<int32_t>(doc.integer(k["server"], "server rank", 0, 1 << 20));
+  if (k["push"]) ps.push = dtype(doc, k["push"], "gradient push precision", {"fp32", "bf16", "fp16", "int8"});
+  return ps;
+}
+
+Parallel parallel(const core::YamlDoc& doc, const Lines& lines, const YAML::Node& par, const Workload& w) {
+  doc.require_map(par, "'parallel'");
+  Parallel p;
+  p.where = where(doc, lines, par);
+  bool fsdp = false;
+  const Strategy s = strategy(doc, doc.required(par, "strategy", "'parallel'"), w.task, fsdp);
+  check_strategy_keys(doc, par, s, w.task);
+  const ParallelKeys k{doc, par, w};
+  switch (s) {
+    case Strategy::Ddp: p.options = ddp(k); break;
+    case Strategy::Zero: p.options = zero(k, fsdp); break;
+    case Strategy::Pipeline: p.options = pipeline(k); break;
+    case Strategy::Tensor: p.options = tensor(k); break;
+    case Strategy::Hybrid: p.options = hybrid(k); break;
+    case Strategy::ParameterServer: p.options = parameter_server(k); break;
+    case Strategy::Replicas: p.options = Replicas{}; break;
   }
   return p;
 }

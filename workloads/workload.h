@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "core/diag.h"
@@ -41,28 +42,94 @@ struct Precision {
   bool master_weights = false;
 };
 
-struct Parallel {
-  Strategy strategy = Strategy::Ddp;
-  int dp = 0, tp = 1, pp = 1;  // degrees; dp 0 = whatever the world leaves (world / (tp·pp))
-  core::Algorithm allreduce = core::Algorithm::Ring;  // data-parallel gradient collectives
-  core::Algorithm tp_algorithm = core::Algorithm::Ring;
-  int32_t hierarchical_local = 0;  // block size for the hierarchical algorithm (0 = tp or nodes)
-  double bucket_bytes = 0;         // DDP gradient bucket; 0 = the whole gradient after backward
-  int zero_stage = 0;              // 0 none (DDP), 1 optimizer, 2 + gradients, 3 + parameters (FSDP)
-  int prefetch = 1;                // ZeRO-3: units whose parameters are gathered ahead of use
-  Schedule schedule = Schedule::OneFOneB;
-  int micro_batches = 1;           // per step per data-parallel replica (pipeline / accumulation)
-  int virtual_stages = 1;          // interleaved 1F1B: layer chunks per rank
-  Split split = Split::Even;
-  std::vector<int64_t> stage_layers;  // Split::Layers: transformer layers per stage
-  // parameter server
-  bool async = false;
-  int staleness = 0;               // async: a worker may run this many steps ahead of the slowest
-  int32_t server = 0;              // the rank that holds the parameters
-  core::DType push_dtype = core::DType::F32;  // gradients as workers send them (int8: 8-bit)
-  bool tp_inside_fast_links = true;  // placement: TP groups on the fastest links, else file order
-  Where where, tp_where, pp_where, dp_where;
+// The algorithm of one family of collectives and, for `hierarchical`, the ranks per block.
+struct CollectiveChoice {
+  core::Algorithm algorithm = core::Algorithm::Ring;
+  int32_t local = 0;  // hierarchical: block size (the YAML's one `local`, for every family)
 };
+
+// How a training step's micro-batches pass through the pipeline stages.
+struct PipelineSchedule {
+  Schedule kind = Schedule::OneFOneB;
+  int micro_batches = 1;   // per step per data-parallel replica
+  int virtual_stages = 1;  // interleaved 1F1B: layer chunks per rank
+};
+
+// How the layers are cut into pipeline stages.
+struct StageSplit {
+  Split kind = Split::Even;
+  std::vector<int64_t> layers{};  // Split::Layers: transformer layers per stage
+};
+
+// Megatron's split of every layer over the tensor-parallel ranks.
+struct TensorSplit {
+  CollectiveChoice allreduce{};  // the activations' all-reduces
+  bool on_fast_links = true;   // placement: TP groups on the fastest links, else file order
+};
+
+// One strategy each: a key of another strategy has no field to land in (and the parser rejects
+// it at its line). Degrees of 0 are resolved at compile time from the number of ranks.
+struct Ddp {
+  CollectiveChoice gradients{};
+  double bucket_bytes = 0;  // gradient bucket; 0 = the whole gradient after backward
+  int micro_batches = 1;    // gradient accumulation
+};
+// ZeRO stages 1 and 2, and 3 (FSDP). data_parallel_plan() views a Ddp as stage 0.
+struct Zero {
+  int stage = 1;     // 1 optimizer state, 2 + gradients, 3 + parameters
+  int prefetch = 1;  // stage 3: units whose parameters are gathered ahead of use
+  CollectiveChoice gradients{};
+  double bucket_bytes = 0;  // stages 0 to 2; stage 3 reduce-scatters each unit on its own
+  int micro_batches = 1;
+};
+struct Pipeline {
+  int pp = 0;  // 0 = all ranks (over dp)
+  int dp = 0;  // 0 = whatever pp leaves
+  PipelineSchedule schedule{};  // training
+  StageSplit split{};
+  CollectiveChoice gradients{};  // training
+};
+struct Tensor {
+  int tp = 0;  // 0 = all ranks (over dp)
+  int dp = 0;
+  TensorSplit tensor{};
+  CollectiveChoice gradients{};  // training
+  int micro_batches = 1;       // training: gradient accumulation
+};
+// DP x PP x TP (Megatron-style); pipeline and tensor are its special cases (model_parallel_plan).
+struct Hybrid {
+  int dp = 0, tp = 1, pp = 1;  // dp 0 = world / (tp·pp); tp or pp 0 = world / dp
+  TensorSplit tensor{};
+  PipelineSchedule schedule{};  // training
+  StageSplit split{};
+  CollectiveChoice gradients{};  // training
+  int zero_stage = 0;          // training: 1 shards the optimizer state across replicas
+};
+// smolcluster's parameter server.
+struct AsyncUpdates {
+  int staleness = 0;  // a worker may run this many steps ahead of the slowest
+};
+struct ParameterServer {
+  int32_t server = 0;                     // the rank that holds the parameters
+  core::DType push = core::DType::F32;    // gradients as workers send them (int8: 8-bit)
+  std::optional<AsyncUpdates> async{};      // none: synchronous
+};
+struct Replicas {};  // inference: every rank serves the whole model
+
+// The alternatives are in the order of `Strategy`.
+using StrategyOptions = std::variant<Ddp, Zero, Pipeline, Tensor, Hybrid, ParameterServer, Replicas>;
+
+struct Parallel {
+  StrategyOptions options{};
+  Where where{};
+  Strategy strategy() const { return static_cast<Strategy>(options.index()); }
+};
+
+// The data-parallel plan of a Ddp (as ZeRO stage 0) or Zero workload.
+Zero data_parallel_plan(const Parallel& p);
+// The DP x PP x TP plan of a pipeline, tensor or hybrid workload; the other strategies make every
+// rank a data-parallel replica (dp 0, tp = pp = 1).
+Hybrid model_parallel_plan(const Parallel& p);
 
 struct MemoryRules {
   // Fraction of each device's memory a run may use: by default macOS's GPU wired limit on Apple

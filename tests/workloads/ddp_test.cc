@@ -106,7 +106,7 @@ TEST(Ddp, ExampleFileCompilesToTheSameProgram) {
 
 TEST(Ddp, BucketsAreReducedWhileBackwardRuns) {
   Workload w = gpt2(8, 1);
-  w.parallel.bucket_bytes = 25e6;
+  w.parallel.options = Ddp{.bucket_bytes = 25e6};
   core::Program p = compile_ddp(w, 4);
   ASSERT_TRUE(support::runnable(p));
   auto colls = collectives(p, 0);
@@ -145,7 +145,7 @@ TEST(Ddp, BucketBoundaries) {
 
 TEST(Ddp, GradientAccumulationReducesOnce) {
   Workload w = gpt2(2, 1);
-  w.parallel.micro_batches = 4;
+  w.parallel.options = Ddp{.micro_batches = 4};
   core::Program p = compile_ddp(w, 2);
   ASSERT_TRUE(support::runnable(p));
   EXPECT_EQ(collectives(p, 1).size(), 1u);
@@ -154,8 +154,7 @@ TEST(Ddp, GradientAccumulationReducesOnce) {
 
 TEST(Zero, Stages1And2ReduceScatterThenGatherParameters) {
   Workload w = gpt2(1, 2);
-  w.parallel.strategy = Strategy::Zero;
-  w.parallel.zero_stage = 2;
+  w.parallel.options = Zero{.stage = 2};
   core::Program p = compile_ddp(w, 4);
   ASSERT_TRUE(support::runnable(p));
   auto colls = collectives(p, 0);
@@ -172,8 +171,7 @@ TEST(Zero, Stages1And2ReduceScatterThenGatherParameters) {
 
 TEST(Zero, Stage3GathersEveryUnitTwiceAndReduceScattersItsGradient) {
   Workload w = gpt2(1, 2);
-  w.parallel.strategy = Strategy::Zero;
-  w.parallel.zero_stage = 3;
+  w.parallel.options = Zero{.stage = 3};
   core::Program p = compile_ddp(w, 4);
   ASSERT_TRUE(support::runnable(p));
   int gathers = 0, scatters = 0;
@@ -188,9 +186,7 @@ TEST(Zero, Stage3GathersEveryUnitTwiceAndReduceScattersItsGradient) {
 
 TEST(Zero, Stage3PrefetchesAhead) {
   Workload w = gpt2(1, 1);
-  w.parallel.strategy = Strategy::Zero;
-  w.parallel.zero_stage = 3;
-  w.parallel.prefetch = 2;
+  w.parallel.options = Zero{.stage = 3, .prefetch = 2};
   core::Program p = compile_ddp(w, 2);
   const auto& ops = p.ranks[0].ops;
   // before the first forward compute, the gathers of units 0, 1 and 2 are issued

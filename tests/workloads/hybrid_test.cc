@@ -91,7 +91,7 @@ TEST_P(Bubble, MatchesTheScheduleFormula) {
   for (int r = 0; r < pp; ++r) {
     double bubble = 1 - t.busy[r] / t.makespan;
     Schedule s = sched == "gpipe" ? Schedule::GPipe : sched == "1f1b" ? Schedule::OneFOneB : Schedule::Interleaved;
-    EXPECT_NEAR(bubble, bubble_fraction(s, pp, m, w.parallel.virtual_stages), 1e-9) << "rank " << r;
+    EXPECT_NEAR(bubble, bubble_fraction(s, pp, m, model_parallel_plan(w.parallel).schedule.virtual_stages), 1e-9) << "rank " << r;
   }
 }
 

@@ -50,15 +50,14 @@ TEST(Memory, Zero3SevenBOnFourRanksWithinTwoPercentOfTheFormula) {
 
 TEST(Memory, DdpHoldsEverythingOnEveryRank) {
   Workload w = support::parse(kSevenB);
-  w.parallel.strategy = Strategy::Ddp;
-  w.parallel.zero_stage = 0;
+  w.parallel.options = Ddp{};
   core::MemoryUse m = data_parallel_memory_of(w, 4);
   const double psi = 6738415616.0;
   EXPECT_DOUBLE_EQ(m.weights + m.gradients + m.optimizer, 16 * psi);
-  w.parallel.zero_stage = 1;
+  w.parallel.options = Zero{.stage = 1};
   m = data_parallel_memory_of(w, 4);
   EXPECT_DOUBLE_EQ(m.weights + m.gradients + m.optimizer, 4 * psi + 12 * psi / 4);
-  w.parallel.zero_stage = 2;
+  w.parallel.options = Zero{.stage = 2};
   m = data_parallel_memory_of(w, 4);
   EXPECT_DOUBLE_EQ(m.weights + m.gradients + m.optimizer, 2 * psi + 14 * psi / 4);
 }

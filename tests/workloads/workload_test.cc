@@ -14,8 +14,8 @@ TEST(Workload, ExampleLoads) {
   EXPECT_EQ(w.micro_batch, 8);
   EXPECT_EQ(w.seq_len, 1024);
   EXPECT_EQ(w.precision.gradients, core::DType::F32);
-  EXPECT_EQ(w.parallel.strategy, Strategy::Ddp);
-  EXPECT_EQ(w.parallel.bucket_bytes, 0);
+  EXPECT_EQ(w.parallel.strategy(), Strategy::Ddp);
+  EXPECT_EQ(std::get<Ddp>(w.parallel.options).bucket_bytes, 0);
 }
 
 std::string error_of(const std::string& yaml) {
@@ -59,7 +59,7 @@ TEST(Workload, ExplicitShape) {
   EXPECT_EQ(w.model.kv(), 2);
   EXPECT_TRUE(w.model.moe());
   EXPECT_LT(active_param_count(w.model), param_count(w.model));
-  EXPECT_EQ(w.parallel.bucket_bytes, 25e6);  // PyTorch's default when not written
+  EXPECT_EQ(std::get<Ddp>(w.parallel.options).bucket_bytes, 25e6);  // PyTorch's default when not written
 }
 
 TEST(Workload, InconsistentShape) {
@@ -72,6 +72,68 @@ TEST(Workload, KeyOfAnotherStrategy) {
   std::string e = error_of("name: w\nmodel: gpt2-124m\ntask: train\nbatch: {micro_batch: 1, seq_len: 8}\n"
                            "parallel: {strategy: ddp, schedule: 1f1b}\n");
   EXPECT_NE(e.find("w.yaml:5:27: error: 'schedule' does not apply to the ddp strategy"), std::string::npos) << e;
+}
+
+// The whole diagnostic: position, message, the source line, the caret under the key, the hint.
+TEST(Workload, KeyOfAnotherStrategyWholeText) {
+  std::string e = error_of("name: w\nmodel: gpt2-124m\ntask: train\nbatch: {micro_batch: 1, seq_len: 8}\n"
+                           "parallel: {strategy: ddp, staleness: 2}\n");
+  EXPECT_EQ(e,
+            "w.yaml:5:27: error: 'staleness' does not apply to the ddp strategy\n"
+            "  parallel: {strategy: ddp, staleness: 2}\n"
+            "                            ^\n"
+            "hint: ddp takes: strategy, allreduce, local, bucket, micro_batches");
+}
+
+TEST(Workload, TrainingKeyOnAnInferencePlan) {
+  std::string e = error_of("name: w\nmodel: gpt2-124m\ntask: infer\nbatch: {size: 1, prompt: 8, generate: 4}\n"
+                           "parallel: {strategy: pipeline, schedule: gpipe}\n");
+  EXPECT_EQ(e,
+            "w.yaml:5:32: error: 'schedule' does not apply to the pipeline strategy\n"
+            "  parallel: {strategy: pipeline, schedule: gpipe}\n"
+            "                                 ^\n"
+            "hint: pipeline takes: strategy, pp, split, dp");
+}
+
+TEST(Workload, LocalWithoutTheHierarchicalAlgorithm) {
+  std::string e = error_of("name: w\nmodel: gpt2-124m\ntask: train\nbatch: {micro_batch: 1, seq_len: 8}\n"
+                           "parallel: {strategy: tensor, tp: 2, allreduce: ring, local: 2}\n");
+  EXPECT_EQ(e,
+            "w.yaml:5:61: error: 'local' is the block size of the hierarchical algorithm, which this plan does not use\n"
+            "  parallel: {strategy: tensor, tp: 2, allreduce: ring, local: 2}\n"
+            "                                                              ^\n"
+            "hint: remove it, or set allreduce or tp_allreduce to hierarchical");
+  EXPECT_EQ(error_of("name: w\nmodel: gpt2-124m\ntask: train\nbatch: {micro_batch: 1, seq_len: 8}\n"
+                     "parallel: {strategy: tensor, tp: 2, tp_allreduce: hierarchical, local: 2}\n"),
+            "(no error)");
+}
+
+TEST(Workload, EachStrategyGetsItsOwnOptions) {
+  auto parallel_of = [](const std::string& par) {
+    return parse_workload("name: w\nmodel: gpt2-124m\ntask: train\nbatch: {micro_batch: 1, seq_len: 8}\nparallel: " + par +
+                              "\n",
+                          "w.yaml")
+        .parallel;
+  };
+  Parallel ps = parallel_of("{strategy: parameter-server, mode: async, staleness: 3, push: int8}");
+  const auto& server = std::get<ParameterServer>(ps.options);
+  ASSERT_TRUE(server.async);
+  EXPECT_EQ(server.async->staleness, 3);
+  EXPECT_EQ(server.push, core::DType::I8);
+  EXPECT_FALSE(std::get<ParameterServer>(parallel_of("{strategy: parameter-server}").options).async);
+  Zero fsdp = std::get<Zero>(parallel_of("{strategy: fsdp, prefetch: 2}").options);
+  EXPECT_EQ(fsdp.stage, 3);
+  EXPECT_EQ(fsdp.prefetch, 2);
+  Hybrid pipe = model_parallel_plan(parallel_of("{strategy: pipeline, pp: 2, schedule: interleaved, micro_batches: 4}"));
+  EXPECT_EQ(pipe.pp, 2);
+  EXPECT_EQ(pipe.tp, 1);
+  EXPECT_EQ(pipe.schedule.kind, Schedule::Interleaved);
+  EXPECT_EQ(pipe.schedule.virtual_stages, 2);
+  Hybrid tensor = model_parallel_plan(parallel_of("{strategy: tensor, tp_allreduce: hierarchical, local: 2}"));
+  EXPECT_EQ(tensor.tp, 0);  // all ranks, resolved at compile time
+  EXPECT_EQ(tensor.tensor.allreduce.algorithm, core::Algorithm::Hierarchical);
+  EXPECT_EQ(tensor.tensor.allreduce.local, 2);
+  EXPECT_EQ(tensor.gradients.algorithm, core::Algorithm::Ring);
 }
 
 TEST(Workload, ZeroNeedsItsStage) {
