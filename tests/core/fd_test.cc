@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cerrno>
 #include <csignal>
+#include <functional>
 #include <cstring>
 #include <string>
 #include <numeric>
@@ -51,6 +52,17 @@ class Interrupts {
   struct sigaction old_ {};
 };
 
+// Runs `f` on this thread while another signals it; returns how many signals landed.
+int under_signals(const std::function<void()>& f) {
+  Interrupts interrupts;
+  std::atomic<bool> done{false};
+  std::thread pest = interrupts.pester(pthread_self(), done);
+  f();
+  done = true;
+  pest.join();
+  return interruptions.load();
+}
+
 std::vector<char> pattern(size_t n) {
   std::vector<char> v(n);
   for (size_t i = 0; i < n; ++i) v[i] = static_cast<char>((i * 131 + i / 4096) & 0xff);
@@ -81,8 +93,6 @@ TEST(Fd, LargeWriteThroughAPipeSurvivesSignals) {
   const auto data = pattern(8 << 20);
   Fd r, w;
   make_pipe(r, w);
-  Interrupts interrupts;
-  std::atomic<bool> done{false};
   std::vector<char> got(data.size());
   size_t read = 0;
   std::thread reader([&] {
@@ -94,13 +104,10 @@ TEST(Fd, LargeWriteThroughAPipeSurvivesSignals) {
       if (chunk % 8 == 0) std::this_thread::sleep_for(std::chrono::microseconds(500));
     }
   });
-  std::thread pest = interrupts.pester(pthread_self(), done);
-  bool ok = write_full(w.get(), data.data(), data.size());
-  done = true;
-  pest.join();
+  bool ok = false;
+  EXPECT_GT(under_signals([&] { ok = write_full(w.get(), data.data(), data.size()); }), 0);
   reader.join();
   EXPECT_TRUE(ok) << std::strerror(errno);
-  EXPECT_GT(interruptions.load(), 0);
   ASSERT_EQ(read, data.size());
   EXPECT_TRUE(got == data);
 }
@@ -109,8 +116,6 @@ TEST(Fd, LargeReadThroughAPipeSurvivesSignals) {
   const auto data = pattern(4 << 20);
   Fd r, w;
   make_pipe(r, w);
-  Interrupts interrupts;
-  std::atomic<bool> done{false};
   std::thread writer([&] {
     for (size_t off = 0; off < data.size(); off += 32 << 10) {
       ASSERT_TRUE(write_full(w.get(), data.data() + off, std::min<size_t>(32 << 10, data.size() - off)));
@@ -118,13 +123,11 @@ TEST(Fd, LargeReadThroughAPipeSurvivesSignals) {
     }
     w.reset();
   });
-  std::thread pest = interrupts.pester(pthread_self(), done);
   std::vector<char> got(data.size() + 10);
-  size_t n = read_full(r.get(), got.data(), got.size());  // asks for more than comes: stops at EOF
-  done = true;
-  pest.join();
+  size_t n = 0;
+  // Asks for more than comes: stops at EOF.
+  EXPECT_GT(under_signals([&] { n = read_full(r.get(), got.data(), got.size()); }), 0);
   writer.join();
-  EXPECT_GT(interruptions.load(), 0);
   ASSERT_EQ(n, data.size());
   got.resize(n);
   EXPECT_TRUE(got == data);
