@@ -48,7 +48,8 @@ WorkerProcesses::WorkerProcesses(std::vector<WorkerLaunch> launches, const std::
     : launches_(std::move(launches)) {
   for (size_t r = 0; r < launches_.size(); ++r) {
     const WorkerLaunch& l = launches_[r];
-    Child c{start(l, env, r)};
+    Child c;
+    c.process = start(l, env, r);
     set_nonblocking(c.process.out().get());
     // A few bytes into an empty pipe: they fit, the write does not wait for the child.
     if (!l.stdin_text.empty() && !core::write_full(c.process.in().get(), l.stdin_text.data(), l.stdin_text.size()))
