@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "core/file.h"
 #include "core/run.h"
 #include "core/units.h"
 #include "exec/emulate/emulation.h"
@@ -38,7 +39,7 @@ Loaded load(const std::string& topology, const std::string& workload, const Over
 
 void write_program(const std::string& dir, const core::Program& p) {
   std::filesystem::create_directories(dir);
-  std::ofstream(std::filesystem::path(dir) / "program.json") << core::to_json(p).dump() << '\n';
+  core::write_file(std::filesystem::path(dir) / "program.json", core::to_json(p).dump() + '\n');
 }
 
 // The topology file travels with the run, so reports can draw it and route its traffic.

@@ -10,6 +10,7 @@
 #include "cli/commands.h"
 #include "cli/launch_flags.h"
 #include "core/diag.h"
+#include "core/file.h"
 #include "exec/bench.h"
 #include "exec/emulate/emulation.h"
 #include "sim/simulator.h"
@@ -124,9 +125,7 @@ void bench(const BenchArgs& a) {
       predictor);
   fmt::print("{}", exec::bench_footer(rows));
   if (!a.json.empty()) {
-    std::ofstream out(a.json);
-    out << exec::bench_json(o, rows, launch).dump(1) << '\n';
-    if (!out) throw std::runtime_error(fmt::format("bench: cannot write '{}'", a.json));
+    core::write_file(a.json, exec::bench_json(o, rows, launch).dump(1) + '\n');
   }
   size_t failed = std::count_if(rows.begin(), rows.end(), [](const exec::BenchRow& r) { return !r.error.empty(); });
   if (failed > 0) throw std::runtime_error(fmt::format("bench: {} of {} sizes failed (see the table)", failed, rows.size()));

@@ -1,17 +1,15 @@
 #include "core/run.h"
 
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <stdexcept>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "core/file.h"
 #include "core/intervals.h"
 
 namespace clustertwin::core {
@@ -157,10 +155,7 @@ void write_run(const std::string& dir, const RunInfo& info, const Program& p,
   std::filesystem::create_directories(dir, ec);
   if (ec) throw std::runtime_error(fmt::format("cannot create output directory '{}': {}", dir, ec.message()));
   auto write = [&](const std::string& file, const nlohmann::json& j) {
-    std::string path = (std::filesystem::path(dir) / file).string();
-    std::ofstream out(path);
-    out << j.dump(1) << '\n';
-    if (!out) throw std::runtime_error(fmt::format("cannot write '{}': {}", path, std::strerror(errno)));
+    write_file((std::filesystem::path(dir) / file).string(), j.dump(1) + '\n');
   };
   write("summary.json", summary_to_json(info, p, s));
   write("trace.json", trace_to_json(info, p, records));

@@ -16,6 +16,7 @@
 #include "exec/assignment.h"
 #include "exec/channel.h"
 #include "exec/collective_runner.h"
+#include "core/file.h"
 #include "core/units.h"
 #include "exec/errors.h"
 #include "exec/handshake.h"
@@ -182,7 +183,7 @@ class Coordinator {
     nlohmann::ordered_json j = nlohmann::ordered_json::array();
     for (const auto& c : clock_estimates())
       j.push_back({{"rank", c.rank}, {"offset_s", c.offset_s}, {"error_s", c.error_s}, {"rtt_s", c.rtt_s}, {"applied", c.applied}});
-    std::ofstream(std::filesystem::path(o_.settings.out_dir) / "clocks.json") << j.dump(1) << '\n';
+    core::write_file(std::filesystem::path(o_.settings.out_dir) / "clocks.json", j.dump(1) + '\n');
   }
 
   std::vector<ClockEstimate> clock_estimates() const {

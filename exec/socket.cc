@@ -23,13 +23,13 @@
 namespace clustertwin::exec {
 
 namespace {
+using core::set_cloexec;
+
 #ifdef MSG_NOSIGNAL
 constexpr int kSendFlags = MSG_NOSIGNAL;
 #else
 constexpr int kSendFlags = 0;  // macOS: SO_NOSIGPIPE is set on every socket instead
 #endif
-
-void set_cloexec(int fd) { fcntl(fd, F_SETFD, fcntl(fd, F_GETFD) | FD_CLOEXEC); }
 
 // Sockets never leak into spawned workers and never raise SIGPIPE.
 int new_socket(int family) {
@@ -76,20 +76,6 @@ int poll_timeout_ms(Clock::time_point deadline) {
   if (deadline == kNoDeadline) return -1;
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count() + 1;
   return static_cast<int>(std::clamp<long long>(ms, 0, INT_MAX));
-}
-
-Fd& Fd::operator=(Fd&& o) noexcept {
-  if (this != &o) reset(o.release());
-  return *this;
-}
-int Fd::release() {
-  int fd = fd_;
-  fd_ = -1;
-  return fd;
-}
-void Fd::reset(int fd) {
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = fd;
 }
 
 std::string Endpoint::str() const {

@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "core/fd.h"
+
 namespace clustertwin::exec {
 
 using Clock = std::chrono::steady_clock;
@@ -17,25 +19,8 @@ Clock::time_point deadline_after(double seconds);
 // Milliseconds to pass to poll() so it returns by `deadline` (-1 for kNoDeadline).
 int poll_timeout_ms(Clock::time_point deadline);
 
-// Owns a file descriptor; closes it once.
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(Fd&& o) noexcept : fd_(o.release()) {}
-  Fd& operator=(Fd&& o) noexcept;
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() { reset(); }
-
-  int get() const { return fd_; }
-  bool valid() const { return fd_ >= 0; }
-  int release();
-  void reset(int fd = -1);
-
- private:
-  int fd_ = -1;
-};
+// Sockets and pipes share one descriptor owner (core/fd.h).
+using core::Fd;
 
 struct Endpoint {
   std::string host;

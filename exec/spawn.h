@@ -4,13 +4,12 @@
 // the run takes.
 #pragma once
 
-#include <sys/types.h>
-
 #include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
 
+#include "core/process.h"
 #include "exec/socket.h"
 
 namespace clustertwin::exec {
@@ -47,16 +46,10 @@ class WorkerProcesses {
 
  private:
   struct Child {
-    pid_t pid = -1;
-    Fd out;  // read end of its stdout
-    Fd in;   // write end of its stdin, when it has stdin_text
-    bool reaped = false;
+    core::Process process;   // out(): its stdout; in(): its stdin, when it has stdin_text
     bool signalled = false;  // by us, while cleaning up
-    int status = 0;
-    std::string line;  // stdout read so far
+    std::string line;        // stdout read so far
   };
-  bool reap(Child& c, bool block);
-  std::string exit_text(const Child& c) const;
 
   std::vector<WorkerLaunch> launches_;
   std::vector<Child> children_;

@@ -1,11 +1,8 @@
 #include "reports/compare.h"
 
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <set>
 
@@ -13,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/diag.h"
+#include "core/file.h"
 #include "core/units.h"
 #include "reports/csv.h"
 #include "reports/format.h"
@@ -104,11 +102,6 @@ std::string verdict(const RunStats& p, const RunStats& m) {
                      seconds(biggest == "compute" ? mc : phase(m, biggest)), model ? "measured" : m.name);
 }
 
-void write_file(const fs::path& path, const std::string& text) {
-  std::ofstream out(path);
-  out << text;
-  if (!out) throw std::runtime_error(fmt::format("cannot write '{}': {}", path.string(), std::strerror(errno)));
-}
 }  // namespace
 
 double error_percent(double predicted, double measured) {
@@ -157,16 +150,16 @@ std::string write_report(const std::string& dir, const Comparison& c) {
   fs::create_directories(dir, ec);
   if (ec) throw std::runtime_error(fmt::format("cannot create output directory '{}': {}", dir, ec.message()));
   fs::path d(dir);
-  write_file(d / "report.md", report_markdown(c));
-  write_file(d / "report.html", report_html(c));
-  write_file(d / "summary.csv", summary_csv(c));
-  write_file(d / "trace.json", merged_trace(c) + "\n");
+  core::write_file(d / "report.md", report_markdown(c));
+  core::write_file(d / "report.html", report_html(c));
+  core::write_file(d / "summary.csv", summary_csv(c));
+  core::write_file(d / "trace.json", merged_trace(c) + "\n");
   return (d / "report.md").string();
 }
 
 std::string write_html(const std::string& dir, const Comparison& c) {
   fs::path path = fs::path(dir) / "report.html";
-  write_file(path, report_html(c));
+  core::write_file(path, report_html(c));
   return path.string();
 }
 

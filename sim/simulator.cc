@@ -10,12 +10,14 @@
 #include <cstring>
 #include <map>
 #include <set>
+#include <system_error>
 #include <tuple>
 
 #include <fmt/format.h>
 #include <simgrid/s4u.hpp>
 #include <xbt/log.h>
 
+#include "core/fd.h"
 #include "sim/platform.h"
 #include "workloads/collectives.h"
 
@@ -323,14 +325,18 @@ std::vector<core::OpRecord> simulate_here(const core::Program& p, const topo::To
 // in a child forked from a process that never ran one, and sends its records back over a pipe.
 std::vector<core::OpRecord> simulate_in_child(const core::Program& p, const topo::Topology& t, SimStats* stats) {
   auto started = std::chrono::steady_clock::now();
-  int fds[2];
-  if (pipe(fds) != 0) throw SimError(fmt::format("sim: pipe: {}", std::strerror(errno)));
+  core::Fd from_child, to_parent;
+  try {
+    core::make_pipe(from_child, to_parent);
+  } catch (const std::system_error& e) {
+    throw SimError(fmt::format("sim: {}", e.what()));
+  }
   // The child would otherwise inherit, and SimGrid flush, a copy of our unwritten stdout.
   std::fflush(nullptr);
   pid_t pid = fork();
   if (pid < 0) throw SimError(fmt::format("sim: fork: {}", std::strerror(errno)));
   if (pid == 0) {
-    close(fds[0]);
+    from_child.reset();
     std::string msg;
     std::vector<core::OpRecord> recs;
     try {
@@ -339,30 +345,13 @@ std::vector<core::OpRecord> simulate_in_child(const core::Program& p, const topo
       msg = e.what();
     }
     uint64_t header[2] = {recs.size(), msg.size()};
-    auto put = [&](const void* d, size_t n) {
-      const char* c = static_cast<const char*>(d);
-      while (n > 0) {
-        ssize_t w = write(fds[1], c, n);
-        if (w <= 0) _exit(3);
-        c += w, n -= static_cast<size_t>(w);
-      }
-    };
-    put(header, sizeof header);
-    put(msg.data(), msg.size());
-    put(recs.data(), recs.size() * sizeof(core::OpRecord));
-    _exit(0);
+    const int fd = to_parent.get();
+    bool sent = core::write_full(fd, header, sizeof header) && core::write_full(fd, msg.data(), msg.size()) &&
+                core::write_full(fd, recs.data(), recs.size() * sizeof(core::OpRecord));
+    _exit(sent ? 0 : 3);
   }
-  close(fds[1]);
-  auto get = [&](void* d, size_t n) {
-    char* c = static_cast<char*>(d);
-    while (n > 0) {
-      ssize_t r = read(fds[0], c, n);
-      if (r < 0 && errno == EINTR) continue;
-      if (r <= 0) return false;
-      c += r, n -= static_cast<size_t>(r);
-    }
-    return true;
-  };
+  to_parent.reset();
+  auto get = [fd = from_child.get()](void* d, size_t n) { return core::read_full(fd, d, n) == n; };
   uint64_t header[2] = {0, 0};
   std::vector<core::OpRecord> recs;
   std::string msg;
@@ -372,10 +361,11 @@ std::vector<core::OpRecord> simulate_in_child(const core::Program& p, const topo
     recs.resize(header[0]);
     ok = get(msg.data(), msg.size()) && get(recs.data(), recs.size() * sizeof(core::OpRecord));
   }
-  close(fds[0]);
+  from_child.reset();
   int status = 0;
   rusage usage{};
-  wait4(pid, &status, 0, &usage);
+  while (wait4(pid, &status, 0, &usage) < 0 && errno == EINTR) {
+  }
   if (stats) {
     stats->wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     stats->max_rss_kb = usage.ru_maxrss;

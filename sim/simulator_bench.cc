@@ -57,24 +57,6 @@ void report(benchmark::State& state, const std::vector<ct::core::OpRecord>& recs
   state.counters["peak_rss_MB"] = st.max_rss_kb / 1024.0;
 }
 
-void run_allreduce(benchmark::State& state, ct::topo::Topology (*topology)(int)) {
-  const int n = static_cast<int>(state.range(0));
-  auto t = topology(n);
-  auto p = allreduce(n, 1073741824.0);
-  ct::sim::SimStats st;
-  std::vector<ct::core::OpRecord> recs;
-  for (auto _ : state) {
-    recs = ct::sim::simulate(p, t, &st);
-    state.SetIterationTime(st.wall_seconds);
-  }
-  report(state, recs, st);
-}
-
-void BM_RingAllReduce1GiB_Ring(benchmark::State& s) { run_allreduce(s, ring); }
-void BM_RingAllReduce1GiB_Switch(benchmark::State& s) { run_allreduce(s, star); }
-BENCHMARK(BM_RingAllReduce1GiB_Ring)->Arg(8)->Arg(64)->Arg(512)->Arg(1024)->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(1);
-BENCHMARK(BM_RingAllReduce1GiB_Switch)->Arg(8)->Arg(64)->Arg(512)->Arg(1024)->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(1);
-
 void run_program(benchmark::State& state, const ct::core::Program& p, const ct::topo::Topology& t) {
   ct::sim::SimStats st;
   std::vector<ct::core::OpRecord> recs;
@@ -85,6 +67,17 @@ void run_program(benchmark::State& state, const ct::core::Program& p, const ct::
   report(state, recs, st);
   state.counters["ops"] = static_cast<double>(recs.size());
 }
+
+void run_allreduce(benchmark::State& state, ct::topo::Topology (*topology)(int)) {
+  const int n = static_cast<int>(state.range(0));
+  run_program(state, allreduce(n, 1073741824.0), topology(n));
+}
+
+void BM_RingAllReduce1GiB_Ring(benchmark::State& s) { run_allreduce(s, ring); }
+void BM_RingAllReduce1GiB_Switch(benchmark::State& s) { run_allreduce(s, star); }
+BENCHMARK(BM_RingAllReduce1GiB_Ring)->Arg(8)->Arg(64)->Arg(512)->Arg(1024)->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(1);
+BENCHMARK(BM_RingAllReduce1GiB_Switch)->Arg(8)->Arg(64)->Arg(512)->Arg(1024)->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(1);
+
 
 // One training step of `yaml` (its steps: 1) on n ranks of a 10 Gb/s switch.
 void run_workload(benchmark::State& state, const std::string& yaml, int n) {
