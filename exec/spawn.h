@@ -1,4 +1,4 @@
-// Worker processes started by this machine: `clustertwin worker` itself for run_local, or an ssh
+// Worker processes started by this machine: `clustertwin worker` itself for local workers, or an ssh
 // session running it on a node for a cluster run. Each announces its port on its stdout. The owner
 // leaves nothing behind: every child is reaped, stragglers get SIGTERM then SIGKILL, whatever path
 // the run takes.
@@ -55,7 +55,7 @@ class WorkerProcesses {
   std::vector<Child> children_;
 };
 
-// The launch of `exe worker --listen 127.0.0.1:0` (run_local), and the environment local workers
+// The launch of `exe worker --listen 127.0.0.1:0` (launch::Local), and the environment local workers
 // get: the token (not in argv, where `ps` shows it to every local user) and one BLAS thread each.
 WorkerLaunch local_worker_launch(const std::string& exe);
 std::vector<std::string> local_worker_env(const std::string& token);

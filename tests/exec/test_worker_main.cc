@@ -1,6 +1,6 @@
-// A stand-in for `clustertwin worker` so run_local and run_cluster can be tested before and apart
+// A stand-in for `clustertwin worker` so exec::run can be tested before and apart
 // from cli/: `exec_test_worker worker --listen ADDR:PORT [--token TOKEN] [--token-stdin]`, the
-// token defaulting to CLUSTERTWIN_TOKEN as run_local passes it.
+// token defaulting to CLUSTERTWIN_TOKEN as local launches pass it.
 #include <unistd.h>
 
 #include <cstdio>
