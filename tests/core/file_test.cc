@@ -15,24 +15,16 @@
 
 #include <gtest/gtest.h>
 
+#include "temp_dir.h"
+
 namespace clustertwin::core {
 namespace {
 
 namespace fs = std::filesystem;
 
-class WriteFile : public ::testing::Test {
+class WriteFile : public test::TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("ct-file-test-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    fs::permissions(dir_, fs::perms::owner_all);
-    fs::remove_all(dir_);
-  }
+  void TearDown() override { fs::permissions(dir_, fs::perms::owner_all); }  // some tests make it read-only
   static std::string contents(const fs::path& p) {
     std::ifstream in(p, std::ios::binary);
     std::stringstream s;
@@ -53,7 +45,6 @@ class WriteFile : public ::testing::Test {
     }
     return {"no error", 0};
   }
-  fs::path dir_;
 };
 
 TEST_F(WriteFile, WritesAndReplacesWholeContents) {

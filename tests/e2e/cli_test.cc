@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "run_cli.h"
+#include "temp_dir.h"
 
 namespace {
 
@@ -27,17 +28,8 @@ nlohmann::json read_json(const fs::path& p) {
   return nlohmann::json::parse(in);
 }
 
-class EndToEnd : public testing::Test {
+class EndToEnd : public test::TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / fmt::format("ct-e2e-{}-{}", ::getpid(),
-                                                   testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string out(const std::string& name) const { return (dir_ / name).string(); }
-  fs::path dir_;
 };
 
 TEST_F(EndToEnd, PredictRunCompare) {

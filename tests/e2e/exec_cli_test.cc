@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "run_cli.h"
+#include "temp_dir.h"
 
 namespace {
 
@@ -27,16 +28,8 @@ using clustertwin::cli_test::run;
 
 std::string src(const std::string& rel) { return fmt::format("{}/{}", CLUSTERTWIN_SOURCE_DIR, rel); }
 
-class ExecCli : public testing::Test {
+class ExecCli : public test::TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / fmt::format("ct-exec-e2e-{}-{}", ::getpid(),
-                                                   testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string out(const std::string& name) const { return (dir_ / name).string(); }
 
   // Three nodes on 127.0.0.1 with ssh aliases; the third alias given. Compute is made negligible
   // (as in fixtures/local-3-fast.yaml): the tests spend their time on the real all-reduce.
@@ -68,7 +61,6 @@ class ExecCli : public testing::Test {
     return path;
   }
 
-  fs::path dir_;
 };
 
 TEST_F(ExecCli, BenchPrintsTheNcclTestsTableAndJson) {

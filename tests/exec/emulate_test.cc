@@ -16,6 +16,7 @@
 #include "exec/errors.h"
 #include "exec/executor.h"
 #include "exec/socket.h"
+#include "temp_dir.h"
 
 namespace clustertwin::exec::emulate {
 namespace {
@@ -270,7 +271,8 @@ TEST_F(Emulated, AKilledWorkerEndsTheRunNamingRankAndHost) {
   auto t = topo::parse_topology(kRing, "ring.yaml");
   Emulation emu(plan_emulation(t, {1, prefix_, false}));
   auto o = emulated_options();
-  o.out_dir = "/tmp/" + prefix_ + "out";
+  test::TempDir tmp;
+  o.out_dir = tmp.out("out");
   o.op_timeout_s = 2;
   // 30 steps of 2 MB all-reduces: ~0.1 s each at 25 MB/s; rank 1 is killed after a few.
   Clock::time_point killed{};
@@ -302,7 +304,6 @@ TEST_F(Emulated, AKilledWorkerEndsTheRunNamingRankAndHost) {
   int lines = 0;
   for (std::string l; std::getline(in, l);) ++lines;
   EXPECT_GE(lines, 6);
-  std::filesystem::remove_all(o.out_dir);
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include "exec/spawn.h"
 #include "support.h"
 #include "workloads/ddp.h"
+#include "temp_dir.h"
 
 namespace clustertwin::exec {
 namespace {
@@ -35,13 +36,9 @@ topo::Topology ssh_topology(int n, std::vector<std::string> aliases = {}) {
   return t;
 }
 
-class ClusterRun : public testing::Test {
+class ClusterRun : public test::TempDirTest {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("ct-cluster-test-" + std::to_string(::getpid()) + "-" +
-                                        testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
     // A stand-in for ssh: drops the -o options, logs "ALIAS COMMAND", fails like ssh for aliases
     // named unreachable*, and runs the command with the local shell as sshd would on the node.
     ssh_ = (dir_ / "fake-ssh").string();
@@ -54,7 +51,6 @@ class ClusterRun : public testing::Test {
                            "exec /bin/sh -c \"$*\"\n";
     ::chmod(ssh_.c_str(), 0755);
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   RunSettings options() const {
     RunSettings o;
@@ -70,7 +66,6 @@ class ClusterRun : public testing::Test {
     return s.str();
   }
 
-  fs::path dir_;
   std::string ssh_;
 };
 
@@ -199,12 +194,6 @@ core::Program tiny_ddp(int world, int steps) {
   return work::compile_ddp(w, world);
 }
 
-std::string temp_dir(const std::string& name) {
-  auto d = std::filesystem::temp_directory_path() / ("clustertwin-local-test-" + name + "-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(d);
-  return d.string();
-}
-
 RunSettings options(ComputeMode mode) {
   RunSettings o;
   o.compute = mode;
@@ -217,7 +206,8 @@ launch::Local local(std::string exe = CLUSTERTWIN_TEST_WORKER) { return {.self_e
 TEST(LocalRun, RealComputeDdpOnThreeProcesses) {
   auto p = tiny_ddp(3, 2);
   auto o = options(ComputeMode::Real);
-  o.out_dir = temp_dir("ddp");
+  test::TempDir tmp;
+  o.out_dir = tmp.out("ddp");
   auto run = exec::run(p, test::flat_topology(3), local(), o);
   const auto& records = run.records;
   ASSERT_EQ(run.clocks.size(), 3u);
@@ -233,7 +223,6 @@ TEST(LocalRun, RealComputeDdpOnThreeProcesses) {
   for (std::string l; std::getline(in, l);) ++lines;
   EXPECT_EQ(lines, 6);  // 2 steps x 3 ranks
   EXPECT_TRUE(no_children_left());
-  std::filesystem::remove_all(o.out_dir);
 }
 
 TEST(LocalRun, CorruptRankThrowsNamingIt) {

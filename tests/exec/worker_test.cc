@@ -13,6 +13,7 @@
 #include "exec/handshake.h"
 #include "exec/worker.h"
 #include "support.h"
+#include "temp_dir.h"
 
 namespace clustertwin::exec {
 namespace {
@@ -108,17 +109,12 @@ ThreadRun run_in_threads(const core::Program& p, detail::CoordinateOptions o, st
   return out;
 }
 
-std::string temp_dir(const std::string& name) {
-  auto d = std::filesystem::temp_directory_path() / ("clustertwin-exec-test-" + name + "-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(d);
-  return d.string();
-}
-
 TEST(Worker, RunsAProgramWithItsSemanticsAndStreamsSteps) {
   auto p = small_training(3, 2);
   detail::CoordinateOptions o;
   o.token = "t0k";
-  o.settings.out_dir = temp_dir("steps");
+  test::TempDir tmp;
+  o.settings.out_dir = tmp.out("steps");
   auto run = run_in_threads(p, o);
   ASSERT_EQ(run.coordinator_error, "");
   size_t total = 0;
@@ -169,7 +165,6 @@ TEST(Worker, RunsAProgramWithItsSemanticsAndStreamsSteps) {
     EXPECT_EQ(j["ops"][0].size(), 3u);
   }
   EXPECT_EQ(lines.size(), 6u);
-  std::filesystem::remove_all(o.settings.out_dir);
 }
 
 // The latest start and earliest end of each step's all-reduce across ranks: on one clock, no rank
@@ -193,7 +188,8 @@ TEST(Worker, ClockOffsetOnLoopbackIsZeroWithinTheReportedBound) {
   auto p = small_training(3, 1);
   detail::CoordinateOptions o;
   o.token = "t";
-  o.settings.out_dir = temp_dir("clocks");
+  test::TempDir tmp;
+  o.settings.out_dir = tmp.out("clocks");
   auto run = run_in_threads(p, o);
   ASSERT_EQ(run.coordinator_error, "");
   ASSERT_EQ(run.clocks.size(), 3u);
@@ -208,7 +204,6 @@ TEST(Worker, ClockOffsetOnLoopbackIsZeroWithinTheReportedBound) {
   auto j = nlohmann::json::parse(std::ifstream(o.settings.out_dir + "/clocks.json"));
   EXPECT_EQ(j.size(), 3u);
   EXPECT_EQ(j[2]["rank"], 2);
-  std::filesystem::remove_all(o.settings.out_dir);
 }
 
 TEST(Worker, ClockOffsetsAreEstimatedAndAppliedToRecords) {
@@ -233,7 +228,8 @@ TEST(Worker, CorruptRankFailsTheRunNamingRankAndCollective) {
   detail::CoordinateOptions o;
   o.token = "t0k";
   o.settings.corrupt_rank = 2;
-  o.settings.out_dir = temp_dir("corrupt");
+  test::TempDir tmp;
+  o.settings.out_dir = tmp.out("corrupt");
   auto run = run_in_threads(p, o);
   const std::string& e = run.coordinator_error;
   EXPECT_NE(e.find("'grad.allreduce' (allreduce of "), std::string::npos) << e;
@@ -245,7 +241,6 @@ TEST(Worker, CorruptRankFailsTheRunNamingRankAndCollective) {
   std::ifstream in(o.settings.out_dir + "/steps.jsonl");
   EXPECT_TRUE(in.good());
   EXPECT_EQ(in.peek(), std::ifstream::traits_type::eof());
-  std::filesystem::remove_all(o.settings.out_dir);
 }
 
 TEST(Worker, WrongTokenIsRefusedWithAClearError) {

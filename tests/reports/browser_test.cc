@@ -17,6 +17,7 @@
 
 #include "reports/compare.h"
 #include "support.h"
+#include "temp_dir.h"
 
 namespace clustertwin::reports {
 namespace {
@@ -75,16 +76,11 @@ std::string attribute(const std::string& dom, const std::string& name) {
   return std::regex_search(dom, m, std::regex("<html[^>]*" + name + "=\"([^\"]*)\"")) ? m[1].str() : "";
 }
 
-class Browser : public ::testing::Test {
+class Browser : public test::TempDirTest {
  protected:
   void SetUp() override {
     ASSERT_FALSE(chromium().empty()) << "chromium not found: install Debian's chromium (scripts/setup.sh does)";
-    dir_ = fs::temp_directory_path() /
-           fmt::format("ct-browser-{}-{}", ::getpid(), ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   fs::path report(int world, int steps) {
     auto [pred, meas] = testing::write_synthetic_pair(dir_, world, steps);
@@ -92,7 +88,6 @@ class Browser : public ::testing::Test {
     write_report((dir_ / "cmp").string(), build_comparison(runs));
     return dir_ / "cmp/report.html";
   }
-  fs::path dir_;
 };
 
 TEST_F(Browser, RendersTheChartsOfAKnownPairWithoutErrors) {

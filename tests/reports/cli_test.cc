@@ -10,6 +10,7 @@
 
 #include "run_cli.h"
 #include "support.h"
+#include "temp_dir.h"
 
 namespace clustertwin::reports {
 namespace {
@@ -20,15 +21,8 @@ using testing::RunBuilder;
 using cli_test::Result;
 using cli_test::run;
 
-class ReportCli : public ::testing::Test {
+class ReportCli : public test::TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           fmt::format("ct-report-cli-{}-{}", ::getpid(), ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
 
   // One rank computing 1 s then all-reducing for `comm` seconds, 2 steps.
   std::string write(const std::string& name, const std::string& backend, double comm) {
@@ -39,8 +33,6 @@ class ReportCli : public ::testing::Test {
             .collective(r, step, "grad.allreduce", 100e6, step * 10 + 1, step * 10 + 1 + comm);
     return b.write(dir_ / name, backend);
   }
-  std::string out(const std::string& name) const { return (dir_ / name).string(); }
-  fs::path dir_;
 };
 
 TEST_F(ReportCli, MaxErrorFailsTheCompareWhenExceeded) {

@@ -16,6 +16,7 @@
 #include "core/diag.h"
 #include "reports/csv.h"
 #include "support.h"
+#include "temp_dir.h"
 
 namespace clustertwin::reports {
 namespace {
@@ -23,15 +24,8 @@ namespace {
 namespace fs = std::filesystem;
 using testing::RunBuilder;
 
-class Compare : public ::testing::Test {
+class Compare : public test::TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           fmt::format("ct-compare-{}-{}", ::getpid(), ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
 
   // 2 ranks, 2 steps one second apart; per rank and step: forward 100 ms, backward 200 ms, the
   // 400 MB gradient all-reduce taking `allreduce` seconds, optimizer 50 ms, one after the other.
@@ -54,7 +48,6 @@ class Compare : public ::testing::Test {
             load_run(write_ddp("meas", "measured", 0.5), "MEASURED")};
   }
 
-  fs::path dir_;
 };
 
 TEST_F(Compare, GoldenErrorsByHand) {

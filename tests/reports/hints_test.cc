@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "support.h"
+#include "temp_dir.h"
 
 namespace clustertwin::reports {
 namespace {
@@ -28,15 +29,8 @@ struct Pattern {
   std::vector<Coll> collectives;
 };
 
-class Hints : public ::testing::Test {
+class Hints : public test::TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           fmt::format("ct-hints-{}-{}", ::getpid(), ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
 
   std::string write(const std::string& name, const std::string& backend, const Pattern& p, const std::string& topo = {}) {
     const int world = static_cast<int>(p.compute.size());
@@ -61,7 +55,6 @@ class Hints : public ::testing::Test {
   }
 
   std::vector<RunView> runs_;
-  fs::path dir_;
 };
 
 std::string causes(const Comparison& c) {

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "support.h"
+#include "temp_dir.h"
 
 namespace clustertwin::reports {
 namespace {
@@ -19,17 +20,7 @@ namespace fs = std::filesystem;
 using testing::count;
 using testing::RunBuilder;
 
-class Html : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           fmt::format("ct-html-{}-{}", ::getpid(), ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  fs::path dir_;
-};
+class Html : public test::TempDirTest {};
 
 TEST_F(Html, ChartsOfASmallPair) {
   auto [pred, meas] = testing::write_synthetic_pair(dir_, 3, 4);
