@@ -1,5 +1,7 @@
 // predict, run, compare and demo: the command-line side of cli/commands.h.
 #include <memory>
+#include <optional>
+#include <string>
 
 #include "cli/app.h"
 #include "cli/commands.h"
@@ -17,6 +19,13 @@ void add_inputs(CLI::App* cmd, std::string& topology, std::string& workload, std
   cmd->add_option("-o,--out", out, "Output directory")->required();
   cmd->add_option("--steps", o.steps, "Override the workload's step count")->check(CLI::Range(1, 1000000));
   cmd->add_option("--micro-batch", o.micro_batch, "Override the per-rank micro-batch")->check(CLI::Range(1, 1 << 20));
+}
+
+// compare and report write the same files and share the error gate.
+void add_report_flags(CLI::App& cmd, std::string& out_dir, std::optional<double>& max_error) {
+  cmd.add_option("-o,--out", out_dir, "Output directory: report.md, report.html, summary.csv, trace.json")->required();
+  cmd.add_option("--max-error", max_error, "Exit with 1 when the step-time error exceeds PCT percent")
+      ->check(CLI::NonNegativeNumber);
 }
 }  // namespace
 
@@ -41,20 +50,14 @@ void add_pipeline_commands(CLI::App& app) {
   auto* compare_cmd = app.add_subcommand("compare", "Compare a predicted run with a measured one");
   compare_cmd->add_option("PREDICTED", ca->predicted, "Predicted run directory (or its summary.json)")->required();
   compare_cmd->add_option("MEASURED", ca->measured, "Measured run directory (or its summary.json)")->required();
-  compare_cmd->add_option("-o,--out", ca->out_dir, "Output directory: report.md, report.html, summary.csv, trace.json")
-      ->required();
-  compare_cmd->add_option("--max-error", ca->max_error, "Exit with 1 when the step-time error exceeds PCT percent")
-      ->check(CLI::NonNegativeNumber);
+  add_report_flags(*compare_cmd, ca->out_dir, ca->max_error);
   compare_cmd->callback([ca] { compare(*ca); });
 
   auto ra2 = std::make_shared<ReportArgs>();
   auto* report_cmd = app.add_subcommand(
       "report", "Report one run (pictures of a prediction) or several side by side, errors against the first measured one");
   report_cmd->add_option("RUN", ra2->runs, "Run directories (or their summary.json)")->required();
-  report_cmd->add_option("-o,--out", ra2->out_dir, "Output directory: report.md, report.html, summary.csv, trace.json")
-      ->required();
-  report_cmd->add_option("--max-error", ra2->max_error, "Exit with 1 when the step-time error exceeds PCT percent")
-      ->check(CLI::NonNegativeNumber);
+  add_report_flags(*report_cmd, ra2->out_dir, ra2->max_error);
   report_cmd->callback([ra2] { report(*ra2); });
 
   auto da = std::make_shared<DemoArgs>(DemoArgs{CLUSTERTWIN_SOURCE_DIR, "build/demo"});

@@ -24,10 +24,10 @@ struct CoordinateOptions {
   bool same_clock = false;
   int clock_rounds = 16;  // ping-pong rounds per worker
   // Per rank, the node's name for messages ("rank 2 (pi4, 192.168.51.4:7000)"); empty: addresses only.
-  std::vector<std::string> node_names;
+  std::vector<std::string> node_names{};
   // Opens the control connection to a rank (default connect_until): an emulated run connects from
   // inside the rank's network namespace.
-  std::function<Fd(int rank, const Endpoint&, Clock::time_point, const std::string& who)> connect;
+  std::function<Fd(int rank, const Endpoint&, Clock::time_point, const std::string& who)> connect{};
 };
 
 // What every launch shares before any worker starts: the program fits the topology, the executor

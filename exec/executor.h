@@ -50,7 +50,7 @@ namespace launch {
 // One worker process per rank on 127.0.0.1 (rank i modelled by topology.compute_nodes()[i]).
 struct Local {
   int ranks = 0;         // `--local N`: must be the Program's world; 0 takes the world
-  std::string self_exe;  // the clustertwin binary, started as `self_exe worker ...` for each rank
+  std::string self_exe{};  // the clustertwin binary, started as `self_exe worker ...` for each rank
 };
 // Rank i on topology.compute_nodes()[i], started here over ssh with the node's `ssh` alias:
 // `command -o BatchMode=yes ALIAS remote_binary worker --listen ADDR:PORT --token-stdin`, ADDR the
@@ -60,19 +60,19 @@ struct Ssh {
   std::string command = "ssh";  // split at spaces ("ssh -i ~/.ssh/cluster" works)
   std::string remote_binary = "clustertwin";
   uint16_t worker_port = 0;  // 0: each worker picks a free port and announces it
-  std::string token;         // empty: a fresh random one
+  std::string token{};       // empty: a fresh random one
 };
 // Workers started by hand (`clustertwin worker`) with `token`, one HOST:PORT per rank.
 struct Attach {
-  std::vector<std::string> workers;
-  std::string token;
+  std::vector<std::string> workers{};
+  std::string token{};
 };
 // Inside the network namespaces of `clustertwin emulate up` with this prefix: each worker starts in
 // its node's namespace (`ip netns exec NS self_exe worker ...`, token in the environment) and the
 // coordinator reaches it from inside that namespace.
 struct Emulated {
-  std::string prefix;
-  std::string self_exe;
+  std::string prefix{};
+  std::string self_exe{};
 };
 }  // namespace launch
 using Launch = std::variant<launch::Local, launch::Ssh, launch::Attach, launch::Emulated>;

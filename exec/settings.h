@@ -17,7 +17,7 @@ enum class ComputeMode {
 
 struct RunSettings {
   ComputeMode compute = ComputeMode::Modelled;
-  std::string out_dir;            // DIR/steps.jsonl gets one line per (step, rank) as each step ends
+  std::string out_dir{};          // DIR/steps.jsonl gets one line per (step, rank) as each step ends
   double op_timeout_s = 120;      // no progress on an op for this long ends the run
   double connect_timeout_s = 10;  // reaching a worker, and a worker reaching its peers
   double launch_timeout_s = 30;   // a started worker announcing its port (ssh login included)
