@@ -9,7 +9,7 @@
 
 #if defined(__APPLE__)
 #include <mach-o/dyld.h>
-#else
+#elif defined(__linux__)
 #include <unistd.h>
 #endif
 
@@ -23,11 +23,13 @@ std::string self_exe() {
   if (_NSGetExecutablePath(buf.data(), &size) != 0) throw std::runtime_error("cannot find the clustertwin binary");
   char real[PATH_MAX];
   return realpath(buf.data(), real) ? std::string(real) : std::string(buf.data());
-#else
+#elif defined(__linux__)
   char buf[PATH_MAX];
   ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
   if (n <= 0) throw std::runtime_error("cannot find the clustertwin binary (/proc/self/exe)");
   return std::string(buf, static_cast<size_t>(n));
+#else
+#error "self_exe(): say how this platform finds the running binary's path"
 #endif
 }
 
