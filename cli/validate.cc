@@ -132,7 +132,8 @@ nlohmann::json result_json(const Result& x) {
   const Row& r = *x.row;
   nlohmann::json j{{"id", r.id},         {"metric", metric_name(r.metric)}, {"published", r.published},
                    {"tolerance", r.tolerance}, {"gate", r.gate},          {"missing", r.missing},
-                   {"status", status(x)}, {"within", x.within()},          {"source", r.source}};
+                   {"status", status(x)}, {"within", x.within()},          {"source", r.source},
+                   {"hardware", r.hardware},  {"assumptions", r.assumptions}};
   j["predicted"] = x.predicted_ok() ? nlohmann::json(x.predicted) : nlohmann::json();
   j["error_percent"] = x.predicted_ok() ? nlohmann::json(x.error_percent()) : nlohmann::json();
   if (!r.inexpressible.empty()) j["inexpressible"] = r.inexpressible;
