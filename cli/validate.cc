@@ -38,19 +38,13 @@ double predict_inference(const Row& r) {
   return static_cast<double>(l.workload.prompt * l.workload.micro_batch) / s.time_to_first_token;
 }
 
-core::Algorithm algorithm(const std::string& name) {
-  for (auto a : {core::Algorithm::Ring, core::Algorithm::Tree, core::Algorithm::Direct, core::Algorithm::HalvingDoubling})
-    if (core::name(a) == name) return a;
-  return core::Algorithm::Ring;  // load_rows accepted only the names above
-}
-
 // One fp32 all-reduce over every rank of the topology: the Program `bench` runs, timed as bench
 // times it (last rank in to last rank out).
 double predict_allreduce(const Row& r) {
   const topo::Topology t = topo::load_topology(r.topology);
   const int ranks = static_cast<int>(t.rank_nodes().size());
   const auto bytes = static_cast<uint64_t>(r.collective->bytes) / 4 * 4;
-  const core::Program p = exec::bench_program(exec::BenchKind::AllReduce, ranks, bytes, 1, algorithm(r.collective->algorithm));
+  const core::Program p = exec::bench_program(exec::BenchKind::AllReduce, ranks, bytes, 1, r.collective->algorithm);
   const double seconds = exec::step_time(sim::simulate(p, t), p, 0);
   if (r.metric == Metric::AllReduceSeconds) return seconds;
   return static_cast<double>(bytes) / seconds * exec::busbw_factor(exec::BenchKind::AllReduce, ranks) / 1e9;

@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/program.h"
+
 namespace clustertwin::cli {
 
 // What a row compares: a Run summary's figure (inference workloads) or a collective's time.
@@ -16,7 +18,7 @@ enum class Metric { DecodeTokensPerSecond, PrefillTokensPerSecond, AllReduceSeco
 // An all-reduce row: one collective over every rank of the topology (the bench Program).
 struct CollectiveRow {
   double bytes = 0;
-  std::string algorithm = "ring";
+  core::Algorithm algorithm = core::Algorithm::Ring;
 };
 
 struct Row {

@@ -29,6 +29,13 @@ const std::vector<std::string>& mechanism_names() {
   return names;
 }
 
+// The position of the chosen name in `names` (enums list their names in their own order).
+size_t choice_index(const core::YamlDoc& doc, const YAML::Node& n, const std::vector<std::string>& names,
+                    std::string_view what) {
+  const std::string s = doc.choice(n, names, what);
+  return static_cast<size_t>(std::find(names.begin(), names.end(), s) - names.begin());
+}
+
 std::string path_beside(const std::string& rows_file, const std::string& rel) {
   return (fs::path(rows_file).parent_path() / rel).string();
 }
@@ -45,7 +52,9 @@ CollectiveRow collective_row(const core::YamlDoc& doc, const YAML::Node& n) {
   doc.check_keys(n, {"bytes", "algorithm"}, "'collective'");
   CollectiveRow c;
   c.bytes = doc.quantity(doc.required(n, "bytes", "'collective'"), core::Quantity::Bytes, "bytes");
-  if (n["algorithm"]) c.algorithm = doc.choice(n["algorithm"], {"ring", "tree", "direct", "halving-doubling"}, "algorithm");
+  // All-reduce algorithms of one flat group, in core::Algorithm's order.
+  static const std::vector<std::string> algorithms{"ring", "tree", "direct", "halving-doubling"};
+  if (n["algorithm"]) c.algorithm = static_cast<core::Algorithm>(choice_index(doc, n["algorithm"], algorithms, "algorithm"));
   return c;
 }
 
@@ -83,8 +92,7 @@ Row row(const core::YamlDoc& doc, const YAML::Node& n) {
   r.source = doc.string(doc.required(n, "source", "a row"), "source");
   r.hardware = doc.string(doc.required(n, "hardware", "a row"), "hardware");
   r.assumptions = doc.string(doc.required(n, "assumptions", "a row"), "assumptions");
-  const std::string metric = doc.choice(doc.required(n, "metric", "a row"), metric_names(), "metric");
-  r.metric = static_cast<Metric>(std::find(metric_names().begin(), metric_names().end(), metric) - metric_names().begin());
+  r.metric = static_cast<Metric>(choice_index(doc, doc.required(n, "metric", "a row"), metric_names(), "metric"));
   r.published = doc.number(doc.required(n, "published", "a row"), "published");
   if (!(r.published > 0)) doc.fail(n["published"], "published must be a positive number", "the source's figure, in the metric's unit");
   if (n["tolerance"]) r.tolerance = tolerance(doc, n["tolerance"]);
