@@ -68,16 +68,18 @@ double tolerance(const core::YamlDoc& doc, const YAML::Node& n) {
 void prediction_inputs(const core::YamlDoc& doc, const YAML::Node& n, Row& r) {
   if (n["inexpressible"]) {
     r.inexpressible = doc.string(n["inexpressible"], "inexpressible");
+    for (const char* key : {"topology", "workload", "collective"})
+      if (n[key]) doc.fail(n[key], fmt::format("an inexpressible row takes no '{}'", key), "drop it, or drop 'inexpressible'");
     return;
   }
   r.topology = path_beside(doc.name(), doc.string(doc.required(n, "topology", "a row"), "topology"));
   const bool collective = r.metric == Metric::AllReduceSeconds || r.metric == Metric::AllReduceBusBw;
   if (collective) {
+    if (n["workload"]) doc.fail(n["workload"], "an all-reduce row takes 'collective', not 'workload'", "write collective: {bytes: 16MiB}");
     r.collective = collective_row(doc, doc.required(n, "collective", "an all-reduce row"));
-    if (n["workload"]) doc.fail(n["workload"], "an all-reduce row takes 'collective', not 'workload'");
   } else {
+    if (n["collective"]) doc.fail(n["collective"], "an inference row takes 'workload', not 'collective'", "name a workload file");
     r.workload = path_beside(doc.name(), doc.string(doc.required(n, "workload", "an inference row"), "workload"));
-    if (n["collective"]) doc.fail(n["collective"], "an inference row takes 'workload', not 'collective'");
   }
 }
 

@@ -64,4 +64,15 @@ TEST_F(Validation, MalformedRowsFileIsAnInputErrorAtItsLine) {
                                   bad));
 }
 
+TEST_F(Validation, AWorkloadOnAnAllReduceRowIsAnInputErrorAtItsLine) {
+  const std::string bad = src("tests/validation/malformed/workload-on-collective.yaml");
+  Result r = run(fmt::format("validate --rows {}", bad));
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.output, fmt::format("{}:9:15: error: an all-reduce row takes 'collective', not 'workload'\n"
+                                  "      workload: ../anchors/llama8b-q4km-tg128.yaml\n"
+                                  "                ^\n"
+                                  "hint: write collective: {{bytes: 16MiB}}\n",
+                                  bad));
+}
+
 }  // namespace
