@@ -53,26 +53,29 @@ TEST_F(Validation, GatedRowsStayWithinTolerance) {
   }
 }
 
-TEST_F(Validation, MalformedRowsFileIsAnInputErrorAtItsLine) {
-  const std::string bad = src("tests/validation/malformed/bad-metric.yaml");
+// `validate` on a broken rows file under malformed/: exit code 2 and exactly `diagnostic` after the
+// file's path (file:line:col, the source line, a caret, a hint).
+void expect_input_error(const std::string& file, const std::string& diagnostic) {
+  const std::string bad = src("tests/validation/malformed/" + file);
   Result r = run(fmt::format("validate --rows {}", bad));
   EXPECT_EQ(r.code, 2);
-  EXPECT_EQ(r.output, fmt::format("{}:5:13: error: unknown metric 'decode_tokens_per_secnd'\n"
-                                  "      metric: decode_tokens_per_secnd\n"
-                                  "              ^\n"
-                                  "hint: did you mean 'decode_tokens_per_second'?\n",
-                                  bad));
+  EXPECT_EQ(r.output, bad + diagnostic);
 }
 
-TEST_F(Validation, AWorkloadOnAnAllReduceRowIsAnInputErrorAtItsLine) {
-  const std::string bad = src("tests/validation/malformed/workload-on-collective.yaml");
-  Result r = run(fmt::format("validate --rows {}", bad));
-  EXPECT_EQ(r.code, 2);
-  EXPECT_EQ(r.output, fmt::format("{}:9:15: error: an all-reduce row takes 'collective', not 'workload'\n"
-                                  "      workload: ../anchors/llama8b-q4km-tg128.yaml\n"
-                                  "                ^\n"
-                                  "hint: write collective: {{bytes: 16MiB}}\n",
-                                  bad));
+TEST(ValidationInput, AMisspeltMetricIsAnInputErrorAtItsLine) {
+  expect_input_error("bad-metric.yaml",
+                     ":5:13: error: unknown metric 'decode_tokens_per_secnd'\n"
+                     "      metric: decode_tokens_per_secnd\n"
+                     "              ^\n"
+                     "hint: did you mean 'decode_tokens_per_second'?\n");
+}
+
+TEST(ValidationInput, AWorkloadOnAnAllReduceRowIsAnInputErrorAtItsLine) {
+  expect_input_error("workload-on-collective.yaml",
+                     ":9:15: error: an all-reduce row takes 'collective', not 'workload'\n"
+                     "      workload: ../anchors/llama8b-q4km-tg128.yaml\n"
+                     "                ^\n"
+                     "hint: write collective: {bytes: 16MiB}\n");
 }
 
 }  // namespace
