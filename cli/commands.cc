@@ -21,13 +21,6 @@
 
 namespace clustertwin::cli {
 
-namespace {
-struct Loaded {
-  topo::Topology topology;
-  work::Workload workload;
-  core::Program program;
-};
-
 Loaded load(const std::string& topology, const std::string& workload, const Overrides& o) {
   Loaded l{topo::load_topology(topology), work::load_workload(workload), {}};
   if (o.steps) l.workload.steps = *o.steps;
@@ -36,6 +29,8 @@ Loaded load(const std::string& topology, const std::string& workload, const Over
   core::validate(l.program);
   return l;
 }
+
+namespace {
 
 void write_program(const std::string& dir, const core::Program& p) {
   std::filesystem::create_directories(dir);

@@ -7,7 +7,10 @@
 #include <vector>
 
 #include "cli/launch_flags.h"
+#include "core/program.h"
 #include "exec/settings.h"
+#include "topologies/topology.h"
+#include "workloads/workload.h"
 
 namespace clustertwin::cli {
 
@@ -16,6 +19,15 @@ struct Overrides {
   std::optional<int> steps;
   std::optional<long long> micro_batch;
 };
+
+// A topology and a workload read, the overrides applied, and the workload compiled and validated
+// for that topology: what predict, run and validate start from.
+struct Loaded {
+  topo::Topology topology;
+  work::Workload workload;
+  core::Program program;
+};
+Loaded load(const std::string& topology, const std::string& workload, const Overrides& o = {});
 
 struct PredictArgs {
   std::string topology, workload, out_dir;

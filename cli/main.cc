@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   ct::cli::add_topology_commands(app);
   ct::cli::add_workload_commands(app);
   ct::cli::add_exec_commands(app);
+  ct::cli::add_validate_command(app);
   try {
     app.parse(argc, argv);  // runs the chosen subcommand's callback
   } catch (const CLI::ParseError& e) {

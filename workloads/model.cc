@@ -24,6 +24,13 @@ ModelShape llama(std::string name, int64_t layers, int64_t hidden, int64_t heads
 //   meta-llama/Llama-3.1-8B: 8,030,261,248; Llama-3.1-70B: 70,553,706,496 (untied LM head).
 //   Qwen/Qwen3-30B-A3B: 30.5 B total, 3.3 B active (128 experts of width 768, 8 per token,
 //   head_dim 128 so q_dim 4096 > hidden 2048, q/k RMSNorm, untied, no shared expert).
+//   Qwen/Qwen3-235B-A22B (also the text model of Qwen3-VL-235B-A22B): 235 B total, 22 B active;
+//   94 layers, hidden 4096, 64 query / 4 key-value heads of 128, 128 experts of width 1536, 8 per
+//   token, every layer MoE, untied, vocabulary 151,936.
+//   openai/gpt-oss-120b: 116.83 B total (model card); 36 layers, hidden 2880, 64 query / 8
+//   key-value heads of 64, 128 experts of width 2880, 4 per token, biases on attention and experts,
+//   untied, vocabulary 201,088. Not expressed: every other layer attends over a 128-token sliding
+//   window, and the attention sinks (both only shrink decode's attention reads).
 const std::vector<ModelShape>& presets() {
   static const std::vector<ModelShape> models{
       gpt2("gpt2-124m", 12, 768, 12),
@@ -36,6 +43,12 @@ const std::vector<ModelShape>& presets() {
       {.name = "qwen3-30b-a3b", .layers = 48, .hidden = 2048, .heads = 32, .kv_heads = 4, .head_dim = 128,
        .ffn = 6144, .vocab = 151936, .tied_embeddings = false, .mlp = Mlp::SwiGlu, .norm = Norm::RmsNorm,
        .bias = false, .qk_norm = true, .max_seq = 40960, .experts = 128, .experts_per_token = 8, .expert_ffn = 768},
+      {.name = "qwen3-235b-a22b", .layers = 94, .hidden = 4096, .heads = 64, .kv_heads = 4, .head_dim = 128,
+       .ffn = 12288, .vocab = 151936, .tied_embeddings = false, .mlp = Mlp::SwiGlu, .norm = Norm::RmsNorm,
+       .bias = false, .qk_norm = true, .max_seq = 40960, .experts = 128, .experts_per_token = 8, .expert_ffn = 1536},
+      {.name = "gpt-oss-120b", .layers = 36, .hidden = 2880, .heads = 64, .kv_heads = 8, .head_dim = 64,
+       .ffn = 2880, .vocab = 201088, .tied_embeddings = false, .mlp = Mlp::SwiGlu, .norm = Norm::RmsNorm,
+       .bias = true, .max_seq = 131072, .experts = 128, .experts_per_token = 4, .expert_ffn = 2880},
   };
   return models;
 }

@@ -53,6 +53,13 @@ TEST(Model, Qwen3MoeTotalAndActive) {
   EXPECT_NEAR(active_param_count(m) / 1e9, 3.3, 0.02 * 3.3);  // "3.3B activated": 3.35 B rounded down
 }
 
+// Published totals: Qwen3-235B-A22B 235 B (22 B active), gpt-oss-120b 116.83 B (model card).
+TEST(Model, LargeMoePresetsMatchTheirPublishedSizes) {
+  EXPECT_NEAR(param_count(M("qwen3-235b-a22b")) / 1e9, 235.0, 0.005 * 235.0);
+  EXPECT_NEAR(active_param_count(M("qwen3-235b-a22b")) / 1e9, 22.0, 0.02 * 22.0);
+  EXPECT_NEAR(param_count(M("gpt-oss-120b")) / 1e9, 116.83, 0.005 * 116.83);
+}
+
 TEST(Model, ForwardFlopsPerTokenMatchKaplan) {
   // Kaplan et al. 2020: C_forward = 2 N + 2 n_layer n_ctx d_attn per token, N the non-embedding
   // weights. GPT-2 small: per layer 4*768^2 + 2*768*3072 = 7,077,888 weights; attention term
