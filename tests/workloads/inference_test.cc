@@ -72,6 +72,14 @@ TEST(Inference, PipelineSendsActivationsAndReturnsTokens) {
   }
 }
 
+TEST(Inference, TensorParallelCountsATiedEmbeddingOnce) {
+  // Llama-3.2-1B (tied, 1,235,814,400 parameters) over tp 2 in bf16: half of every weight per rank
+  Workload w = support::parse("name: i\nmodel: llama-3.2-1b\ntask: infer\nbatch: {size: 1, prompt: 16, generate: 2}\n"
+                              "precision: {compute: bf16, weights: bf16}\nparallel: {strategy: tensor, tp: 2}\n");
+  core::Program p = compile(w, support::cluster(2));
+  EXPECT_DOUBLE_EQ(p.memory[0].weights, 1235814400.0 / 2 * 2);
+}
+
 TEST(Inference, TrainingStrategiesAreRejected) {
   std::string e = support::error_of("name: i\nmodel: llama-3.1-8b\ntask: infer\nbatch: {size: 1, prompt: 8, generate: 8}\n"
                                     "parallel: {strategy: fsdp}\n");
