@@ -68,6 +68,9 @@ Layout layout_for(const Workload& w, const Cluster& c) {
                         l.world(), c.name, world),
             "make the degrees multiply to the number of nodes (leave dp out to use the rest)");
   if (l.tp > 1) check_tp(w, l.tp);
+  if (auto misfit = par.schedule.kind == Schedule::Interleaved ? interleaved_misfit(par.schedule.micro_batches, l.pp)
+                                                                : std::nullopt)
+    fail_at(w.parallel.where, misfit->message, misfit->hint);  // pp came from the topology
   if (l.pp * l.virtual_stages > w.model.layers)
     fail_at(w.parallel.where,
             fmt::format("{} pipeline stages but '{}' has {} layers: every stage needs at least one", l.pp * l.virtual_stages,

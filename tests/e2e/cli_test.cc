@@ -113,6 +113,20 @@ TEST_F(EndToEnd, MissingFlagIsAUsageError) {
   EXPECT_NE(r.output.find("--workload is required"), std::string::npos) << r.output;
 }
 
+TEST_F(EndToEnd, InterleavedMicroBatchesThatDoNotFitTheStagesAreAnInputErrorInEveryCommand) {
+  const std::string inputs = fmt::format("-t {} -w {}", fixture("local-3-fast.yaml"), fixture("interleaved-4-on-3.yaml"));
+  for (const std::string& command : {fmt::format("predict {} -o {}", inputs, out("x")), "explain " + inputs,
+                                     fmt::format("check {} {}", fixture("local-3-fast.yaml"), fixture("interleaved-4-on-3.yaml"))}) {
+    Result r = run(command);
+    EXPECT_EQ(r.code, 2) << command << "\n" << r.output;
+    EXPECT_NE(r.output.find(fmt::format("{}:7:11: error: the interleaved schedule needs micro_batches to be a multiple of pp (3)",
+                                        fixture("interleaved-4-on-3.yaml"))),
+              std::string::npos)
+        << command << "\n" << r.output;
+    EXPECT_EQ(r.output.find("map::at"), std::string::npos) << r.output;
+  }
+}
+
 TEST_F(EndToEnd, LocalWorkerCountMustMatchTopology) {
   Result r = run(fmt::format("run --local 2 -t {} -w {} -o {}", fixture("local-3-fast.yaml"),
                              src("workloads/examples/ddp-gpt2.yaml"), out("x")));

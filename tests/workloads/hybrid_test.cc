@@ -112,6 +112,21 @@ TEST(Tensor, DegreeThatDoesNotDivideTheHeadsIsOneClearError) {
   }
 }
 
+TEST(Pipeline, InterleavedNeedsMicroBatchesAMultipleOfTheStagesTheTopologyGives) {
+  // pp is not written: the 3 ranks make it 3, and 4 micro-batches do not go round them evenly
+  Workload w = plan("llama-3.2-1b", "{strategy: pipeline, schedule: interleaved, micro_batches: 4}");
+  try {
+    compile(w, support::cluster(3));
+    FAIL() << "compiled";
+  } catch (const core::InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("w.yaml:5:11: error: the interleaved schedule needs micro_batches to be a "
+                                         "multiple of pp (3)"),
+              std::string::npos)
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find("hint: use micro_batches: 3 or 6, or schedule: 1f1b"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Pipeline, DeeperThanTheLayersIsOneClearError) {
   std::string e = support::error_of("name: p\nmodel: llama-3.1-8b\ntask: train\nbatch: {micro_batch: 1, seq_len: 128}\n"
                                     "parallel: {strategy: pipeline, pp: 40}\n");
