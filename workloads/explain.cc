@@ -37,6 +37,17 @@ std::string flops(double f) {
 std::string dtype_bytes(core::DType t) { return fmt::format("{} B ({})", core::bytes_per_element(t), core::name(t)); }
 
 // ---- model ------------------------------------------------------------------------------------
+// The weights a decode step's bytes count: a mixture of experts reads only the experts its
+// micro_batch tokens route to (UnitCosts' touched_layer_params).
+std::string decode_reads(const Workload& w) {
+  const ModelShape& m = w.model;
+  if (!m.moe()) return "decode reads every weight";
+  const int64_t routed = std::min(m.experts, w.micro_batch * m.experts_per_token);
+  return fmt::format("decode reads the attention, router and norm weights, the experts its {} tokens route to "
+                     "(min(experts, tokens x experts_per_token) = min({}, {} x {}) = {} of {} per layer), the LM head",
+                     w.micro_batch, m.experts, w.micro_batch, m.experts_per_token, routed, m.experts);
+}
+
 void model_section(std::string& out, const Workload& w) {
   const ModelShape& m = w.model;
   out += fmt::format("Model '{}': {} parameters", m.name, count(static_cast<double>(param_count(m))));
@@ -57,8 +68,9 @@ void model_section(std::string& out, const Workload& w) {
                        100 * attention / total, w.seq_len, count(static_cast<double>(active_param_count(m))),
                        flops(6.0 * static_cast<double>(active_param_count(m))));
   } else {
-    out += fmt::format("  prefill FLOPs per prompt token ≈ 2·N_matmul + 2·layers·prompt·q_dim; decode reads every weight and "
-                       "the KV cache once per step\n");
+    out += fmt::format("  prefill FLOPs per prompt token ≈ 2·N_matmul + 2·layers·prompt·q_dim; {} and the KV cache once per "
+                       "step\n",
+                       decode_reads(w));
     out += fmt::format("  KV cache per token = layers x 2·kv_heads·head_dim x {} = {} x {} x {} = {}\n",
                        dtype_bytes(w.precision.kv_cache), m.layers, kv_elements_per_token_per_layer(m),
                        core::bytes_per_element(w.precision.kv_cache),

@@ -24,6 +24,21 @@ TEST(Explain, PipelineShowsTheBubble) {
   EXPECT_NE(s.find("layers per stage: 7 7 7 7 (by device speed)"), std::string::npos) << s;
 }
 
+TEST(Explain, MoeDecodeSaysWhichExpertsItReads) {
+  // Qwen3-30B-A3B decoding 4 sequences: 4 tokens x 8 experts each reach at most 32 of the 128
+  // experts of a layer, which is what the decode step's bytes count (not every weight)
+  Workload w = load_workload(CLUSTERTWIN_SOURCE_DIR "/workloads/examples/infer-qwen3-30b-a3b.yaml");
+  std::string s = explain(w, support::cluster(1));
+  EXPECT_EQ(s.find("reads every weight"), std::string::npos) << s;
+  EXPECT_NE(s.find("decode reads the attention, router and norm weights, the experts its 4 tokens route to "
+                   "(min(experts, tokens x experts_per_token) = min(128, 4 x 8) = 32 of 128 per layer), the LM head"),
+            std::string::npos)
+      << s;
+  // a dense model's decode does read every block weight
+  Workload dense = load_workload(CLUSTERTWIN_SOURCE_DIR "/workloads/examples/infer-tensor-llama-3.1-70b.yaml");
+  EXPECT_NE(explain(dense, support::cluster(4)).find("decode reads every weight"), std::string::npos);
+}
+
 TEST(Explain, InfeasiblePlansAreExplainedThenReported) {
   Workload w = load_workload(CLUSTERTWIN_SOURCE_DIR "/workloads/examples/fsdp-llama-3.2-1b.yaml");
   std::string s = explain(w, support::cluster(2, 4e9));
