@@ -27,6 +27,7 @@ class InferenceCompiler {
     p.name = w_.name;
     p.steps = static_cast<int32_t>(1 + w_.generate);
     p.prefill_steps = 1;
+    p.prefill_tokens = static_cast<double>(w_.micro_batch * w_.prompt) * l_.dp;
     p.samples_per_step = static_cast<double>(w_.micro_batch) * l_.dp;
     p.tokens_per_step = static_cast<double>(w_.micro_batch) * l_.dp;  // one new token per sequence per decode step
     Groups groups(p);

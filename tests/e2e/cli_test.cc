@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "core/units.h"
 #include "run_cli.h"
 #include "temp_dir.h"
 
@@ -125,6 +126,22 @@ TEST_F(EndToEnd, InterleavedMicroBatchesThatDoNotFitTheStagesAreAnInputErrorInEv
         << command << "\n" << r.output;
     EXPECT_EQ(r.output.find("map::at"), std::string::npos) << r.output;
   }
+}
+
+TEST_F(EndToEnd, InferencePredictionPrintsDecodeAndPrefillRatesApart) {
+  Result p = run(fmt::format("predict -t {} -w {} -o {}", fixture("local-3-fast.yaml"), fixture("infer-llama-1b-replicas.yaml"),
+                             out("pred")));
+  if (p.output.find("built without SimGrid") != std::string::npos) GTEST_SKIP() << p.output;
+  ASSERT_EQ(p.code, 0) << p.output;
+  // from the per-step times: the prefill step processes 3 replicas x 2 prompts x 64 tokens; each of
+  // the 3 decode steps one token per sequence (6)
+  auto steps = read_json(dir_ / "pred/summary.json").at("step_time_s").at("per_step").get<std::vector<double>>();
+  ASSERT_EQ(steps.size(), 4u);
+  const double decode = steps[1] + steps[2] + steps[3];
+  EXPECT_NE(p.output.find(fmt::format("throughput  decode {:.1f} tokens/s, prefill {:.0f} tokens/s, time to first token {}\n",
+                                      6 * 3 / decode, 3 * 2 * 64 / steps[0], clustertwin::core::format_seconds(steps[0]))),
+            std::string::npos)
+      << p.output;
 }
 
 TEST_F(EndToEnd, LocalWorkerCountMustMatchTopology) {

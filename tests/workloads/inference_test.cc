@@ -128,5 +128,23 @@ TEST(Inference, SummaryGivesTimeToFirstTokenAndDecodeRate) {
   EXPECT_NEAR(s.decode_tokens_per_second, 40, 1e-9);
 }
 
+TEST(Inference, PrefillRateCountsThePromptTokensOfTheFirstStep) {
+  // 3 replicas prefill 2 sequences of 512 prompt tokens each
+  Workload w = infer("{strategy: replicas}");
+  w.memory.check = false;
+  core::Program p = compile(w, support::cluster(3));
+  EXPECT_DOUBLE_EQ(p.prefill_tokens, 3.0 * 2 * 512);
+  std::vector<core::OpRecord> rec;
+  for (int r = 0; r < 3; ++r)
+    for (uint32_t i = 0; i < p.ranks[r].ops.size(); ++i) {
+      const int s = p.ranks[r].ops[i].step;  // prefill 0.5 s, then 0.1 s per decode step
+      rec.push_back({r, i, s == 0 ? 0.0 : 0.4 + 0.1 * s, s == 0 ? 0.5 : 0.5 + 0.1 * s});
+    }
+  core::Summary s = core::summarize(p, rec);
+  EXPECT_NEAR(s.prefill_tokens_per_second, 3072 / 0.5, 1e-6);
+  EXPECT_NEAR(s.decode_tokens_per_second, 6 / 0.1, 1e-6);  // 3 replicas x 2 sequences per step
+  EXPECT_NEAR(s.time_to_first_token, 0.5, 1e-12);
+}
+
 }  // namespace
 }  // namespace clustertwin::work
