@@ -31,6 +31,14 @@ TEST(Split, SpeedBalancesTheHeadOnTheLastStage) {
   EXPECT_EQ(layout_for(w, support::cluster(4)).layers, (std::vector<int64_t>{5, 5, 5, 1}));
 }
 
+TEST(Split, SpeedBalancesADecodeStepInInference) {
+  // decode is memory-bound: a layer reads 60,821,504 fp32 weights (243 MB), the head 128,256 x 2048
+  // (1.05 GB, 4.3 layers); the cache of a 64-token prompt is small: 5 5 5 and 1 + head.
+  Workload w = support::parse("name: p\nmodel: llama-3.2-1b\ntask: infer\nbatch: {size: 1, prompt: 64, generate: 8}\n"
+                              "parallel: {strategy: pipeline, split: speed}\n");
+  EXPECT_EQ(layout_for(w, support::cluster(4)).layers, (std::vector<int64_t>{5, 5, 5, 1}));
+}
+
 TEST(Split, SpeedFollowsDeviceSpeedAndTheHead) {
   // seq 64: a layer 121,634,816 + 262,144 = 121,896,960 per token, the head 4.31 layers. A Mac twice
   // as fast as two Pis: costs n0/2, n1, n2 + 4.31; the last stage's least is 1 + 4.31 = 5.31, so
