@@ -50,7 +50,11 @@ void print_summary(const core::RunInfo& info, const core::Program& p, const core
              p.steps, info.detail);
   fmt::print("  step time   {} mean, {} p50, {} p95\n", core::format_seconds(s.step_mean),
              core::format_seconds(s.step_p50), core::format_seconds(s.step_p95));
-  fmt::print("  throughput  {:.2f} samples/s, {:.0f} tokens/s\n", s.samples_per_second, s.tokens_per_second);
+  if (p.prefill_steps > 0)  // the mean over all steps would average the prefill into the decode rate
+    fmt::print("  throughput  decode {:.1f} tokens/s, prefill {:.0f} tokens/s, time to first token {}\n",
+               s.decode_tokens_per_second, s.prefill_tokens_per_second, core::format_seconds(s.time_to_first_token));
+  else
+    fmt::print("  throughput  {:.2f} samples/s, {:.0f} tokens/s\n", s.samples_per_second, s.tokens_per_second);
   fmt::print("  per step    compute {}, communication {} ({} exposed), {}idle {}\n", core::format_seconds(s.compute),
              core::format_seconds(s.communication), core::format_seconds(s.exposed_communication),
              s.bubble > 0 ? fmt::format("pipeline bubble {}, ", core::format_seconds(s.bubble)) : "",

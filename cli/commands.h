@@ -1,5 +1,5 @@
 // The subcommands, as functions the demo can chain. Each throws core::InputError for bad input
-// (exit code 2) and std::runtime_error for a failed run (exit code 1); main.cc maps them.
+// (exit code 2) and std::runtime_error for a failed run (exit code 1); main.cc maps them (cli/failure.h).
 #pragma once
 
 #include <optional>

@@ -1,12 +1,13 @@
 // clustertwin: predict (SimGrid), run (socket executor), compare; the one binary, kept thin.
-// Exit codes: 0 success, 1 a run failed, 2 bad input (a file or a flag).
+// Exit codes: 0 success, 1 a run failed, 2 bad input (a file or a flag), 3 an internal error (a bug:
+// cli/failure.h keeps library messages such as map::at from the user).
 #include <csignal>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include "cli/app.h"
-#include "core/diag.h"
+#include "cli/failure.h"
 
 namespace ct = clustertwin;
 
@@ -26,12 +27,10 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     int code = app.exit(e);
     return code == 0 ? 0 : 2;
-  } catch (const ct::core::InputError& e) {
-    fmt::print(stderr, "{}\n", e.what());
-    return 2;
   } catch (const std::exception& e) {
-    fmt::print(stderr, "clustertwin: error: {}\n", e.what());
-    return 1;
+    ct::cli::Failure f = ct::cli::describe_failure(e, ct::cli::command_line(argc, argv));
+    fmt::print(stderr, "{}\n", f.text);
+    return f.exit_code;
   }
   return 0;
 }

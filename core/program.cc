@@ -134,6 +134,7 @@ nlohmann::json to_json(const Program& p) {
   nlohmann::json j{{"name", p.name},       {"steps", p.steps},   {"samples_per_step", p.samples_per_step},
                    {"tokens_per_step", p.tokens_per_step}, {"groups", p.groups}, {"ranks", std::move(ranks)}};
   if (p.prefill_steps > 0) j["prefill_steps"] = p.prefill_steps;
+  if (p.prefill_tokens > 0) j["prefill_tokens"] = p.prefill_tokens;
   if (!p.memory.empty()) {
     nlohmann::json mem = nlohmann::json::array();
     for (const auto& m : p.memory)
@@ -187,6 +188,7 @@ Program program_from_json(const nlohmann::json& j) {
       p.ranks.push_back(std::move(rp));
     }
     p.prefill_steps = j.value("prefill_steps", 0);
+    p.prefill_tokens = j.value("prefill_tokens", 0.0);
     if (j.contains("memory"))
       for (const auto& m : j.at("memory"))
         p.memory.push_back({m.at("weights").get<double>(), m.at("gradients").get<double>(), m.at("optimizer").get<double>(),
@@ -201,6 +203,7 @@ Program program_from_json(const nlohmann::json& j) {
 std::string program_hash(const Program& p) {
   nlohmann::json j = to_json(p);
   j.erase("memory");  // metadata: what each rank holds does not change what runs
+  j.erase("prefill_tokens");
   std::string text = j.dump();
   uint64_t h = 1469598103934665603ull;
   for (unsigned char c : text) h = (h ^ c) * 1099511628211ull;

@@ -77,9 +77,11 @@ struct Program {
   std::vector<std::vector<int32_t>> groups;  // rank groups of collectives, shared to stay compact
   std::vector<RankProgram> ranks;
   // Optional metadata, not part of what runs (excluded from program_hash): memory per rank, and for
-  // inference the number of leading prefill steps (the rest decode one token per sequence each).
+  // inference the number of leading prefill steps (the rest decode one token per sequence each)
+  // and the prompt tokens they process.
   std::vector<MemoryUse> memory;
   int32_t prefill_steps = 0;
+  double prefill_tokens = 0;  // inference: prompt tokens the prefill steps process, whole cluster
 
   int32_t world() const { return static_cast<int32_t>(ranks.size()); }
 };

@@ -90,6 +90,7 @@ Summary summarize(const Program& p, const std::vector<OpRecord>& records) {
     for (int s = 0; s < steps; ++s) (s < p.prefill_steps ? out.time_to_first_token : decode) += out.step_seconds[s];
     int decode_steps = steps - p.prefill_steps;
     if (decode > 0 && decode_steps > 0) out.decode_tokens_per_second = p.tokens_per_step * decode_steps / decode;
+    if (out.time_to_first_token > 0) out.prefill_tokens_per_second = p.prefill_tokens / out.time_to_first_token;
   }
   return out;
 }
@@ -117,6 +118,7 @@ nlohmann::json summary_to_json(const RunInfo& info, const Program& p, const Summ
   if (p.prefill_steps > 0) {
     j["time_to_first_token_s"] = s.time_to_first_token;
     j["decode_tokens_per_s"] = s.decode_tokens_per_second;
+    j["prefill_tokens_per_s"] = s.prefill_tokens_per_second;
   }
   if (!p.memory.empty()) {
     nlohmann::json mem = nlohmann::json::array();

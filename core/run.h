@@ -43,8 +43,9 @@ struct Summary {
   double compute = 0, communication = 0, exposed_communication = 0, bubble = 0, idle = 0;
   std::vector<CollectiveTime> collectives;
   // Inference (Program::prefill_steps > 0): time to first token = the prefill steps; decode
-  // throughput = tokens_per_step / mean decode step.
-  double time_to_first_token = 0, decode_tokens_per_second = 0;
+  // throughput = tokens_per_step / mean decode step; prefill throughput = the prompt tokens
+  // (Program::prefill_tokens) / time to first token. tokens_per_second averages both.
+  double time_to_first_token = 0, decode_tokens_per_second = 0, prefill_tokens_per_second = 0;
 };
 
 // Requires one record per op of every rank (throws std::invalid_argument otherwise).

@@ -109,6 +109,10 @@ std::string hints(const Comparison& c) {
   return out + "\n";
 }
 
+bool inference(const Comparison& c) {
+  return std::any_of(c.runs.begin(), c.runs.end(), [](const RunStats& r) { return r.run->summary.time_to_first_token > 0; });
+}
+
 std::string step_table(const Comparison& c) {
   auto values = [&](auto get) {
     std::vector<double> v;
@@ -124,6 +128,14 @@ std::string step_table(const Comparison& c) {
                      cells(c, values([](const RunStats& r) { return r.run->summary.samples_per_second; }), num, signed_num));
   out += fmt::format("| tokens/s |{}\n",
                      cells(c, values([](const RunStats& r) { return r.run->summary.tokens_per_second; }), num, signed_num));
+  if (inference(c)) {  // the mean over all steps mixes the prefill into the decode rate: show them apart
+    out += fmt::format("| decode tokens/s |{}\n",
+                       cells(c, values([](const RunStats& r) { return r.run->summary.decode_tokens_per_second; }), num, signed_num));
+    out += fmt::format("| prefill tokens/s |{}\n",
+                       cells(c, values([](const RunStats& r) { return r.run->summary.prefill_tokens_per_second; }), num, signed_num));
+    out += fmt::format("| time to first token |{}\n",
+                       cells(c, values([](const RunStats& r) { return r.run->summary.time_to_first_token; }), secs));
+  }
   size_t steps = 0;
   for (const auto& r : c.runs) steps = std::max(steps, r.step_seconds.size());
   if (steps > 1) {

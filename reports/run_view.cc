@@ -169,6 +169,9 @@ void read_summary(const nlohmann::json& j, const std::string& file, RunView& v) 
     v.summary.step_seconds = st.at("per_step").get<std::vector<double>>();
     v.summary.samples_per_second = j.at("samples_per_s");
     v.summary.tokens_per_second = j.at("tokens_per_s");
+    v.summary.time_to_first_token = j.value("time_to_first_token_s", 0.0);
+    v.summary.decode_tokens_per_second = j.value("decode_tokens_per_s", 0.0);
+    v.summary.prefill_tokens_per_second = j.value("prefill_tokens_per_s", 0.0);
     const auto& b = j.at("breakdown_s");
     v.summary.compute = b.at("compute");
     v.summary.communication = b.at("communication");

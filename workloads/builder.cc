@@ -146,11 +146,14 @@ Cost UnitCosts::head_fwd() const {
   return {flops, bytes, gemm_for(flops, tokens_, m.hidden)};
 }
 
-Cost UnitCosts::bwd(const Cost& fwd) const {
-  // Gradients of inputs and of weights: twice the forward. Checkpointing reruns the forward first.
-  const double f = w_.memory.activation_checkpointing ? 3 : 2;
+Cost UnitCosts::scaled(const Cost& fwd, double f) const {
   return {f * fwd.flops, f * fwd.bytes, fwd.gemm.count > 0 ? gemm_for(f * fwd.flops, tokens_, w_.model.hidden) : fwd.gemm};
 }
+
+// Gradients of inputs and of weights: twice the forward. Checkpointing reruns the forward first.
+Cost UnitCosts::gradient(const Cost& fwd) const { return scaled(fwd, 2); }
+
+Cost UnitCosts::bwd(const Cost& fwd) const { return scaled(fwd, recomputes() ? 3 : 2); }
 
 Cost UnitCosts::layer_decode(int64_t kv_len) const {
   const ModelShape& m = w_.model;

@@ -78,7 +78,9 @@ class UnitCosts {
   Cost attention_fwd() const;  // the attention half of a layer (QKV, scores, output projection)
   Cost mlp_fwd() const;        // the MLP half
   Cost head_fwd() const;
-  Cost bwd(const Cost& fwd) const;
+  Cost bwd(const Cost& fwd) const;       // the whole backward side, with the recompute when checkpointing
+  Cost gradient(const Cost& fwd) const;  // the backward pass alone (twice the forward), after a recompute
+  bool recomputes() const { return w_.memory.activation_checkpointing; }
   // One decode step of `tokens` new tokens attending to `kv_len` cached positions: the whole
   // layer, and its attention half (the MLP half is mlp_fwd()).
   Cost layer_decode(int64_t kv_len) const;
@@ -95,6 +97,8 @@ class UnitCosts {
   int64_t tokens_, seq_;
   int tp_;
   double act_, wbytes_;  // bytes per activation element and per weight
+
+  Cost scaled(const Cost& fwd, double factor) const;
 };
 
 // Optimizer-state bytes per parameter (AdamW: two moments; SGD with momentum: one; SGD: none),

@@ -14,6 +14,7 @@
 #include "workloads/compile.h"
 #include "workloads/layout.h"
 #include "workloads/memory.h"
+#include "workloads/timing.h"
 
 namespace clustertwin::work {
 
@@ -37,6 +38,17 @@ std::string flops(double f) {
 std::string dtype_bytes(core::DType t) { return fmt::format("{} B ({})", core::bytes_per_element(t), core::name(t)); }
 
 // ---- model ------------------------------------------------------------------------------------
+// The weights a decode step's bytes count: a mixture of experts reads only the experts its
+// micro_batch tokens route to (UnitCosts' touched_layer_params).
+std::string decode_reads(const Workload& w) {
+  const ModelShape& m = w.model;
+  if (!m.moe()) return "decode reads every weight";
+  const int64_t routed = std::min(m.experts, w.micro_batch * m.experts_per_token);
+  return fmt::format("decode reads the attention, router and norm weights, the experts its {} tokens route to "
+                     "(min(experts, tokens x experts_per_token) = min({}, {} x {}) = {} of {} per layer), the LM head",
+                     w.micro_batch, m.experts, w.micro_batch, m.experts_per_token, routed, m.experts);
+}
+
 void model_section(std::string& out, const Workload& w) {
   const ModelShape& m = w.model;
   out += fmt::format("Model '{}': {} parameters", m.name, count(static_cast<double>(param_count(m))));
@@ -57,8 +69,9 @@ void model_section(std::string& out, const Workload& w) {
                        100 * attention / total, w.seq_len, count(static_cast<double>(active_param_count(m))),
                        flops(6.0 * static_cast<double>(active_param_count(m))));
   } else {
-    out += fmt::format("  prefill FLOPs per prompt token ≈ 2·N_matmul + 2·layers·prompt·q_dim; decode reads every weight and "
-                       "the KV cache once per step\n");
+    out += fmt::format("  prefill FLOPs per prompt token ≈ 2·N_matmul + 2·layers·prompt·q_dim; {} and the KV cache once per "
+                       "step\n",
+                       decode_reads(w));
     out += fmt::format("  KV cache per token = layers x 2·kv_heads·head_dim x {} = {} x {} x {} = {}\n",
                        dtype_bytes(w.precision.kv_cache), m.layers, kv_elements_per_token_per_layer(m),
                        core::bytes_per_element(w.precision.kv_cache),
@@ -219,7 +232,22 @@ double compute_section(std::string& out, const core::Program& p, int rank, int s
   return secs;
 }
 
-void bubble_section(std::string& out, const Workload& w, const Layout& l) {
+// The share of a step the ranks spend waiting (pipeline bubble and uneven stages) when every compute
+// op takes its roofline time on its rank's device and communication is free: one step timed on the
+// ideal machine (workloads/timing.h), 1 - busy / step averaged over ranks.
+double waiting_fraction(const Workload& w, const Cluster& c) {
+  Workload one = w;
+  one.steps = 1;
+  const core::Program p = compile(one, c);
+  const Timing t = time_program(p, [&](int32_t rank, const core::Op& op) {
+    return op.kind == core::OpKind::Compute ? topo::roofline_seconds(c.ranks[rank].device, op.flops, op.bytes, op.dtype) : 0.0;
+  });
+  double busy = 0;
+  for (double b : t.busy) busy += b;
+  return t.makespan > 0 ? 1 - busy / (t.makespan * p.world()) : 0;
+}
+
+void bubble_section(std::string& out, const Workload& w, const Cluster& c, const Layout& l) {
   if (l.pp <= 1) return;
   if (w.task == Task::Infer) {
     out += fmt::format("\nPipeline: a batch passes the {} stages one after another: each stage idles (p-1)/p = {:.1f} % of a "
@@ -232,18 +260,26 @@ void bubble_section(std::string& out, const Workload& w, const Layout& l) {
   double b = bubble_fraction(p.kind, l.pp, p.micro_batches, l.virtual_stages);
   if (p.kind == Schedule::Interleaved)
     out += fmt::format("\nPipeline bubble ({}, p = {} stages, m = {} micro-batches, v = {} chunks per rank):\n"
-                       "  (p-1)/(v·m+p-1) = {}/({}·{}+{}) = {:.1f} % of the step idle\n",
+                       "  (p-1)/(v·m+p-1) = {}/({}·{}+{}) = {:.1f} % of the step idle when the stages take equal time\n",
                        name(p.kind), l.pp, p.micro_batches, l.virtual_stages, l.pp - 1, l.virtual_stages,
                        p.micro_batches, l.pp - 1, 100 * b);
   else
     out += fmt::format("\nPipeline bubble ({}, p = {} stages, m = {} micro-batches):\n"
-                       "  (p-1)/(m+p-1) = {}/{} = {:.1f} % of the step idle (more micro-batches shrink it)\n",
+                       "  (p-1)/(m+p-1) = {}/{} = {:.1f} % of the step idle when the stages take equal time (more "
+                       "micro-batches shrink it)\n",
                        name(p.kind), l.pp, p.micro_batches, l.pp - 1, p.micro_batches + l.pp - 1, 100 * b);
   out += "  layers per stage:";
   for (size_t v = 0; v < l.layers.size(); ++v) out += fmt::format(" {}", l.layers[v]);
   const Split split = plan.split.kind;
-  out += fmt::format(" ({})\n", split == Split::Speed ? "by device speed" : split == Split::Memory ? "by memory"
-                                 : split == Split::Layers ? "as written" : "even");
+  out += fmt::format(" ({})\n", split == Split::Speed    ? "by device speed: balances each stage's modelled time, the "
+                                                             "embedding on the first, the LM head and loss on the last"
+                                 : split == Split::Memory ? "by memory: balances each device's share of model states and "
+                                                            "activations"
+                                 : split == Split::Layers ? "as written"
+                                                          : "even");
+  out += fmt::format("  this split on this cluster: ranks wait {:.1f} % of the step (bubble and uneven stages; compute "
+                     "at each device's roofline, communication left out: `predict` adds it)\n",
+                     100 * waiting_fraction(w, c));
 }
 
 void memory_section(std::string& out, const Workload& w, const core::Program& p, const Cluster& c, int shown) {
@@ -360,7 +396,7 @@ std::string explain(const Workload& wl, const Cluster& c, const ExplainOptions& 
                          "link's latency and per-message overhead\n",
                          l.layers[0] * l.pp, 2 * l.layers[0] * l.pp);
   }
-  bubble_section(out, w, l);
+  bubble_section(out, w, c, l);
   memory_section(out, w, p, c, rank);
   try {
     check_memory(wl, p, c);

@@ -26,7 +26,7 @@ class HybridCompiler {
       : w_(w), c_(c), l_(l), plan_(model_parallel_plan(w.parallel)), chunks_(l.pp * l.virtual_stages),
         m_(plan_.schedule.micro_batches),
         tokens_(w.micro_batch * w.seq_len), cost_(w, tokens_, w.seq_len, l.tp),
-        act_bytes_(cost_.layer_input_bytes()), coll_per_mb_(4 * static_cast<int32_t>(w.model.layers + 2)) {}
+        act_bytes_(cost_.layer_input_bytes()), coll_per_mb_(kPerLayer * static_cast<int32_t>(w.model.layers + 2)) {}
 
   core::Program run() {
     core::Program p;
@@ -68,9 +68,11 @@ class HybridCompiler {
   int32_t owner(const Seat& st, int v) const { return l_.rank_at(v % l_.pp, st.d, st.t); }
   std::string mb(int j) const { return m_ == 1 ? "" : fmt::format("mb{}.", j); }
   int32_t msg_tag(int s, int j, int v, int dir) const { return ((s * m_ + j) * chunks_ + v) * 2 + dir; }
-  // TP collectives of micro-batch j: layer l (embedding = layers, head = layers + 1), k = 0..3.
+  // TP collectives of micro-batch j: layer l (embedding = layers, head = layers + 1), k = 0..5
+  // (forward 0-1, backward 2-3, recomputed forward 4-5).
+  static constexpr int32_t kPerLayer = 6;
   int32_t tp_tag(int s, int j, int64_t l, int k) const {
-    return (s * m_ + j) * coll_per_mb_ + static_cast<int32_t>(l) * 4 + k;
+    return (s * m_ + j) * coll_per_mb_ + static_cast<int32_t>(l) * kPerLayer + k;
   }
   int32_t dp_tag(int s, int k) const { return w_.steps * m_ * coll_per_mb_ + s * 2 + k; }
 
@@ -140,10 +142,16 @@ class HybridCompiler {
         extra.clear();
         continue;
       }
-      op_then_allreduce(b, st, Phase::Backward, s, fmt::format("{}L{}.mlp.bwd", mb(j), l), cost_.bwd(cost_.mlp_fwd()), extra,
-                        tp_tag(s, j, l, 2), act_bytes_, dt);
-      op_then_allreduce(b, st, Phase::Backward, s, fmt::format("{}L{}.attn.bwd", mb(j), l), cost_.bwd(cost_.attention_fwd()),
-                        extra, tp_tag(s, j, l, 3), act_bytes_, dt);
+      if (cost_.recomputes()) {  // the checkpointed forward runs again, with its two all-reduces
+        op_then_allreduce(b, st, Phase::Backward, s, fmt::format("{}L{}.attn.recompute", mb(j), l), cost_.attention_fwd(),
+                          extra, tp_tag(s, j, l, 4), act_bytes_, dt);
+        op_then_allreduce(b, st, Phase::Backward, s, fmt::format("{}L{}.mlp.recompute", mb(j), l), cost_.mlp_fwd(), extra,
+                          tp_tag(s, j, l, 5), act_bytes_, dt);
+      }
+      op_then_allreduce(b, st, Phase::Backward, s, fmt::format("{}L{}.mlp.bwd", mb(j), l), cost_.gradient(cost_.mlp_fwd()),
+                        extra, tp_tag(s, j, l, 2), act_bytes_, dt);
+      op_then_allreduce(b, st, Phase::Backward, s, fmt::format("{}L{}.attn.bwd", mb(j), l),
+                        cost_.gradient(cost_.attention_fwd()), extra, tp_tag(s, j, l, 3), act_bytes_, dt);
     }
     if (v == 0) {
       Cost c = cost_.bwd(cost_.embed_fwd());
@@ -183,16 +191,13 @@ class HybridCompiler {
     if (zero1) carry.push_back(gradient_sync(CollectiveKind::AllGather, 1, wd, "param.allgather", o));
   }
 
-  // Parameters this rank holds: its layers, the embedding on the first virtual stage, the head
-  // (and, when tied, a copy of the embedding matrix) on the last, all split tp ways.
+  // Parameters this rank holds: its chunks' layers, the embedding on the first virtual stage, the
+  // head on the last (stage_param_count), all split tp ways.
   double local_params(const Seat& st) const {
-    const ModelShape& m = w_.model;
     double p = 0;
     for (int k = 0; k < l_.virtual_stages; ++k) {
       int v = virt(st, k);
-      p += static_cast<double>(l_.layers[v]) * static_cast<double>(params_per_layer(m));
-      if (v == 0) p += static_cast<double>(m.vocab * m.hidden + m.context * m.hidden);
-      if (v == chunks_ - 1) p += static_cast<double>(m.vocab * m.hidden + m.hidden);
+      p += static_cast<double>(stage_param_count(w_.model, l_.layers[v], v == 0, v == chunks_ - 1));
     }
     return p / l_.tp;
   }

@@ -5,7 +5,8 @@
 //     device speed or memory, or as written;
 //   - tensor: every layer is split across the tp ranks of a group (column-parallel QKV and MLP
 //     up-projection, row-parallel output and down-projection) and all-reduces its activations
-//     twice in the forward pass (after attention, after the MLP) and twice in the backward pass;
+//     twice in the forward pass (after attention, after the MLP) and twice in the backward pass
+//     (four times with activation checkpointing: the recomputed forward all-reduces again);
 //     the vocabulary-parallel embedding and head add one each way;
 //   - data parallel across the dp replicas of each (stage, tensor rank): the gradients are
 //     all-reduced (ZeRO-1: reduce-scattered, then the parameters all-gathered) after the last

@@ -27,6 +27,7 @@ class InferenceCompiler {
     p.name = w_.name;
     p.steps = static_cast<int32_t>(1 + w_.generate);
     p.prefill_steps = 1;
+    p.prefill_tokens = static_cast<double>(w_.micro_batch * w_.prompt) * l_.dp;
     p.samples_per_step = static_cast<double>(w_.micro_batch) * l_.dp;
     p.tokens_per_step = static_cast<double>(w_.micro_batch) * l_.dp;  // one new token per sequence per decode step
     Groups groups(p);
@@ -106,9 +107,7 @@ class InferenceCompiler {
   core::MemoryUse memory(int stage, int32_t rank) const {
     const ModelShape& m = w_.model;
     core::MemoryUse mu;
-    double params = static_cast<double>(l_.layers[stage]) * static_cast<double>(params_per_layer(m));
-    if (stage == 0) params += static_cast<double>(m.vocab * m.hidden + m.context * m.hidden);
-    if (stage == l_.pp - 1) params += static_cast<double>(m.vocab * m.hidden + m.hidden);  // head (a copy when tied)
+    const auto params = static_cast<double>(stage_param_count(m, l_.layers[stage], stage == 0, stage == l_.pp - 1));
     mu.weights = params / l_.tp * core::bytes_per_element(w_.precision.weights);
     mu.kv_cache = kv_cache_bytes(w_, l_.layers[stage], l_.tp, w_.prompt + w_.generate);
     // prefill's working set: one layer's activations for every prompt token, and the logits

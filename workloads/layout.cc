@@ -1,41 +1,16 @@
 #include "workloads/layout.h"
 
 #include <algorithm>
-#include <cmath>
 #include <numeric>
 
 #include <fmt/format.h>
+
+#include "workloads/stage_split.h"
 
 namespace clustertwin::work {
 
 int64_t Layout::first_layer(int v) const {
   return std::accumulate(layers.begin(), layers.begin() + v, int64_t{0});
-}
-
-std::vector<int64_t> split_layers(int64_t layers, const std::vector<double>& weights) {
-  const size_t n = weights.size();
-  std::vector<int64_t> out(n, 1);
-  int64_t left = layers - static_cast<int64_t>(n);
-  double total = std::accumulate(weights.begin(), weights.end(), 0.0);
-  if (left <= 0 || total <= 0) {  // one layer each (the caller checked layers >= n), or even
-    for (int64_t i = 0; left > 0; ++i, --left) ++out[i % n];
-    return out;
-  }
-  // Largest remainder over the layers beyond the first of each stage.
-  std::vector<double> ideal(n);
-  std::vector<std::pair<double, size_t>> rest;
-  int64_t given = 0;
-  for (size_t i = 0; i < n; ++i) {
-    ideal[i] = std::max(0.0, static_cast<double>(layers) * weights[i] / total - 1);
-    auto whole = static_cast<int64_t>(std::floor(ideal[i]));
-    whole = std::min(whole, left - given);
-    out[i] += whole;
-    given += whole;
-    rest.push_back({ideal[i] - static_cast<double>(whole), i});
-  }
-  std::stable_sort(rest.begin(), rest.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
-  for (size_t k = 0; given < left; ++k, ++given) ++out[rest[k % n].second];
-  return out;
 }
 
 namespace {
@@ -68,6 +43,9 @@ Layout layout_for(const Workload& w, const Cluster& c) {
                         l.world(), c.name, world),
             "make the degrees multiply to the number of nodes (leave dp out to use the rest)");
   if (l.tp > 1) check_tp(w, l.tp);
+  if (auto misfit = par.schedule.kind == Schedule::Interleaved ? interleaved_misfit(par.schedule.micro_batches, l.pp)
+                                                                : std::nullopt)
+    fail_at(w.parallel.where, misfit->message, misfit->hint);  // pp came from the topology
   if (l.pp * l.virtual_stages > w.model.layers)
     fail_at(w.parallel.where,
             fmt::format("{} pipeline stages but '{}' has {} layers: every stage needs at least one", l.pp * l.virtual_stages,
@@ -76,20 +54,7 @@ Layout layout_for(const Workload& w, const Cluster& c) {
   l.order = place(c, l.tp, par.tensor.on_fast_links);
 
   const int chunks = l.pp * l.virtual_stages;
-  std::vector<double> weights(chunks, 1.0);
   const StageSplit& split = par.split;
-  if (split.kind == Split::Speed || split.kind == Split::Memory) {
-    for (int v = 0; v < chunks; ++v) {
-      int s = v % l.pp;
-      double least = INFINITY;
-      for (int d = 0; d < l.dp; ++d)
-        for (int t = 0; t < l.tp; ++t) {
-          const RankSite& site = c.ranks[l.rank_at(s, d, t)];
-          least = std::min(least, split.kind == Split::Speed ? site.device.sustained_flops(w.precision.compute) : site.capacity);
-        }
-      weights[v] = least;
-    }
-  }
   if (split.kind == Split::Layers) {
     if (static_cast<int>(split.layers.size()) != chunks)
       fail_at(w.parallel.where, fmt::format("the split lists {} stages but the plan has {}", split.layers.size(), chunks));
@@ -98,7 +63,8 @@ Layout layout_for(const Workload& w, const Cluster& c) {
     l.layers.assign(chunks, w.model.layers / chunks);
     for (int v = 0; v < w.model.layers % chunks; ++v) ++l.layers[v];
   } else {
-    l.layers = split_layers(w.model.layers, weights);
+    l.layers = balanced_split(w.model.layers, chunks,
+                              split.kind == Split::Speed ? chunk_seconds(w, c, l) : chunk_memory_share(w, c, l));
   }
   return l;
 }

@@ -27,13 +27,10 @@ struct Layout {
 };
 
 // Resolves the degrees of `w` for the cluster (dp 0 = the rest; pipeline and tensor strategies
-// default to all ranks), places the ranks and splits the layers. Throws core::InputError at the
+// default to all ranks), places the ranks and splits the layers (even, as written, or balanced by
+// modelled time or memory: workloads/stage_split.h). Throws core::InputError at the
 // workload's parallel entry when the degrees do not multiply to the world or a degree does not fit.
 Layout layout_for(const Workload& w, const Cluster& c);
-
-// Layers per stage: even (the remainder to the first stages), or proportional to `weights`
-// (largest remainder, each stage at least one layer).
-std::vector<int64_t> split_layers(int64_t layers, const std::vector<double>& weights);
 
 struct Pass {
   bool forward = true;

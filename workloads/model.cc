@@ -119,6 +119,13 @@ int64_t param_count(const ModelShape& m) {
   return embedding_params(m) + m.layers * params_per_layer(m) + norm_params(m);  // + final norm
 }
 
+int64_t stage_param_count(const ModelShape& m, int64_t layers, bool first, bool last) {
+  int64_t p = layers * params_per_layer(m);
+  if (first) p += m.vocab * m.hidden + m.context * m.hidden;
+  if (last) p += norm_params(m) + (m.tied_embeddings && first ? 0 : m.vocab * m.hidden);
+  return p;
+}
+
 int64_t active_param_count(const ModelShape& m) {
   return embedding_params(m) + m.layers * active_params_per_layer(m) + norm_params(m);
 }

@@ -55,6 +55,11 @@ int64_t params_per_layer(const ModelShape& m);
 int64_t active_params_per_layer(const ModelShape& m);
 int64_t embedding_params(const ModelShape& m);  // token + positional (+ untied LM head)
 int64_t param_count(const ModelShape& m);       // every parameter (MoE: all experts)
+// Parameters one pipeline stage holds: `layers` blocks, the token (and positional) embedding when
+// `first`, the final norm and the LM head when `last`. A tied head is the embedding's matrix when
+// one stage holds both (so the whole model, first and last, is param_count), and a copy on the last
+// stage otherwise (Megatron keeps both and all-reduces their gradients).
+int64_t stage_param_count(const ModelShape& m, int64_t layers, bool first, bool last);
 int64_t active_param_count(const ModelShape& m);  // used per token (= param_count when dense)
 // Weights of the matrix products one token runs in a block (no biases or norms): the N of
 // Kaplan's C = 2N per token. The LM head's are hidden x vocab.

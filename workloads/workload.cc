@@ -28,6 +28,14 @@ void fail_at(const Where& w, std::string_view message, std::string_view hint) {
   throw core::InputError(core::format_diagnostic(w.pos, w.line, message, hint));
 }
 
+std::optional<Misfit> interleaved_misfit(int micro_batches, int pp) {
+  if (micro_batches % pp == 0) return std::nullopt;
+  const int below = pp * (micro_batches / pp), above = below + pp;
+  return Misfit{fmt::format("the interleaved schedule needs micro_batches to be a multiple of pp ({})", pp),
+                below > 0 ? fmt::format("use micro_batches: {} or {}, or schedule: 1f1b", below, above)
+                          : fmt::format("use micro_batches: {}, or schedule: 1f1b", above)};
+}
+
 Zero data_parallel_plan(const Parallel& p) {
   if (const auto* z = std::get_if<Zero>(&p.options)) return *z;
   if (const auto* d = std::get_if<Ddp>(&p.options)) {
@@ -334,9 +342,8 @@ struct ParallelKeys {
   void check_degrees(int tp, int pp, const PipelineSchedule& sched) const {
     if (par["tp"]) check_tp(doc, par["tp"], w.model, tp);
     if (par["pp"]) check_pp(doc, par["pp"], w.model, pp, sched.virtual_stages);
-    if (sched.kind == Schedule::Interleaved && pp > 0 && sched.micro_batches % pp != 0)
-      doc.fail(par["micro_batches"] ? par["micro_batches"] : par,
-               fmt::format("the interleaved schedule needs micro_batches to be a multiple of pp ({})", pp));
+    if (auto misfit = sched.kind == Schedule::Interleaved && pp > 0 ? interleaved_misfit(sched.micro_batches, pp) : std::nullopt)
+      doc.fail(par["micro_batches"] ? par["micro_batches"] : par, misfit->message, misfit->hint);
   }
   // `local` sizes the blocks of the hierarchical algorithm: written for no such collective, it
   // would do nothing.

@@ -32,6 +32,13 @@ struct Where {
 };
 [[noreturn]] void fail_at(const Where& w, std::string_view message, std::string_view hint = {});
 
+// Megatron's interleaved schedule sends the micro-batches round the pp stages in groups of pp:
+// "" when `micro_batches` fits, else the error's message and hint.
+struct Misfit {
+  std::string message, hint;
+};
+std::optional<Misfit> interleaved_misfit(int micro_batches, int pp);
+
 struct Precision {
   core::DType weights = core::DType::F32;    // parameters as the forward pass reads them
   core::DType compute = core::DType::F32;    // activations and the arithmetic

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "core/units.h"
 #include "run_cli.h"
 #include "temp_dir.h"
 
@@ -111,6 +112,36 @@ TEST_F(EndToEnd, MissingFlagIsAUsageError) {
   Result r = run("predict -t x.yaml");
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.output.find("--workload is required"), std::string::npos) << r.output;
+}
+
+TEST_F(EndToEnd, InterleavedMicroBatchesThatDoNotFitTheStagesAreAnInputErrorInEveryCommand) {
+  const std::string inputs = fmt::format("-t {} -w {}", fixture("local-3-fast.yaml"), fixture("interleaved-4-on-3.yaml"));
+  for (const std::string& command : {fmt::format("predict {} -o {}", inputs, out("x")), "explain " + inputs,
+                                     fmt::format("check {} {}", fixture("local-3-fast.yaml"), fixture("interleaved-4-on-3.yaml"))}) {
+    Result r = run(command);
+    EXPECT_EQ(r.code, 2) << command << "\n" << r.output;
+    EXPECT_NE(r.output.find(fmt::format("{}:7:11: error: the interleaved schedule needs micro_batches to be a multiple of pp (3)",
+                                        fixture("interleaved-4-on-3.yaml"))),
+              std::string::npos)
+        << command << "\n" << r.output;
+    EXPECT_EQ(r.output.find("map::at"), std::string::npos) << r.output;
+  }
+}
+
+TEST_F(EndToEnd, InferencePredictionPrintsDecodeAndPrefillRatesApart) {
+  Result p = run(fmt::format("predict -t {} -w {} -o {}", fixture("local-3-fast.yaml"), fixture("infer-llama-1b-replicas.yaml"),
+                             out("pred")));
+  if (p.output.find("built without SimGrid") != std::string::npos) GTEST_SKIP() << p.output;
+  ASSERT_EQ(p.code, 0) << p.output;
+  // from the per-step times: the prefill step processes 3 replicas x 2 prompts x 64 tokens; each of
+  // the 3 decode steps one token per sequence (6)
+  auto steps = read_json(dir_ / "pred/summary.json").at("step_time_s").at("per_step").get<std::vector<double>>();
+  ASSERT_EQ(steps.size(), 4u);
+  const double decode = steps[1] + steps[2] + steps[3];
+  EXPECT_NE(p.output.find(fmt::format("throughput  decode {:.1f} tokens/s, prefill {:.0f} tokens/s, time to first token {}\n",
+                                      6 * 3 / decode, 3 * 2 * 64 / steps[0], clustertwin::core::format_seconds(steps[0]))),
+            std::string::npos)
+      << p.output;
 }
 
 TEST_F(EndToEnd, LocalWorkerCountMustMatchTopology) {

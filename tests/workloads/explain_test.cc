@@ -21,7 +21,24 @@ TEST(Explain, PipelineShowsTheBubble) {
   Workload w = load_workload(CLUSTERTWIN_SOURCE_DIR "/workloads/examples/pipeline-llama-3.2-3b.yaml");
   std::string s = explain(w, support::cluster(4));
   EXPECT_NE(s.find("(p-1)/(m+p-1) = 3/11 = 27.3 % of the step idle"), std::string::npos) << s;
-  EXPECT_NE(s.find("layers per stage: 7 7 7 7 (by device speed)"), std::string::npos) << s;
+  // Llama-3.2-3B: the head (2 x 3072 x 128,256 FLOPs per token) costs 3.68 layers (213,909,504
+  // each at seq 2048): 28 layers balance as 8 8 8 and 4 + head = 7.68
+  EXPECT_NE(s.find("layers per stage: 8 8 8 4 (by device speed"), std::string::npos) << s;
+}
+
+TEST(Explain, MoeDecodeSaysWhichExpertsItReads) {
+  // Qwen3-30B-A3B decoding 4 sequences: 4 tokens x 8 experts each reach at most 32 of the 128
+  // experts of a layer, which is what the decode step's bytes count (not every weight)
+  Workload w = load_workload(CLUSTERTWIN_SOURCE_DIR "/workloads/examples/infer-qwen3-30b-a3b.yaml");
+  std::string s = explain(w, support::cluster(1));
+  EXPECT_EQ(s.find("reads every weight"), std::string::npos) << s;
+  EXPECT_NE(s.find("decode reads the attention, router and norm weights, the experts its 4 tokens route to "
+                   "(min(experts, tokens x experts_per_token) = min(128, 4 x 8) = 32 of 128 per layer), the LM head"),
+            std::string::npos)
+      << s;
+  // a dense model's decode does read every block weight
+  Workload dense = load_workload(CLUSTERTWIN_SOURCE_DIR "/workloads/examples/infer-tensor-llama-3.1-70b.yaml");
+  EXPECT_NE(explain(dense, support::cluster(4)).find("decode reads every weight"), std::string::npos);
 }
 
 TEST(Explain, InfeasiblePlansAreExplainedThenReported) {

@@ -44,6 +44,55 @@ TEST(Tensor, FourAllReducesPerLayerPlusEmbeddingAndHead) {
   EXPECT_NEAR(half, whole / 2, 1e-9 * whole);
 }
 
+// Llama-3.2-1B by hand: a block is attention 2048·(2048 + 2·512) + 2048·2048 = 10,485,760, SwiGLU
+// 3·2048·8192 = 50,331,648 and two RMSNorms 2·2048: 60,821,504; the embedding 128,256·2048 =
+// 262,668,288; the final norm 2048. Tied: 16 blocks + embedding + norm = 1,235,814,400.
+constexpr double kBlock = 60821504, kEmbedding = 262668288, kTied = 16 * kBlock + kEmbedding + 2048;
+
+double grad_allreduce_bytes(const core::Program& p, int rank) {
+  for (const auto& op : p.ranks[rank].ops)
+    if (op.kind == core::OpKind::Collective && op.label.rfind("grad.", 0) == 0) return op.bytes;
+  return 0;
+}
+
+TEST(Tensor, TiedEmbeddingIsCountedOnce) {
+  // tp 2 x dp 2, bf16 weights and gradients: each rank holds half of every parameter once
+  const std::string bf16 = "{micro_batch: 1, seq_len: 128}\nprecision: {weights: bf16, gradients: bf16, compute: bf16}";
+  Workload tied = plan("llama-3.2-1b", "{strategy: tensor, tp: 2}", bf16);
+  core::Program p = compile(tied, support::cluster(4));
+  EXPECT_DOUBLE_EQ(p.memory[0].weights, kTied / 2 * 2);  // 1.24 GB
+  EXPECT_DOUBLE_EQ(grad_allreduce_bytes(p, 0), kTied / 2 * 2);
+  Workload untied = plan("{preset: llama-3.2-1b, tied_embeddings: false}", "{strategy: tensor, tp: 2}", bf16);
+  core::Program q = compile(untied, support::cluster(4));
+  EXPECT_DOUBLE_EQ(q.memory[0].weights, (kTied + kEmbedding) / 2 * 2);  // 1.50 GB: the head is its own matrix
+  EXPECT_DOUBLE_EQ(grad_allreduce_bytes(q, 0), (kTied + kEmbedding) / 2 * 2);
+}
+
+TEST(Pipeline, TiedEmbeddingIsCopiedToTheLastStage) {
+  // Megatron keeps the tied matrix on the first stage (embedding) and a copy on the last (head)
+  Workload w = plan("llama-3.2-1b", "{strategy: pipeline, pp: 2}", "{micro_batch: 1, seq_len: 128}");
+  core::Program p = compile(w, support::cluster(2));
+  EXPECT_DOUBLE_EQ(p.memory[0].weights, (8 * kBlock + kEmbedding) * 4);
+  EXPECT_DOUBLE_EQ(p.memory[1].weights, (8 * kBlock + 2048 + kEmbedding) * 4);
+}
+
+TEST(Tensor, RecomputedForwardAllReducesAgain) {
+  // Activation checkpointing reruns each layer's forward in backward: Megatron's 2 all-reduces per
+  // layer forward, 2 in the recomputed forward and 2 backward, + embedding forward and head forward and backward
+  Workload w = plan("llama-3.2-1b", "{strategy: tensor, tp: 2}\nmemory: {activation_checkpointing: true}",
+                    "{micro_batch: 2, seq_len: 128}");
+  core::Program p = compile(w, support::cluster(2));
+  ASSERT_TRUE(support::runnable(p));
+  EXPECT_EQ(count(p, 0, core::OpKind::Collective), 16 * 6 + 3);
+  // the FLOPs are unchanged: the layers' backward side costs three forwards (recompute + 2x)
+  double fwd = 0, bwd = 0;
+  for (const auto& op : p.ranks[0].ops) {
+    if (op.kind != core::OpKind::Compute || op.label[0] != 'L') continue;
+    (op.phase == core::Phase::Forward ? fwd : bwd) += op.flops;
+  }
+  EXPECT_NEAR(bwd, 3 * fwd, 1e-9 * bwd);
+}
+
 TEST(Tensor, DegreeThatDoesNotDivideTheHeadsIsOneClearError) {
   std::string e = support::error_of("name: p\nmodel: llama-3.1-8b\ntask: train\nbatch: {micro_batch: 1, seq_len: 128}\n"
                                     "parallel: {strategy: tensor, tp: 3}\n");
@@ -60,6 +109,21 @@ TEST(Tensor, DegreeThatDoesNotDivideTheHeadsIsOneClearError) {
     EXPECT_NE(std::string(err.what()).find("error: tensor parallel degree 3 does not divide the 32 attention heads"),
               std::string::npos)
         << err.what();
+  }
+}
+
+TEST(Pipeline, InterleavedNeedsMicroBatchesAMultipleOfTheStagesTheTopologyGives) {
+  // pp is not written: the 3 ranks make it 3, and 4 micro-batches do not go round them evenly
+  Workload w = plan("llama-3.2-1b", "{strategy: pipeline, schedule: interleaved, micro_batches: 4}");
+  try {
+    compile(w, support::cluster(3));
+    FAIL() << "compiled";
+  } catch (const core::InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("w.yaml:5:11: error: the interleaved schedule needs micro_batches to be a "
+                                         "multiple of pp (3)"),
+              std::string::npos)
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find("hint: use micro_batches: 3 or 6, or schedule: 1f1b"), std::string::npos) << e.what();
   }
 }
 

@@ -72,6 +72,14 @@ TEST(Inference, PipelineSendsActivationsAndReturnsTokens) {
   }
 }
 
+TEST(Inference, TensorParallelCountsATiedEmbeddingOnce) {
+  // Llama-3.2-1B (tied, 1,235,814,400 parameters) over tp 2 in bf16: half of every weight per rank
+  Workload w = support::parse("name: i\nmodel: llama-3.2-1b\ntask: infer\nbatch: {size: 1, prompt: 16, generate: 2}\n"
+                              "precision: {compute: bf16, weights: bf16}\nparallel: {strategy: tensor, tp: 2}\n");
+  core::Program p = compile(w, support::cluster(2));
+  EXPECT_DOUBLE_EQ(p.memory[0].weights, 1235814400.0 / 2 * 2);
+}
+
 TEST(Inference, TrainingStrategiesAreRejected) {
   std::string e = support::error_of("name: i\nmodel: llama-3.1-8b\ntask: infer\nbatch: {size: 1, prompt: 8, generate: 8}\n"
                                     "parallel: {strategy: fsdp}\n");
@@ -118,6 +126,24 @@ TEST(Inference, SummaryGivesTimeToFirstTokenAndDecodeRate) {
   core::Summary s = core::summarize(p, rec);
   EXPECT_DOUBLE_EQ(s.time_to_first_token, 0.5);
   EXPECT_NEAR(s.decode_tokens_per_second, 40, 1e-9);
+}
+
+TEST(Inference, PrefillRateCountsThePromptTokensOfTheFirstStep) {
+  // 3 replicas prefill 2 sequences of 512 prompt tokens each
+  Workload w = infer("{strategy: replicas}");
+  w.memory.check = false;
+  core::Program p = compile(w, support::cluster(3));
+  EXPECT_DOUBLE_EQ(p.prefill_tokens, 3.0 * 2 * 512);
+  std::vector<core::OpRecord> rec;
+  for (int r = 0; r < 3; ++r)
+    for (uint32_t i = 0; i < p.ranks[r].ops.size(); ++i) {
+      const int s = p.ranks[r].ops[i].step;  // prefill 0.5 s, then 0.1 s per decode step
+      rec.push_back({r, i, s == 0 ? 0.0 : 0.4 + 0.1 * s, s == 0 ? 0.5 : 0.5 + 0.1 * s});
+    }
+  core::Summary s = core::summarize(p, rec);
+  EXPECT_NEAR(s.prefill_tokens_per_second, 3072 / 0.5, 1e-6);
+  EXPECT_NEAR(s.decode_tokens_per_second, 6 / 0.1, 1e-6);  // 3 replicas x 2 sequences per step
+  EXPECT_NEAR(s.time_to_first_token, 0.5, 1e-12);
 }
 
 }  // namespace

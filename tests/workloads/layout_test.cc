@@ -6,6 +6,7 @@
 #include <numeric>
 
 #include "support.h"
+#include "workloads/stage_split.h"
 
 namespace clustertwin::work {
 namespace {
@@ -17,26 +18,59 @@ TEST(Split, EvenGivesTheRemainderToTheFirstStages) {
   EXPECT_EQ(l.layers, (std::vector<int64_t>{6, 5, 5}));
 }
 
-TEST(Split, ProportionalToDeviceSpeed) {
-  // A Mac twice as fast as each of two Pis gets half the layers.
+// Llama-3.2-1B by hand: a layer's forward is 2 x 60,817,408 matmul weights + 2·seq·q_dim FLOPs per
+// token, the LM head's 2 x 2048 x 128,256 = 525,336,576; backward is twice each (checkpointing:
+// three times each), so the ratio holds for the whole step. All compute-bound on the test device
+// (1 TFLOP/s, 100 GB/s).
+TEST(Split, SpeedBalancesTheHeadOnTheLastStage) {
+  // seq 2048: a layer 121,634,816 + 8,388,608 = 130,023,424 per token; the head is 4.04 layers. Four
+  // equal stages: the last takes 1 layer + head = 5.04, the others 5 each (max 5.04; [4,4,4,4]
+  // gives 8.04 and [6,5,4,1] 6).
+  Workload w = support::parse("name: p\nmodel: llama-3.2-1b\ntask: train\nbatch: {micro_batch: 1, seq_len: 2048}\n"
+                              "parallel: {strategy: pipeline, split: speed}\n");
+  EXPECT_EQ(layout_for(w, support::cluster(4)).layers, (std::vector<int64_t>{5, 5, 5, 1}));
+}
+
+TEST(Split, SpeedBalancesADecodeStepInInference) {
+  // decode is memory-bound: a layer reads 60,821,504 fp32 weights (243 MB), the head 128,256 x 2048
+  // (1.05 GB, 4.3 layers); the cache of a 64-token prompt is small: 5 5 5 and 1 + head.
+  Workload w = support::parse("name: p\nmodel: llama-3.2-1b\ntask: infer\nbatch: {size: 1, prompt: 64, generate: 8}\n"
+                              "parallel: {strategy: pipeline, split: speed}\n");
+  EXPECT_EQ(layout_for(w, support::cluster(4)).layers, (std::vector<int64_t>{5, 5, 5, 1}));
+}
+
+TEST(Split, SpeedFollowsDeviceSpeedAndTheHead) {
+  // seq 64: a layer 121,634,816 + 262,144 = 121,896,960 per token, the head 4.31 layers. A Mac twice
+  // as fast as two Pis: costs n0/2, n1, n2 + 4.31; the last stage's least is 1 + 4.31 = 5.31, so
+  // n1 <= 5 and n0 <= 10: [10, 5, 1].
   Workload w = support::parse("name: p\nmodel: llama-3.2-1b\ntask: train\nbatch: {micro_batch: 1, seq_len: 64}\n"
                               "parallel: {strategy: pipeline, split: speed}\n");
   Cluster c = support::cluster(3);
   c.ranks[0].device.peak_fp32 = 2e12;
   Layout l = layout_for(w, c);
-  EXPECT_EQ(l.layers, (std::vector<int64_t>{8, 4, 4}));
-  EXPECT_EQ(split_layers(10, {1, 1, 1}), (std::vector<int64_t>{4, 3, 3}));
-  EXPECT_EQ(split_layers(4, {100, 1, 1}), (std::vector<int64_t>{2, 1, 1}));  // at least one each
+  EXPECT_EQ(l.layers, (std::vector<int64_t>{10, 5, 1}));
   EXPECT_EQ(std::accumulate(l.layers.begin(), l.layers.end(), int64_t{0}), 16);
 }
 
-TEST(Split, ProportionalToMemory) {
+TEST(Split, BalancedSplitMinimisesTheLargestChunk) {
+  auto per_layer = [](int, int64_t n) { return static_cast<double>(n); };
+  EXPECT_EQ(balanced_split(10, 3, per_layer), (std::vector<int64_t>{3, 3, 4}));  // ties: later chunks take more
+  EXPECT_EQ(balanced_split(4, 4, per_layer), (std::vector<int64_t>{1, 1, 1, 1}));  // at least one each
+  auto heavy_first = [](int v, int64_t n) { return static_cast<double>(n) + (v == 0 ? 5.0 : 0.0); };
+  EXPECT_EQ(balanced_split(13, 3, heavy_first), (std::vector<int64_t>{1, 6, 6}));  // 6, 6, 6
+}
+
+TEST(Split, MemoryBalancesModelStatesOnEachDevice) {
+  // fp32 AdamW: 4 + 4 + 8 = 16 bytes per parameter. A layer (60,821,504) is 0.973 GB, the
+  // embedding on the first stage and the tied head's copy (+ final norm) on the last 4.20 GB each;
+  // activations at seq 64 add ~10 MB a layer. 24 GB and 8 GB: [14, 2] fills 74 % and 77 %
+  // ([15, 1]: 78 % and 65 %; [13, 3]: 70 % and 89 %).
   Workload w = support::parse("name: p\nmodel: llama-3.2-1b\ntask: train\nbatch: {micro_batch: 1, seq_len: 64}\n"
                               "parallel: {strategy: pipeline, split: memory}\n");
   Cluster c = support::cluster(2);
   c.ranks[0].capacity = 24e9;
   c.ranks[1].capacity = 8e9;
-  EXPECT_EQ(layout_for(w, c).layers, (std::vector<int64_t>{12, 4}));
+  EXPECT_EQ(layout_for(w, c).layers, (std::vector<int64_t>{14, 2}));
 }
 
 TEST(Schedule, OneFOneBWarmsUpThenAlternates) {

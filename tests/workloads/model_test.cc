@@ -5,7 +5,7 @@
 namespace clustertwin::work {
 namespace {
 
-const ModelShape& M(const char* name) {
+const ModelShape& M(const std::string& name) {
   const ModelShape* m = find_model(name);
   EXPECT_NE(m, nullptr) << name;
   return *m;
@@ -37,6 +37,17 @@ TEST(Model, Llama31_8bByHand) {
   const int64_t expected = 2LL * 128256 * 4096 + 32LL * (41943040 + 176160768 + 8192) + 4096;
   EXPECT_EQ(expected, 8030261248);
   EXPECT_EQ(param_count(M("llama-3.1-8b")), expected);
+}
+
+TEST(Model, StagesAddUpToTheModelPlusOneHeadCopyWhenTied) {
+  for (const std::string& name : model_names()) {
+    const ModelShape& m = M(name);
+    EXPECT_EQ(stage_param_count(m, m.layers, true, true), param_count(m)) << name;
+    // two stages: the tied matrix is held by both (the embedding and the head's copy)
+    int64_t copy = m.tied_embeddings ? m.vocab * m.hidden : 0;
+    EXPECT_EQ(stage_param_count(m, 1, true, false) + stage_param_count(m, m.layers - 1, false, true), param_count(m) + copy)
+        << name;
+  }
 }
 
 TEST(Model, Qwen3MoeTotalAndActive) {

@@ -9,21 +9,14 @@
 
 #include "core/program.h"
 #include "workloads/cluster.h"
+#include "workloads/timing.h"
 #include "workloads/workload.h"
 
 namespace clustertwin::work::support {
 
-// The ideal run: every op takes duration(op) (a collective: the longest of its members') and starts
-// when its deps, its matching send (for a recv) and every member of its collective are ready; ops
-// of a rank may overlap unless deps chain them (the compilers chain compute). `stuck` is "" when
-// every op ran, else which op never could.
-struct Timing {
-  double makespan = 0;
-  std::vector<double> busy;    // per rank: total duration of its compute ops
-  std::vector<double> finish;  // per rank: when its last op ends
-  std::string stuck;
-};
-Timing time_program(const core::Program& p, const std::function<double(const core::Op&)>& duration);
+// The ideal run (workloads/timing.h), for schedules against closed forms.
+using work::Timing;
+using work::time_program;
 
 // validate() + every op runs on the ideal machine.
 ::testing::AssertionResult runnable(const core::Program& p);
