@@ -1,5 +1,6 @@
 #include "core/yaml_doc.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -83,8 +84,18 @@ void YamlDoc::check_keys(const YAML::Node& map, std::initializer_list<std::strin
 
 YAML::Node YamlDoc::required(const YAML::Node& map, std::string_view key, std::string_view what) const {
   YAML::Node n = map[std::string(key)];
-  if (!n) fail(map, fmt::format("{} is missing the key '{}'", what, key), fmt::format("add '{}: ...'", key));
-  return n;
+  if (n) return n;
+  std::string message = fmt::format("{} is missing the key '{}'", what, key);
+  // A sibling spelt like the key is the key misspelt: a quarter of its letters at most, so that
+  // 'note' beside a missing 'name' stays another key.
+  const size_t limit = std::max<size_t>(1, key.size() / 4);
+  if (map.IsMap())
+    for (const auto& kv : map) {
+      std::string sibling = kv.first.Scalar();
+      if (edit_distance(sibling, key) <= limit)
+        fail(kv.first, message, fmt::format("did you mean '{}' instead of '{}'?", key, sibling));
+    }
+  fail(map, message, fmt::format("add '{}: ...'", key));
 }
 
 std::string YamlDoc::string(const YAML::Node& n, std::string_view what) const {

@@ -285,6 +285,25 @@ std::pair<double, double> per_direction(const YamlDoc& doc, const YAML::Node& n,
   return {v, v};
 }
 
+// A TCP Thunderbolt link runs at the oldest generation of its ends' ports (T012 says so): it takes
+// the figures of that generation's preset before the file's overrides apply. RDMA on older ports
+// does not run at all (T002), so it keeps its figures.
+void run_at_port_generation(Link& link, const Topology& t) {
+  if (link.type.port != PortKind::Thunderbolt || link.type.transport != Transport::Tcp) return;
+  int generation = link.type.thunderbolt;
+  for (int end : {link.a, link.b}) {
+    const auto& d = t.nodes[end].device;
+    if (d && d->thunderbolt > 0) generation = std::min(generation, d->thunderbolt);
+  }
+  const LinkType* slower = generation < link.type.thunderbolt ? find_link_type(fmt::format("tb{}", generation)) : nullptr;
+  if (!slower) return;
+  link.slowed_to_thunderbolt = generation;
+  link.type.bandwidth = slower->bandwidth;
+  link.type.latency = slower->latency;
+  link.type.forward_bandwidth = slower->forward_bandwidth;
+  link.type.forward_latency = slower->forward_latency;
+}
+
 Link parse_link(const YamlDoc& doc, const YAML::Node& n, const Topology& t) {
   doc.check_keys(n, {"between", "ports", "type", "bandwidth", "latency", "duplex", "overhead", "mtu", "note"}, "a link");
   Link link;
@@ -310,6 +329,7 @@ Link parse_link(const YamlDoc& doc, const YAML::Node& n, const Topology& t) {
     link.port_b = doc.string(ports[1], "port name");
   }
   link.type = *find_link_type(doc.choice(doc.required(n, "type", "a link"), link_type_names(), "link type"));
+  run_at_port_generation(link, t);
   link.back_bandwidth = link.type.bandwidth;
   link.back_latency = link.type.latency;
   if (n["bandwidth"]) std::tie(link.type.bandwidth, link.back_bandwidth) = per_direction(doc, n["bandwidth"], Quantity::Bandwidth, "bandwidth");

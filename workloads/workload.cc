@@ -191,6 +191,17 @@ std::vector<std::string_view> keys_for(Strategy s, Task task) {
   return k;
 }
 
+// Whether any strategy, for either task, takes the key.
+bool some_strategy_takes(std::string_view key) {
+  for (Task task : {Task::Train, Task::Infer})
+    for (Strategy s : {Strategy::Ddp, Strategy::Zero, Strategy::Pipeline, Strategy::Tensor, Strategy::Hybrid,
+                       Strategy::ParameterServer, Strategy::Replicas}) {
+      auto k = keys_for(s, task);
+      if (std::find(k.begin(), k.end(), key) != k.end()) return true;
+    }
+  return false;
+}
+
 void check_strategy_keys(const core::YamlDoc& doc, const YAML::Node& par, Strategy s, Task task) {
   auto allowed = keys_for(s, task);
   for (const auto& kv : par) {
@@ -198,6 +209,8 @@ void check_strategy_keys(const core::YamlDoc& doc, const YAML::Node& par, Strate
     if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
     std::vector<std::string> names(allowed.begin(), allowed.end());
     std::string close = core::closest_name(key, names);
+    if (!some_strategy_takes(key))
+      doc.fail(kv.first, fmt::format("unknown key '{}' in 'parallel'", key), core::suggest(key, names));
     doc.fail(kv.first, fmt::format("'{}' does not apply to the {} strategy", key, name(s)),
              close.empty() ? fmt::format("{} takes: {}", name(s), fmt::join(allowed, ", "))
                            : fmt::format("did you mean '{}'?", close));

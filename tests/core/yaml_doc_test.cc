@@ -62,6 +62,22 @@ TEST(YamlDoc, MissingKeyPointsAtTheMapAndSaysWhatToAdd) {
             "hint: add 'between: ...'");
 }
 
+TEST(YamlDoc, MissingKeyNamesASiblingSpeltLikeIt) {
+  auto doc = YamlDoc::parse("links:\n  - {betwen: [a, b], type: tb4}\n", "t.yaml");
+  EXPECT_EQ(error_of([&] { doc.required(doc.root()["links"][0], "between", "a link"); }),
+            "t.yaml:2:6: error: a link is missing the key 'between'\n"
+            "    - {betwen: [a, b], type: tb4}\n"
+            "       ^\n"
+            "hint: did you mean 'between' instead of 'betwen'?");
+  // A sibling two edits from a short key is another key ('note' next to a missing 'name').
+  auto net = YamlDoc::parse("networks:\n  - {note: x}\n", "t.yaml");
+  EXPECT_EQ(error_of([&] { net.required(net.root()["networks"][0], "name", "a network"); }),
+            "t.yaml:2:5: error: a network is missing the key 'name'\n"
+            "    - {note: x}\n"
+            "      ^\n"
+            "hint: add 'name: ...'");
+}
+
 TEST(YamlDoc, ListExpectedWhereAMappingIs) {
   auto doc = YamlDoc::parse("nodes:\n  name: a\n", "t.yaml");
   EXPECT_EQ(error_of([&] { doc.require_seq(doc.root()["nodes"], "'nodes'"); }),
