@@ -6,6 +6,9 @@
 
 namespace clustertwin::cli {
 
+// Parses argv, runs the subcommand and returns the exit code; errors are printed on stderr.
+int run_command_line(int argc, char** argv);
+
 void add_pipeline_commands(CLI::App& app);  // predict, run, compare, demo
 void add_worker_command(CLI::App& app);
 void add_presets_command(CLI::App& app);

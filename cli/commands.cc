@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "cli/lint.h"
 #include "core/file.h"
 #include "core/run.h"
 #include "core/units.h"
@@ -64,7 +65,9 @@ void print_summary(const core::RunInfo& info, const core::Program& p, const core
 }  // namespace
 
 std::string predict(const PredictArgs& a) {
+  const auto ignored = ignored_codes(a.ignore_checks);
   Loaded l = load(a.topology, a.workload, a.overrides);
+  require_checked(l.topology, l.program, ignored);
   if (a.scale != 1) l.topology = exec::emulate::scaled_topology(std::move(l.topology), a.scale);
   auto records = sim::simulate(l.program, l.topology);
   std::string detail = sim::model_description();
@@ -83,6 +86,7 @@ std::string predict(const PredictArgs& a) {
 
 std::string run(const RunArgs& a) {
   Loaded l = load(a.topology, a.workload, a.overrides);
+  warn_findings(l.topology, l.program);
   const exec::Launch how = to_launch(a.launch, l.topology, self_exe());
   exec::check_launch(how, l.program, l.topology);
   const std::string& out_dir = a.settings.out_dir;

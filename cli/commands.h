@@ -33,6 +33,7 @@ struct PredictArgs {
   std::string topology, workload, out_dir;
   Overrides overrides;
   double scale = 1;  // every bandwidth x this: the figures of `emulate up --scale`
+  std::vector<std::string> ignore_checks;  // lint codes or names predicted anyway (what-ifs)
 };
 
 struct RunArgs {

@@ -8,11 +8,11 @@
 #include <fmt/format.h>
 
 #include "cli/app.h"
+#include "cli/lint.h"
 #include "core/units.h"
 #include "topologies/check.h"
 #include "topologies/routing.h"
 #include "topologies/topology.h"
-#include "workloads/collectives.h"
 #include "workloads/workload.h"
 
 namespace clustertwin::cli {
@@ -20,33 +20,6 @@ namespace clustertwin::cli {
 namespace {
 
 // --- check --------------------------------------------------------------------------------------
-
-struct RankPairs {
-  std::vector<std::pair<int, int>> talking, collective;
-};
-
-// The rank pairs a Program moves bytes between: its sends, and the steps of its collectives as
-// the shared decomposition plans them (what both backends run).
-RankPairs pairs_of(const core::Program& p) {
-  std::set<std::pair<int, int>> talking, collective;
-  for (const auto& rp : p.ranks) {
-    for (const auto& op : rp.ops) {
-      if (op.kind == core::OpKind::Send) talking.insert({rp.rank, op.peer});
-      if (op.kind != core::OpKind::Collective) continue;
-      const auto& group = p.groups.at(op.group);
-      int64_t count = std::max<int64_t>(static_cast<int64_t>(group.size()), static_cast<int64_t>(op.bytes / 4));
-      try {
-        for (const auto& s : work::plan_collective(op.collective, op.algorithm, group, rp.rank, count))
-          if (s.send_to >= 0) collective.insert({rp.rank, s.send_to});
-      } catch (const std::invalid_argument&) {
-        for (int32_t peer : group)  // a plan this overload cannot make: assume every member pair
-          if (peer != rp.rank) collective.insert({rp.rank, peer});
-      }
-    }
-  }
-  talking.insert(collective.begin(), collective.end());
-  return {{talking.begin(), talking.end()}, {collective.begin(), collective.end()}};
-}
 
 struct CheckArgs {
   std::string topology, workload;
@@ -58,17 +31,13 @@ void run_check(const CheckArgs& a) {
   std::string scope = "every pair of ranks (give a WORKLOAD to check only the pairs it uses)";
   if (!a.workload.empty()) {
     work::Workload w = work::load_workload(a.workload, "WORKLOAD");
-    RankPairs pairs = pairs_of(work::compile(w, t));
-    scope = fmt::format("the {} rank pairs workload '{}' uses", pairs.talking.size(), w.name);
-    options.talking = std::move(pairs.talking);
-    options.collective = std::move(pairs.collective);
+    options = check_options(work::compile(w, t));
+    scope = fmt::format("the {} rank pairs workload '{}' uses", options.talking->size(), w.name);
   }
   auto findings = topo::check(t, options);
+  print_findings(t, findings, stdout);
   int errors = 0, warnings = 0;
-  for (const auto& f : findings) {
-    fmt::print("{}\n", topo::format_finding(t, f));
-    (f.severity == topo::Severity::Error ? errors : warnings)++;
-  }
+  for (const auto& f : findings) (f.severity == topo::Severity::Error ? errors : warnings)++;
   fmt::print("{}: {} ({} nodes, {} links); checked {}\n", t.file,
              findings.empty() ? std::string("no findings")
                               : fmt::format("{} error{}, {} warning{}", errors, errors == 1 ? "" : "s", warnings,

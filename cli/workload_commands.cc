@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "cli/app.h"
+#include "cli/lint.h"
 #include "topologies/topology.h"
 #include "workloads/cluster.h"
 #include "workloads/explain.h"
@@ -21,6 +22,7 @@ struct ExplainArgs {
 void run_explain(const ExplainArgs& a) {
   topo::Topology t = topo::load_topology(a.topology);
   work::Workload w = work::load_workload(a.workload);
+  warn_findings(t, work::compile(w, t));
   fmt::print("{}", work::explain(w, work::cluster_of(t, w), {a.rank}));
 }
 }  // namespace

@@ -18,7 +18,6 @@ std::string format_diagnostic(const SourcePos& pos, std::string_view source_line
   return out;
 }
 
-namespace {
 size_t edit_distance(std::string_view a, std::string_view b) {
   std::vector<size_t> row(b.size() + 1);
   for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
@@ -33,7 +32,6 @@ size_t edit_distance(std::string_view a, std::string_view b) {
   }
   return row[b.size()];
 }
-}  // namespace
 
 std::string closest_name(std::string_view word, const std::vector<std::string>& candidates) {
   std::string best;

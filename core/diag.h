@@ -25,6 +25,9 @@ class InputError : public std::runtime_error {
 std::string format_diagnostic(const SourcePos& pos, std::string_view source_line,
                               std::string_view message, std::string_view hint = {});
 
+// Levenshtein distance: insertions, deletions and substitutions of single characters.
+size_t edit_distance(std::string_view a, std::string_view b);
+
 // The candidate closest to `word` by edit distance, if close enough to be a likely typo; else "".
 std::string closest_name(std::string_view word, const std::vector<std::string>& candidates);
 

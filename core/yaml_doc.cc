@@ -1,5 +1,6 @@
 #include "core/yaml_doc.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -44,7 +45,8 @@ YamlDoc YamlDoc::parse(std::string text, std::string name) {
   }
   if (!doc.root_.IsMap()) {
     throw InputError(format_diagnostic({doc.name_, 1, 1}, doc.lines_.empty() ? "" : doc.lines_[0],
-                                       "expected a YAML mapping (key: value lines) at the top level"));
+                                       "expected a YAML mapping (key: value lines) at the top level",
+                                       "the file is 'key: value' lines, starting with 'name: ...'; see the examples"));
   }
   return doc;
 }
@@ -62,11 +64,15 @@ void YamlDoc::fail(const YAML::Node& at, std::string_view message, std::string_v
 }
 
 void YamlDoc::require_map(const YAML::Node& n, std::string_view what) const {
-  if (!n.IsMap()) fail(n, fmt::format("expected {} to be a mapping (key: value lines)", what));
+  if (!n.IsMap())
+    fail(n, fmt::format("expected {} to be a mapping (key: value lines)", what),
+         "write 'key: value' lines indented under it, or {key: value, ...}");
 }
 
 void YamlDoc::require_seq(const YAML::Node& n, std::string_view what) const {
-  if (!n.IsSequence()) fail(n, fmt::format("expected {} to be a list (lines starting with '- ')", what));
+  if (!n.IsSequence())
+    fail(n, fmt::format("expected {} to be a list (lines starting with '- ')", what),
+         "write one item per line starting with '- ', or [a, b, ...]");
 }
 
 void YamlDoc::check_keys(const YAML::Node& map, std::initializer_list<std::string_view> allowed,
@@ -74,7 +80,7 @@ void YamlDoc::check_keys(const YAML::Node& map, std::initializer_list<std::strin
   require_map(map, what);
   std::vector<std::string> names(allowed.begin(), allowed.end());
   for (const auto& kv : map) {
-    std::string key = kv.first.as<std::string>();
+    std::string key = string(kv.first, "a key");
     bool known = false;
     for (auto a : allowed) known = known || key == a;
     if (!known) fail(kv.first, fmt::format("unknown key '{}' in {}", key, what), suggest(key, names));
@@ -83,12 +89,22 @@ void YamlDoc::check_keys(const YAML::Node& map, std::initializer_list<std::strin
 
 YAML::Node YamlDoc::required(const YAML::Node& map, std::string_view key, std::string_view what) const {
   YAML::Node n = map[std::string(key)];
-  if (!n) fail(map, fmt::format("{} is missing the key '{}'", what, key), fmt::format("add '{}: ...'", key));
-  return n;
+  if (n) return n;
+  std::string message = fmt::format("{} is missing the key '{}'", what, key);
+  // A sibling spelt like the key is the key misspelt: a quarter of its letters at most, so that
+  // 'note' beside a missing 'name' stays another key.
+  const size_t limit = std::max<size_t>(1, key.size() / 4);
+  if (map.IsMap())
+    for (const auto& kv : map) {
+      std::string sibling = kv.first.Scalar();
+      if (edit_distance(sibling, key) <= limit)
+        fail(kv.first, message, fmt::format("did you mean '{}' instead of '{}'?", key, sibling));
+    }
+  fail(map, message, fmt::format("add '{}: ...'", key));
 }
 
 std::string YamlDoc::string(const YAML::Node& n, std::string_view what) const {
-  if (!n.IsScalar()) fail(n, fmt::format("expected {} to be a single value", what));
+  if (!n.IsScalar()) fail(n, fmt::format("expected {} to be a single value", what), "write one value here, not a list or a mapping");
   return n.Scalar();
 }
 
@@ -100,7 +116,7 @@ double YamlDoc::number(const YAML::Node& n, std::string_view what) const {
     if (used == s.size()) return v;
   } catch (const std::exception&) {
   }
-  fail(n, fmt::format("expected {} to be a number, got '{}'", what, s));
+  fail(n, fmt::format("expected {} to be a number, got '{}'", what, s), "write a plain number, like 0.5");
 }
 
 long long YamlDoc::integer(const YAML::Node& n, std::string_view what, long long min, long long max) const {
@@ -111,9 +127,12 @@ long long YamlDoc::integer(const YAML::Node& n, std::string_view what, long long
     v = std::stoll(s, &used);
     if (used != s.size()) throw std::invalid_argument(s);
   } catch (const std::exception&) {
-    fail(n, fmt::format("expected {} to be a whole number, got '{}'", what, s));
+    fail(n, fmt::format("expected {} to be a whole number, got '{}'", what, s),
+         fmt::format("write a whole number from {} to {}", min, max));
   }
-  if (v < min || v > max) fail(n, fmt::format("expected {} between {} and {}, got {}", what, min, max, v));
+  if (v < min || v > max)
+    fail(n, fmt::format("expected {} between {} and {}, got {}", what, min, max, v),
+         fmt::format("use a value from {} to {}", min, max));
   return v;
 }
 
@@ -121,7 +140,7 @@ bool YamlDoc::boolean(const YAML::Node& n, std::string_view what) const {
   std::string s = string(n, what);
   if (s == "true" || s == "yes" || s == "on") return true;
   if (s == "false" || s == "no" || s == "off") return false;
-  fail(n, fmt::format("expected {} to be true or false, got '{}'", what, s));
+  fail(n, fmt::format("expected {} to be true or false, got '{}'", what, s), "write true or false");
 }
 
 double YamlDoc::quantity(const YAML::Node& n, Quantity q, std::string_view what) const {

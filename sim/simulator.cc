@@ -17,6 +17,7 @@
 #include <simgrid/s4u.hpp>
 #include <xbt/log.h>
 
+#include "core/diag.h"
 #include "core/fd.h"
 #include "sim/platform.h"
 #include "workloads/collectives.h"
@@ -339,12 +340,16 @@ std::vector<core::OpRecord> simulate_in_child(const core::Program& p, const topo
     from_child.reset();
     std::string msg;
     std::vector<core::OpRecord> recs;
+    uint64_t input_error = 0;  // the parent rethrows the user's mistakes as input errors
     try {
       recs = simulate_here(p, t);
+    } catch (const core::InputError& e) {
+      msg = e.what();
+      input_error = 1;
     } catch (const std::exception& e) {
       msg = e.what();
     }
-    uint64_t header[2] = {recs.size(), msg.size()};
+    uint64_t header[3] = {recs.size(), msg.size(), input_error};
     const int fd = to_parent.get();
     bool sent = core::write_full(fd, header, sizeof header) && core::write_full(fd, msg.data(), msg.size()) &&
                 core::write_full(fd, recs.data(), recs.size() * sizeof(core::OpRecord));
@@ -352,7 +357,7 @@ std::vector<core::OpRecord> simulate_in_child(const core::Program& p, const topo
   }
   to_parent.reset();
   auto get = [fd = from_child.get()](void* d, size_t n) { return core::read_full(fd, d, n) == n; };
-  uint64_t header[2] = {0, 0};
+  uint64_t header[3] = {0, 0, 0};
   std::vector<core::OpRecord> recs;
   std::string msg;
   bool ok = get(header, sizeof header);
@@ -371,6 +376,7 @@ std::vector<core::OpRecord> simulate_in_child(const core::Program& p, const topo
     stats->max_rss_kb = usage.ru_maxrss;
   }
   if (!ok) throw SimError("sim: the simulation process died before reporting (see its messages above)");
+  if (!msg.empty() && header[2]) throw core::InputError(msg);
   if (!msg.empty()) throw SimError(msg);
   return recs;
 }

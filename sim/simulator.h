@@ -27,8 +27,9 @@ struct SimStats {
 };
 
 // Simulates every step of `program` with rank i on topology.rank_nodes()[i] (ranks on one node
-// share its device). Returns one record
-// per op with simulated start/end times in seconds. Throws SimError (e.g. a deadlocked Program).
+// share its device). Returns one record per op with simulated start/end times in seconds. Throws
+// SimError (e.g. a deadlocked Program), or core::InputError for a topology mistake (a pair that
+// must talk and cannot).
 // SimGrid allows one engine per process, so each call runs in a forked child process.
 std::vector<core::OpRecord> simulate(const core::Program& program, const topo::Topology& topology,
                                      SimStats* stats = nullptr);

@@ -30,13 +30,30 @@ const std::vector<LintCode>& lint_codes() {
   return codes;
 }
 
-namespace {
-
-const LintCode& code_of(std::string_view code) {
+const LintCode* find_lint_code(std::string_view code_or_name) {
   for (const auto& c : lint_codes())
-    if (c.code == code) return c;
+    if (c.code == code_or_name || c.name == code_or_name) return &c;
+  return nullptr;
+}
+
+namespace {
+const LintCode& code_of(std::string_view code) {
+  if (const LintCode* c = find_lint_code(code)) return *c;
   throw std::logic_error(fmt::format("unknown lint code {}", code));
 }
+}  // namespace
+
+const LintCode& lint_code(Blocked why) {
+  switch (why) {
+    case Blocked::NoRoute: return code_of("T007");
+    case Blocked::NotForwarding: return code_of("T010");
+    case Blocked::SubnetMismatch: return code_of("T009");
+    case Blocked::RdmaNotForwarded: return code_of("T003");
+    default: return code_of("T011");
+  }
+}
+
+namespace {
 
 class Linter {
  public:
@@ -56,6 +73,7 @@ class Linter {
     for (auto [a, b] : talking_)
       if (a != b && a >= 0 && b >= 0 && a < n && b < n) both.insert({a, b}), both.insert({b, a});
     talking_.assign(both.begin(), both.end());
+    coordinator_pairs();
     for (const auto& l : t.links) {
       if (l.type.transport != Transport::Rdma) continue;
       rdma_nodes_.insert(l.a);
@@ -184,9 +202,11 @@ class Linter {
                           d->thunderbolt));
         else
           add("T012", l.pos,
-              fmt::format("link {} is {}, but '{}' ({}) has Thunderbolt {} ports: the cable runs at Thunderbolt {} speed",
-                          link_name(l), l.type.preset, node(end).name, d->description, d->thunderbolt, d->thunderbolt),
-              fmt::format("write type: tb{} so the prediction uses the speed the link will have", d->thunderbolt));
+              fmt::format("link {} is {}, but '{}' ({}) has Thunderbolt {} ports: the cable runs at Thunderbolt {} "
+                          "speed, and the model uses tb{}'s figures ({:.3g} Gb/s)",
+                          link_name(l), l.type.preset, node(end).name, d->description, d->thunderbolt, d->thunderbolt,
+                          d->thunderbolt, find_link_type(fmt::format("tb{}", d->thunderbolt))->bandwidth * 8 / 1e9),
+              fmt::format("write type: tb{} to say so in the file", d->thunderbolt));
       }
     }
   }
@@ -366,45 +386,61 @@ class Linter {
     }
   }
 
+  // The coordinator (the `role: coordinator` node, else rank 0's, where `run` starts) opens a
+  // control connection to every worker's address and hears back on it: those pairs must route too.
+  void coordinator_pairs() {
+    if (rank_node_.empty()) return;
+    coordinator_ = rank_node_.front();
+    for (int n : compute_)
+      if (node(n).role == "coordinator") coordinator_ = n;
+    int c = static_cast<int>(std::find(rank_node_.begin(), rank_node_.end(), coordinator_) - rank_node_.begin());
+    for (int n : compute_) {
+      if (n == coordinator_) continue;
+      int r = static_cast<int>(std::find(rank_node_.begin(), rank_node_.end(), n) - rank_node_.begin());
+      control_.push_back({c, r});
+      control_.push_back({r, c});
+    }
+  }
+
   // T007, T010, T011 (and T003, T009 when routing finds them): pairs that must talk and cannot.
   void unreachable_pairs() {
-    for (auto [ra, rb] : talking_) {
-      int a = rank_node_[ra], b = rank_node_[rb];
-      const Unreachable& u = routes_.why(a, b);
-      std::string_view code;
-      switch (u.why) {
-        case Blocked::None: continue;
-        case Blocked::NoRoute: code = "T007"; break;
-        case Blocked::NotForwarding: code = "T010"; break;
-        case Blocked::SubnetMismatch: code = "T009"; break;
-        case Blocked::RdmaNotForwarded:
-          if (has_rdma(a) && has_rdma(b)) continue;  // T003 reports it
-          code = "T011";
-          break;
-        default: code = "T011"; break;
-      }
-      if (code == "T009" && u.link >= 0) {
-        // Already reported on the link by subnets(); the pair adds nothing new.
-        bool known = false;
-        for (const auto& f : out_) known = known || (f.code == "T009" && f.pos.line == u.pos.line && f.pos.col == u.pos.col);
-        if (known) continue;
-      }
-      if (u.why == Blocked::NoPath && component_[a] != component_[b]) {
-        // Once per group of nodes cut off from the rest, at the first node of the group.
-        int iso = component_[b] == component_[compute_.front()] ? a : b;
-        if (!cut_off_.insert(component_[iso]).second) continue;
-        int first = iso;
-        for (int n : compute_) {
-          if (component_[n] == component_[iso]) {
-            first = n;
-            break;
-          }
-        }
-        add(code, node(first).pos, u.message, u.hint);
-        continue;
-      }
-      add(code, u.pos, u.message, u.hint);
+    for (auto [ra, rb] : talking_) unreachable(ra, rb, "");
+    if (coordinator_ < 0) return;
+    const std::string control = fmt::format(
+        " (the coordinator's control connection: `run` drives every worker from '{}')", node(coordinator_).name);
+    for (auto [ra, rb] : control_) unreachable(ra, rb, control);
+  }
+
+  void unreachable(int ra, int rb, const std::string& context) {
+    int a = rank_node_[ra], b = rank_node_[rb];
+    const Unreachable& u = routes_.why(a, b);
+    if (u.why == Blocked::None) return;
+    std::string_view code = lint_code(u.why).code;
+    if (u.why == Blocked::RdmaNotForwarded) {
+      if (has_rdma(a) && has_rdma(b)) return;  // T003 reports it
+      code = "T011";
     }
+    if (code == "T009" && u.link >= 0) {
+      // Already reported on the link by subnets(); the pair adds nothing new.
+      bool known = false;
+      for (const auto& f : out_) known = known || (f.code == "T009" && f.pos.line == u.pos.line && f.pos.col == u.pos.col);
+      if (known) return;
+    }
+    if (u.why == Blocked::NoPath && component_[a] != component_[b]) {
+      // Once per group of nodes cut off from the rest, at the first node of the group.
+      int iso = component_[b] == component_[compute_.front()] ? a : b;
+      if (!cut_off_.insert(component_[iso]).second) return;
+      int first = iso;
+      for (int n : compute_) {
+        if (component_[n] == component_[iso]) {
+          first = n;
+          break;
+        }
+      }
+      add(code, node(first).pos, u.message + context, u.hint);
+      return;
+    }
+    add(code, u.pos, u.message + context, u.hint);
   }
 
   // Connected components over every link, ignoring forwarding.
@@ -436,6 +472,8 @@ class Linter {
   std::vector<int> compute_;    // nodes that run ranks, once each
   std::vector<int> rank_node_;  // the node of each rank
   std::vector<std::pair<int, int>> talking_, collective_;
+  std::vector<std::pair<int, int>> control_;  // the coordinator to every other node's rank, both ways
+  int coordinator_ = -1;                      // its node
   std::vector<Finding> out_;
   std::set<std::tuple<std::string, int, int, std::string>> seen_;
   std::vector<int> component_;

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "topologies/routing.h"
 #include "topologies/topology.h"
 
 namespace clustertwin::topo {
@@ -23,6 +24,11 @@ struct LintCode {
 };
 // Every code check can report, in code order.
 const std::vector<LintCode>& lint_codes();
+// The entry of a code ("T008") or of a name ("ports-exceeded"); nullptr when neither.
+const LintCode* find_lint_code(std::string_view code_or_name);
+// The code a pair that cannot talk is reported under: T007 no route, T010 forwarding off, T009
+// subnets, T003 RDMA not forwarded, T011 the rest.
+const LintCode& lint_code(Blocked why);
 
 struct Finding {
   std::string code;  // "T001"

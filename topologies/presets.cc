@@ -25,7 +25,8 @@ double figure(const core::YamlDoc& doc, const YAML::Node& n, core::Quantity q, s
   double v = doc.quantity(n, q, what);
   bool positive = q == core::Quantity::Bandwidth || q == core::Quantity::FlopRate;
   if (!std::isfinite(v) || v < 0 || (positive && v == 0))
-    doc.fail(n, fmt::format("expected {} to be {} than zero, got '{}'", what, positive ? "greater" : "no less", n.Scalar()));
+    doc.fail(n, fmt::format("expected {} to be {} than zero, got '{}'", what, positive ? "greater" : "no less", n.Scalar()),
+             "write a finite figure with its unit, like 10Gbps or 5us");
   return v;
 }
 
@@ -86,7 +87,8 @@ void apply_device_figures(const core::YamlDoc& doc, const YAML::Node& n, Device&
   if (n["ports"]) parse_ports(doc, n["ports"], d.ports);
   for (const char* key : {"compute_efficiency", "memory_efficiency"}) {
     double v = key[0] == 'c' ? d.compute_efficiency : d.memory_efficiency;
-    if (n[key] && !(v > 0 && v <= 1)) doc.fail(n[key], fmt::format("expected {} between 0 and 1 (a fraction of the peak), got {}", key, v));
+    if (n[key] && !(v > 0 && v <= 1)) doc.fail(n[key], fmt::format("expected {} between 0 and 1 (a fraction of the peak), got {}", key, v),
+                                                  "write the sustained share of the peak, like 0.6");
   }
 }
 

@@ -11,6 +11,8 @@
 #include <boost/graph/filtered_graph.hpp>
 #include <fmt/format.h>
 
+#include "topologies/check.h"
+
 namespace clustertwin::topo {
 
 std::string_view name(Blocked b) {
@@ -27,7 +29,10 @@ std::string_view name(Blocked b) {
   return "?";
 }
 
-std::string Unreachable::diagnostic() const { return core::format_diagnostic(pos, {}, message, hint); }
+std::string Unreachable::diagnostic() const {
+  const LintCode& c = lint_code(why);
+  return core::format_diagnostic(pos, {}, fmt::format("[{} {}] {}", c.code, c.name, message), hint);
+}
 
 std::string describe(const Topology& t, const Route& r) {
   std::string out;

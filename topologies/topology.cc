@@ -149,11 +149,12 @@ Interface make_interface(const YamlDoc& doc, const YAML::Node& addr, const Topol
   Interface i;
   i.pos = doc.pos(addr);
   std::string text = doc.string(addr, "address");
-  if (text.empty()) doc.fail(addr, "address is empty");
+  if (text.empty()) doc.fail(addr, "address is empty", "write the node's address, like 10.10.0.1/24");
   i.address = text.substr(0, text.find('/'));
   auto parsed = parse_address(text);
   if (!parsed && text.find('/') != std::string::npos)
-    doc.fail(addr, fmt::format("expected an IPv4 address with its prefix, like 10.10.0.1/24, got '{}'", text));
+    doc.fail(addr, fmt::format("expected an IPv4 address with its prefix, like 10.10.0.1/24, got '{}'", text),
+             "four numbers from 0 to 255 and a prefix length from 0 to 32");
   if (parsed) {
     i.ipv4 = true;
     i.ip = parsed->ip;
@@ -164,10 +165,12 @@ Interface make_interface(const YamlDoc& doc, const YAML::Node& addr, const Topol
     const Network* net = find_network(t, name);
     if (!net) doc.fail(*network, fmt::format("unknown network '{}'", name), core::suggest(name, network_names(t)));
     if (!i.ipv4 || !net->subnet.contains(i.ip))
-      doc.fail(addr, fmt::format("address '{}' is not in network '{}' ({})", i.address, name, subnet_str(net->subnet)));
+      doc.fail(addr, fmt::format("address '{}' is not in network '{}' ({})", i.address, name, subnet_str(net->subnet)),
+               "give an address inside the network, or name the network it is in");
     if (i.prefix >= 0 && i.prefix != net->subnet.prefix)
       doc.fail(addr, fmt::format("address '{}' has prefix /{} but network '{}' is {}", text, i.prefix, name,
-                                 subnet_str(net->subnet)));
+                                 subnet_str(net->subnet)),
+               "leave the prefix out: the network gives it");
     i.prefix = net->subnet.prefix;
   } else if (i.ipv4 && i.prefix < 0) {
     for (const auto& net : t.networks)
@@ -191,7 +194,9 @@ void parse_interfaces(const YamlDoc& doc, const YAML::Node& n, const Topology& t
       }
       node.interfaces.push_back(std::move(i));
     }
-    if (node.interfaces.empty()) doc.fail(list, fmt::format("node '{}' lists no interfaces", node.name));
+    if (node.interfaces.empty())
+      doc.fail(list, fmt::format("node '{}' lists no interfaces", node.name),
+               "list them as {name: en0, address: 10.10.0.1/24}, or remove 'interfaces'");
   }
   if (const auto& addr = n["address"]) {
     if (node.interfaces.empty()) {
@@ -257,7 +262,9 @@ Node parse_node(const YamlDoc& doc, const YAML::Node& n, const Topology& t) {
     detail::apply_device_figures(doc, n, *node.device);
   } else {
     for (const auto& key : detail::kDeviceFigures)
-      if (n[key]) doc.fail(n[key], fmt::format("{} '{}' has no device to set '{}' on", kind, node.name, key));
+      if (n[key])
+        doc.fail(n[key], fmt::format("{} '{}' has no device to set '{}' on", kind, node.name, key),
+                 "give the node a 'device' preset, or remove the figure");
   }
   if (n["ranks"]) {
     if (!node.runs_rank())
@@ -278,11 +285,31 @@ Node parse_node(const YamlDoc& doc, const YAML::Node& n, const Topology& t) {
 std::pair<double, double> per_direction(const YamlDoc& doc, const YAML::Node& n, Quantity q, std::string_view what) {
   if (n.IsSequence()) {
     if (n.size() != 2)
-      doc.fail(n, fmt::format("expected {} to be one value or two, [a -> b, b -> a] in 'between' order", what));
+      doc.fail(n, fmt::format("expected {} to be one value or two, [a -> b, b -> a] in 'between' order", what),
+               "write one figure for both directions, or two in a list");
     return {detail::figure(doc, n[0], q, what), detail::figure(doc, n[1], q, what)};
   }
   double v = detail::figure(doc, n, q, what);
   return {v, v};
+}
+
+// A TCP Thunderbolt link runs at the oldest generation of its ends' ports (T012 says so): it takes
+// the figures of that generation's preset before the file's overrides apply. RDMA on older ports
+// does not run at all (T002), so it keeps its figures.
+void run_at_port_generation(Link& link, const Topology& t) {
+  if (link.type.port != PortKind::Thunderbolt || link.type.transport != Transport::Tcp) return;
+  int generation = link.type.thunderbolt;
+  for (int end : {link.a, link.b}) {
+    const auto& d = t.nodes[end].device;
+    if (d && d->thunderbolt > 0) generation = std::min(generation, d->thunderbolt);
+  }
+  const LinkType* slower = generation < link.type.thunderbolt ? find_link_type(fmt::format("tb{}", generation)) : nullptr;
+  if (!slower) return;
+  link.slowed_to_thunderbolt = generation;
+  link.type.bandwidth = slower->bandwidth;
+  link.type.latency = slower->latency;
+  link.type.forward_bandwidth = slower->forward_bandwidth;
+  link.type.forward_latency = slower->forward_latency;
 }
 
 Link parse_link(const YamlDoc& doc, const YAML::Node& n, const Topology& t) {
@@ -300,7 +327,8 @@ Link parse_link(const YamlDoc& doc, const YAML::Node& n, const Topology& t) {
     idx[i] = t.find(name);
     if (idx[i] < 0) doc.fail(ends[i], fmt::format("link end '{}' is not a node of this topology", name), core::suggest(name, names));
   }
-  if (idx[0] == idx[1]) doc.fail(ends, fmt::format("link joins node '{}' to itself", t.nodes[idx[0]].name));
+  if (idx[0] == idx[1])
+    doc.fail(ends, fmt::format("link joins node '{}' to itself", t.nodes[idx[0]].name), "a link joins two different nodes");
   link.a = idx[0];
   link.b = idx[1];
   if (const auto& ports = n["ports"]) {
@@ -310,6 +338,7 @@ Link parse_link(const YamlDoc& doc, const YAML::Node& n, const Topology& t) {
     link.port_b = doc.string(ports[1], "port name");
   }
   link.type = *find_link_type(doc.choice(doc.required(n, "type", "a link"), link_type_names(), "link type"));
+  run_at_port_generation(link, t);
   link.back_bandwidth = link.type.bandwidth;
   link.back_latency = link.type.latency;
   if (n["bandwidth"]) std::tie(link.type.bandwidth, link.back_bandwidth) = per_direction(doc, n["bandwidth"], Quantity::Bandwidth, "bandwidth");
@@ -329,7 +358,8 @@ void parse_networks(const YamlDoc& doc, const YAML::Node& list, Topology& t) {
     Network net;
     net.pos = doc.pos(n);
     net.name = doc.string(doc.required(n, "name", "a network"), "network name");
-    if (find_network(t, net.name)) doc.fail(n["name"], fmt::format("network '{}' is defined twice", net.name));
+    if (find_network(t, net.name))
+      doc.fail(n["name"], fmt::format("network '{}' is defined twice", net.name), "give every network its own name");
     net.subnet = parse_subnet(doc, doc.required(n, "subnet", "a network"), "subnet");
     if (n["control"]) net.control = doc.boolean(n["control"], "control");
     if (n["note"]) net.note = doc.string(n["note"], "note");
@@ -423,7 +453,8 @@ Topology build(const YamlDoc& doc, const std::string& text) {
   std::set<std::string> seen;
   for (const auto& n : nodes) {
     Node node = parse_node(doc, n, t);
-    if (!seen.insert(node.name).second) doc.fail(n["name"], fmt::format("node '{}' is defined twice", node.name));
+    if (!seen.insert(node.name).second)
+      doc.fail(n["name"], fmt::format("node '{}' is defined twice", node.name), "give every node its own name");
     t.nodes.push_back(std::move(node));
   }
   if (t.compute_nodes().empty()) doc.fail(nodes, "the topology has no node that can run a rank", "add a node with a 'device'");

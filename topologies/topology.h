@@ -131,6 +131,9 @@ struct Link {
   double back_latency = 0;    // b -> a
   std::string port_a, port_b;  // physical port (or interface) names at each end, when written
   int iface_a = -1, iface_b = -1;  // the interface of each end that carries the link (-1: none)
+  // A Thunderbolt link runs at the generation both ends have: a tb5 cable between Thunderbolt 4
+  // ports carries tb4's figures (the file's own overrides still win). 0: the type's generation.
+  int slowed_to_thunderbolt = 0;
   core::SourcePos pos;
 
   double bandwidth(bool up) const { return up ? type.bandwidth : back_bandwidth; }

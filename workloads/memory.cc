@@ -71,9 +71,22 @@ std::string breakdown(const core::MemoryUse& m) {
   return out;
 }
 
+// Weight precisions smaller than `weights`, as a hint offers them ("int8 or int4"; "" for int4).
+std::string smaller_weights(core::DType weights) {
+  switch (weights) {
+    case core::DType::I4: return "";
+    case core::DType::I8: return "int4";
+    default: return "int8 or int4";
+  }
+}
+
 std::string advice(const Workload& w, const core::MemoryUse& m, int world) {
-  if (w.task == Task::Infer)
-    return "try more tensor- or pipeline-parallel ranks, a smaller batch or prompt, or int8/int4 weights";
+  if (w.task == Task::Infer) {
+    std::string smaller = smaller_weights(w.precision.weights);
+    return smaller.empty() ? "more tensor- or pipeline-parallel ranks, or a smaller batch or prompt"
+                           : fmt::format("more tensor- or pipeline-parallel ranks, a smaller batch or prompt, or {} weights",
+                                         smaller);
+  }
   std::string ckpt = w.memory.activation_checkpointing ? "" : ", activation_checkpointing: true";
   std::string half = w.precision.weights == core::DType::F32 ? ", bf16 weights and gradients" : "";
   switch (w.parallel.strategy()) {

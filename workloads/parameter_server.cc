@@ -98,7 +98,8 @@ core::Program compile_parameter_server(const Workload& w, const Cluster& c) {
   Ps ps(w, world);
   if (ps.server >= world)
     fail_at(w.parallel.where, fmt::format("server rank {} does not exist: topology '{}' has ranks 0 to {}", ps.server,
-                                          c.name, world - 1));
+                                          c.name, world - 1),
+            fmt::format("use server: 0 to {}", world - 1));
   core::Program p;
   p.name = w.name;
   p.steps = w.steps;

@@ -144,7 +144,8 @@ ModelShape explicit_model(const core::YamlDoc& doc, const YAML::Node& n) {
   if (n["qk_norm"]) m.qk_norm = doc.boolean(n["qk_norm"], "qk_norm");
   if (n["mlp"]) m.mlp = doc.choice(n["mlp"], {"gelu", "swiglu"}, "MLP kind") == "gelu" ? Mlp::Gelu : Mlp::SwiGlu;
   if (n["norm"]) m.norm = doc.choice(n["norm"], {"layernorm", "rmsnorm"}, "norm kind") == "layernorm" ? Norm::LayerNorm : Norm::RmsNorm;
-  if (std::string why = check_shape(m); !why.empty()) doc.fail(n, fmt::format("inconsistent model shape: {}", why));
+  if (std::string why = check_shape(m); !why.empty()) doc.fail(n, fmt::format("inconsistent model shape: {}", why),
+                                                                        "check the figures against the model's config.json");
   return m;
 }
 
@@ -199,13 +200,26 @@ std::vector<std::string_view> keys_for(Strategy s, Task task) {
   return k;
 }
 
+// Whether any strategy, for either task, takes the key.
+bool some_strategy_takes(std::string_view key) {
+  for (Task task : {Task::Train, Task::Infer})
+    for (Strategy s : {Strategy::Ddp, Strategy::Zero, Strategy::Pipeline, Strategy::Tensor, Strategy::Hybrid,
+                       Strategy::ParameterServer, Strategy::Replicas}) {
+      auto k = keys_for(s, task);
+      if (std::find(k.begin(), k.end(), key) != k.end()) return true;
+    }
+  return false;
+}
+
 void check_strategy_keys(const core::YamlDoc& doc, const YAML::Node& par, Strategy s, Task task) {
   auto allowed = keys_for(s, task);
   for (const auto& kv : par) {
-    std::string key = kv.first.as<std::string>();
+    std::string key = doc.string(kv.first, "a key");
     if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
     std::vector<std::string> names(allowed.begin(), allowed.end());
     std::string close = core::closest_name(key, names);
+    if (!some_strategy_takes(key))
+      doc.fail(kv.first, fmt::format("unknown key '{}' in 'parallel'", key), core::suggest(key, names));
     doc.fail(kv.first, fmt::format("'{}' does not apply to the {} strategy", key, name(s)),
              close.empty() ? fmt::format("{} takes: {}", name(s), fmt::join(allowed, ", "))
                            : fmt::format("did you mean '{}'?", close));
@@ -332,7 +346,9 @@ struct ParallelKeys {
     out.kind = Split::Layers;
     for (const auto& e : s) out.layers.push_back(positive(doc, e, "layers of a stage"));
     int64_t sum = std::accumulate(out.layers.begin(), out.layers.end(), int64_t{0});
-    if (sum != w.model.layers) doc.fail(s, fmt::format("the stages hold {} layers but '{}' has {}", sum, w.model.name, w.model.layers));
+    if (sum != w.model.layers)
+      doc.fail(s, fmt::format("the stages hold {} layers but '{}' has {}", sum, w.model.name, w.model.layers),
+               fmt::format("make the layers per stage add up to {}, or use split: even, speed or memory", w.model.layers));
     if (par["pp"] && static_cast<int>(out.layers.size()) != pp)
       doc.fail(s, fmt::format("{} stage sizes for pp: {}", out.layers.size(), pp));
     pp = static_cast<int>(out.layers.size());
@@ -375,7 +391,8 @@ Zero zero(const ParallelKeys& k, bool fsdp) {
   if (z.stage == 3 && k["bucket"])
     k.doc.fail(k["bucket"], "'bucket' does not apply to ZeRO stage 3: each unit's gradient is reduce-scattered on its own");
   if (z.stage < 3 && k["prefetch"])
-    k.doc.fail(k["prefetch"], "'prefetch' applies to ZeRO stage 3 (fsdp): the stage that gathers parameters");
+    k.doc.fail(k["prefetch"], "'prefetch' applies to ZeRO stage 3 (fsdp): the stage that gathers parameters",
+               "remove 'prefetch', or use stage: 3");
   z.bucket_bytes = k.bucket();
   if (k["prefetch"]) z.prefetch = static_cast<int>(k.doc.integer(k["prefetch"], "prefetch", 0, 64));
   z.micro_batches = k.micro_batches();
@@ -456,7 +473,9 @@ MemoryRules memory(const core::YamlDoc& doc, const Lines& lines, const YAML::Nod
   m.where = where(doc, lines, n);
   if (n["usable_fraction"]) {
     double f = doc.number(n["usable_fraction"], "usable_fraction");
-    if (f <= 0 || f > 1) doc.fail(n["usable_fraction"], fmt::format("usable_fraction must be in (0, 1], got {}", f));
+    if (f <= 0 || f > 1)
+      doc.fail(n["usable_fraction"], fmt::format("usable_fraction must be in (0, 1], got {}", f),
+               "write the share of the device's memory a rank may use, like 0.75");
     m.usable_fraction = f;
   }
   if (n["check"]) m.check = doc.boolean(n["check"], "memory check");

@@ -50,7 +50,8 @@ TEST(YamlDoc, ATopLevelThatIsNotAMappingIsNamed) {
   EXPECT_EQ(error_of([] { YamlDoc::parse("- a\n- b\n", "t.yaml"); }),
             "t.yaml:1:1: error: expected a YAML mapping (key: value lines) at the top level\n"
             "  - a\n"
-            "  ^");
+            "  ^\n"
+            "hint: the file is 'key: value' lines, starting with 'name: ...'; see the examples");
 }
 
 TEST(YamlDoc, MissingKeyPointsAtTheMapAndSaysWhatToAdd) {
@@ -62,12 +63,29 @@ TEST(YamlDoc, MissingKeyPointsAtTheMapAndSaysWhatToAdd) {
             "hint: add 'between: ...'");
 }
 
+TEST(YamlDoc, MissingKeyNamesASiblingSpeltLikeIt) {
+  auto doc = YamlDoc::parse("links:\n  - {betwen: [a, b], type: tb4}\n", "t.yaml");
+  EXPECT_EQ(error_of([&] { doc.required(doc.root()["links"][0], "between", "a link"); }),
+            "t.yaml:2:6: error: a link is missing the key 'between'\n"
+            "    - {betwen: [a, b], type: tb4}\n"
+            "       ^\n"
+            "hint: did you mean 'between' instead of 'betwen'?");
+  // A sibling two edits from a short key is another key ('note' next to a missing 'name').
+  auto net = YamlDoc::parse("networks:\n  - {note: x}\n", "t.yaml");
+  EXPECT_EQ(error_of([&] { net.required(net.root()["networks"][0], "name", "a network"); }),
+            "t.yaml:2:5: error: a network is missing the key 'name'\n"
+            "    - {note: x}\n"
+            "      ^\n"
+            "hint: add 'name: ...'");
+}
+
 TEST(YamlDoc, ListExpectedWhereAMappingIs) {
   auto doc = YamlDoc::parse("nodes:\n  name: a\n", "t.yaml");
   EXPECT_EQ(error_of([&] { doc.require_seq(doc.root()["nodes"], "'nodes'"); }),
             "t.yaml:2:3: error: expected 'nodes' to be a list (lines starting with '- ')\n"
             "    name: a\n"
-            "    ^");
+            "    ^\n"
+            "hint: write one item per line starting with '- ', or [a, b, ...]");
 }
 
 TEST(YamlDoc, WholeNumberOutOfRangeGivesTheRange) {
@@ -75,7 +93,8 @@ TEST(YamlDoc, WholeNumberOutOfRangeGivesTheRange) {
   EXPECT_EQ(error_of([&] { doc.integer(doc.root()["ranks"], "ranks", 1, 256); }),
             "t.yaml:1:8: error: expected ranks between 1 and 256, got 300\n"
             "  ranks: 300\n"
-            "         ^");
+            "         ^\n"
+            "hint: use a value from 1 to 256");
 }
 
 TEST(YamlDoc, BooleanAcceptsOnlyTrueOrFalse) {
@@ -83,7 +102,8 @@ TEST(YamlDoc, BooleanAcceptsOnlyTrueOrFalse) {
   EXPECT_EQ(error_of([&] { doc.boolean(doc.root()["forwards"], "forwards"); }),
             "t.yaml:1:11: error: expected forwards to be true or false, got 'maybe'\n"
             "  forwards: maybe\n"
-            "            ^");
+            "            ^\n"
+            "hint: write true or false");
 }
 
 TEST(YamlDoc, ChoiceListsOptionsWhenNothingIsClose) {

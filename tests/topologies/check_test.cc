@@ -184,12 +184,60 @@ TEST(Check, ForwardingOffNamesTheMac) {
   EXPECT_EQ(f.pos.line, 4);
 }
 
-TEST(Check, UncabledNodeIsUnreachableUnlessNobodyTalksToIt) {
+// Even when no rank exchanges data with it, the coordinator connects to the node's worker.
+TEST(Check, UncabledNodeIsUnreachableEvenWhenOnlyTheCoordinatorTalksToIt) {
   Topology t = load_topology(kFixtures + "T011-unreachable.yaml");
   EXPECT_EQ(only(check(t), "T011").message, "no link path connects node 'mini1' to node 'jetson'");
   CheckOptions minis_only;
   minis_only.talking = std::vector<std::pair<int, int>>{{0, 1}};
-  EXPECT_TRUE(check(t, minis_only).empty());
+  EXPECT_EQ(only(check(t, minis_only), "T011").message,
+            "no link path connects node 'mini1' to node 'jetson' (the coordinator's control connection: `run` drives "
+            "every worker from 'mini1')");
+}
+
+// A Pi that talks only to its neighbour mini2, but has no route back to the coordinator mini1:
+// `run` connects the coordinator to every worker, so that pair is checked too.
+const char* kPiWithoutCoordinatorRoute = R"(name: pi-coordinator
+nodes:
+  - name: mini1
+    device: mac-mini-m4
+    role: ROLE
+    address: 10.10.0.1/24
+    routes: [{to: 192.168.51.0/24, via: 10.10.0.2}]
+  - name: mini2
+    device: mac-mini-m4
+    forwards: true
+    interfaces: [{name: bridge0, address: 10.10.0.2/24}, {name: en0, address: 192.168.51.1/24}]
+  - {name: pi4, device: raspberry-pi-4, address: 192.168.51.4/24}
+links:
+  - {between: [mini1, mini2], type: tb4}
+  - {between: [mini2, pi4], ports: [en0, eth0], type: eth-1g}
+)";
+
+std::vector<std::string> formatted_findings_with_role(const std::string& role) {
+  std::string yaml = kPiWithoutCoordinatorRoute;
+  yaml.replace(yaml.find("ROLE"), 4, role);
+  Topology t = parse_topology(yaml, "t.yaml");
+  CheckOptions o;
+  o.talking = {{0, 1}, {1, 2}};  // mini1 - mini2 - pi4: the Pi never talks to mini1
+  o.collective = o.talking;
+  std::vector<std::string> out;
+  for (const auto& f : check(t, o)) out.push_back(format_finding(t, f));
+  return out;
+}
+
+TEST(Check, TheCoordinatorMustReachEveryWorkerAndBeReachedBack) {
+  const std::string expected =
+      "t.yaml:12:5: error: [T007 missing-route] node 'pi4' cannot reach node 'mini1' (10.10.0.1): 'pi4' has no route "
+      "to 10.10.0.0/24 (the coordinator's control connection: `run` drives every worker from 'mini1')\n"
+      "    - {name: pi4, device: raspberry-pi-4, address: 192.168.51.4/24}\n"
+      "      ^\n"
+      "hint: ";
+  for (const char* role : {"coordinator", "worker"}) {  // without a coordinator role: rank 0's node
+    auto found = formatted_findings_with_role(role);
+    ASSERT_EQ(found.size(), 1u) << role;
+    EXPECT_EQ(found[0].substr(0, expected.size()), expected) << role;
+  }
 }
 
 TEST(Check, EveryCodeIsDocumented) {

@@ -97,7 +97,7 @@ TEST(Hybrid, ForwardingOffOnMini3MakesPi4UnreachableNamingMini3) {
     FAIL();
   } catch (const core::InputError& e) {
     EXPECT_EQ(std::string(e.what()),
-              "hybrid.yaml:47:5: error: node 'pi4' cannot reach node 'mini1' (10.10.0.1): the route goes through "
+              "hybrid.yaml:47:5: error: [T010 forwarding-off] node 'pi4' cannot reach node 'mini1' (10.10.0.1): the route goes through "
               "'mini3' (192.168.51.2), which does not forward\n"
               "hint: set 'forwards: true' on 'mini3' (macOS: sudo sysctl -w net.inet.ip.forwarding=1; Linux: sudo "
               "sysctl -w net.ipv4.ip_forward=1)");

@@ -44,7 +44,7 @@ TEST(Routing, HubThatDoesNotForwardBlocksLeavesAndIsNamed) {
     FAIL();
   } catch (const core::InputError& e) {
     EXPECT_STREQ(e.what(),
-                 "star.yaml:3:5: error: node 'mini2' cannot reach node 'mini3': the only path passes through "
+                 "star.yaml:3:5: error: [T010 forwarding-off] node 'mini2' cannot reach node 'mini3': the only path passes through "
                  "'mini1', which does not forward\n"
                  "hint: set 'forwards: true' on 'mini1' (IP forwarding or a Thunderbolt Bridge), or add a direct link");
   }

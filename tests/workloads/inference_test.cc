@@ -101,6 +101,32 @@ TEST(Inference, SeventyBDoesNotFitOneMacStudio) {
   EXPECT_NO_THROW(compile(w, support::cluster(1, 96e9)));
 }
 
+// The hint reads as one sentence ("Try more ranks", never "Try try") and offers only the weight
+// precisions that are smaller than the one in use.
+TEST(Inference, DoesNotFitHintOffersOnlySmallerWeights) {
+  const std::string yaml = "name: i\nmodel: llama-3.1-70b\ntask: infer\nbatch: {size: 1, prompt: 128, generate: 8}\n"
+                           "precision: {compute: bf16, weights: WEIGHTS}\nparallel: {strategy: replicas}\n";
+  auto hint_for = [&](const std::string& weights, double memory) {
+    std::string y = yaml;
+    y.replace(y.find("WEIGHTS"), 7, weights);
+    try {
+      compile(support::parse(y), support::cluster(1, memory));
+    } catch (const core::InputError& e) {
+      std::string s = e.what();
+      return s.substr(s.find("Try "));
+    }
+    return std::string("(fits)");
+  };
+  EXPECT_EQ(hint_for("bf16", 96e9),
+            "Try more tensor- or pipeline-parallel ranks, a smaller batch or prompt, or int8 or int4 weights (or raise "
+            "memory: usable_fraction)");
+  EXPECT_EQ(hint_for("int8", 48e9),
+            "Try more tensor- or pipeline-parallel ranks, a smaller batch or prompt, or int4 weights (or raise memory: "
+            "usable_fraction)");
+  EXPECT_EQ(hint_for("int4", 16e9),
+            "Try more tensor- or pipeline-parallel ranks, or a smaller batch or prompt (or raise memory: usable_fraction)");
+}
+
 }  // namespace
 }  // namespace clustertwin::work
 

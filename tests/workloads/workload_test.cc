@@ -85,6 +85,28 @@ TEST(Workload, KeyOfAnotherStrategyWholeText) {
             "hint: ddp takes: strategy, allreduce, local, bucket, micro_batches");
 }
 
+// A key no strategy takes is a typo, not a key of another strategy.
+TEST(Workload, KeyOfNoStrategyIsAnUnknownKey) {
+  std::string e = error_of("name: w\nmodel: gpt2-124m\ntask: train\nbatch: {micro_batch: 1, seq_len: 8}\n"
+                           "parallel: {strategy: tensor, tp: 2, tp_allreduc: tree}\n");
+  EXPECT_EQ(e,
+            "w.yaml:5:37: error: unknown key 'tp_allreduc' in 'parallel'\n"
+            "  parallel: {strategy: tensor, tp: 2, tp_allreduc: tree}\n"
+            "                                      ^\n"
+            "hint: did you mean 'tp_allreduce'?");
+}
+
+// A required key that is missing next to a key spelt like it: the error points at the misspelling.
+TEST(Workload, MisspeltRequiredKeyIsNamed) {
+  std::string e = error_of("name: w\nmodel: gpt2-124m\ntask: train\nbatch: {micro_batch: 1, seq_len: 8}\n"
+                           "parallel:\n  stratgy: ddp\n");
+  EXPECT_EQ(e,
+            "w.yaml:6:3: error: 'parallel' is missing the key 'strategy'\n"
+            "    stratgy: ddp\n"
+            "    ^\n"
+            "hint: did you mean 'strategy' instead of 'stratgy'?");
+}
+
 TEST(Workload, TrainingKeyOnAnInferencePlan) {
   std::string e = error_of("name: w\nmodel: gpt2-124m\ntask: infer\nbatch: {size: 1, prompt: 8, generate: 4}\n"
                            "parallel: {strategy: pipeline, schedule: gpipe}\n");
