@@ -271,7 +271,7 @@ TEST_F(Emulated, AKilledWorkerEndsTheRunNamingRankAndHost) {
   auto t = topo::parse_topology(kRing, "ring.yaml");
   Emulation emu(plan_emulation(t, {1, prefix_, false}));
   auto o = emulated_options();
-  test::TempDir tmp;
+  ::test::TempDir tmp;
   o.out_dir = tmp.out("out");
   o.op_timeout_s = 2;
   // 30 steps of 2 MB all-reduces: ~0.1 s each at 25 MB/s; rank 1 is killed after a few.

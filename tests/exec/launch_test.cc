@@ -36,7 +36,7 @@ topo::Topology ssh_topology(int n, std::vector<std::string> aliases = {}) {
   return t;
 }
 
-class ClusterRun : public test::TempDirTest {
+class ClusterRun : public ::test::TempDirTest {
  protected:
   void SetUp() override {
     // A stand-in for ssh: drops the -o options, logs "ALIAS COMMAND", fails like ssh for aliases
@@ -206,7 +206,7 @@ launch::Local local(std::string exe = CLUSTERTWIN_TEST_WORKER) { return {.self_e
 TEST(LocalRun, RealComputeDdpOnThreeProcesses) {
   auto p = tiny_ddp(3, 2);
   auto o = options(ComputeMode::Real);
-  test::TempDir tmp;
+  ::test::TempDir tmp;
   o.out_dir = tmp.out("ddp");
   auto run = exec::run(p, test::flat_topology(3), local(), o);
   const auto& records = run.records;

@@ -113,7 +113,7 @@ TEST(Worker, RunsAProgramWithItsSemanticsAndStreamsSteps) {
   auto p = small_training(3, 2);
   detail::CoordinateOptions o;
   o.token = "t0k";
-  test::TempDir tmp;
+  ::test::TempDir tmp;
   o.settings.out_dir = tmp.out("steps");
   auto run = run_in_threads(p, o);
   ASSERT_EQ(run.coordinator_error, "");
@@ -188,7 +188,7 @@ TEST(Worker, ClockOffsetOnLoopbackIsZeroWithinTheReportedBound) {
   auto p = small_training(3, 1);
   detail::CoordinateOptions o;
   o.token = "t";
-  test::TempDir tmp;
+  ::test::TempDir tmp;
   o.settings.out_dir = tmp.out("clocks");
   auto run = run_in_threads(p, o);
   ASSERT_EQ(run.coordinator_error, "");
@@ -228,7 +228,7 @@ TEST(Worker, CorruptRankFailsTheRunNamingRankAndCollective) {
   detail::CoordinateOptions o;
   o.token = "t0k";
   o.settings.corrupt_rank = 2;
-  test::TempDir tmp;
+  ::test::TempDir tmp;
   o.settings.out_dir = tmp.out("corrupt");
   auto run = run_in_threads(p, o);
   const std::string& e = run.coordinator_error;
