@@ -11,7 +11,7 @@
 
 #include "core/diag.h"
 #include "core/file.h"
-#include "core/units.h"
+#include "core/format.h"
 #include "reports/csv.h"
 #include "reports/format.h"
 #include "reports/hints.h"

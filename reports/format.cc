@@ -4,7 +4,7 @@
 
 #include <fmt/format.h>
 
-#include "core/units.h"
+#include "core/format.h"
 
 namespace clustertwin::reports {
 

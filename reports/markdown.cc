@@ -7,7 +7,7 @@
 
 #include <fmt/format.h>
 
-#include "core/units.h"
+#include "core/format.h"
 #include "reports/compare.h"
 #include "reports/format.h"
 #include "topologies/topology.h"
