@@ -1,8 +1,8 @@
-// Figures as clustertwin prints them: one function per kind of figure, used by report.md,
-// report.html, summary.csv's companions, the CLI and messages alike, so a time or a rate reads the
-// same wherever it appears. Times and rates are rounded to 9 significant digits before the unit is
-// chosen, so a time measured as 0.000999999 s (a difference of two clock readings) prints as
-// 1.00 ms, as a person would write it, not 1000.0 us.
+// Figures as clustertwin prints them for a person: one function per kind of figure, used by
+// report.md, report.html, the CLI and messages alike, so a time or a rate reads the same wherever
+// it appears (summary.csv keeps plain numbers in SI units). Times and rates are rounded to 9
+// significant digits before the unit is chosen, so a time measured as 0.0009999999999 s (a
+// difference of two clock readings) prints as 1.00 ms, as a person would write it, not 1000.0 us.
 #pragma once
 
 #include <string>

@@ -242,7 +242,8 @@ struct DataPlane::Link {
       throw RunError(fmt::format(
           "exec: {}: sent {} of collective tag {} ring step {} at offset {}, but this rank expects {} of tag {} ring "
           "step {} at offset {} — the ranks run different programs or different builds",
-          who, core::format_bytes(dh.total), dh.tag, dh.step, dh.offset, core::format_bytes(chunk->bytes), chunk->tag, chunk->step,
+          who, core::format_bytes(dh.total), dh.tag, dh.step, dh.offset, core::format_bytes(chunk->bytes), chunk->tag,
+          chunk->step,
           chunk_got));
     in = In::Payload;
     if (left == 0) end_frame();
@@ -260,7 +261,8 @@ struct DataPlane::Link {
   std::string state() const {
     std::string s;
     if (out.active)
-      s += fmt::format("sending {} to {}: {} sent", core::format_bytes(out.total), who, core::format_bytes(out.done + out.piece_sent));
+      s += fmt::format("sending {} to {}: {} sent", core::format_bytes(out.total), who,
+                       core::format_bytes(out.done + out.piece_sent));
     if (chunk_open())
       s += fmt::format("{}receiving {} from {}: {} received", s.empty() ? "" : "; ", core::format_bytes(chunk->bytes), who,
                        core::format_bytes(chunk_got));

@@ -266,7 +266,9 @@ void timeline(const RunView& run, RunStats& s) {
   std::vector<std::vector<std::vector<Interval>>> boxes(run.world, std::vector<std::vector<Interval>>(3));
   for (const auto& e : run.events) {
     if (e.step != best || clipped(e, t0, t1) <= 0) continue;
-    BoxKind kind = e.kind == core::OpKind::Compute ? BoxKind::Compute : is_comm(e.kind) ? BoxKind::Communication : BoxKind::Waiting;
+    BoxKind kind = e.kind == core::OpKind::Compute ? BoxKind::Compute
+                   : is_comm(e.kind)                ? BoxKind::Communication
+                                                    : BoxKind::Waiting;
     boxes[e.rank][static_cast<size_t>(kind)].push_back({std::max(e.start, t0) - t0, std::min(e.end, t1) - t0});
   }
   const double tolerance = s.timeline_span / 1000;
@@ -277,8 +279,10 @@ void timeline(const RunView& run, RunStats& s) {
       std::sort(v.begin(), v.end());
       for (const auto& [a, b] : v) {
         auto& out = s.timeline[r];
-        if (!out.empty() && out.back().kind == kind && a <= out.back().end + tolerance) out.back().end = std::max(out.back().end, b);
-        else out.push_back({a, b, kind});
+        if (!out.empty() && out.back().kind == kind && a <= out.back().end + tolerance)
+          out.back().end = std::max(out.back().end, b);
+        else
+          out.push_back({a, b, kind});
       }
     }
   }
@@ -291,7 +295,8 @@ double RunStats::phase(const std::string& name) const {
 }
 
 const CollectiveStats* RunStats::collective(const std::string& label) const {
-  auto it = std::find_if(collectives.begin(), collectives.end(), [&](const CollectiveStats& c) { return c.label == label; });
+  auto it = std::find_if(collectives.begin(), collectives.end(),
+                         [&](const CollectiveStats& c) { return c.label == label; });
   return it == collectives.end() ? nullptr : &*it;
 }
 

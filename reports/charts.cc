@@ -21,7 +21,11 @@ using svg::Tag;
 std::string seconds(double s) { return core::format_seconds(s, core::Zero::Bare); }
 
 // What a breakdown segment is: a compute phase (the trace's category) or a kind of waiting.
-enum class Segment { Compute, Forward, Backward, Optimizer, Reduce, Prefill, Decode, Other, Exposed, Bubble, Idle, Unknown };
+enum class Segment {
+  Compute, Forward, Backward, Optimizer, Reduce, Prefill, Decode, Other,  // compute phases
+  Exposed, Bubble, Idle,                                                   // waiting
+  Unknown
+};
 
 Segment segment(const std::string& phase) {
   static const std::pair<const char*, Segment> names[] = {
@@ -63,7 +67,8 @@ Colour colour(BoxKind k) {
 
 // A run's line and bar: predicted blue against the measured red, else the palette in order.
 Colour run_colour(size_t i, const Comparison& c) {
-  static constexpr Colour palette[] = {Colour::Blue, Colour::Red, Colour::Green, Colour::Orange, Colour::Mauve, Colour::Brown};
+  static constexpr Colour palette[] = {Colour::Blue,   Colour::Red,   Colour::Green,
+                                       Colour::Orange, Colour::Mauve, Colour::Brown};
   if (c.runs.size() == 2 && c.paired()) return static_cast<int>(i) == c.reference ? Colour::Red : Colour::Blue;
   return palette[i % 6];
 }
@@ -75,24 +80,32 @@ std::string legend(const std::vector<std::pair<std::string, Colour>>& items) {
   return out + "</div>";
 }
 
+// The breakdown chart's frame: the phases drawn, the largest total, the bars' width, where the run
+// names go, and y(seconds) in pixels.
+struct Bars {
+  std::vector<std::string> phases;
+  double max = 0, width = 0, label_y = 0;
+  std::function<double(double)> y;
+};
+
 // One run's stacked bar at x: a segment per phase, its total above, its name below.
-std::string bar(const RunStats& r, const std::vector<std::string>& phases, double max, double x, double bar_w, double label_y,
-                const std::function<double(double)>& y) {
+std::string bar(const RunStats& r, const Bars& f, double x) {
   double base = 0;
-  std::string segments;
-  for (const auto& p : phases) {
+  std::string marks;
+  for (const auto& p : f.phases) {
     double v = r.phase(p);
-    if (v <= 1e-9 * max) continue;  // rounding residue of a phase that is not there
-    segments += Tag("rect").attr("class", "seg").attr("data-phase", p).attr("x", x, 1).attr("y", y(base + v), 1)
-                    .attr("width", bar_w, 0).attr("height", y(base) - y(base + v), 2).attr("fill", svg::hex(colour(segment(p))))
-                    .wrap(Tag("title").wrap(esc(fmt::format("{}: {} {}", r.name, p, seconds(v)))));
+    if (v <= 1e-9 * f.max) continue;  // rounding residue of a phase that is not there
+    marks += Tag("rect").attr("class", "seg").attr("data-phase", p).attr("x", x, 1).attr("y", f.y(base + v), 1)
+                 .attr("width", f.width, 0).attr("height", f.y(base) - f.y(base + v), 2)
+                 .attr("fill", svg::hex(colour(segment(p))))
+                 .wrap(Tag("title").wrap(esc(fmt::format("{}: {} {}", r.name, p, seconds(v)))));
     base += v;
   }
-  segments += Tag("text").attr("class", "value").attr("x", x + bar_w / 2, 1).attr("y", y(base) - 5, 1).attr("text-anchor", "middle")
-                  .wrap(esc(seconds(base)));
-  segments += Tag("text").attr("class", "label").attr("x", x + bar_w / 2, 1).attr("y", label_y, 0).attr("text-anchor", "middle")
-                  .wrap(esc(r.name));
-  return Tag("g").attr("class", "bar").attr("data-run", r.name).wrap(segments);
+  marks += Tag("text").attr("class", "value").attr("x", x + f.width / 2, 1).attr("y", f.y(base) - 5, 1)
+               .attr("text-anchor", "middle").wrap(esc(seconds(base)));
+  marks += Tag("text").attr("class", "label").attr("x", x + f.width / 2, 1).attr("y", f.label_y, 0)
+               .attr("text-anchor", "middle").wrap(esc(r.name));
+  return Tag("g").attr("class", "bar").attr("data-run", r.name).wrap(marks);
 }
 }  // namespace
 
@@ -108,21 +121,20 @@ std::vector<std::string> phases_drawn(const Comparison& c) {
 
 // Stacked bars of the step's phases, one bar per run, side by side.
 std::string breakdown_chart(const Comparison& c) {
-  auto phases = phases_drawn(c);
-  double max = 0;
+  const double H = 260, left = 70, gap = 50;
+  Bars f{phases_drawn(c), 0, 90, H + 30, {}};
   for (const auto& r : c.runs) {
     double t = 0;
-    for (const auto& p : phases) t += r.phase(p);
-    max = std::max({max, t, r.step_mean});
+    for (const auto& p : f.phases) t += r.phase(p);
+    f.max = std::max({f.max, t, r.step_mean});
   }
-  const svg::Axis axis = svg::nice_axis(max);
-  const double H = 260, left = 70, bar_w = 90, gap = 50;
-  const double W = left + c.runs.size() * (bar_w + gap) + 20;
-  auto y = [&](double s) { return 10 + H - s / axis.top * H; };
-  std::string out = svg::open("chart-breakdown", W, H + 50) + svg::time_rows(axis, left, W - 10, y);
-  for (size_t i = 0; i < c.runs.size(); ++i) out += bar(c.runs[i], phases, max, left + gap / 2 + i * (bar_w + gap), bar_w, H + 30, y);
+  const svg::Axis axis = svg::nice_axis(f.max);
+  const double W = left + c.runs.size() * (f.width + gap) + 20;
+  f.y = [&](double s) { return 10 + H - s / axis.top * H; };
+  std::string out = svg::open("chart-breakdown", W, H + 50) + svg::time_rows(axis, left, W - 10, f.y);
+  for (size_t i = 0; i < c.runs.size(); ++i) out += bar(c.runs[i], f, left + gap / 2 + i * (f.width + gap));
   std::vector<std::pair<std::string, Colour>> items;
-  for (const auto& p : phases) items.push_back({p, colour(segment(p))});
+  for (const auto& p : f.phases) items.push_back({p, colour(segment(p))});
   return out + "</svg>" + legend(items);
 }
 
@@ -141,17 +153,20 @@ std::string steps_chart(const Comparison& c) {
   std::string out = svg::open("chart-steps", W, H + 40) + svg::time_rows(axis, left, W - right, y);
   size_t every = std::max<size_t>(1, steps / 10);
   for (size_t s = 0; s < steps; s += every)
-    out += Tag("text").attr("class", "tick").attr("x", x(s), 1).attr("y", H + 28, 0).attr("text-anchor", "middle").wrap(std::to_string(s));
+    out += Tag("text").attr("class", "tick").attr("x", x(s), 1).attr("y", H + 28, 0).attr("text-anchor", "middle")
+               .wrap(std::to_string(s));
   const bool points = steps <= 400;
   for (size_t i = 0; i < c.runs.size(); ++i) {
     const auto& r = c.runs[i];
     const char* stroke = svg::hex(run_colour(i, c));
     std::string line;
     for (size_t s = 0; s < r.step_seconds.size(); ++s) line += fmt::format("{:.1f},{:.1f} ", x(s), y(r.step_seconds[s]));
-    std::string series = Tag("polyline").attr("fill", "none").attr("stroke", stroke).attr("stroke-width", 2).attr("points", line).empty();
+    std::string series =
+        Tag("polyline").attr("fill", "none").attr("stroke", stroke).attr("stroke-width", 2).attr("points", line).empty();
     if (points)
       for (size_t s = 0; s < r.step_seconds.size(); ++s)
-        series += Tag("circle").attr("class", "pt").attr("cx", x(s), 1).attr("cy", y(r.step_seconds[s]), 1).attr("r", 3).attr("fill", stroke)
+        series += Tag("circle").attr("class", "pt").attr("cx", x(s), 1).attr("cy", y(r.step_seconds[s]), 1).attr("r", 3)
+                      .attr("fill", stroke)
                       .wrap(Tag("title").wrap(esc(fmt::format("{} step {}: {}", r.name, s, seconds(r.step_seconds[s])))));
     out += Tag("g").attr("class", "series").attr("data-run", r.name).wrap(series);
   }
@@ -179,8 +194,9 @@ std::vector<CollectiveBar> collective_bars(const Comparison& c) {
     if (!ref) continue;
     double e = error_percent(col.mean_seconds, ref->mean_seconds);
     if (!std::isfinite(e)) continue;
-    rows.push_back({col.label,
-                    fmt::format("{} ({} vs {})", core::format_error_percent(e), seconds(col.mean_seconds), seconds(ref->mean_seconds)), e});
+    std::string text =
+        fmt::format("{} ({} vs {})", core::format_error_percent(e), seconds(col.mean_seconds), seconds(ref->mean_seconds));
+    rows.push_back({col.label, text, e});
   }
   std::stable_sort(rows.begin(), rows.end(),
                    [](const CollectiveBar& a, const CollectiveBar& b) { return std::abs(a.value) > std::abs(b.value); });
@@ -210,9 +226,11 @@ std::string collectives_chart(const Comparison& c) {
     const auto& r = rows[i];
     double y = 5 + i * row_h, len = std::abs(r.value) * scale;
     Colour fill = !paired ? Colour::Blue : std::abs(r.value) <= 10 ? Colour::Green : Colour::Red;
-    std::string row = Tag("text").attr("class", "label").attr("x", label_w - 8, 0).attr("y", y + 14, 1).attr("text-anchor", "end").wrap(esc(r.label));
+    std::string row = Tag("text").attr("class", "label").attr("x", label_w - 8, 0).attr("y", y + 14, 1)
+                          .attr("text-anchor", "end").wrap(esc(r.label));
     row += Tag("rect").attr("x", r.value < 0 ? zero - len : zero, 1).attr("y", y + 3, 1).attr("width", std::max(len, 0.5), 1)
-               .attr("height", row_h - 6, 0).attr("fill", svg::hex(fill)).wrap(Tag("title").wrap(esc(r.label + ": " + r.text)));
+               .attr("height", row_h - 6, 0).attr("fill", svg::hex(fill))
+               .wrap(Tag("title").wrap(esc(r.label + ": " + r.text)));
     row += Tag("text").attr("class", "value").attr("x", label_w + plot + 8, 0).attr("y", y + 14, 1).wrap(esc(r.text));
     out += Tag("g").attr("class", "row").wrap(row);
   }
@@ -244,9 +262,11 @@ std::string timelines_chart(const Comparison& c) {
                                    .attr("text-anchor", "end").wrap(esc(fmt::format("rank {} {}", rank, r.name)));
       if (rank < r.timeline.size())
         for (const auto& b : r.timeline[rank])
-          lane_marks += Tag("rect").attr("x", x(b.start), 1).attr("y", y, 1).attr("width", std::max(x(b.end) - x(b.start), 0.3), 2)
-                            .attr("height", lane - 1, 0).attr("fill", svg::hex(colour(b.kind))).empty();
-      out += Tag("g").attr("class", "lane").attr("data-run", r.name).attr("data-rank", static_cast<int>(rank)).wrap(lane_marks);
+          lane_marks += Tag("rect").attr("x", x(b.start), 1).attr("y", y, 1)
+                            .attr("width", std::max(x(b.end) - x(b.start), 0.3), 2).attr("height", lane - 1, 0)
+                            .attr("fill", svg::hex(colour(b.kind))).empty();
+      out += Tag("g").attr("class", "lane").attr("data-run", r.name).attr("data-rank", static_cast<int>(rank))
+                 .wrap(lane_marks);
     }
   }
   std::string note = "Step ";

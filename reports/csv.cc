@@ -74,7 +74,8 @@ void run_rows(const Comparison& c, Writer& w) {
     for (const auto& [k, v] : r.phases) phases.insert(k);
   }
   for (size_t s = 0; s < steps; ++s)
-    w.each("step", std::to_string(s), "time", "s", [&](const RunStats& r) { return s < r.step_seconds.size() ? r.step_seconds[s] : kNone; });
+    w.each("step", std::to_string(s), "time", "s",
+           [&](const RunStats& r) { return s < r.step_seconds.size() ? r.step_seconds[s] : kNone; });
   for (const auto& k : phases) w.each("phase", k, "time_per_step", "s", [&](const RunStats& r) { return r.phase(k); });
 }
 

@@ -105,7 +105,8 @@ std::string worst_table(const Comparison& c) {
                     core::format_error_percent(error_percent(d.predicted, d.measured)), fmt::format("{:g}", d.per_step)});
   const std::string& pn = c.runs[c.predicted].name;
   const std::string& mn = c.runs[c.reference].name;
-  return "<h2>Worst offenders</h2>" + table({"op", pn + " (one occurrence)", mn, "error", "× per step"}, rows, "table-worst") +
+  return "<h2>Worst offenders</h2>" +
+         table({"op", pn + " (one occurrence)", mn, "error", "× per step"}, rows, "table-worst") +
          fmt::format("<p class=\"note\">Matched by (rank, op id): {} op executions; {} only in {}, {} only in {}. Every "
                      "figure is in report.md and summary.csv.</p>",
                      c.matched, c.only_predicted, esc(pn), c.only_measured, esc(mn));

@@ -249,7 +249,8 @@ std::string link_table(const Comparison& c) {
 }
 
 std::string route_table(const Comparison& c) {
-  auto keys = names(c, [](const RunStats& r) -> const auto& { return r.routes; }, [](const RouteStats& x) { return x.key; });
+  auto keys = names(c, [](const RunStats& r) -> const auto& { return r.routes; },
+                    [](const RouteStats& x) { return x.key; });
   if (keys.empty()) return {};
   Head h = head(c);
   std::string out = fmt::format("## Per route (time in its collectives and sends per step, summed over ranks)\n\n"
@@ -284,7 +285,8 @@ std::string worst_table(const Comparison& c) {
   out += fmt::format("\n| single op (rank, op id, step) | {} | {} | Δ | error |\n|---|---:|---:|---:|---:|\n", pn, mn);
   for (const auto& d : c.worst_ops)
     out += fmt::format("| {} (rank {}, op {}, step {}) | {} | {} | {} | {} |\n", d.label, d.rank, d.op, d.step,
-                       format_seconds(d.predicted), format_seconds(d.measured), format_signed_seconds(d.predicted - d.measured),
+                       format_seconds(d.predicted), format_seconds(d.measured),
+                       format_signed_seconds(d.predicted - d.measured),
                        format_error_percent(error_percent(d.predicted, d.measured)));
   out += fmt::format("\nMatched by (rank, op id): {} op executions; {} only in the {} run, {} only in the {} run.\n\n",
                      c.matched, c.only_predicted, pn, c.only_measured, mn);

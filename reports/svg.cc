@@ -73,14 +73,16 @@ std::string Tag::empty() const { return open_ + "/>"; }
 std::string Tag::wrap(std::string_view inner) const { return fmt::format("{}>{}</{}>", open_, inner, name_); }
 
 std::string open(std::string_view id, double width, double height) {
-  return fmt::format("<svg id=\"{}\" class=\"chart\" width=\"{:.0f}\" height=\"{:.0f}\" viewBox=\"0 0 {:.0f} {:.0f}\" role=\"img\">",
+  return fmt::format("<svg id=\"{}\" class=\"chart\" width=\"{:.0f}\" height=\"{:.0f}\" viewBox=\"0 0 {:.0f} {:.0f}\" "
+                     "role=\"img\">",
                      id, width, height, width, height);
 }
 
 std::string time_rows(const Axis& axis, double x_from, double x_to, const std::function<double(double)>& y) {
   std::string out;
   for (double v = 0; v <= axis.top * 1.0001; v += axis.tick) {
-    out += Tag("line").attr("class", "grid").attr("x1", x_from, 0).attr("x2", x_to, 0).attr("y1", y(v), 1).attr("y2", y(v), 1).empty();
+    out += Tag("line").attr("class", "grid").attr("x1", x_from, 0).attr("x2", x_to, 0).attr("y1", y(v), 1)
+               .attr("y2", y(v), 1).empty();
     out += Tag("text").attr("class", "tick").attr("x", x_from - 6, 0).attr("y", y(v) + 4, 1).attr("text-anchor", "end")
                .wrap(esc(core::format_tick_seconds(v, axis.top)));
   }
@@ -90,7 +92,8 @@ std::string time_rows(const Axis& axis, double x_from, double x_to, const std::f
 std::string time_columns(const Axis& axis, double y_from, double y_to, const std::function<double(double)>& x) {
   std::string out;
   for (double v = 0; v <= axis.top * 1.0001; v += axis.tick) {
-    out += Tag("line").attr("class", "grid").attr("x1", x(v), 1).attr("x2", x(v), 1).attr("y1", y_from, 0).attr("y2", y_to, 0).empty();
+    out += Tag("line").attr("class", "grid").attr("x1", x(v), 1).attr("x2", x(v), 1).attr("y1", y_from, 0)
+               .attr("y2", y_to, 0).empty();
     out += Tag("text").attr("class", "tick").attr("x", x(v), 1).attr("y", y_from - 6, 0).attr("text-anchor", "middle")
                .wrap(esc(core::format_tick_seconds(v, axis.top)));
   }

@@ -21,13 +21,15 @@ using svg::Tag;
 // Green at 0 to red at full use.
 std::string utilisation_colour(double u) {
   u = std::clamp(u, 0.0, 1.0);
-  int r = static_cast<int>(89 + u * (225 - 89)), g = static_cast<int>(161 - u * (161 - 87)), b = static_cast<int>(79 - u * (79 - 89));
+  int r = static_cast<int>(89 + u * (225 - 89)), g = static_cast<int>(161 - u * (161 - 87)),
+      b = static_cast<int>(79 - u * (79 - 89));
   return fmt::format("#{:02x}{:02x}{:02x}", r, g, b);
 }
 
 using Point = std::pair<double, double>;
 
 struct Layout {
+  const topo::Topology* topology = nullptr;
   std::vector<Point> pos;  // per node
   int hub = -1;            // the star's centre, or -1
 };
@@ -38,6 +40,7 @@ Layout layout(const topo::Topology& t, double cx, double cy, double radius) {
   std::vector<int> degree(n, 0);
   for (const auto& l : t.links) ++degree[l.a], ++degree[l.b];
   Layout out;
+  out.topology = &t;
   out.pos.resize(n);
   for (int i = 0; i < n; ++i)
     if (n > 2 && degree[i] == n - 1 && static_cast<int>(t.links.size()) == n - 1) out.hub = i;
@@ -76,7 +79,9 @@ std::string link_label(const topo::Link& L, Point a, Point b, int hub, const std
       .wrap(esc(fmt::format("{} · {}", L.type.preset, text.empty() ? "-" : text)));
 }
 
-std::string link_mark(const Comparison& c, const RunStats& ref, const topo::Topology& t, size_t l, const Layout& lay, bool small) {
+// Link l: a line as wide and red as the reference run uses it, its tooltip, and (few nodes) its label.
+std::string link_mark(const Comparison& c, const RunStats& ref, size_t l, const Layout& lay, bool small) {
+  const topo::Topology& t = *lay.topology;
   const auto& L = t.links[l];
   const double u = l < ref.links.size() ? ref.links[l].utilisation : 0;
   const std::string text = utilisation_text(c, l);
@@ -84,8 +89,9 @@ std::string link_mark(const Comparison& c, const RunStats& ref, const topo::Topo
   auto [x2, y2] = lay.pos[L.b];
   std::string title = fmt::format("{} - {} ({}, {}): {}", t.nodes[L.a].name, t.nodes[L.b].name, L.type.preset,
                                   core::format_rate(L.type.bandwidth), text);
+  const double width = (small ? 1 : 2) + (small ? 4 : 10) * std::clamp(u, 0.0, 1.0);
   std::string marks = Tag("line").attr("x1", x1, 1).attr("y1", y1, 1).attr("x2", x2, 1).attr("y2", y2, 1)
-                          .attr("stroke", utilisation_colour(u)).attr("stroke-width", (small ? 1 : 2) + (small ? 4 : 10) * std::clamp(u, 0.0, 1.0), 1)
+                          .attr("stroke", utilisation_colour(u)).attr("stroke-width", width, 1)
                           .wrap(Tag("title").wrap(esc(title)));
   if (!small) marks += link_label(L, lay.pos[L.a], lay.pos[L.b], lay.hub, text);
   return Tag("g").attr("class", "link").wrap(marks);
@@ -102,8 +108,10 @@ std::string node_mark(const topo::Node& node, Point p, bool small) {
             .wrap(Tag("title").wrap(esc(fmt::format("{} ({})", node.name, sub)))));
   std::string marks = Tag("circle").attr("cx", x, 1).attr("cy", y, 1).attr("r", 22)
                           .attr("fill", svg::hex(node.is_switch ? Colour::Stone : Colour::Mist)).empty();
-  marks += Tag("text").attr("x", x, 1).attr("y", y + 4, 1).attr("text-anchor", "middle").attr("class", "nodename").wrap(esc(node.name));
-  marks += Tag("text").attr("x", x, 1).attr("y", y + 36, 1).attr("text-anchor", "middle").attr("class", "tick").wrap(esc(sub));
+  marks += Tag("text").attr("x", x, 1).attr("y", y + 4, 1).attr("text-anchor", "middle").attr("class", "nodename")
+               .wrap(esc(node.name));
+  marks += Tag("text").attr("x", x, 1).attr("y", y + 36, 1).attr("text-anchor", "middle").attr("class", "tick")
+               .wrap(esc(sub));
   return Tag("g").attr("class", "node").wrap(marks);
 }
 }  // namespace
@@ -122,7 +130,7 @@ std::string topology_chart(const Comparison& c) {
   const Layout lay = layout(t, W / 2, H / 2, 160);
   const RunStats& ref = c.runs[c.reference >= 0 ? c.reference : 0];
   std::string out = svg::open("chart-topology", W, H);
-  for (size_t l = 0; l < t.links.size(); ++l) out += link_mark(c, ref, t, l, lay, small);
+  for (size_t l = 0; l < t.links.size(); ++l) out += link_mark(c, ref, l, lay, small);
   for (size_t i = 0; i < t.nodes.size(); ++i) out += node_mark(t.nodes[i], lay.pos[i], small);
   return out + "</svg><p class=\"note\">Link width and colour: mean utilisation over a step in the busier direction (" +
          esc(ref.name) + "); " + (small ? "hover a link for every run's." : "labels give every run's.") + "</p>";

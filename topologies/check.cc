@@ -236,7 +236,8 @@ class Linter {
       add("T004", l.pos,
           fmt::format("ranks {} ('{}') and {} ('{}'){} run collectives over the Wi-Fi link {} ({} {}-duplex, "
                       "{} one way): every step of the collective waits on it",
-                      ra, node(rank_node_[ra]).name, rb, node(rank_node_[rb]).name, more, link_name(l), core::format_bit_rate(l.type.bandwidth),
+                      ra, node(rank_node_[ra]).name, rb, node(rank_node_[rb]).name, more, link_name(l),
+                      core::format_bit_rate(l.type.bandwidth),
                       l.type.full_duplex ? "full" : "half", core::format_seconds(l.type.latency)),
           "wire this node (Ethernet or Thunderbolt), or leave it out of the collectives");
     }

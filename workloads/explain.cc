@@ -54,7 +54,8 @@ void model_section(std::string& out, const Workload& w) {
                        count(n_matmul), m.layers, w.seq_len, m.q_dim(), flops(total));
     out += fmt::format("    (forward 2 per weight, backward 4; the attention term is {} at seq {}; 6·N with all {} "
                        "parameters would say {})\n",
-                       core::format_percent(100 * attention / total), w.seq_len, count(static_cast<double>(active_param_count(m))),
+                       core::format_percent(100 * attention / total), w.seq_len,
+                       count(static_cast<double>(active_param_count(m))),
                        flops(6.0 * static_cast<double>(active_param_count(m))));
   } else {
     out += fmt::format("  prefill FLOPs per prompt token ≈ 2·N_matmul + 2·layers·prompt·q_dim; decode reads every weight and "
@@ -238,7 +239,8 @@ void bubble_section(std::string& out, const Workload& w, const Layout& l) {
   else
     out += fmt::format("\nPipeline bubble ({}, p = {} stages, m = {} micro-batches):\n"
                        "  (p-1)/(m+p-1) = {}/{} = {} of the step idle (more micro-batches shrink it)\n",
-                       name(p.kind), l.pp, p.micro_batches, l.pp - 1, p.micro_batches + l.pp - 1, core::format_percent(100 * b));
+                       name(p.kind), l.pp, p.micro_batches, l.pp - 1, p.micro_batches + l.pp - 1,
+                       core::format_percent(100 * b));
   out += "  layers per stage:";
   for (size_t v = 0; v < l.layers.size(); ++v) out += fmt::format(" {}", l.layers[v]);
   const Split split = plan.split.kind;
