@@ -65,12 +65,12 @@ std::string table_start(const Comparison& c, const std::string& first) {
 }
 
 // Each name (a collective's label, a route's key) that some run has, once, in the order first seen.
-template <typename Items, typename Name>
-std::vector<std::string> names(const Comparison& c, Items items, Name name) {
+template <typename T>
+std::vector<std::string> names(const Comparison& c, std::vector<T> RunStats::*items, std::string T::*name) {
   std::vector<std::string> out;
   for (const auto& r : c.runs)
-    for (const auto& x : items(r))
-      if (std::find(out.begin(), out.end(), name(x)) == out.end()) out.push_back(name(x));
+    for (const auto& x : r.*items)
+      if (std::find(out.begin(), out.end(), x.*name) == out.end()) out.push_back(x.*name);
   return out;
 }
 
@@ -157,8 +157,7 @@ std::string phase_table(const Comparison& c) {
 }
 
 std::string collective_table(const Comparison& c) {
-  auto labels = names(c, [](const RunStats& r) -> const auto& { return r.collectives; },
-                      [](const CollectiveStats& x) { return x.label; });
+  auto labels = names(c, &RunStats::collectives, &CollectiveStats::label);
   if (labels.empty()) return {};
   Head h = head(c);
   std::string out = fmt::format("## Per collective (one occurrence, mean over ranks and steps)\n\n"
@@ -249,13 +248,11 @@ std::string link_table(const Comparison& c) {
 }
 
 std::string route_table(const Comparison& c) {
-  auto keys = names(c, [](const RunStats& r) -> const auto& { return r.routes; },
-                    [](const RouteStats& x) { return x.key; });
+  auto keys = names(c, &RunStats::routes, &RouteStats::key);
   if (keys.empty()) return {};
   Head h = head(c);
-  std::string out = fmt::format("## Per route (time in its collectives and sends per step, summed over ranks)\n\n"
-                                "| route |{} links |\n|---|{}---|\n",
-                                h.cells, h.align);
+  std::string out = "## Per route (time in its collectives and sends per step, summed over ranks)\n\n| route |" + h.cells +
+                    " links |\n|---|" + h.align + "---|\n";
   for (const auto& k : keys) {
     std::vector<double> v;
     std::string links;
