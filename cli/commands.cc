@@ -10,8 +10,8 @@
 
 #include "cli/lint.h"
 #include "core/file.h"
+#include "core/format.h"
 #include "core/run.h"
-#include "core/units.h"
 #include "exec/emulate/emulation.h"
 #include "exec/executor.h"
 #include "exec/settings.h"
@@ -116,13 +116,13 @@ std::string write_comparison(const std::vector<reports::RunView>& runs, const st
   const auto& p = c.runs[c.predicted];
   const auto& m = c.runs[c.reference];
   double err = reports::error_percent(p.step_mean, m.step_mean);
-  fmt::print("step time: {} {}, {} {} ({:+.1f} %)\n", p.name, core::format_seconds(p.step_mean), m.name,
-             core::format_seconds(m.step_mean), err);
+  fmt::print("step time: {} {}, {} {} ({})\n", p.name, core::format_seconds(p.step_mean), m.name,
+             core::format_seconds(m.step_mean), core::format_error_percent(err));
   for (const auto& h : c.hints) fmt::print("  likely cause: {}\n", h.cause);
   fmt::print("  wrote       {} (and report.html, summary.csv, trace.json)\n", path);
   if (max_error && !(std::abs(err) <= *max_error))
-    throw std::runtime_error(fmt::format("compare: the step-time error {:+.1f} % ({} {} vs {} {}) exceeds --max-error {} %",
-                                         err, p.name, core::format_seconds(p.step_mean), m.name,
+    throw std::runtime_error(fmt::format("compare: the step-time error {} ({} {} vs {} {}) exceeds --max-error {} %",
+                                         core::format_error_percent(err), p.name, core::format_seconds(p.step_mean), m.name,
                                          core::format_seconds(m.step_mean), *max_error));
   return path;
 }

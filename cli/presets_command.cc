@@ -2,7 +2,7 @@
 #include <fmt/format.h>
 
 #include "cli/app.h"
-#include "core/units.h"
+#include "core/format.h"
 #include "topologies/topology.h"
 
 namespace clustertwin::cli {
@@ -19,7 +19,7 @@ void print_presets() {
   fmt::print("links:\n");
   for (const auto& n : topo::link_type_names()) {
     const auto* l = topo::find_link_type(n);
-    fmt::print("  {:<14} {:>10} {:>10} {}-duplex  [{}]\n", n, core::format_rate(l->bandwidth),
+    fmt::print("  {:<14} {:>10} {:>10} {}-duplex  [{}]\n", n, core::format_bit_rate(l->bandwidth),
                core::format_seconds(l->latency), l->full_duplex ? "full" : "half", l->source);
   }
 }

@@ -9,7 +9,7 @@
 
 #include "cli/app.h"
 #include "cli/lint.h"
-#include "core/units.h"
+#include "core/format.h"
 #include "topologies/check.h"
 #include "topologies/routing.h"
 #include "topologies/topology.h"
@@ -64,8 +64,6 @@ void print_table(const std::vector<std::vector<std::string>>& rows) {
   }
 }
 
-std::string rate(double bytes_per_s) { return fmt::format("{:.3g} Gb/s", bytes_per_s * 8 / 1e9); }
-
 std::string addresses(const topo::Node& n) {
   std::string out;
   for (const auto& i : n.interfaces) {
@@ -78,8 +76,8 @@ std::string addresses(const topo::Node& n) {
 }
 
 std::string link_bandwidth(const topo::Link& l) {
-  if (l.type.bandwidth == l.back_bandwidth) return rate(l.type.bandwidth);
-  return fmt::format("{} / {}", rate(l.type.bandwidth), rate(l.back_bandwidth));
+  if (l.type.bandwidth == l.back_bandwidth) return core::format_bit_rate(l.type.bandwidth);
+  return fmt::format("{} / {}", core::format_bit_rate(l.type.bandwidth), core::format_bit_rate(l.back_bandwidth));
 }
 
 std::string link_latency(const topo::Link& l) {
@@ -143,7 +141,7 @@ void print_routes(const topo::Topology& t) {
         continue;
       }
       const auto& r = routes.between(a, b);
-      rows.push_back({t.nodes[a].name, t.nodes[b].name, std::to_string(r.hops.size()), rate(r.bottleneck),
+      rows.push_back({t.nodes[a].name, t.nodes[b].name, std::to_string(r.hops.size()), core::format_bit_rate(r.bottleneck),
                       core::format_seconds(r.latency), topo::describe(t, r)});
     }
   fmt::print("routes ({})\n", t.ip_mode ? "IP: subnets and static routes" : "shortest paths through forwarding nodes");
@@ -238,7 +236,7 @@ void print_device(const topo::Device& d) {
   if (d.peak_bf16 > 0) f.push_back({"peak_bf16", tf(d.peak_bf16)});
   if (d.peak_int8 > 0) f.push_back({"peak_int8", tf(d.peak_int8)});
   f.push_back({"compute_efficiency", fmt::format("{:.2f}", d.compute_efficiency)});
-  f.push_back({"memory_bandwidth", fmt::format("{:.4g} GB/s", d.memory_bandwidth / 1e9)});
+  f.push_back({"memory_bandwidth", core::format_rate(d.memory_bandwidth)});
   f.push_back({"memory_efficiency", fmt::format("{:.2f}", d.memory_efficiency)});
   f.push_back({"memory", core::format_bytes(d.memory)});
   if (d.power > 0) f.push_back({"power", fmt::format("{:.4g} W", d.power)});
@@ -249,11 +247,11 @@ void print_device(const topo::Device& d) {
 
 void print_link_type(const topo::LinkType& l) {
   fmt::print("{}: {}\n  source: {}\n", l.preset, l.description, l.source);
-  std::vector<std::pair<std::string, std::string>> f{{"bandwidth", rate(l.bandwidth)},
+  std::vector<std::pair<std::string, std::string>> f{{"bandwidth", core::format_bit_rate(l.bandwidth)},
                                                      {"latency", core::format_seconds(l.latency)},
                                                      {"duplex", l.full_duplex ? "full" : "half"}};
   if (l.overhead > 0) f.push_back({"overhead", core::format_seconds(l.overhead)});
-  if (l.notes.count("forward_bandwidth")) f.push_back({"forward_bandwidth", rate(l.forward_bandwidth)});
+  if (l.notes.count("forward_bandwidth")) f.push_back({"forward_bandwidth", core::format_bit_rate(l.forward_bandwidth)});
   if (l.notes.count("forward_latency")) f.push_back({"forward_latency", core::format_seconds(l.forward_latency)});
   f.push_back({"transport", std::string(topo::name(l.transport))});
   f.push_back({"port", std::string(topo::name(l.port))});

@@ -6,8 +6,6 @@
 #include <cmath>
 #include <utility>
 
-#include <fmt/format.h>
-
 namespace clustertwin::core {
 
 namespace {
@@ -74,20 +72,5 @@ std::optional<double> parse_quantity(std::string_view text, Quantity q) {
   if (!scale) return std::nullopt;
   return value * *scale;
 }
-
-std::string format_bytes(double b) {
-  if (b >= 1e9) return fmt::format("{:.2f} GB", b / 1e9);
-  if (b >= 1e6) return fmt::format("{:.1f} MB", b / 1e6);
-  if (b >= 1e3) return fmt::format("{:.1f} KB", b / 1e3);
-  return fmt::format("{:.0f} B", b);
-}
-
-std::string format_seconds(double s) {
-  if (s >= 1) return fmt::format("{:.3f} s", s);
-  if (s >= 1e-3) return fmt::format("{:.2f} ms", s * 1e3);
-  return fmt::format("{:.1f} us", s * 1e6);
-}
-
-std::string format_rate(double r) { return fmt::format("{:.2f} GB/s", r / 1e9); }
 
 }  // namespace clustertwin::core

@@ -16,9 +16,4 @@ std::string describe(Quantity q);
 // Parses "<number><unit>" (spaces allowed between). nullopt when the text is not such a quantity.
 std::optional<double> parse_quantity(std::string_view text, Quantity q);
 
-// Human-readable forms for reports and tables.
-std::string format_bytes(double bytes);       // "497.8 MB"
-std::string format_seconds(double seconds);   // "12.3 ms"
-std::string format_rate(double bytes_per_s);  // "2.50 GB/s"
-
 }  // namespace clustertwin::core

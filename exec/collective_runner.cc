@@ -9,7 +9,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "core/units.h"
+#include "core/format.h"
 #include "exec/errors.h"
 #include "exec/half.h"
 

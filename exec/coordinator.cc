@@ -17,7 +17,7 @@
 #include "exec/channel.h"
 #include "exec/collective_runner.h"
 #include "core/file.h"
-#include "core/units.h"
+#include "core/format.h"
 #include "exec/errors.h"
 #include "exec/handshake.h"
 

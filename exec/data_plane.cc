@@ -11,7 +11,7 @@
 
 #include <fmt/format.h>
 
-#include "core/units.h"
+#include "core/format.h"
 #include "exec/channel.h"
 #include "exec/errors.h"
 #include "exec/handshake.h"
@@ -28,8 +28,6 @@ const std::vector<uint8_t>& zeros() {
   static const std::vector<uint8_t> z(1 << 20, 0);
   return z;
 }
-
-std::string bytes_text(uint64_t b) { return core::format_bytes(static_cast<double>(b)); }
 
 // "exec: rank 1 (..): closed ..." -> "rank 1 (..): closed ..." so a caller can prefix its context.
 std::string strip_prefix(const char* what) {
@@ -244,7 +242,8 @@ struct DataPlane::Link {
       throw RunError(fmt::format(
           "exec: {}: sent {} of collective tag {} ring step {} at offset {}, but this rank expects {} of tag {} ring "
           "step {} at offset {} — the ranks run different programs or different builds",
-          who, bytes_text(dh.total), dh.tag, dh.step, dh.offset, bytes_text(chunk->bytes), chunk->tag, chunk->step,
+          who, core::format_bytes(dh.total), dh.tag, dh.step, dh.offset, core::format_bytes(chunk->bytes), chunk->tag,
+          chunk->step,
           chunk_got));
     in = In::Payload;
     if (left == 0) end_frame();
@@ -262,10 +261,11 @@ struct DataPlane::Link {
   std::string state() const {
     std::string s;
     if (out.active)
-      s += fmt::format("sending {} to {}: {} sent", bytes_text(out.total), who, bytes_text(out.done + out.piece_sent));
+      s += fmt::format("sending {} to {}: {} sent", core::format_bytes(out.total), who,
+                       core::format_bytes(out.done + out.piece_sent));
     if (chunk_open())
-      s += fmt::format("{}receiving {} from {}: {} received", s.empty() ? "" : "; ", bytes_text(chunk->bytes), who,
-                       bytes_text(chunk_got));
+      s += fmt::format("{}receiving {} from {}: {} received", s.empty() ? "" : "; ", core::format_bytes(chunk->bytes), who,
+                       core::format_bytes(chunk_got));
     return s;
   }
 };
@@ -570,7 +570,7 @@ void DataPlane::recv_message(int peer, int32_t tag, uint64_t bytes, const std::s
   if (got != bytes)
     throw RunError(fmt::format("exec: rank {} in {}: message tag {} from {} has {}, the program says {} — the ranks "
                                "run different programs",
-                               config_.rank, what, tag, l.who, bytes_text(got), bytes_text(bytes)));
+                               config_.rank, what, tag, l.who, core::format_bytes(got), core::format_bytes(bytes)));
 }
 
 }  // namespace clustertwin::exec

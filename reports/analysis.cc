@@ -266,24 +266,53 @@ void timeline(const RunView& run, RunStats& s) {
   std::vector<std::vector<std::vector<Interval>>> boxes(run.world, std::vector<std::vector<Interval>>(3));
   for (const auto& e : run.events) {
     if (e.step != best || clipped(e, t0, t1) <= 0) continue;
-    int cls = e.kind == core::OpKind::Compute ? 0 : is_comm(e.kind) ? 1 : 2;
-    boxes[e.rank][cls].push_back({std::max(e.start, t0) - t0, std::min(e.end, t1) - t0});
+    BoxKind kind = e.kind == core::OpKind::Compute ? BoxKind::Compute
+                   : is_comm(e.kind)                ? BoxKind::Communication
+                                                    : BoxKind::Waiting;
+    boxes[e.rank][static_cast<size_t>(kind)].push_back({std::max(e.start, t0) - t0, std::min(e.end, t1) - t0});
   }
   const double tolerance = s.timeline_span / 1000;
   s.timeline.assign(run.world, {});
   for (int r = 0; r < run.world; ++r) {
-    for (int cls = 0; cls < 3; ++cls) {
-      auto& v = boxes[r][cls];
+    for (BoxKind kind : {BoxKind::Compute, BoxKind::Communication, BoxKind::Waiting}) {
+      auto& v = boxes[r][static_cast<size_t>(kind)];
       std::sort(v.begin(), v.end());
       for (const auto& [a, b] : v) {
         auto& out = s.timeline[r];
-        if (!out.empty() && out.back().cls == cls && a <= out.back().end + tolerance) out.back().end = std::max(out.back().end, b);
-        else out.push_back({a, b, cls});
+        if (!out.empty() && out.back().kind == kind && a <= out.back().end + tolerance)
+          out.back().end = std::max(out.back().end, b);
+        else
+          out.push_back({a, b, kind});
       }
     }
   }
 }
 }  // namespace
+
+double RunStats::phase(const std::string& name) const {
+  auto it = phases.find(name);
+  return it == phases.end() ? 0 : it->second;
+}
+
+const CollectiveStats* RunStats::collective(const std::string& label) const {
+  auto it = std::find_if(collectives.begin(), collectives.end(),
+                         [&](const CollectiveStats& c) { return c.label == label; });
+  return it == collectives.end() ? nullptr : &*it;
+}
+
+const RouteStats* RunStats::route(const std::string& key) const {
+  auto it = std::find_if(routes.begin(), routes.end(), [&](const RouteStats& r) { return r.key == key; });
+  return it == routes.end() ? nullptr : &*it;
+}
+
+std::vector<std::string> phase_order(const std::vector<RunStats>& runs) {
+  std::vector<std::string> order = kPhaseOrder;
+  order.insert(order.begin(), "compute");
+  for (const auto& r : runs)
+    for (const auto& [k, v] : r.phases)
+      if (std::find(order.begin(), order.end(), k) == order.end()) order.push_back(k);
+  return order;
+}
 
 std::vector<size_t> ranks_to_show(const RunStats& s, size_t limit) {
   std::vector<size_t> out(s.ranks.size());
@@ -293,6 +322,16 @@ std::vector<size_t> ranks_to_show(const RunStats& s, size_t limit) {
   out.resize(limit);
   std::sort(out.begin(), out.end());
   return out;
+}
+
+std::optional<double> compute_over_median(const RunStats& s, size_t rank) {
+  if (rank >= s.ranks.size()) return std::nullopt;
+  std::vector<double> sorted;
+  for (const auto& rs : s.ranks) sorted.push_back(rs.compute);
+  std::sort(sorted.begin(), sorted.end());
+  const double median = sorted[sorted.size() / 2], mine = s.ranks[rank].compute;
+  if (median <= 0 || mine <= 1.1 * median) return std::nullopt;
+  return (mine / median - 1) * 100;
 }
 
 double busbw_factor(const std::string& kind, int n) {

@@ -3,7 +3,9 @@
 // joins) and per link, and a one-step timeline per rank for the drawing.
 #pragma once
 
+#include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,6 +23,7 @@ struct RankStats {
   // Seconds per step, averaged over steps.
   double compute = 0, exposed = 0, bubble = 0, idle = 0;
   std::map<std::string, double> phases;  // the rank's own breakdown
+  double waiting() const { return exposed + bubble + idle; }
 };
 
 struct CollectiveStats {
@@ -55,9 +58,11 @@ struct LinkStats {
   double comm_seconds = 0;  // per step: time in the ops of every route that crosses it
 };
 
+enum class BoxKind : uint8_t { Compute, Communication, Waiting /* in a recv, on a neighbour */ };
+
 struct TimelineBox {
   double start = 0, end = 0;  // seconds from the step's start
-  int cls = 0;                // 0 compute, 1 communication, 2 recv (waiting on a neighbour)
+  BoxKind kind = BoxKind::Compute;
 };
 
 struct RunStats {
@@ -74,13 +79,25 @@ struct RunStats {
   int timeline_step = 0;                     // the step drawn: the one closest to the median
   double timeline_span = 0;                  // its length, seconds
   std::vector<std::vector<TimelineBox>> timeline;  // per rank
+
+  double phase(const std::string& name) const;                          // seconds per step; 0 when absent
+  const CollectiveStats* collective(const std::string& label) const;  // nullptr when absent
+  const RouteStats* route(const std::string& key) const;              // nullptr when absent
 };
 
 RunStats analyse(const RunView& run, const std::string& name);
 
+// Every phase a report may list, in drawing order: "compute" (what a run read from summary.json
+// alone has), kPhaseOrder, then any other phase of the runs in the order they have them.
+std::vector<std::string> phase_order(const std::vector<RunStats>& runs);
+
 // The ranks a table lists: all of them up to `limit`, else the `limit` with the most compute per
 // step (the slow ones a reader looks for), in rank order.
 std::vector<size_t> ranks_to_show(const RunStats& s, size_t limit);
+
+// How much more `rank` computes per step than the run's median rank, in percent, when that is more
+// than 10 %: the straggler the rank tables flag. nullopt otherwise.
+std::optional<double> compute_over_median(const RunStats& s, size_t rank);
 
 // The nccl-tests bus-bandwidth factor of a collective kind over n ranks (allreduce 2(n-1)/n,
 // allgather / reducescatter / alltoall (n-1)/n, broadcast / reduce 1).

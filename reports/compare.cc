@@ -11,9 +11,8 @@
 
 #include "core/diag.h"
 #include "core/file.h"
-#include "core/units.h"
+#include "core/format.h"
 #include "reports/csv.h"
-#include "reports/format.h"
 #include "reports/hints.h"
 #include "reports/html.h"
 #include "reports/merged_trace.h"
@@ -79,10 +78,6 @@ std::string verdict(const RunStats& p, const RunStats& m) {
   const std::string subject = model ? "The prediction" : p.name, object = model ? "measured" : m.name;
   if (std::abs(error_percent(p.step_mean, m.step_mean)) < 5)
     return model ? "The prediction is within 5 % of the measurement." : fmt::format("{} is within 5 % of {}.", p.name, m.name);
-  auto phase = [](const RunStats& s, const std::string& k) {
-    auto it = s.phases.find(k);
-    return it == s.phases.end() ? 0.0 : it->second;
-  };
   double pc = 0, mc = 0;
   for (const auto& [k, v] : p.phases)
     if (k != "exposed communication" && k != "pipeline bubble" && k != "idle") pc += v;
@@ -91,15 +86,15 @@ std::string verdict(const RunStats& p, const RunStats& m) {
   std::string biggest = "compute";
   double best = std::abs(mc - pc);
   for (const char* k : {"exposed communication", "pipeline bubble", "idle"}) {
-    double d = std::abs(phase(m, k) - phase(p, k));
+    double d = std::abs(m.phase(k) - p.phase(k));
     if (d > best) best = d, biggest = k;
   }
-  return fmt::format("{} is {} than {} by {} per step ({:+.1f} %); most of the difference is in {} ({} {} vs {} {} "
+  return fmt::format("{} is {} than {} by {} per step ({}); most of the difference is in {} ({} {} vs {} {} "
                      "per step and rank).",
-                     subject, step_err > 0 ? "slower" : "faster", object, seconds(std::abs(step_err)),
-                     error_percent(p.step_mean, m.step_mean), biggest,
-                     seconds(biggest == "compute" ? pc : phase(p, biggest)), model ? "predicted" : p.name,
-                     seconds(biggest == "compute" ? mc : phase(m, biggest)), model ? "measured" : m.name);
+                     subject, step_err > 0 ? "slower" : "faster", object, core::format_seconds(std::abs(step_err)),
+                     core::format_error_percent(error_percent(p.step_mean, m.step_mean)), biggest,
+                     core::format_seconds(biggest == "compute" ? pc : p.phase(biggest)), model ? "predicted" : p.name,
+                     core::format_seconds(biggest == "compute" ? mc : m.phase(biggest)), model ? "measured" : m.name);
 }
 
 }  // namespace

@@ -58,48 +58,50 @@ class Writer {
   std::string out_;
 };
 
-template <typename T, typename K>
-const T* find(const std::vector<T>& v, const K& key) {
-  auto it = std::find_if(v.begin(), v.end(), [&](const T& x) { return x.label == key; });
-  return it == v.end() ? nullptr : &*it;
-}
-}  // namespace
+constexpr double kNone = NAN;  // a figure this run does not have: an empty cell
 
-std::string summary_csv(const Comparison& c) {
-  Writer w(c);
+// The whole run: step times and throughput, then every step and phase.
+void run_rows(const Comparison& c, Writer& w) {
   w.each("run", "all", "step_mean", "s", [](const RunStats& r) { return r.step_mean; });
   w.each("run", "all", "step_p50", "s", [](const RunStats& r) { return r.step_p50; });
   w.each("run", "all", "step_p95", "s", [](const RunStats& r) { return r.step_p95; });
   w.each("run", "all", "samples_per_s", "1/s", [](const RunStats& r) { return r.run->summary.samples_per_second; });
   w.each("run", "all", "tokens_per_s", "1/s", [](const RunStats& r) { return r.run->summary.tokens_per_second; });
-  size_t steps = 0, world = 0;
-  std::set<std::string> phases, labels, routes;
+  size_t steps = 0;
+  std::set<std::string> phases;
   for (const auto& r : c.runs) {
     steps = std::max(steps, r.step_seconds.size());
-    world = std::max(world, r.ranks.size());
     for (const auto& [k, v] : r.phases) phases.insert(k);
-    for (const auto& col : r.collectives) labels.insert(col.label);
-    for (const auto& rt : r.routes) routes.insert(rt.key);
   }
   for (size_t s = 0; s < steps; ++s)
     w.each("step", std::to_string(s), "time", "s",
-           [&](const RunStats& r) { return s < r.step_seconds.size() ? r.step_seconds[s] : static_cast<double>(NAN); });
-  for (const auto& k : phases)
-    w.each("phase", k, "time_per_step", "s", [&](const RunStats& r) { return r.phases.count(k) ? r.phases.at(k) : 0.0; });
+           [&](const RunStats& r) { return s < r.step_seconds.size() ? r.step_seconds[s] : kNone; });
+  for (const auto& k : phases) w.each("phase", k, "time_per_step", "s", [&](const RunStats& r) { return r.phase(k); });
+}
+
+void collective_rows(const Comparison& c, Writer& w) {
+  std::set<std::string> labels;
+  for (const auto& r : c.runs)
+    for (const auto& col : r.collectives) labels.insert(col.label);
   for (const auto& l : labels) {
-    auto get = [&](auto field) {
+    auto get = [&](double CollectiveStats::*field) {
       return [&, field](const RunStats& r) {
-        const CollectiveStats* x = find(r.collectives, l);
-        return x ? field(*x) : static_cast<double>(NAN);
+        const CollectiveStats* x = r.collective(l);
+        return x ? x->*field : kNone;
       };
     };
-    w.each("collective", l, "bytes", "B", get([](const CollectiveStats& x) { return x.bytes; }));
-    w.each("collective", l, "time", "s", get([](const CollectiveStats& x) { return x.mean_seconds; }));
-    w.each("collective", l, "busbw", "B/s", get([](const CollectiveStats& x) { return x.busbw; }));
+    w.each("collective", l, "bytes", "B", get(&CollectiveStats::bytes));
+    w.each("collective", l, "time", "s", get(&CollectiveStats::mean_seconds));
+    w.each("collective", l, "busbw", "B/s", get(&CollectiveStats::busbw));
   }
+}
+
+void rank_rows(const Comparison& c, Writer& w) {
+  size_t world = 0;
+  for (const auto& r : c.runs) world = std::max(world, r.ranks.size());
   for (size_t rank = 0; rank < world; ++rank) {
     auto get = [&](double RankStats::*field) {
-      return [&, field](const RunStats& r) { return rank < r.ranks.size() ? r.ranks[rank].*field : static_cast<double>(NAN); };
+      return [&, field](const RunStats& r) { return rank < r.ranks.size() ? r.ranks[rank].*field : kNone; };
     };
     const std::string item = std::to_string(rank);
     w.each("rank", item, "compute", "s", get(&RankStats::compute));
@@ -107,23 +109,37 @@ std::string summary_csv(const Comparison& c) {
     w.each("rank", item, "pipeline_bubble", "s", get(&RankStats::bubble));
     w.each("rank", item, "idle", "s", get(&RankStats::idle));
   }
+}
+
+void route_and_link_rows(const Comparison& c, Writer& w) {
+  std::set<std::string> routes;
+  for (const auto& r : c.runs)
+    for (const auto& rt : r.routes) routes.insert(rt.key);
   for (const auto& k : routes)
     w.each("route", k, "time_per_step", "s", [&](const RunStats& r) {
-      for (const auto& rt : r.routes)
-        if (rt.key == k) return rt.seconds;
-      return static_cast<double>(NAN);
+      const RouteStats* route = r.route(k);
+      return route ? route->seconds : kNone;
     });
-  if (!c.runs.empty())
-    for (size_t l = 0; l < c.runs.front().links.size(); ++l) {
-      const std::string& name = c.runs.front().links[l].name;
-      auto get = [&](double LinkStats::*field) {
-        return [&, field](const RunStats& r) { return l < r.links.size() ? r.links[l].*field : static_cast<double>(NAN); };
-      };
-      w.each("link", name, "bytes_per_step_ab", "B", get(&LinkStats::bytes_up));
-      w.each("link", name, "bytes_per_step_ba", "B", get(&LinkStats::bytes_down));
-      w.each("link", name, "utilisation", "1", get(&LinkStats::utilisation));
-      w.each("link", name, "comm_time_per_step", "s", get(&LinkStats::comm_seconds));
-    }
+  if (c.runs.empty()) return;
+  for (size_t l = 0; l < c.runs.front().links.size(); ++l) {
+    const std::string& name = c.runs.front().links[l].name;
+    auto get = [&](double LinkStats::*field) {
+      return [&, field](const RunStats& r) { return l < r.links.size() ? r.links[l].*field : kNone; };
+    };
+    w.each("link", name, "bytes_per_step_ab", "B", get(&LinkStats::bytes_up));
+    w.each("link", name, "bytes_per_step_ba", "B", get(&LinkStats::bytes_down));
+    w.each("link", name, "utilisation", "1", get(&LinkStats::utilisation));
+    w.each("link", name, "comm_time_per_step", "s", get(&LinkStats::comm_seconds));
+  }
+}
+}  // namespace
+
+std::string summary_csv(const Comparison& c) {
+  Writer w(c);
+  run_rows(c, w);
+  collective_rows(c, w);
+  rank_rows(c, w);
+  route_and_link_rows(c, w);
   return w.str();
 }
 

@@ -8,14 +8,17 @@
 
 #include <fmt/format.h>
 
-#include "reports/format.h"
+#include "core/format.h"
 #include "topologies/routing.h"
 #include "topologies/topology.h"
 
 namespace clustertwin::reports {
 
 namespace {
-std::string format_seconds(double s) { return seconds(s); }
+using core::format_error_percent;
+using core::format_percent;
+using core::format_rate;
+using core::format_seconds;
 
 double median(std::vector<double> v) {
   if (v.empty()) return 0;
@@ -65,9 +68,9 @@ bool compute_everywhere(const RunStats& p, const RunStats& m, std::vector<Hint>&
   const double n = static_cast<double>(errs.size());
   std::string devices = device_names(topology_of(p, m));
   out.push_back({"compute is off on every rank: the device figures",
-                 fmt::format("compute per step and rank: predicted {}, measured {} ({:+.1f} %); every rank between "
-                             "{:+.1f} % and {:+.1f} %",
-                             format_seconds(sp / n), format_seconds(sm / n), error_percent(sp, sm), *lo, *hi),
+                 fmt::format("compute per step and rank: predicted {}, measured {} ({}); every rank between {} and {}",
+                             format_seconds(sp / n), format_seconds(sm / n), format_error_percent(error_percent(sp, sm)),
+                             format_error_percent(*lo), format_error_percent(*hi)),
                  fmt::format("the device preset{} does not match this hardware: override the sustained figures "
                              "(peak_fp32 and compute_efficiency, or memory_bandwidth for memory-bound ops) on the "
                              "nodes in the topology; scaling them by {:.2f} matches this run",
@@ -97,9 +100,10 @@ bool one_rank_slow(const RunStats& p, const RunStats& m, std::vector<Hint>& out)
   for (size_t r : slow) {
     double p_c = p.ranks[r].compute, m_c = m.ranks[r].compute;
     out.push_back({fmt::format("one rank is slow: {}", rank_name(t, static_cast<int>(r))),
-                   fmt::format("rank {} compute per step: predicted {}, measured {} ({:+.1f} %); the other ranks' "
-                               "compute error is {:+.1f} % (median)",
-                               r, format_seconds(p_c), format_seconds(m_c), error_percent(p_c, m_c), others_error[r]),
+                   fmt::format("rank {} compute per step: predicted {}, measured {} ({}); the other ranks' compute error "
+                               "is {} (median)",
+                               r, format_seconds(p_c), format_seconds(m_c), format_error_percent(error_percent(p_c, m_c)),
+                               format_error_percent(others_error[r])),
                    "a straggler (background load, thermal throttling, a slower device than the topology says, such "
                    "as a Pi in the ring): every collective waits for it, so the other ranks' exposed communication "
                    "grows; check the node's device in the topology, or take it out of the ring",
@@ -146,10 +150,10 @@ bool routes_over_a_link_off(const RunStats& p, const RunStats& m, const std::vec
   for (const auto* e : off) lo = std::min(lo, e->err), hi = std::max(hi, e->err), dp += e->p->seconds, dm += e->m->seconds;
   for (const auto* e : ok) within = std::max(within, std::abs(e->err));
   out.push_back({fmt::format("the routes over {} are off: that link's figures", names),
-                 fmt::format("{} routes crossing it are off by {:+.1f} % to {:+.1f} % (predicted {}, measured {} per step); "
-                             "the {} route{} not cross it within {:.1f} %",
-                             off.size(), lo, hi, format_seconds(dp), format_seconds(dm), ok.size(),
-                             ok.size() > 1 ? "s that do" : " that does", within),
+                 fmt::format("{} routes crossing it are off by {} to {} (predicted {}, measured {} per step); the {} route{} not "
+                             "cross it within {}",
+                             off.size(), format_error_percent(lo), format_error_percent(hi), format_seconds(dp),
+                             format_seconds(dm), ok.size(), ok.size() > 1 ? "s that do" : " that does", format_percent(within)),
                  "the link's figures (bandwidth, latency, per-message overhead) are wrong, or the cable is: measure it "
                  "with `clustertwin bench sendrecv -t TOPO` between two nodes on either side (or `probe`) and write the "
                  "figures into the link's entry in the topology",
@@ -174,10 +178,10 @@ bool one_route_off(const RunStats& p, const RunStats& m, std::vector<Hint>& out)
   if (others > std::max(10.0, std::abs(w.err) / 3)) return routes_over_a_link_off(p, m, errs, out);
   std::string links = link_names(p, *w.p);
   out.push_back({fmt::format("one route is off: {}", w.m->key),
-                 fmt::format("{}: communication per step predicted {}, measured {} ({:+.1f} %){}; the other {} "
-                             "route{} within {:.1f} %",
-                             w.m->key, format_seconds(w.p->seconds), format_seconds(w.m->seconds), w.err,
-                             links.empty() ? "" : ", over " + links, errs.size() - 1, errs.size() > 2 ? "s" : "", others),
+                 fmt::format("{}: communication per step predicted {}, measured {} ({}){}; the other {} route{} within {}",
+                             w.m->key, format_seconds(w.p->seconds), format_seconds(w.m->seconds), format_error_percent(w.err),
+                             links.empty() ? "" : ", over " + links, errs.size() - 1, errs.size() > 2 ? "s" : "",
+                             format_percent(others)),
                  "that route's link figures (bandwidth, latency, per-message overhead) are wrong: measure the pair "
                  "with `clustertwin bench sendrecv -t TOPO` (or `probe`) and write the figures into the link's "
                  "entry in the topology",
@@ -202,9 +206,10 @@ bool small_vs_large(const RunStats& p, const RunStats& m, std::vector<Hint>& out
   double es = error_percent(sp, sm), el = error_percent(lp, lm);
   if (std::abs(es) < 25 || std::abs(el) > 10) return false;
   out.push_back({"small messages are off, large ones right: the per-message overhead",
-                 fmt::format("{} transfers under 256 KiB: predicted {}, measured {} each on average ({:+.1f} %); {} "
-                             "of 4 MiB or more: {:+.1f} %",
-                             ns, format_seconds(sp / ns), format_seconds(sm / ns), es, nl, el),
+                 fmt::format("{} transfers under 256 KiB: predicted {}, measured {} each on average ({}); {} of 4 MiB "
+                             "or more: {}",
+                             ns, format_seconds(sp / ns), format_seconds(sm / ns), format_error_percent(es), nl,
+                             format_error_percent(el)),
                  fmt::format("a fixed cost per message is off, not the bandwidth: the link type's `overhead` "
                              "(software cost per message at each endpoint) or its latency; measured minus predicted "
                              "is {} per small transfer",
@@ -223,7 +228,7 @@ std::string slow_collectives(const RunStats& p, const RunStats& m, const topo::T
     double pb = it->second->busbw;
     if (c.busbw > 1.5 * bw || pb < 3 * bw) continue;
     return fmt::format("{}: bus bandwidth measured {}, predicted {}; the control network ({}) carries {}", c.label,
-                       rate(c.busbw), rate(pb), t.control_network, rate(bw));
+                       format_rate(c.busbw), format_rate(pb), t.control_network, format_rate(bw));
   }
   return {};
 }
@@ -263,12 +268,11 @@ bool wrong_interface(const RunStats& p, const RunStats& m, std::vector<Hint>& ou
   std::string rtt = m.run ? slow_round_trips(*m.run, *t, control->latency) : "";
   if (evidence.empty() && rtt.empty()) return false;
   if (!rtt.empty()) evidence += (evidence.empty() ? "" : "; ") + rtt;
-  auto phase = [](const RunStats& s, const char* k) { return s.phases.count(k) ? s.phases.at(k) : 0.0; };
   out.push_back({"traffic on the Wi-Fi / control network: the wrong interface", evidence,
                  "the workers' traffic likely left the data cables: check that every node's `address:` is its "
                  "Thunderbolt / Ethernet address and that the OS routes the peers over that cable (`route get "
                  "PEER` on macOS, `ip route get PEER` on Linux)",
-                 std::abs(phase(m, "exposed communication") - phase(p, "exposed communication"))});
+                 std::abs(m.phase("exposed communication") - p.phase("exposed communication"))});
   return true;
 }
 
@@ -279,8 +283,8 @@ void communication_off(const RunStats& p, const RunStats& m, std::vector<Hint>& 
   if (mc <= 0 || std::abs(error_percent(pc, mc)) < 25) return;
   const double n = std::max<size_t>(1, m.ranks.size());
   out.push_back({"communication is off on every route: the link figures",
-                 fmt::format("time in collectives and sends per step and rank: predicted {}, measured {} ({:+.1f} %)",
-                             format_seconds(pc / n), format_seconds(mc / n), error_percent(pc, mc)),
+                 fmt::format("time in collectives and sends per step and rank: predicted {}, measured {} ({})",
+                             format_seconds(pc / n), format_seconds(mc / n), format_error_percent(error_percent(pc, mc))),
                  "the links' bandwidth, latency or per-message overhead do not match this network: measure them "
                  "with `clustertwin bench allreduce -t TOPO` (or `probe`) and write the figures into the topology",
                  std::abs(mc - pc) / n});

@@ -7,69 +7,77 @@
 
 #include <fmt/format.h>
 
-#include "core/units.h"
+#include "core/format.h"
 #include "reports/compare.h"
-#include "reports/format.h"
 #include "topologies/topology.h"
 
 namespace clustertwin::reports {
 
 namespace {
+using core::format_error_percent;
+using core::format_seconds;
+using core::format_signed_seconds;
 using Fmt = std::function<std::string(double)>;
 
-std::string secs(double s) { return seconds(s); }
-std::string signed_secs(double s) { return signed_seconds(s); }
-std::string pct(double e) { return percent(e); }
+// Cells are seconds unless a row says otherwise (a lambda: format_seconds' default argument does
+// not travel in a Fmt).
+const Fmt kSeconds = [](double s) { return format_seconds(s); };
 std::string num(double v) { return fmt::format("{:.2f}", v); }
 
 bool two(const Comparison& c) { return c.runs.size() == 2 && c.paired(); }
 
-// Header cells for one value per run, then the error columns.
-std::string head(const Comparison& c) {
-  std::string h, a;
-  for (const auto& r : c.runs) h += fmt::format(" {} |", r.name), a += "---:|";
+// Header cells for one value per run, then the error columns, and their alignment row.
+struct Head {
+  std::string cells, align;
+};
+
+Head head(const Comparison& c) {
+  Head h;
+  for (const auto& r : c.runs) h.cells += fmt::format(" {} |", r.name), h.align += "---:|";
   if (two(c)) {
-    h += " Δ | error |", a += "---:|---:|";
+    h.cells += " Δ | error |", h.align += "---:|---:|";
   } else if (c.reference >= 0) {
     for (size_t i = 0; i < c.runs.size(); ++i)
-      if (static_cast<int>(i) != c.reference) h += fmt::format(" error {} |", c.runs[i].name), a += "---:|";
+      if (static_cast<int>(i) != c.reference) h.cells += fmt::format(" error {} |", c.runs[i].name), h.align += "---:|";
   }
-  return h + "\n" + a;
+  return h;
 }
 
 // The cells of one row: each run's value, then Δ and error against the reference.
-std::string cells(const Comparison& c, const std::vector<double>& v, const Fmt& f, const Fmt& delta = signed_secs) {
+std::string cells(const Comparison& c, const std::vector<double>& v, const Fmt& f = kSeconds,
+                  const Fmt& delta = format_signed_seconds) {
   std::string out;
   for (double x : v) out += fmt::format(" {} |", f(x));
   if (two(c)) {
     double p = v[c.predicted], m = v[c.reference];
-    out += fmt::format(" {} | {} |", delta(p - m), pct(error_percent(p, m)));
+    out += fmt::format(" {} | {} |", delta(p - m), format_error_percent(error_percent(p, m)));
   } else if (c.reference >= 0) {
     for (size_t i = 0; i < v.size(); ++i)
-      if (static_cast<int>(i) != c.reference) out += fmt::format(" {} |", pct(error_percent(v[i], v[c.reference])));
+      if (static_cast<int>(i) != c.reference)
+        out += fmt::format(" {} |", format_error_percent(error_percent(v[i], v[c.reference])));
   }
   return out;
 }
 
 std::string table_start(const Comparison& c, const std::string& first) {
-  std::string h = head(c);
-  auto nl = h.find('\n');
-  return fmt::format("| {} |{}\n|---|{}\n", first, h.substr(0, nl), h.substr(nl + 1));
+  Head h = head(c);
+  return fmt::format("| {} |{}\n|---|{}\n", first, h.cells, h.align);
 }
 
-double phase(const RunStats& s, const std::string& k) {
-  auto it = s.phases.find(k);
-  return it == s.phases.end() ? 0 : it->second;
+// Each name (a collective's label, a route's key) that some run has, once, in the order first seen.
+template <typename T>
+std::vector<std::string> names(const Comparison& c, std::vector<T> RunStats::*items, std::string T::*name) {
+  std::vector<std::string> out;
+  for (const auto& r : c.runs)
+    for (const auto& x : r.*items)
+      if (std::find(out.begin(), out.end(), x.*name) == out.end()) out.push_back(x.*name);
+  return out;
 }
 
+// The phases some run has: with time, or the waiting kinds every traced run has even at zero.
 std::vector<std::string> phases_present(const Comparison& c) {
   std::vector<std::string> out;
-  std::vector<std::string> order = kPhaseOrder;
-  order.insert(order.begin(), "compute");
-  for (const auto& r : c.runs)
-    for (const auto& [k, v] : r.phases)
-      if (std::find(order.begin(), order.end(), k) == order.end()) order.push_back(k);
-  for (const auto& k : order) {
+  for (const auto& k : phase_order(c.runs)) {
     bool any = false;
     for (const auto& r : c.runs) any |= r.phases.count(k) && (r.phases.at(k) > 0 || k == "idle" || k == "exposed communication");
     if (any) out.push_back(k);
@@ -120,9 +128,9 @@ std::string step_table(const Comparison& c) {
     return v;
   };
   std::string out = "## Step time\n\n" + table_start(c, "per step");
-  out += fmt::format("| step time (mean) |{}\n", cells(c, values([](const RunStats& r) { return r.step_mean; }), secs));
-  out += fmt::format("| step time (p50) |{}\n", cells(c, values([](const RunStats& r) { return r.step_p50; }), secs));
-  out += fmt::format("| step time (p95) |{}\n", cells(c, values([](const RunStats& r) { return r.step_p95; }), secs));
+  out += fmt::format("| step time (mean) |{}\n", cells(c, values([](const RunStats& r) { return r.step_mean; })));
+  out += fmt::format("| step time (p50) |{}\n", cells(c, values([](const RunStats& r) { return r.step_p50; })));
+  out += fmt::format("| step time (p95) |{}\n", cells(c, values([](const RunStats& r) { return r.step_p95; })));
   auto signed_num = [](double d) { return fmt::format("{:+.2f}", d); };
   out += fmt::format("| samples/s |{}\n",
                      cells(c, values([](const RunStats& r) { return r.run->summary.samples_per_second; }), num, signed_num));
@@ -134,7 +142,7 @@ std::string step_table(const Comparison& c) {
     out += fmt::format("| prefill tokens/s |{}\n",
                        cells(c, values([](const RunStats& r) { return r.run->summary.prefill_tokens_per_second; }), num, signed_num));
     out += fmt::format("| time to first token |{}\n",
-                       cells(c, values([](const RunStats& r) { return r.run->summary.time_to_first_token; }), secs));
+                       cells(c, values([](const RunStats& r) { return r.run->summary.time_to_first_token; }), kSeconds));
   }
   size_t steps = 0;
   for (const auto& r : c.runs) steps = std::max(steps, r.step_seconds.size());
@@ -144,7 +152,7 @@ std::string step_table(const Comparison& c) {
     for (size_t s = 0; s < shown; ++s)
       out += fmt::format("| {} |{}\n", s, cells(c, values([&](const RunStats& r) {
                                                   return s < r.step_seconds.size() ? r.step_seconds[s] : 0.0;
-                                                }), secs));
+                                                })));
     if (shown < steps) out += fmt::format("\n({} more steps in summary.csv.)\n", steps - shown);
   }
   return out + "\n";
@@ -154,39 +162,35 @@ std::string phase_table(const Comparison& c) {
   std::string out = "## Per phase (seconds per step, mean over ranks)\n\n" + table_start(c, "phase");
   for (const auto& k : phases_present(c)) {
     std::vector<double> v;
-    for (const auto& r : c.runs) v.push_back(phase(r, k));
-    out += fmt::format("| {} |{}\n", k, cells(c, v, secs));
+    for (const auto& r : c.runs) v.push_back(r.phase(k));
+    out += fmt::format("| {} |{}\n", k, cells(c, v));
   }
   return out + "\n";
 }
 
 std::string collective_table(const Comparison& c) {
-  std::vector<std::string> labels;
-  for (const auto& r : c.runs)
-    for (const auto& col : r.collectives)
-      if (std::find(labels.begin(), labels.end(), col.label) == labels.end()) labels.push_back(col.label);
+  auto labels = names(c, &RunStats::collectives, &CollectiveStats::label);
   if (labels.empty()) return {};
-  std::string h = head(c);
-  auto nl = h.find('\n');
+  Head h = head(c);
   std::string out = fmt::format("## Per collective (one occurrence, mean over ranks and steps)\n\n"
                                 "| collective | kind / algorithm | ranks | size | × per step |{}",
-                                h.substr(0, nl));
-  std::string align = "|---|---|---:|---:|---:|" + h.substr(nl + 1);
+                                h.cells);
+  std::string align = "|---|---|---:|---:|---:|" + h.align;
   for (const auto& r : c.runs) out += fmt::format(" busbw {} |", r.name), align += "---:|";
   out += "\n" + align + "\n";
   for (const auto& label : labels) {
     std::vector<double> t, bw;
     const CollectiveStats* any = nullptr;
     for (const auto& r : c.runs) {
-      auto it = std::find_if(r.collectives.begin(), r.collectives.end(), [&](const auto& x) { return x.label == label; });
-      t.push_back(it == r.collectives.end() ? 0 : it->mean_seconds);
-      bw.push_back(it == r.collectives.end() ? 0 : it->busbw);
-      if (!any && it != r.collectives.end()) any = &*it;
+      const CollectiveStats* x = r.collective(label);
+      t.push_back(x ? x->mean_seconds : 0);
+      bw.push_back(x ? x->busbw : 0);
+      if (!any) any = x;
     }
     std::string kind = any->kind.empty() ? "-" : any->kind + " / " + any->algorithm;
     out += fmt::format("| {} | {} | {} | {} | {:g} |{}", label, kind, any->group_size ? fmt::format("{}", any->group_size) : "-",
-                       core::format_bytes(any->bytes), any->per_step, cells(c, t, secs));
-    for (double b : bw) out += fmt::format(" {} |", rate(b));
+                       core::format_bytes(any->bytes), any->per_step, cells(c, t));
+    for (double b : bw) out += fmt::format(" {} |", core::format_rate(b));
     out += "\n";
   }
   return out + "\nbusbw = size / time × the nccl-tests factor of the kind (all-reduce 2(n−1)/n, all-gather and "
@@ -205,15 +209,9 @@ std::string rank_table(const Comparison& c) {
   for (const auto& r : c.runs) world = std::max(world, r.ranks.size());
   if (world == 0) return {};
   const RunStats& ref = c.runs[c.reference >= 0 ? c.reference : 0];
-  std::vector<double> comp;
-  for (const auto& rs : ref.ranks) comp.push_back(rs.compute);
-  std::vector<double> sorted = comp;
-  std::sort(sorted.begin(), sorted.end());
-  double median = sorted.empty() ? 0 : sorted[sorted.size() / 2];
-  std::string h = head(c);
-  auto nl = h.find('\n');
-  std::string out = fmt::format("## Per rank (seconds per step)\n\n| rank | node | compute:{}", h.substr(0, nl));
-  std::string align = "|---:|---|" + h.substr(nl + 1);
+  Head h = head(c);
+  std::string out = fmt::format("## Per rank (seconds per step)\n\n| rank | node | compute:{}", h.cells);
+  std::string align = "|---:|---|" + h.align;
   for (const auto& r : c.runs) out += fmt::format(" waiting {} |", r.name), align += "---:|";
   out += " note |\n" + align + "---|\n";
   const auto shown = ranks_to_show(ref, 64);
@@ -222,13 +220,13 @@ std::string rank_table(const Comparison& c) {
     for (const auto& r : c.runs) {
       const RankStats* rs = rank < r.ranks.size() ? &r.ranks[rank] : nullptr;
       v.push_back(rs ? rs->compute : 0);
-      wait.push_back(rs ? rs->exposed + rs->bubble + rs->idle : 0);
+      wait.push_back(rs ? rs->waiting() : 0);
     }
     std::string note;
-    if (rank < comp.size() && median > 0 && comp[rank] > 1.1 * median)
-      note = fmt::format("slowest: compute {} over the median ({})", pct((comp[rank] / median - 1) * 100), ref.name);
-    out += fmt::format("| {} | {} |{}", rank, node_of(c.runs.front(), static_cast<int>(rank)), cells(c, v, secs));
-    for (double w : wait) out += fmt::format(" {} |", secs(w));
+    if (auto over = compute_over_median(ref, rank))
+      note = fmt::format("slowest: compute {} over the median ({})", format_error_percent(*over), ref.name);
+    out += fmt::format("| {} | {} |{}", rank, node_of(c.runs.front(), static_cast<int>(rank)), cells(c, v));
+    for (double w : wait) out += fmt::format(" {} |", format_seconds(w));
     out += fmt::format(" {} |\n", note);
   }
   if (shown.size() < world)
@@ -237,48 +235,48 @@ std::string rank_table(const Comparison& c) {
   return out + "\nwaiting = exposed communication + pipeline bubble + idle.\n\n";
 }
 
-std::string route_table(const Comparison& c) {
-  std::vector<std::string> keys;
-  for (const auto& r : c.runs)
-    for (const auto& rt : r.routes)
-      if (std::find(keys.begin(), keys.end(), rt.key) == keys.end()) keys.push_back(rt.key);
-  if (keys.empty()) return {};
+// The links of the first run's topology: bytes, every run's utilisation, and the time of the routes over them.
+std::string link_table(const Comparison& c) {
   const RunStats& first = c.runs.front();
-  std::string h = head(c);
-  std::string out = fmt::format("## Per route (time in its collectives and sends per step, summed over ranks)\n\n"
-                                "| route |{} links |\n|---|{}---|\n",
-                                h.substr(0, h.find('\n')), h.substr(h.find('\n') + 1));
+  if (first.links.empty()) return {};
+  Head h = head(c);
+  std::string out = "\n| link | bytes per step a→b | b→a |";
+  std::string align = "|---|---:|---:|";
+  for (const auto& r : c.runs) out += fmt::format(" utilisation {} |", r.name), align += "---:|";
+  out += " comm over it:" + h.cells + "\n" + align + h.align + "\n";
+  for (size_t l = 0; l < first.links.size(); ++l) {
+    const auto& L = first.links[l];
+    out += fmt::format("| {} | {} | {} |", L.name, core::format_bytes(L.bytes_up), core::format_bytes(L.bytes_down));
+    std::vector<double> v;
+    for (const auto& r : c.runs) {
+      double u = l < r.links.size() ? r.links[l].utilisation : 0;
+      out += fmt::format(" {} |", core::format_percent(u * 100));
+      v.push_back(l < r.links.size() ? r.links[l].comm_seconds : 0);
+    }
+    out += cells(c, v) + "\n";
+  }
+  return out + "\nutilisation = bytes per step / (bandwidth × mean step time), busier direction; comm over it = time in "
+               "the collectives and sends whose traffic crosses the link.\n";
+}
+
+std::string route_table(const Comparison& c) {
+  auto keys = names(c, &RunStats::routes, &RouteStats::key);
+  if (keys.empty()) return {};
+  Head h = head(c);
+  std::string out = "## Per route (time in its collectives and sends per step, summed over ranks)\n\n| route |" + h.cells +
+                    " links |\n|---|" + h.align + "---|\n";
   for (const auto& k : keys) {
     std::vector<double> v;
     std::string links;
     for (const auto& r : c.runs) {
-      auto it = std::find_if(r.routes.begin(), r.routes.end(), [&](const auto& x) { return x.key == k; });
-      v.push_back(it == r.routes.end() ? 0 : it->seconds);
-      if (links.empty() && it != r.routes.end())
-        for (int l : it->links) links += fmt::format("{}{}", links.empty() ? "" : ", ", r.links[l].name);
+      const RouteStats* route = r.route(k);
+      v.push_back(route ? route->seconds : 0);
+      if (links.empty() && route)
+        for (int l : route->links) links += fmt::format("{}{}", links.empty() ? "" : ", ", r.links[l].name);
     }
-    out += fmt::format("| {} |{} {} |\n", k, cells(c, v, secs), links.empty() ? "-" : links);
+    out += fmt::format("| {} |{} {} |\n", k, cells(c, v), links.empty() ? "-" : links);
   }
-  if (!first.links.empty()) {
-    out += "\n| link | bytes per step a→b | b→a |";
-    std::string align = "|---|---:|---:|";
-    for (const auto& r : c.runs) out += fmt::format(" utilisation {} |", r.name), align += "---:|";
-    out += " comm over it:" + h.substr(0, h.find('\n')) + "\n" + align + h.substr(h.find('\n') + 1) + "\n";
-    for (size_t l = 0; l < first.links.size(); ++l) {
-      const auto& L = first.links[l];
-      out += fmt::format("| {} | {} | {} |", L.name, core::format_bytes(L.bytes_up), core::format_bytes(L.bytes_down));
-      std::vector<double> v;
-      for (const auto& r : c.runs) {
-        double u = l < r.links.size() ? r.links[l].utilisation : 0;
-        out += fmt::format(" {:.1f} % |", u * 100);
-        v.push_back(l < r.links.size() ? r.links[l].comm_seconds : 0);
-      }
-      out += cells(c, v, secs) + "\n";
-    }
-    out += "\nutilisation = bytes per step / (bandwidth × mean step time), busier direction; comm over it = time in "
-           "the collectives and sends whose traffic crosses the link.\n";
-  }
-  return out + "\n";
+  return out + link_table(c) + "\n";
 }
 
 std::string worst_table(const Comparison& c) {
@@ -289,14 +287,16 @@ std::string worst_table(const Comparison& c) {
                                 "rank |\n|---|---:|---:|---:|---:|---:|---:|\n",
                                 pn, mn);
   for (const auto& d : c.worst_labels)
-    out += fmt::format("| {} | {} | {} | {} | {} | {:g} | {} |\n", d.label, secs(d.predicted), secs(d.measured),
-                       signed_secs(d.predicted - d.measured), pct(error_percent(d.predicted, d.measured)), d.per_step,
-                       signed_secs((d.predicted - d.measured) * d.per_step));
+    out += fmt::format("| {} | {} | {} | {} | {} | {:g} | {} |\n", d.label, format_seconds(d.predicted),
+                       format_seconds(d.measured), format_signed_seconds(d.predicted - d.measured),
+                       format_error_percent(error_percent(d.predicted, d.measured)), d.per_step,
+                       format_signed_seconds((d.predicted - d.measured) * d.per_step));
   out += fmt::format("\n| single op (rank, op id, step) | {} | {} | Δ | error |\n|---|---:|---:|---:|---:|\n", pn, mn);
   for (const auto& d : c.worst_ops)
     out += fmt::format("| {} (rank {}, op {}, step {}) | {} | {} | {} | {} |\n", d.label, d.rank, d.op, d.step,
-                       secs(d.predicted), secs(d.measured), signed_secs(d.predicted - d.measured),
-                       pct(error_percent(d.predicted, d.measured)));
+                       format_seconds(d.predicted), format_seconds(d.measured),
+                       format_signed_seconds(d.predicted - d.measured),
+                       format_error_percent(error_percent(d.predicted, d.measured)));
   out += fmt::format("\nMatched by (rank, op id): {} op executions; {} only in the {} run, {} only in the {} run.\n\n",
                      c.matched, c.only_predicted, pn, c.only_measured, mn);
   return out;

@@ -7,7 +7,7 @@
 
 #include <fmt/format.h>
 
-#include "core/units.h"
+#include "core/format.h"
 #include "topologies/routing.h"
 
 namespace clustertwin::topo {
@@ -254,9 +254,10 @@ class Linter {
       auto [ra, rb] = pairs.front();
       std::string more = pairs.size() > 1 ? fmt::format(" (and {} more rank pairs)", pairs.size() - 1) : "";
       add("T004", l.pos,
-          fmt::format("ranks {} ('{}') and {} ('{}'){} run collectives over the Wi-Fi link {} ({:.0f} Mb/s {}-duplex, "
+          fmt::format("ranks {} ('{}') and {} ('{}'){} run collectives over the Wi-Fi link {} ({} {}-duplex, "
                       "{} one way): every step of the collective waits on it",
-                      ra, node(rank_node_[ra]).name, rb, node(rank_node_[rb]).name, more, link_name(l), l.type.bandwidth * 8 / 1e6,
+                      ra, node(rank_node_[ra]).name, rb, node(rank_node_[rb]).name, more, link_name(l),
+                      core::format_bit_rate(l.type.bandwidth),
                       l.type.full_duplex ? "full" : "half", core::format_seconds(l.type.latency)),
           "wire this node (Ethernet or Thunderbolt), or leave it out of the collectives");
     }

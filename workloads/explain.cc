@@ -8,7 +8,7 @@
 
 #include <fmt/format.h>
 
-#include "core/units.h"
+#include "core/format.h"
 #include "workloads/builder.h"
 #include "workloads/collectives.h"
 #include "workloads/compile.h"
@@ -64,9 +64,10 @@ void model_section(std::string& out, const Workload& w) {
     const double total = training_flops_per_token(m, w.seq_len);
     out += fmt::format("  training FLOPs per token = 6·N_matmul + 6·layers·seq·q_dim = 6 x {} + 6 x {} x {} x {} = {}\n",
                        count(n_matmul), m.layers, w.seq_len, m.q_dim(), flops(total));
-    out += fmt::format("    (forward 2 per weight, backward 4; the attention term is {:.1f} % at seq {}; 6·N with all {} "
+    out += fmt::format("    (forward 2 per weight, backward 4; the attention term is {} at seq {}; 6·N with all {} "
                        "parameters would say {})\n",
-                       100 * attention / total, w.seq_len, count(static_cast<double>(active_param_count(m))),
+                       core::format_percent(100 * attention / total), w.seq_len,
+                       count(static_cast<double>(active_param_count(m))),
                        flops(6.0 * static_cast<double>(active_param_count(m))));
   } else {
     out += fmt::format("  prefill FLOPs per prompt token ≈ 2·N_matmul + 2·layers·prompt·q_dim; {} and the KV cache once per "
@@ -250,9 +251,9 @@ double waiting_fraction(const Workload& w, const Cluster& c) {
 void bubble_section(std::string& out, const Workload& w, const Cluster& c, const Layout& l) {
   if (l.pp <= 1) return;
   if (w.task == Task::Infer) {
-    out += fmt::format("\nPipeline: a batch passes the {} stages one after another: each stage idles (p-1)/p = {:.1f} % of a "
+    out += fmt::format("\nPipeline: a batch passes the {} stages one after another: each stage idles (p-1)/p = {} of a "
                        "decode step\n",
-                       l.pp, 100.0 * (l.pp - 1) / l.pp);
+                       l.pp, core::format_percent(100.0 * (l.pp - 1) / l.pp));
     return;
   }
   const Hybrid plan = model_parallel_plan(w.parallel);
@@ -260,14 +261,15 @@ void bubble_section(std::string& out, const Workload& w, const Cluster& c, const
   double b = bubble_fraction(p.kind, l.pp, p.micro_batches, l.virtual_stages);
   if (p.kind == Schedule::Interleaved)
     out += fmt::format("\nPipeline bubble ({}, p = {} stages, m = {} micro-batches, v = {} chunks per rank):\n"
-                       "  (p-1)/(v·m+p-1) = {}/({}·{}+{}) = {:.1f} % of the step idle when the stages take equal time\n",
+                       "  (p-1)/(v·m+p-1) = {}/({}·{}+{}) = {} of the step idle when the stages take equal time\n",
                        name(p.kind), l.pp, p.micro_batches, l.virtual_stages, l.pp - 1, l.virtual_stages,
-                       p.micro_batches, l.pp - 1, 100 * b);
+                       p.micro_batches, l.pp - 1, core::format_percent(100 * b));
   else
     out += fmt::format("\nPipeline bubble ({}, p = {} stages, m = {} micro-batches):\n"
-                       "  (p-1)/(m+p-1) = {}/{} = {:.1f} % of the step idle when the stages take equal time (more "
+                       "  (p-1)/(m+p-1) = {}/{} = {} of the step idle when the stages take equal time (more "
                        "micro-batches shrink it)\n",
-                       name(p.kind), l.pp, p.micro_batches, l.pp - 1, p.micro_batches + l.pp - 1, 100 * b);
+                       name(p.kind), l.pp, p.micro_batches, l.pp - 1, p.micro_batches + l.pp - 1,
+                       core::format_percent(100 * b));
   out += "  layers per stage:";
   for (size_t v = 0; v < l.layers.size(); ++v) out += fmt::format(" {}", l.layers[v]);
   const Split split = plan.split.kind;
@@ -277,9 +279,9 @@ void bubble_section(std::string& out, const Workload& w, const Cluster& c, const
                                                             "activations"
                                  : split == Split::Layers ? "as written"
                                                           : "even");
-  out += fmt::format("  this split on this cluster: ranks wait {:.1f} % of the step (bubble and uneven stages; compute "
+  out += fmt::format("  this split on this cluster: ranks wait {} of the step (bubble and uneven stages; compute "
                      "at each device's roofline, communication left out: `predict` adds it)\n",
-                     100 * waiting_fraction(w, c));
+                     core::format_percent(100 * waiting_fraction(w, c)));
 }
 
 void memory_section(std::string& out, const Workload& w, const core::Program& p, const Cluster& c, int shown) {

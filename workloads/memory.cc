@@ -5,7 +5,7 @@
 
 #include <fmt/format.h>
 
-#include "core/units.h"
+#include "core/format.h"
 #include "workloads/builder.h"
 #include "workloads/ddp.h"
 

@@ -10,7 +10,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "core/units.h"
+#include "core/format.h"
 #include "run_cli.h"
 #include "temp_dir.h"
 

@@ -128,6 +128,16 @@ std::pair<std::string, std::string> write_synthetic_pair(const std::filesystem::
           write_synthetic(dir / "meas", "measured", world, steps, true)};
 }
 
+std::pair<std::string, std::string> write_hand_pair(const std::filesystem::path& dir) {
+  auto write = [&](const char* name, const char* backend, double compute, double step) {
+    RunBuilder b(2, 1);
+    for (int r = 0; r < 2; ++r)
+      b.compute(r, 0, core::Phase::Forward, "fwd", 0, compute).collective(r, 0, "grad", 100e6, compute, step);
+    return b.write(dir / name, backend);
+  };
+  return {write("pred", "predicted", 1.0, 1.6), write("meas", "measured", 1.2, 2.2)};
+}
+
 size_t count(const std::string& hay, const std::string& needle) {
   size_t n = 0;
   for (size_t pos = hay.find(needle); pos != std::string::npos; pos = hay.find(needle, pos + needle.size())) ++n;

@@ -47,6 +47,11 @@ std::string read_file(const std::filesystem::path& p);
 // Writes DIR/pred and DIR/meas (with topology.yaml) and returns their paths.
 std::pair<std::string, std::string> write_synthetic_pair(const std::filesystem::path& dir, int world, int steps);
 
+// A pair small enough to check by hand: 2 ranks, 1 step, no topology; each rank computes (phase
+// forward, label "fwd") then all-reduces 100 MB (label "grad"). Predicted: compute [0, 1], all-reduce
+// [1, 1.6]; measured: compute [0, 1.2], all-reduce [1.2, 2.2]. Writes DIR/pred and DIR/meas.
+std::pair<std::string, std::string> write_hand_pair(const std::filesystem::path& dir);
+
 // Occurrences of `needle` in `hay`.
 size_t count(const std::string& hay, const std::string& needle);
 

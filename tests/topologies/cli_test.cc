@@ -96,7 +96,7 @@ TEST(TopologyShow, DotIsAGraphvizGraph) {
 TEST(TopologyPresets, FiguresWithTheirSources) {
   Result r = run("topology presets mac-mini-m4");
   EXPECT_EQ(r.code, 0) << r.output;
-  EXPECT_TRUE(has(r, "memory_bandwidth    120 GB/s")) << r.output;
+  EXPECT_TRUE(has(r, "memory_bandwidth    120.00 GB/s")) << r.output;
   EXPECT_TRUE(has(r, "[S] support.apple.com/en-sg/121555")) << r.output;
   Result all = run("topology presets");
   EXPECT_TRUE(has(all, "tb5-rdma: ")) << all.output;
