@@ -28,7 +28,7 @@ double training_activation_bytes(const Workload& w, int64_t layers, bool with_he
 
 core::MemoryUse data_parallel_memory_of(const Workload& w, int world) {
   const double params = static_cast<double>(param_count(w.model)), n = world;
-  const double wb = core::bytes_per_element(w.precision.weights), gb = core::bytes_per_element(w.precision.gradients);
+  const double wb = w.precision.weights.bytes_per_element(), gb = core::bytes_per_element(w.precision.gradients);
   const Zero plan = data_parallel_plan(w.parallel);
   const int stage = plan.stage;
   core::MemoryUse m;
@@ -75,7 +75,7 @@ std::string advice(const Workload& w, const core::MemoryUse& m, int world) {
   if (w.task == Task::Infer)
     return "try more tensor- or pipeline-parallel ranks, a smaller batch or prompt, or int8/int4 weights";
   std::string ckpt = w.memory.activation_checkpointing ? "" : ", activation_checkpointing: true";
-  std::string half = w.precision.weights == core::DType::F32 ? ", bf16 weights and gradients" : "";
+  std::string half = w.precision.weights.element == core::DType::F32 ? ", bf16 weights and gradients" : "";
   switch (w.parallel.strategy()) {
     case Strategy::Ddp: return fmt::format("sharding the model: strategy: fsdp (ZeRO-3), or zero with stage 1 or 2{}", ckpt);
     case Strategy::Zero: {

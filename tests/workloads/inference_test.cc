@@ -97,7 +97,7 @@ TEST(Inference, SeventyBDoesNotFitOneMacStudio) {
     EXPECT_NE(std::string(e.what()).find("more tensor- or pipeline-parallel ranks"), std::string::npos) << e.what();
   }
   // int4 weights: 35 GB: it fits
-  w.precision.weights = core::DType::I4;
+  w.precision.weights = exact_format(core::DType::I4);
   EXPECT_NO_THROW(compile(w, support::cluster(1, 96e9)));
 }
 
