@@ -33,6 +33,9 @@ const std::vector<Format> kFormats{
      "2 masks, x scale"},
     {"q2_k", 2.625, DType::F16, 4,
      "[D] ggml block_q2_K: 16 B scales/mins + 64 B + fp16 d, dmin = 84 B / 256; ops: shift, mask, x scale, - min"},
+    {"iq2_xxs", 2.0625, DType::F16, 5,
+     "[D] ggml block_iq2_xxs: fp16 d + 64 B (8-element lattice indices, signs, 4-bit scales) = 66 B / 256; "
+     "ops: grid lookup, sign, x scale (per element, amortised indices)"},
     {"mlx-8bit", 8.5, DType::F16, 2,
      "[D] MLX affine quantize, bits 8, group 64: 8 + (fp16 scale + fp16 bias) / 64 = 8.5; ops: scale x q + bias (fma)"},
     {"mlx-4bit", 4.5, DType::F16, 4,
