@@ -26,8 +26,9 @@ const std::vector<Format> kFormats{
      "[D] ggml block_q4_K: fp16 d, dmin + 12 B 6-bit scales + 128 B = 144 B / 256; ops: mask, x scale, - min"},
     {"q4_k_m", 4.85, DType::F16, 3.7,
      "[D] llama.cpp Q4_K_M: Q4_K (4.5) with Q6_K (6.5625: 210 B / 256) for output and half the layers' "
-     "attn_v, ffn_down: 19 % Q6_K in Llama 3.1 8B = 4.89, 15 % in 70B = 4.82 (llama.cpp reports 4.89 "
-     "for 8B); ops: 3 (Q4_K), 7 (Q6_K: 2 masks, 2 shifts, or, -32, x scale), mixed"},
+     "attn_v, ffn_down: 19 % Q6_K in Llama 3.1 8B = 4.89, 15 % in 70B = 4.82 (llama.cpp's "
+     "tools/quantize/README.md: 4.84 for Llama 2 7B); ops: 3 (Q4_K), 7 (Q6_K: 2 masks, 2 shifts, or, -32, "
+     "x scale), mixed"},
     {"q3_k", 3.4375, DType::F16, 5,
      "[D] ggml block_q3_K: 32 B high bits + 64 B + 12 B scales + fp16 d = 110 B / 256; ops: 2 shifts, "
      "2 masks, x scale"},
