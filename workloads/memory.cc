@@ -73,7 +73,7 @@ std::string breakdown(const core::MemoryUse& m) {
 
 std::string advice(const Workload& w, const core::MemoryUse& m, int world) {
   if (w.task == Task::Infer)
-    return "try more tensor- or pipeline-parallel ranks, a smaller batch or prompt, or int8/int4 weights";
+    return "try more tensor- or pipeline-parallel ranks, a smaller batch or prompt, or a smaller weight format (q8_0, q4_k_m, mlx-4bit: `clustertwin presets`)";
   std::string ckpt = w.memory.activation_checkpointing ? "" : ", activation_checkpointing: true";
   std::string half = w.precision.weights.element == core::DType::F32 ? ", bf16 weights and gradients" : "";
   switch (w.parallel.strategy()) {
