@@ -4,6 +4,7 @@
 #include "cli/app.h"
 #include "core/format.h"
 #include "topologies/topology.h"
+#include "workloads/formats.h"
 
 namespace clustertwin::cli {
 
@@ -22,11 +23,15 @@ void print_presets() {
     fmt::print("  {:<14} {:>10} {:>10} {}-duplex  [{}]\n", n, core::format_bit_rate(l->bandwidth),
                core::format_seconds(l->latency), l->full_duplex ? "full" : "half", l->source);
   }
+  fmt::print("formats (weights and KV cache; bits per element with scales, dequantisation ops per element read):\n");
+  for (const auto& f : work::formats())
+    fmt::print("  {:<14} {:>7.4g} bits  as {:<5} {:>4.3g} ops  {}\n", f.name, f.bits, core::name(f.element), f.dequant_ops,
+               f.source);
 }
 }  // namespace
 
 void add_presets_command(CLI::App& app) {
-  app.add_subcommand("presets", "List the built-in device and link presets with their sources")->callback(print_presets);
+  app.add_subcommand("presets", "List the built-in device, link and weight-format presets with their sources")->callback(print_presets);
 }
 
 }  // namespace clustertwin::cli

@@ -23,7 +23,7 @@ const std::vector<std::string>& metric_names() {
 const std::vector<std::string>& mechanism_names() {
   static const std::vector<std::string> names{
       "runtime-collective-cost", "runtime-pipeline-hop",   "moe-decode-efficiency",    "moe-prefill-efficiency",
-      "weight-format",           "bidirectional-ring",     "link-striping",            "expert-parallel",
+      "per-tensor-format",       "bidirectional-ring",     "link-striping",            "expert-parallel",
       "mla-attention",           "sparse-attention",       "shared-experts",           "dense-leading-layers",
       "sliding-window-attention", "device-preset"};
   return names;

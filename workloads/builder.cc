@@ -83,8 +83,14 @@ int32_t Groups::of(const std::vector<int32_t>& ranks) {
 }
 
 UnitCosts::UnitCosts(const Workload& w, int64_t tokens, int64_t seq, int tp)
-    : w_(w), tokens_(tokens), seq_(seq), tp_(tp), act_(core::size_of(w.precision.compute)),
-      wbytes_(core::bytes_per_element(w.precision.weights)) {}
+    : w_(w), tokens_(tokens), seq_(seq), tp_(tp), act_(core::size_of(w.precision.compute)) {}
+
+Cost UnitCosts::reading(double flops, double weights, double cache, double traffic, bool split) const {
+  const ReadCost wr = read_cost(w_.precision.weights, weights), cr = read_cost(w_.precision.kv_cache, cache);
+  const double share = split ? tp_ : 1;
+  return {(flops + wr.flops + cr.flops) / share, (wr.bytes + cr.bytes + traffic) / share,
+          gemm_for(flops / share, tokens_, w_.model.hidden)};
+}
 
 namespace {
 // Parameters of a layer a micro-batch of `tokens` tokens reads: for MoE, the experts its tokens
@@ -96,6 +102,11 @@ double touched_layer_params(const ModelShape& m, int64_t tokens) {
   double dense = static_cast<double>(active_params_per_layer(m)) - per_expert * static_cast<double>(m.experts_per_token);
   double used = std::min<double>(static_cast<double>(m.experts), static_cast<double>(tokens * m.experts_per_token));
   return dense + used * per_expert;
+}
+
+// K and V elements a decode step of `tokens` sequences reads from a cache of `kv_len` positions.
+double cached_elements(const ModelShape& m, int64_t tokens, int64_t kv_len) {
+  return static_cast<double>(tokens) * static_cast<double>(kv_len) * static_cast<double>(kv_elements_per_token_per_layer(m));
 }
 
 double attention_matmul_weights(const ModelShape& m) {
@@ -111,21 +122,15 @@ Cost UnitCosts::embed_fwd() const {
 Cost UnitCosts::layer_fwd() const {
   const ModelShape& m = w_.model;
   const double t = static_cast<double>(tokens_);
-  double flops = layer_forward_flops_per_token(m, seq_) * t;
-  double bytes = touched_layer_params(m, tokens_) * wbytes_ + layer_traffic_elements_per_token(m) * t * act_;
-  if (tp_ > 1) {
-    flops /= tp_;
-    bytes /= tp_;
-  }
-  return {flops, bytes, gemm_for(flops, tokens_, m.hidden)};
+  return reading(layer_forward_flops_per_token(m, seq_) * t, touched_layer_params(m, tokens_), 0,
+                 layer_traffic_elements_per_token(m) * t * act_);
 }
 
 Cost UnitCosts::attention_fwd() const {
   const ModelShape& m = w_.model;
   const double t = static_cast<double>(tokens_), h = static_cast<double>(m.hidden);
-  double flops = (2 * attention_matmul_weights(m) + attention_flops_per_token(m, seq_)) * t / tp_;
-  double bytes = (attention_matmul_weights(m) * wbytes_ + 8 * h * t * act_) / tp_;
-  return {flops, bytes, gemm_for(flops, tokens_, m.hidden)};
+  return reading((2 * attention_matmul_weights(m) + attention_flops_per_token(m, seq_)) * t, attention_matmul_weights(m), 0,
+                 8 * h * t * act_);
 }
 
 Cost UnitCosts::mlp_fwd() const {
@@ -137,13 +142,8 @@ Cost UnitCosts::mlp_fwd() const {
 Cost UnitCosts::head_fwd() const {
   const ModelShape& m = w_.model;
   const double t = static_cast<double>(tokens_), h = static_cast<double>(m.hidden);
-  double flops = head_forward_flops_per_token(m) * t;
-  double bytes = static_cast<double>(m.vocab) * h * wbytes_ + t * static_cast<double>(m.vocab) * act_;
-  if (tp_ > 1) {
-    flops /= tp_;
-    bytes /= tp_;
-  }
-  return {flops, bytes, gemm_for(flops, tokens_, m.hidden)};
+  return reading(head_forward_flops_per_token(m) * t, static_cast<double>(m.vocab) * h, 0,
+                 t * static_cast<double>(m.vocab) * act_);
 }
 
 Cost UnitCosts::scaled(const Cost& fwd, double f) const {
@@ -158,21 +158,16 @@ Cost UnitCosts::bwd(const Cost& fwd) const { return scaled(fwd, recomputes() ? 3
 Cost UnitCosts::layer_decode(int64_t kv_len) const {
   const ModelShape& m = w_.model;
   const double t = static_cast<double>(tokens_);
-  const double kv_bytes = core::bytes_per_element(w_.precision.kv_cache);
-  double flops = (2.0 * static_cast<double>(matmul_weights_per_layer(m)) + decode_attention_flops(m, kv_len)) * t / tp_;
-  double cache = t * static_cast<double>(kv_len) * static_cast<double>(kv_elements_per_token_per_layer(m)) * kv_bytes;
-  double bytes = (touched_layer_params(m, tokens_) * wbytes_ + cache + layer_traffic_elements_per_token(m) * t * act_) / tp_;
-  return {flops, bytes, gemm_for(flops, tokens_, m.hidden)};
+  return reading((2.0 * static_cast<double>(matmul_weights_per_layer(m)) + decode_attention_flops(m, kv_len)) * t,
+                 touched_layer_params(m, tokens_), cached_elements(m, tokens_, kv_len),
+                 layer_traffic_elements_per_token(m) * t * act_);
 }
 
 Cost UnitCosts::attention_decode(int64_t kv_len) const {
   const ModelShape& m = w_.model;
   const double t = static_cast<double>(tokens_), h = static_cast<double>(m.hidden);
-  const double kv_bytes = core::bytes_per_element(w_.precision.kv_cache);
-  double flops = (2 * attention_matmul_weights(m) + decode_attention_flops(m, kv_len)) * t / tp_;
-  double cache = t * static_cast<double>(kv_len) * static_cast<double>(kv_elements_per_token_per_layer(m)) * kv_bytes;
-  double bytes = (attention_matmul_weights(m) * wbytes_ + cache + 8 * h * t * act_) / tp_;
-  return {flops, bytes, gemm_for(flops, tokens_, m.hidden)};
+  return reading((2 * attention_matmul_weights(m) + decode_attention_flops(m, kv_len)) * t, attention_matmul_weights(m),
+                 cached_elements(m, tokens_, kv_len), 8 * h * t * act_);
 }
 
 double optimizer_bytes_per_param(const Workload& w) {
@@ -182,7 +177,7 @@ double optimizer_bytes_per_param(const Workload& w) {
 }
 
 Cost UnitCosts::optimizer(double params) const {
-  const double wb = wbytes_, g = core::bytes_per_element(w_.precision.gradients);
+  const double wb = w_.precision.weights.bytes_per_element(), g = core::bytes_per_element(w_.precision.gradients);
   const double o = core::size_of(w_.precision.optimizer), master = w_.precision.master_weights ? 8 : 0;
   // Reads weights, gradients and state; writes weights and state (AdamW: ~12 FLOPs per parameter).
   switch (w_.optimizer) {

@@ -96,8 +96,12 @@ class UnitCosts {
   const Workload& w_;
   int64_t tokens_, seq_;
   int tp_;
-  double act_, wbytes_;  // bytes per activation element and per weight
+  double act_;  // bytes per activation element
 
+  // `flops` of matrix products that read `weights` stored weights and `cache` cached K/V elements
+  // and move `traffic` other bytes: the reads priced by their formats (bytes and dequantisation),
+  // the GEMM shape from the products alone; all over tp_ when `split`.
+  Cost reading(double flops, double weights, double cache, double traffic, bool split = true) const;
   Cost scaled(const Cost& fwd, double factor) const;
 };
 

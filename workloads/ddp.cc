@@ -118,7 +118,7 @@ void dp_step(const Plan& p, RankBuilder& b, int s, int32_t group, std::vector<ui
   uint32_t opt_id = b.compute(Phase::Optimizer, s, "optimizer", opt.flops, opt.bytes, {}, {reductions.back()});
   if (p.stage == 0) return;
   // ZeRO-1/2: every rank updated its 1/n; gather the new parameters back, bucket by bucket.
-  const core::DType wd = w.precision.weights;
+  const core::DType wd = w.precision.weights.element;
   int32_t prev = static_cast<int32_t>(opt_id);
   for (size_t k = 0; k < p.buckets.size(); ++k) {
     std::string label = p.buckets.size() == 1 ? "param.allgather" : fmt::format("param.bucket{}.allgather", k);
@@ -140,7 +140,7 @@ void dp_step(const Plan& p, RankBuilder& b, int s, int32_t group, std::vector<ui
 // buffer), reduce-scatter each unit's gradient after its backward.
 void zero3_step(const Plan& p, RankBuilder& b, int s, int32_t group, std::vector<uint32_t>& carry) {
   const Workload& w = p.w;
-  const core::DType wd = w.precision.weights, gd = w.precision.gradients;
+  const core::DType wd = w.precision.weights.element, gd = w.precision.gradients;
   const size_t n = p.units.size();
   const int32_t base = s * p.tags_per_step();
   const int ahead = p.opt.prefetch;

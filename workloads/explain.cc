@@ -36,6 +36,12 @@ std::string flops(double f) {
 }
 
 std::string dtype_bytes(core::DType t) { return fmt::format("{} B ({})", core::bytes_per_element(t), core::name(t)); }
+std::string format_bytes_of(const Format& f) {
+  return f.dequant_ops > 0
+             ? fmt::format("{:.4g} B ({}: {} bits with scales, {} dequantisation ops each)", f.bytes_per_element(), f.name,
+                           f.bits, f.dequant_ops)
+             : fmt::format("{} B ({})", f.bytes_per_element(), f.name);
+}
 
 // ---- model ------------------------------------------------------------------------------------
 // The weights a decode step's bytes count: a mixture of experts reads only the experts its
@@ -73,11 +79,12 @@ void model_section(std::string& out, const Workload& w) {
     out += fmt::format("  prefill FLOPs per prompt token ≈ 2·N_matmul + 2·layers·prompt·q_dim; {} and the KV cache once per "
                        "step\n",
                        decode_reads(w));
+    out += fmt::format("  each weight read = {}\n", format_bytes_of(w.precision.weights));
     out += fmt::format("  KV cache per token = layers x 2·kv_heads·head_dim x {} = {} x {} x {} = {}\n",
-                       dtype_bytes(w.precision.kv_cache), m.layers, kv_elements_per_token_per_layer(m),
-                       core::bytes_per_element(w.precision.kv_cache),
+                       format_bytes_of(w.precision.kv_cache), m.layers, kv_elements_per_token_per_layer(m),
+                       w.precision.kv_cache.bytes_per_element(),
                        format_bytes(static_cast<double>(m.layers * kv_elements_per_token_per_layer(m)) *
-                                    core::bytes_per_element(w.precision.kv_cache)));
+                                    w.precision.kv_cache.bytes_per_element()));
   }
 }
 
@@ -290,7 +297,7 @@ void memory_section(std::string& out, const Workload& w, const core::Program& p,
   out += "\nMemory per rank\n";
   if (w.task == Task::Train)
     out += fmt::format("  per parameter: weights w = {}, gradients g = {}, optimizer K = {} B ({}{})\n",
-                       dtype_bytes(w.precision.weights), dtype_bytes(w.precision.gradients), optimizer_bytes_per_param(w),
+                       format_bytes_of(w.precision.weights), dtype_bytes(w.precision.gradients), optimizer_bytes_per_param(w),
                        w.optimizer == Optimizer::AdamW ? "AdamW: 2 moments" : w.optimizer == Optimizer::Sgd ? "SGD" : "momentum",
                        w.precision.master_weights ? " + fp32 master weights" : "");
   if (w.parallel.strategy() == Strategy::Zero || w.parallel.strategy() == Strategy::Ddp) {

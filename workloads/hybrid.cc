@@ -174,7 +174,7 @@ class HybridCompiler {
     }
     // data-parallel gradient reduction of this rank's parameters, then the optimizer
     const double params = local_params(st);
-    const core::DType gd = w_.precision.gradients, wd = w_.precision.weights;
+    const core::DType gd = w_.precision.gradients, wd = w_.precision.weights.element;
     const bool zero1 = plan_.zero_stage >= 1 && l_.dp > 1;
     auto gradient_sync = [&](CollectiveKind kind, int k, core::DType dt, std::string label, uint32_t after) {
       return b.collective({.kind = kind, .with = plan_.gradients, .group = st.dp_group, .tag = dp_tag(s, k),
@@ -206,7 +206,7 @@ class HybridCompiler {
     core::MemoryUse mu;
     const double params = local_params(st);
     const bool zero1 = plan_.zero_stage >= 1 && l_.dp > 1;
-    mu.weights = params * core::bytes_per_element(w_.precision.weights);
+    mu.weights = params * w_.precision.weights.bytes_per_element();
     mu.gradients = params * core::bytes_per_element(w_.precision.gradients);
     mu.optimizer = params * optimizer_bytes_per_param(w_) / (zero1 ? l_.dp : 1);
     // activations: the peak, over the schedule, of passes whose forward ran and backward did not

@@ -10,7 +10,7 @@ namespace clustertwin::work {
 
 double kv_cache_bytes(const Workload& w, int64_t layers, int tp, int64_t tokens) {
   return static_cast<double>(w.micro_batch) * static_cast<double>(tokens) * static_cast<double>(layers) *
-         static_cast<double>(kv_elements_per_token_per_layer(w.model)) / tp * core::bytes_per_element(w.precision.kv_cache);
+         static_cast<double>(kv_elements_per_token_per_layer(w.model)) / tp * w.precision.kv_cache.bytes_per_element();
 }
 
 namespace {
@@ -108,7 +108,7 @@ class InferenceCompiler {
     const ModelShape& m = w_.model;
     core::MemoryUse mu;
     const auto params = static_cast<double>(stage_param_count(m, l_.layers[stage], stage == 0, stage == l_.pp - 1));
-    mu.weights = params / l_.tp * core::bytes_per_element(w_.precision.weights);
+    mu.weights = params / l_.tp * w_.precision.weights.bytes_per_element();
     mu.kv_cache = kv_cache_bytes(w_, l_.layers[stage], l_.tp, w_.prompt + w_.generate);
     // prefill's working set: one layer's activations for every prompt token, and the logits
     UnitCosts prefill(w_, w_.micro_batch * w_.prompt, w_.prompt, l_.tp);

@@ -28,7 +28,7 @@ double training_activation_bytes(const Workload& w, int64_t layers, bool with_he
 
 core::MemoryUse data_parallel_memory_of(const Workload& w, int world) {
   const double params = static_cast<double>(param_count(w.model)), n = world;
-  const double wb = core::bytes_per_element(w.precision.weights), gb = core::bytes_per_element(w.precision.gradients);
+  const double wb = w.precision.weights.bytes_per_element(), gb = core::bytes_per_element(w.precision.gradients);
   const Zero plan = data_parallel_plan(w.parallel);
   const int stage = plan.stage;
   core::MemoryUse m;
@@ -71,13 +71,11 @@ std::string breakdown(const core::MemoryUse& m) {
   return out;
 }
 
-// Weight precisions smaller than `weights`, as a hint offers them ("int8 or int4"; "" for int4).
-std::string smaller_weights(core::DType weights) {
-  switch (weights) {
-    case core::DType::I4: return "";
-    case core::DType::I8: return "int4";
-    default: return "int8 or int4";
-  }
+// Weight formats with fewer bits than `weights`, as a hint offers them ("" when it is 4-bit already).
+std::string smaller_weights(const Format& weights) {
+  if (weights.bits > 9) return "8-bit or 4-bit (q8_0, q4_k_m, mlx-4bit: `clustertwin presets` lists them)";
+  if (weights.bits > 5) return "4-bit (q4_k_m, mlx-4bit)";
+  return "";
 }
 
 std::string advice(const Workload& w, const core::MemoryUse& m, int world) {
@@ -88,7 +86,7 @@ std::string advice(const Workload& w, const core::MemoryUse& m, int world) {
                                          smaller);
   }
   std::string ckpt = w.memory.activation_checkpointing ? "" : ", activation_checkpointing: true";
-  std::string half = w.precision.weights == core::DType::F32 ? ", bf16 weights and gradients" : "";
+  std::string half = w.precision.weights.element == core::DType::F32 ? ", bf16 weights and gradients" : "";
   switch (w.parallel.strategy()) {
     case Strategy::Ddp: return fmt::format("sharding the model: strategy: fsdp (ZeRO-3), or zero with stage 1 or 2{}", ckpt);
     case Strategy::Zero: {

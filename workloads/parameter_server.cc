@@ -34,7 +34,7 @@ struct Ps {
       if (r != server) workers.push_back(r);
   }
   double push() const { return push_bytes(params, opt.push); }
-  double pull() const { return params * core::bytes_per_element(w.precision.weights); }
+  double pull() const { return params * w.precision.weights.bytes_per_element(); }
 };
 
 void worker_step(const Ps& ps, RankBuilder& b, int s, std::vector<uint32_t>& gate) {
@@ -119,7 +119,7 @@ core::Program compile_parameter_server(const Workload& w, const Cluster& c) {
   }
   // memory: workers hold the model, its gradients and activations; the server the model, the
   // optimizer and the gradients in flight (one push per worker)
-  const double wb = core::bytes_per_element(w.precision.weights), gb = core::bytes_per_element(w.precision.gradients);
+  const double wb = w.precision.weights.bytes_per_element(), gb = core::bytes_per_element(w.precision.gradients);
   for (int r = 0; r < world; ++r) {
     core::MemoryUse m;
     m.weights = ps.params * wb;

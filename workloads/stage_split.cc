@@ -90,7 +90,7 @@ double in_flight(const Workload& w, const Layout& l, int s) {
 ChunkCost chunk_memory_share(const Workload& w, const Cluster& c, const Layout& l) {
   const Hybrid plan = model_parallel_plan(w.parallel);
   const bool train = w.task == Task::Train, zero1 = plan.zero_stage >= 1 && l.dp > 1;
-  const double per_param = core::bytes_per_element(w.precision.weights) +
+  const double per_param = w.precision.weights.bytes_per_element() +
                            (train ? core::bytes_per_element(w.precision.gradients) +
                                         optimizer_bytes_per_param(w) / (zero1 ? l.dp : 1)
                                   : 0);

@@ -78,6 +78,10 @@ core::DType dtype(const core::YamlDoc& doc, const YAML::Node& n, std::string_vie
   return static_cast<core::DType>(std::find(kDTypeNames.begin(), kDTypeNames.end(), s) - kDTypeNames.begin());
 }
 
+const Format& format(const core::YamlDoc& doc, const YAML::Node& n, std::string_view what) {
+  return *find_format(doc.choice(n, format_names(), what));
+}
+
 core::Algorithm algorithm(const core::YamlDoc& doc, const YAML::Node& n, std::string_view what) {
   std::string s = doc.choice(n, kAlgorithmNames, what);
   return static_cast<core::Algorithm>(std::find(kAlgorithmNames.begin(), kAlgorithmNames.end(), s) -
@@ -161,13 +165,13 @@ Precision precision(const core::YamlDoc& doc, const YAML::Node& n, Task task) {
   doc.check_keys(n, {"weights", "compute", "gradients", "optimizer", "kv_cache", "master_weights"}, "'precision'");
   const std::vector<std::string> floats{"fp32", "bf16", "fp16"};
   if (n["compute"]) p.compute = dtype(doc, n["compute"], "compute precision", floats);
-  p.weights = n["weights"] ? dtype(doc, n["weights"], "weight precision") : p.compute;
+  p.weights = n["weights"] ? format(doc, n["weights"], "weight format") : exact_format(p.compute);
   p.gradients = n["gradients"] ? dtype(doc, n["gradients"], "gradient precision", floats) : p.compute;
   if (n["optimizer"]) p.optimizer = dtype(doc, n["optimizer"], "optimizer state precision", floats);
-  p.kv_cache = n["kv_cache"] ? dtype(doc, n["kv_cache"], "KV cache precision") : p.compute;
-  if (task == Task::Train && (p.weights == core::DType::I8 || p.weights == core::DType::I4))
+  p.kv_cache = n["kv_cache"] ? format(doc, n["kv_cache"], "KV cache format") : exact_format(p.compute);
+  if (task == Task::Train && p.weights.quantized())
     doc.fail(n["weights"], "quantized weights are for inference only", "train with fp32, bf16 or fp16 weights");
-  p.master_weights = task == Task::Train && p.weights != core::DType::F32;
+  p.master_weights = task == Task::Train && p.weights.element != core::DType::F32;
   if (n["master_weights"]) p.master_weights = doc.boolean(n["master_weights"], "master_weights");
   return p;
 }

@@ -11,6 +11,7 @@
 #include "core/diag.h"
 #include "core/program.h"
 #include "topologies/topology.h"
+#include "workloads/formats.h"
 #include "workloads/model.h"
 
 namespace clustertwin::work {
@@ -40,11 +41,11 @@ struct Misfit {
 std::optional<Misfit> interleaved_misfit(int micro_batches, int pp);
 
 struct Precision {
-  core::DType weights = core::DType::F32;    // parameters as the forward pass reads them
+  Format weights = exact_format(core::DType::F32);  // parameters as the forward pass reads them
   core::DType compute = core::DType::F32;    // activations and the arithmetic
   core::DType gradients = core::DType::F32;  // gradients as they are stored and reduced
   core::DType optimizer = core::DType::F32;  // optimizer moments
-  core::DType kv_cache = core::DType::F32;   // inference KV cache
+  Format kv_cache = exact_format(core::DType::F32);  // inference KV cache
   // Mixed precision keeps an fp32 master copy of the weights beside 16-bit ones (training).
   bool master_weights = false;
 };

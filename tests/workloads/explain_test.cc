@@ -41,6 +41,16 @@ TEST(Explain, MoeDecodeSaysWhichExpertsItReads) {
   EXPECT_NE(explain(dense, support::cluster(4)).find("decode reads every weight"), std::string::npos);
 }
 
+TEST(Explain, InferenceNamesTheWeightFormat) {
+  // Q4_K_M: 4.85 bits / 8 = 0.6062 bytes per weight, 3.7 dequantisation ops (workloads/formats.cc)
+  Workload w = support::parse("name: q\nmodel: llama-3.1-8b\ntask: infer\nbatch: {size: 1, prompt: 8, generate: 1}\n"
+                              "precision: {compute: fp16, weights: q4_k_m, kv_cache: q8_0}\nparallel: {strategy: replicas}\n");
+  std::string s = explain(w, support::cluster(1));
+  EXPECT_NE(s.find("each weight read = 0.6062 B (q4_k_m: 4.85 bits with scales, 3.7 dequantisation ops each)"), std::string::npos)
+      << s;
+  EXPECT_NE(s.find("x 1.062 B (q8_0: 8.5 bits with scales, 2 dequantisation ops each)"), std::string::npos) << s;
+}
+
 TEST(Explain, InfeasiblePlansAreExplainedThenReported) {
   Workload w = load_workload(CLUSTERTWIN_SOURCE_DIR "/workloads/examples/fsdp-llama-3.2-1b.yaml");
   std::string s = explain(w, support::cluster(2, 4e9));

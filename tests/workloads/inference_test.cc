@@ -97,7 +97,7 @@ TEST(Inference, SeventyBDoesNotFitOneMacStudio) {
     EXPECT_NE(std::string(e.what()).find("more tensor- or pipeline-parallel ranks"), std::string::npos) << e.what();
   }
   // int4 weights: 35 GB: it fits
-  w.precision.weights = core::DType::I4;
+  w.precision.weights = exact_format(core::DType::I4);
   EXPECT_NO_THROW(compile(w, support::cluster(1, 96e9)));
 }
 
@@ -118,11 +118,16 @@ TEST(Inference, DoesNotFitHintOffersOnlySmallerWeights) {
     return std::string("(fits)");
   };
   EXPECT_EQ(hint_for("bf16", 96e9),
-            "Try more tensor- or pipeline-parallel ranks, a smaller batch or prompt, or int8 or int4 weights (or raise "
-            "memory: usable_fraction)");
+            "Try more tensor- or pipeline-parallel ranks, a smaller batch or prompt, or 8-bit or 4-bit (q8_0, "
+            "q4_k_m, mlx-4bit: `clustertwin presets` lists them) weights (or raise memory: usable_fraction)");
   EXPECT_EQ(hint_for("int8", 48e9),
-            "Try more tensor- or pipeline-parallel ranks, a smaller batch or prompt, or int4 weights (or raise memory: "
-            "usable_fraction)");
+            "Try more tensor- or pipeline-parallel ranks, a smaller batch or prompt, or 4-bit (q4_k_m, mlx-4bit) "
+            "weights (or raise memory: usable_fraction)");
+  EXPECT_EQ(hint_for("q8_0", 48e9),
+            "Try more tensor- or pipeline-parallel ranks, a smaller batch or prompt, or 4-bit (q4_k_m, mlx-4bit) "
+            "weights (or raise memory: usable_fraction)");
+  EXPECT_EQ(hint_for("q4_k_m", 16e9),
+            "Try more tensor- or pipeline-parallel ranks, or a smaller batch or prompt (or raise memory: usable_fraction)");
   EXPECT_EQ(hint_for("int4", 16e9),
             "Try more tensor- or pipeline-parallel ranks, or a smaller batch or prompt (or raise memory: usable_fraction)");
 }

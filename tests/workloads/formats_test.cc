@@ -1,0 +1,113 @@
+// Weight and cache formats: bits with scales from the block layouts, bytes read per decoded
+// token, dequantisation work in the roofline, and the parser's names.
+#include "workloads/formats.h"
+
+#include <gtest/gtest.h>
+
+#include <fmt/format.h>
+
+#include "support.h"
+#include "topologies/topology.h"
+#include "workloads/compile.h"
+
+namespace clustertwin::work {
+namespace {
+
+Workload decode(const std::string& model, const std::string& weights, int64_t batch = 1,
+                const std::string& kv = "fp16") {
+  return support::parse(fmt::format("name: f\nmodel: {}\ntask: infer\nbatch: {{size: {}, prompt: 1, generate: 1}}\n"
+                                    "precision: {{compute: fp16, weights: {}, kv_cache: {}}}\nparallel: {{strategy: replicas}}\n",
+                                    model, batch, weights, kv));
+}
+
+// The bytes and FLOPs of rank 0's first decode step (step 1; step 0 is the prefill).
+struct StepCost {
+  double bytes = 0, flops = 0, seconds = 0;
+};
+StepCost decode_step(const Workload& w) {
+  const Cluster c = support::cluster(1);
+  StepCost s;
+  for (const auto& op : compile(w, c).ranks[0].ops)
+    if (op.step == 1 && op.kind == core::OpKind::Compute) {
+      s.bytes += op.bytes, s.flops += op.flops;
+      s.seconds += topo::roofline_seconds(c.ranks[0].device, op.flops, op.bytes, op.dtype);
+    }
+  return s;
+}
+
+TEST(Formats, BitsIncludeTheBlockScales) {
+  // Block bytes from ggml-common.h and the MX spec, over the block's element count.
+  EXPECT_DOUBLE_EQ(find_format("q4_0")->bits, (2 + 32 / 2) * 8.0 / 32);    // fp16 d + 32 nibbles
+  EXPECT_DOUBLE_EQ(find_format("q8_0")->bits, (2 + 32) * 8.0 / 32);        // fp16 d + 32 int8
+  EXPECT_DOUBLE_EQ(find_format("q4_k")->bits, (2 + 2 + 12 + 128) * 8.0 / 256);
+  EXPECT_DOUBLE_EQ(find_format("q2_k")->bits, (16 + 64 + 2 + 2) * 8.0 / 256);
+  EXPECT_DOUBLE_EQ(find_format("mxfp4")->bits, (32 * 4 + 8) / 32.0);       // e8m0 scale per 32
+  EXPECT_DOUBLE_EQ(find_format("mlx-4bit")->bits, 4 + 2 * 16 / 64.0);      // fp16 scale and bias per 64
+  EXPECT_DOUBLE_EQ(find_format("int4")->bits, 4);
+  EXPECT_EQ(find_format("f16"), find_format("fp16"));
+  EXPECT_EQ(find_format("q4_km"), nullptr);
+}
+
+TEST(Formats, Q4KMLlama70BReadsAbout42GBPerDecodedToken) {
+  // Llama 3.1 70B: 70,553,706,496 parameters; a decode step reads every one but the input
+  // embedding table (128,256 x 8,192, a row lookup): 69,503,033,344 x 4.85 / 8 = 42.14 GB
+  // (the whole model would be 42.8 GB). Exact int4 would read 34.75 GB. The KV cache of 2
+  // positions and the activations add well under 0.1 %.
+  const double expected = (70553706496.0 - 128256.0 * 8192) * 4.85 / 8;
+  const double bytes = decode_step(decode("llama-3.1-70b", "q4_k_m")).bytes;
+  EXPECT_NEAR(bytes, expected, 0.005 * expected);
+  EXPECT_GT(bytes, 1.2 * decode_step(decode("llama-3.1-70b", "int4")).bytes);
+}
+
+TEST(Formats, Mlx4BitHoldsAndReadsNineEighthsOfInt4) {
+  const Cluster c = support::cluster(1);
+  const double mlx = compile(decode("llama-3.1-8b", "mlx-4bit"), c).memory[0].weights;
+  const double int4 = compile(decode("llama-3.1-8b", "int4"), c).memory[0].weights;
+  EXPECT_DOUBLE_EQ(mlx / int4, 4.5 / 4);
+  // per decoded token the weights dominate: the same ratio within the cache and activations
+  const double r = decode_step(decode("llama-3.1-8b", "mlx-4bit")).bytes / decode_step(decode("llama-3.1-8b", "int4")).bytes;
+  EXPECT_NEAR(r, 4.5 / 4, 0.002);
+}
+
+TEST(Formats, DequantisationSlowsAComputeBoundDecode) {
+  // 512 sequences per step on 1 TFLOP/s and 100 GB/s: ~1000 FLOPs per 0.56-byte weight, compute-
+  // bound. q4_0 against the same 4.5 bits with no dequantisation: 3 more FLOPs per weight read.
+  Workload quantized = decode("llama-3.1-8b", "q4_0", 512), plain = quantized;
+  Format same_bits = *find_format("q4_0");
+  same_bits.dequant_ops = 0;
+  plain.precision.weights = same_bits;
+  const StepCost q = decode_step(quantized), p = decode_step(plain);
+  EXPECT_DOUBLE_EQ(q.bytes, p.bytes);
+  // the weights read: the blocks and the head, every weight but the input embedding's 525 M and
+  // the final norm's 4,096
+  const double read = 8030261248.0 - 525336576.0 - 4096;
+  EXPECT_NEAR(q.flops - p.flops, 3 * read, 1e-6 * read);
+  EXPECT_NEAR(q.seconds - p.seconds, 3 * read / 1e12, 0.01 * 3 * read / 1e12);
+}
+
+TEST(Formats, Q8KvCacheIsPricedAtEightAndAHalfBits) {
+  // 1 sequence x 2 positions x 32 layers x 2 x 8 KV heads x 128 = 131,072 elements
+  const Cluster c = support::cluster(1);
+  EXPECT_DOUBLE_EQ(compile(decode("llama-3.1-8b", "q4_0", 1, "q8_0"), c).memory[0].kv_cache, 131072 * 8.5 / 8);
+  EXPECT_DOUBLE_EQ(compile(decode("llama-3.1-8b", "q4_0", 1, "f16"), c).memory[0].kv_cache, 131072 * 2.0);
+}
+
+TEST(Formats, UnknownFormatSuggestsTheNearestName) {
+  std::string e = support::error_of(
+      "name: w\nmodel: llama-3.1-8b\ntask: infer\nbatch: {size: 1, prompt: 8, generate: 1}\n"
+      "precision: {compute: fp16, weights: mlx-4bits}\nparallel: {strategy: replicas}\n");
+  EXPECT_EQ(e, "w.yaml:5:37: error: unknown weight format 'mlx-4bits'\n"
+               "  precision: {compute: fp16, weights: mlx-4bits}\n"
+               "                                      ^\n"
+               "hint: did you mean 'mlx-4bit'?");
+}
+
+TEST(Formats, QuantizedWeightsAreForInferenceOnly) {
+  std::string e = support::error_of(
+      "name: w\nmodel: gpt2-124m\ntask: train\nbatch: {micro_batch: 1, seq_len: 8}\n"
+      "precision: {weights: mxfp4}\nparallel: {strategy: ddp}\n");
+  EXPECT_NE(e.find("w.yaml:5:22: error: quantized weights are for inference only"), std::string::npos) << e;
+}
+
+}  // namespace
+}  // namespace clustertwin::work
