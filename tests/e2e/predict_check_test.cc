@@ -25,6 +25,9 @@ const std::string kDdp = src("workloads/examples/ddp-gpt2.yaml");
 
 class PredictCheck : public test::TempDirTest {
  protected:
+  void SetUp() override {
+    if (!CLUSTERTWIN_HAS_SIM) GTEST_SKIP() << "built without SimGrid (-DCLUSTERTWIN_SIM=OFF): no predict to check";
+  }
   Result predict(const std::string& topology, const std::string& extra = "") {
     return run(fmt::format("predict -t {} -w {} --steps 2 -o {} {}", topology, kDdp, out("p"), extra));
   }
