@@ -99,13 +99,63 @@ class TransferPlans {
   std::map<Key, std::vector<Transfer>> cache_;
 };
 
+// Where the members of a merged collective meet. A merged transfer moves a member's bytes for
+// several ring steps at once, which drops the causality of the steps: a member could finish
+// before the last one has even arrived, or before the slowest link has carried the data it
+// forwards. Real rings are causal (each step forwards what the previous one received), so a
+// merged collective starts when its last member arrives and ends, for every member, when the
+// last member's transfers end: the lockstep the merging assumes, which makes it exact on
+// uniform links and paced by the slowest link otherwise.
+//
+// A member that is not last parks on a suspended timer delay (SimGrid 3.32 has no asynchronous
+// barrier); the last arrival resumes every parked delay.
+class Rendezvous {
+ public:
+  // (group, tag, occurrence of that (group, tag) on the rank, 0 = start / 1 = end)
+  using Key = std::tuple<int, int, int, int>;
+
+  explicit Rendezvous(sg4::Host* timer) : timer_(timer) {}
+
+  // Arrival of one of `members`: nullptr for the last one (every parked member is released),
+  // otherwise the activity that completes when the last one arrives. Every s4u call yields to the
+  // other actors, so the meeting's state is updated before any of them.
+  sg4::ExecPtr arrive(const Key& key, size_t members) {
+    auto& slot = meetings_[key];
+    if (!slot) slot = std::make_shared<Meeting>();
+    std::shared_ptr<Meeting> m = slot;
+    if (++m->arrived == members) {
+      meetings_.erase(key);
+      m->released = true;
+      for (auto& e : m->parked) e->resume();
+      return nullptr;
+    }
+    sg4::ExecPtr e = sg4::this_actor::exec_init(1);  // one FLOP: a nanosecond on the timer
+    e->set_host(timer_);
+    e->start();
+    e->suspend();
+    if (m->released) e->resume();  // the last member came while this one was parking
+    else m->parked.push_back(e);
+    return e;
+  }
+
+ private:
+  struct Meeting {
+    size_t arrived = 0;
+    bool released = false;
+    std::vector<sg4::ExecPtr> parked;
+  };
+  sg4::Host* timer_;
+  std::map<Key, std::shared_ptr<Meeting>> meetings_;
+};
+
 // State of one rank's interpreter: its ops, what each still waits for, what is in flight.
 class RankInterpreter {
  public:
   RankInterpreter(const core::Program& p, int rank, const topo::Device& device, const PairCosts& costs,
-                  TransferPlans& plans, sg4::Host* timer, std::vector<core::OpRecord>& out)
-      : rank_(rank), ops_(p.ranks[rank].ops), device_(device), costs_(costs), plans_(plans), timer_(timer), out_(out),
-        waiting_(ops_.size()), successors_(ops_.size()), coll_(ops_.size()) {}
+                  TransferPlans& plans, Rendezvous& rendezvous, sg4::Host* timer, std::vector<core::OpRecord>& out)
+      : rank_(rank), program_(p), ops_(p.ranks[rank].ops), device_(device), costs_(costs), plans_(plans),
+        rendezvous_(rendezvous), timer_(timer), out_(out), waiting_(ops_.size()), successors_(ops_.size()),
+        coll_(ops_.size()) {}
 
   void operator()() {
     for (size_t i = 0; i < ops_.size(); ++i) {
@@ -128,7 +178,7 @@ class RankInterpreter {
   size_t done() const { return done_; }
 
  private:
-  enum class What { OpDone, SendDelay, Delay, Comm, Reduce };
+  enum class What { OpDone, SendDelay, Delay, Comm, Reduce, Started, Ended };
   struct Owner {
     uint32_t op;
     What what;
@@ -137,6 +187,7 @@ class RankInterpreter {
     const std::vector<Transfer>* transfers = nullptr;
     size_t next = 0;  // transfer in progress
     int pending = 0;  // its activities still running
+    int occurrence = -1;  // merged collectives: which meeting of its (group, tag) on this rank
   };
 
   double seconds(double flops, double bytes, core::DType t) const {
@@ -177,11 +228,25 @@ class RankInterpreter {
       case core::OpKind::Recv:
         track(mailbox('p', op.tag, 0, op.peer, rank_)->get_async(&received_), i, What::OpDone);
         break;
-      case core::OpKind::Collective:
+      case core::OpKind::Collective: {
         coll_[i] = {&plans_.of(rank_, op), 0, 0};
-        start_transfer(i);
+        if (!mergeable(op.algorithm) || members(op) < 2) return start_transfer(i);
+        coll_[i].occurrence = occurrences_[{op.group, op.tag}]++;
+        meet(i, 0, What::Started);
         break;
+      }
     }
+  }
+
+  size_t members(const core::Op& op) const { return program_.groups.at(op.group).size(); }
+
+  // Arrives at the start (0) or end (1) meeting of merged collective op i; goes on at once when
+  // last, else when the last member arrives.
+  void meet(uint32_t i, int when, What then) {
+    const core::Op& op = ops_[i];
+    sg4::ExecPtr parked = rendezvous_.arrive({op.group, op.tag, coll_[i].occurrence, when}, members(op));
+    if (parked) return track(parked, i, then);
+    on_complete({i, then});
   }
 
   void put_message(uint32_t i) {
@@ -193,7 +258,10 @@ class RankInterpreter {
   // -> [the reduction of what arrived].
   void start_transfer(uint32_t i) {
     CollState& c = coll_[i];
-    if (c.next == c.transfers->size()) return finish(i);
+    if (c.next == c.transfers->size()) {
+      if (c.occurrence >= 0) return meet(i, 1, What::Ended);
+      return finish(i);
+    }
     const Transfer& t = (*c.transfers)[c.next];
     const PairCost pc = t.send_to >= 0 ? cost(t.send_to) : PairCost{};
     double extra = t.steps * (pc.overhead + pc.latency);
@@ -229,6 +297,8 @@ class RankInterpreter {
       case What::Reduce:
         ++coll_[o.op].next;
         return start_transfer(o.op);
+      case What::Started: return start_transfer(o.op);
+      case What::Ended: return finish(o.op);
     }
   }
 
@@ -254,15 +324,18 @@ class RankInterpreter {
   }
 
   int rank_;
+  const core::Program& program_;
   const std::vector<core::Op>& ops_;
   const topo::Device& device_;
   const PairCosts& costs_;
   TransferPlans& plans_;
+  Rendezvous& rendezvous_;
   sg4::Host* timer_;
   std::vector<core::OpRecord>& out_;
   std::vector<size_t> waiting_;
   std::vector<std::vector<uint32_t>> successors_;
   std::vector<CollState> coll_;
+  std::map<std::pair<int, int>, int> occurrences_;  // merged collectives met so far, per (group, tag)
   std::vector<sg4::ActivityPtr> inflight_;
   std::vector<Owner> owners_;
   size_t done_ = 0;
@@ -298,12 +371,13 @@ std::vector<core::OpRecord> simulate_here(const core::Program& p, const topo::To
                                rank_node.size()));
   TransferPlans plans(p);
   Platform platform = build_platform(t, talking_pairs(p, plans));
+  Rendezvous rendezvous(platform.timer);
   std::vector<std::vector<core::OpRecord>> per_rank(p.world());
   std::vector<std::unique_ptr<RankInterpreter>> ranks;
   for (int r = 0; r < p.world(); ++r) {
     per_rank[r].resize(p.ranks[r].ops.size());
     ranks.push_back(std::make_unique<RankInterpreter>(p, r, *t.nodes[rank_node[r]].device, platform.costs, plans,
-                                                      platform.timer, per_rank[r]));
+                                                      rendezvous, platform.timer, per_rank[r]));
     RankInterpreter* ri = ranks.back().get();
     sg4::Actor::create(fmt::format("rank{}", r), platform.rank_hosts[r], [ri] { (*ri)(); });
   }

@@ -264,6 +264,47 @@ TEST(Simulator, MergedRingStepsPayEveryStepsLatencyAndOverhead) {
   EXPECT_NEAR(last_end(simulate(one_allreduce(n, S), t)), expected, 1e-3 * expected);
 }
 
+
+// A ring all-reduce is causal: every rank's result holds every rank's data, so no rank finishes
+// before the last one has arrived and its data has gone round the ring. Rank 2 computes for a
+// while first; the others enter at once and wait.
+TEST(Simulator, RingAllReduceWaitsForItsLastMember) {
+  const int n = 4;
+  const double S = 100e6, B = 10e9 / 8, alpha = 5e-6;
+  core::Program p = one_allreduce(n, S);
+  core::Op work;
+  work.flops = 2e15;  // a few seconds on any device
+  p.ranks[2].ops.insert(p.ranks[2].ops.begin(), work);
+  p.ranks[2].ops[1].deps = {0};
+  auto records = simulate(p, ring_topology(n, "10Gbps", "5us"));
+  double arrived = 0;
+  for (const auto& r : records)
+    if (r.rank == 2 && r.op == 0) arrived = r.end;
+  ASSERT_GT(arrived, 1.0);
+  const double ring = 2.0 * (n - 1) / n * S / B + 2.0 * (n - 1) * alpha;
+  for (const auto& r : records) {
+    if (p.ranks[r.rank].ops[r.op].kind != core::OpKind::Collective) continue;
+    EXPECT_NEAR(r.end, arrived + ring, 0.01 * ring) << "rank " << r.rank;
+  }
+}
+
+// Each ring step forwards what the previous step received, so the slowest link paces every rank:
+// one link 10x slower makes the whole all-reduce 10x slower, for every member.
+TEST(Simulator, RingAllReduceIsPacedByItsSlowestLinkOnEveryRank) {
+  const int n = 4;
+  const double S = 40e6;
+  std::string y = "name: ring\nnodes:\n";
+  for (int i = 0; i < n; ++i)
+    y += fmt::format("  - {{name: h{}, device: this-machine, memory_bandwidth: 1PB/s, peak_fp32: 1PFLOPS}}\n", i);
+  y += "links:\n";
+  for (int i = 0; i < n; ++i)
+    y += fmt::format("  - {{between: [h{}, h{}], type: tb4, bandwidth: {}, latency: 0us, overhead: 0us}}\n", i,
+                     (i + 1) % n, i == 1 ? "1Gbps" : "10Gbps");
+  auto records = simulate(one_allreduce(n, S), topo::parse_topology(y, "ring.yaml"));
+  const double expected = 2.0 * (n - 1) * (S / n) / (1e9 / 8);
+  for (const auto& r : records) EXPECT_NEAR(r.end, expected, 0.01 * expected) << "rank " << r.rank;
+}
+
 }  // namespace
 }  // namespace clustertwin::sim
 
