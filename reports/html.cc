@@ -85,7 +85,7 @@ std::string rank_table(const Comparison& c) {
     std::vector<double> v;
     for (const auto& r : c.runs) v.push_back(rank < r.ranks.size() ? r.ranks[rank].compute : 0);
     add_times(row, c, v);
-    for (const auto& r : c.runs) row.push_back(rank < r.ranks.size() ? seconds(r.ranks[rank].waiting()) : "-");
+    for (const auto& r : c.runs) row.push_back(rank < r.ranks.size() ? seconds(r.ranks[rank].not_computing()) : "-");
     auto over = compute_over_median(ref, rank);
     row.push_back(over ? fmt::format("slowest: compute {} over the median", core::format_error_percent(*over)) : "");
     rows.push_back(std::move(row));

@@ -220,7 +220,7 @@ std::string rank_table(const Comparison& c) {
     for (const auto& r : c.runs) {
       const RankStats* rs = rank < r.ranks.size() ? &r.ranks[rank] : nullptr;
       v.push_back(rs ? rs->compute : 0);
-      wait.push_back(rs ? rs->waiting() : 0);
+      wait.push_back(rs ? rs->not_computing() : 0);
     }
     std::string note;
     if (auto over = compute_over_median(ref, rank))
