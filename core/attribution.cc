@@ -131,8 +131,8 @@ std::vector<PathPart> critical_path(const Program& p, const std::vector<OpRecord
       if (op.kind == OpKind::Compute) {
         part.compute += t - std::max(rec.start, lo);
         t = rec.start;
-      } else if (w[cur].peer >= 0) {  // it waited: the rest of the path runs through that peer
-        part.communication += t - std::max(w[cur].until, lo);
+      } else if (w[cur].peer >= 0) {  // it waited: the path runs through that peer's copy of the op
+        parts[w[cur].peer].communication += t - std::max(w[cur].until, lo);
         t = w[cur].until;
         rank = w[cur].peer;
         from = w[cur].peer_op;

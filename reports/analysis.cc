@@ -12,6 +12,7 @@
 #include "core/attribution.h"
 #include "core/diag.h"
 #include "core/intervals.h"
+#include "reports/bottleneck.h"
 #include "topologies/routing.h"
 #include "topologies/topology.h"
 #include "workloads/collectives.h"
@@ -420,6 +421,9 @@ RunStats analyse(const RunView& run, const std::string& name) {
     std::vector<double> last(s.step_start.size());
     for (size_t i = 0; i < last.size(); ++i) last[i] = s.step_start[i] + s.step_seconds[i];
     s.critical_path = core::critical_path(*run.program, records, waits, s.step_start, last);
+    std::vector<RankLoad> loads;
+    for (const auto& r : s.ranks) loads.push_back({r.compute, r.waited_for, r.waited});
+    s.bound = what_bounds(s.critical_path, loads, s.step_mean, run.topology.get());
   }
   return s;
 }

@@ -81,6 +81,7 @@ struct RunStats {
   std::vector<RouteStats> routes;
   std::vector<LinkStats> links;              // empty without topology.yaml and program.json
   std::vector<core::PathPart> critical_path;  // per rank, largest first; empty without program.json
+  std::string bound;  // what bounds the step, one sentence (reports/bottleneck.h); "" without a critical path
   int timeline_step = 0;                     // the step drawn: the one closest to the median
   double timeline_span = 0;                  // its length, seconds
   std::vector<std::vector<TimelineBox>> timeline;  // per rank
