@@ -5,6 +5,7 @@
 #include "core/format.h"
 #include "topologies/topology.h"
 #include "workloads/formats.h"
+#include "workloads/runtimes.h"
 
 namespace clustertwin::cli {
 
@@ -27,11 +28,19 @@ void print_presets() {
   for (const auto& f : work::formats())
     fmt::print("  {:<14} {:>7.4g} bits  as {:<5} {:>4.3g} ops  {}\n", f.name, f.bits, core::name(f.element), f.dequant_ops,
                f.source);
+  fmt::print("runtimes (workload key `runtime:`; fixed costs per device kernel, per collective call, per message):\n");
+  for (const auto& r : work::runtimes())
+    fmt::print("  {:<12} kernel {:>8}  collective {:>8}  message {:>8}  {}: {}\n", r.name, core::format_seconds(r.kernel_launch),
+               core::format_seconds(r.collective_call), core::format_seconds(r.message_call), r.description, r.source);
+  const work::KernelCounts& k = work::kernel_counts();
+  fmt::print("  kernels per inference op: attention {}, dense MLP {}, MoE MLP {}, head {}, embedding {} (counted in "
+             "mlx-lm's model code)\n",
+             k.attention, k.dense_mlp, k.moe_mlp, k.head, k.embed);
 }
 }  // namespace
 
 void add_presets_command(CLI::App& app) {
-  app.add_subcommand("presets", "List the built-in device, link and weight-format presets with their sources")->callback(print_presets);
+  app.add_subcommand("presets", "List the built-in device, link, weight-format and runtime presets with their sources")->callback(print_presets);
 }
 
 }  // namespace clustertwin::cli

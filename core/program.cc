@@ -1,6 +1,7 @@
 #include "core/program.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <stdexcept>
 #include <tuple>
@@ -61,6 +62,7 @@ void validate(const Program& p) {
       const Op& op = rp.ops[i];
       for (uint32_t d : op.deps)
         if (d >= i) bad(r, i, fmt::format("dep {} does not point to an earlier op", d));
+      if (!(op.overhead >= 0) || std::isinf(op.overhead)) bad(r, i, fmt::format("overhead {} is not a duration", op.overhead));
       switch (op.kind) {
         case OpKind::Compute: break;
         case OpKind::Send:
@@ -127,6 +129,7 @@ nlohmann::json to_json(const Program& p) {
           if (op.local > 0) o["local"] = op.local;
           break;
       }
+      if (op.overhead != 0) o["overhead"] = op.overhead;
       ops.push_back(std::move(o));
     }
     ranks.push_back({{"rank", rp.rank}, {"ops", std::move(ops)}});
@@ -169,6 +172,7 @@ Program program_from_json(const nlohmann::json& j) {
         op.peer = o.value("peer", -1);
         op.tag = o.value("tag", 0);
         op.group = o.value("group", -1);
+        op.overhead = o.value("overhead", 0.0);
         if (o.contains("gemm")) {
           auto g = o.at("gemm").get<std::vector<int64_t>>();
           if (g.size() != 4) throw std::invalid_argument("program: gemm needs [m, n, k, count]");

@@ -53,9 +53,13 @@ struct Op {
   int32_t root = -1;   // broadcast/reduce: the root rank (-1 = the group's first member)
   int32_t local = 0;   // hierarchical collective: members per block (consecutive in the group)
   std::vector<uint32_t> deps;  // indices of earlier ops of the same rank
+  // Seconds of fixed software cost the runtime adds to the op (workloads/runtimes.h): kernel
+  // launches of a compute op, the synchronisation and call of a collective, the serving stack's
+  // cost of a message. Predictions charge it; the executor, its own runtime, is measured instead.
+  double overhead = 0;
 };
 // JSON: compute ops write "dtype" only when not fp32; collectives write "root" and "local" only
-// when set, so Programs without them keep their JSON and hash.
+// when set, and any op "overhead" only when not 0, so Programs without them keep their JSON and hash.
 
 struct RankProgram {
   int32_t rank = 0;

@@ -178,7 +178,7 @@ class RankInterpreter {
   size_t done() const { return done_; }
 
  private:
-  enum class What { OpDone, SendDelay, Delay, Comm, Reduce, Started, Ended };
+  enum class What { OpDone, SendDelay, Delay, Comm, Reduce, Called, Started, Ended };
   struct Owner {
     uint32_t op;
     What what;
@@ -218,10 +218,12 @@ class RankInterpreter {
     const core::Op& op = ops_[i];
     out_[i] = {rank_, i, sg4::Engine::get_clock(), 0};
     switch (op.kind) {
-      case core::OpKind::Compute: track(exec_for(seconds(op.flops, op.bytes, op.dtype)), i, What::OpDone); break;
+      case core::OpKind::Compute:
+        track(exec_for(seconds(op.flops, op.bytes, op.dtype) + op.overhead), i, What::OpDone);
+        break;
       case core::OpKind::Send: {
         const PairCost& pc = cost(op.peer);
-        if (pc.overhead + pc.latency > 0) track(delay(pc.overhead + pc.latency), i, What::SendDelay);
+        if (op.overhead + pc.overhead + pc.latency > 0) track(delay(op.overhead + pc.overhead + pc.latency), i, What::SendDelay);
         else put_message(i);
         break;
       }
@@ -230,12 +232,19 @@ class RankInterpreter {
         break;
       case core::OpKind::Collective: {
         coll_[i] = {&plans_.of(rank_, op), 0, 0};
-        if (!mergeable(op.algorithm) || members(op) < 2) return start_transfer(i);
-        coll_[i].occurrence = occurrences_[{op.group, op.tag}]++;
-        meet(i, 0, What::Started);
+        if (op.overhead > 0) return track(delay(op.overhead), i, What::Called);  // the runtime's call, then the plan
+        begin_collective(i);
         break;
       }
     }
+  }
+
+  // A collective's plan: merged ones meet their group first (see Rendezvous).
+  void begin_collective(uint32_t i) {
+    const core::Op& op = ops_[i];
+    if (!mergeable(op.algorithm) || members(op) < 2) return start_transfer(i);
+    coll_[i].occurrence = occurrences_[{op.group, op.tag}]++;
+    meet(i, 0, What::Started);
   }
 
   size_t members(const core::Op& op) const { return program_.groups.at(op.group).size(); }
@@ -297,6 +306,7 @@ class RankInterpreter {
       case What::Reduce:
         ++coll_[o.op].next;
         return start_transfer(o.op);
+      case What::Called: return begin_collective(o.op);
       case What::Started: return start_transfer(o.op);
       case What::Ended: return finish(o.op);
     }

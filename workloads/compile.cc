@@ -39,6 +39,7 @@ core::Program compile(const Workload& w, const Cluster& c) {
     if (w.task == Task::Train) check_blocks(w, plan.gradients, l.dp, "gradient collectives");
     p = w.task == Task::Infer ? compile_inference(w, c, l) : compile_hybrid(w, c, l);
   }
+  lower_calls(w.runtime, p);
   check_memory(w, p, c);
   return p;
 }

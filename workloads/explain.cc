@@ -86,6 +86,10 @@ void model_section(std::string& out, const Workload& w) {
                        format_bytes(static_cast<double>(m.layers * kv_elements_per_token_per_layer(m)) *
                                     w.precision.kv_cache.bytes_per_element()));
   }
+  if (!w.runtime.charges_nothing())
+    out += fmt::format("  runtime {} ({}): {} per device kernel, {} per collective call, {} per message sent\n",
+                       w.runtime.name, w.runtime.description, core::format_seconds(w.runtime.kernel_launch),
+                       core::format_seconds(w.runtime.collective_call), core::format_seconds(w.runtime.message_call));
 }
 
 // ---- plan -------------------------------------------------------------------------------------
@@ -223,21 +227,33 @@ void collectives_section(std::string& out, const core::Program& p, int rank, int
 }
 
 double compute_section(std::string& out, const core::Program& p, int rank, int step, const RankSite& site, core::DType dt,
-                       const std::string& what) {
+                       const std::string& what, const Runtime& runtime) {
   std::map<core::Phase, std::pair<double, double>> by;
-  double secs = 0;
+  double secs = 0, launches = 0;
   for (const auto& op : p.ranks[rank].ops) {
     if (op.step != step || op.kind != core::OpKind::Compute) continue;
     by[op.phase].first += op.flops;
     by[op.phase].second += op.bytes;
     secs += topo::roofline_seconds(site.device, op.flops, op.bytes, op.dtype);
+    launches += op.overhead;
   }
   out += fmt::format("\nCompute of rank {} in {}, on {} ({} sustained, {} memory)\n", rank, what, site.device.preset,
                      flops(site.device.sustained_flops(dt)) + "/s", core::format_rate(site.device.sustained_bandwidth()));
   for (const auto& [phase, v] : by)
     out += fmt::format("  {:<10} {:>12}  {:>10} touched\n", core::name(phase), flops(v.first), format_bytes(v.second));
   out += fmt::format("  roofline time = sum of max(FLOPs / FLOP/s, bytes / bandwidth) = {}\n", core::format_seconds(secs));
-  return secs;
+  if (launches > 0) {
+    const KernelCounts& k = kernel_counts();
+    out += fmt::format("  + runtime {}: {:.0f} kernel launches x {} = {} (a fixed cost per kernel, whatever its size: "
+                       "an MoE MLP launches {} kernels where a dense one launches {}, each on fewer bytes, so an MoE "
+                       "decode reads memory at a lower fraction of its bandwidth)\n",
+                       runtime.name, launches / runtime.kernel_launch, core::format_seconds(runtime.kernel_launch),
+                       core::format_seconds(launches), k.moe_mlp, k.dense_mlp);
+    if (secs + launches > 0)
+      out += fmt::format("  = {}: the roofline is {} of it\n", core::format_seconds(secs + launches),
+                         core::format_percent(100 * secs / (secs + launches)));
+  }
+  return secs + launches;
 }
 
 // The share of a step the ranks spend waiting (pipeline bubble and uneven stages) when every compute
@@ -248,7 +264,9 @@ double waiting_fraction(const Workload& w, const Cluster& c) {
   one.steps = 1;
   const core::Program p = compile(one, c);
   const Timing t = time_program(p, [&](int32_t rank, const core::Op& op) {
-    return op.kind == core::OpKind::Compute ? topo::roofline_seconds(c.ranks[rank].device, op.flops, op.bytes, op.dtype) : 0.0;
+    return op.kind == core::OpKind::Compute
+               ? topo::roofline_seconds(c.ranks[rank].device, op.flops, op.bytes, op.dtype) + op.overhead
+               : 0.0;
   });
   double busy = 0;
   for (double b : t.busy) busy += b;
@@ -388,11 +406,11 @@ std::string explain(const Workload& wl, const Cluster& c, const ExplainOptions& 
     out += l.pp * l.dp > 4 ? " ...\n" : "\n";
   }
   if (w.task == Task::Train) {
-    compute_section(out, p, rank, 0, c.ranks[rank], w.precision.compute, "one step");
+    compute_section(out, p, rank, 0, c.ranks[rank], w.precision.compute, "one step", w.runtime);
     collectives_section(out, p, rank, 0);
   } else {
-    double prefill = compute_section(out, p, rank, 0, c.ranks[rank], w.precision.compute, "the prefill (step 0)");
-    double decode = compute_section(out, p, rank, 1, c.ranks[rank], w.precision.compute, "one decode step");
+    double prefill = compute_section(out, p, rank, 0, c.ranks[rank], w.precision.compute, "the prefill (step 0)", w.runtime);
+    double decode = compute_section(out, p, rank, 1, c.ranks[rank], w.precision.compute, "one decode step", w.runtime);
     out += fmt::format("  compute alone bounds: time to first token >= {}, decode <= {:.1f} tokens/s per replica "
                        "({} sequences / {}{}); `predict` adds the network\n",
                        core::format_seconds(prefill * l.pp), static_cast<double>(w.micro_batch) / (decode * l.pp),

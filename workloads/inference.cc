@@ -73,8 +73,12 @@ class InferenceCompiler {
       std::vector<uint32_t> extra = carry;
       if (!is_first) extra.push_back(b.recv(prev, step, act_bytes, step, "act.recv", {}));
       else if (!prefill && l_.pp > 1) extra.push_back(b.recv(head_rank, step, batch * 4.0, step, "token.recv", {}));
-      auto then_allreduce = [&](const std::string& label, const Cost& c, int32_t tag, double bytes) {
+      // The runtime's launches: kernels of this model part x its cost per kernel.
+      auto launched = [&](uint32_t id, int kernels) { b.rp.ops[id].overhead = kernels * w_.runtime.kernel_launch; };
+      const KernelCounts& k = kernel_counts();
+      auto then_allreduce = [&](const std::string& label, const Cost& c, int kernels, int32_t tag, double bytes) {
         uint32_t id = b.compute(ph, step, label, c.flops, c.bytes, c.gemm, extra);
+        launched(id, kernels);
         extra.clear();
         if (tp_group >= 0)
           extra.push_back(b.collective({.kind = CollectiveKind::AllReduce, .with = tp_allreduce_, .group = tp_group,
@@ -83,19 +87,20 @@ class InferenceCompiler {
       };
       if (is_first) {
         Cost e = cost.embed_fwd();
-        b.compute(ph, step, "embed", e.flops, e.bytes / l_.tp, e.gemm, extra);
+        launched(b.compute(ph, step, "embed", e.flops, e.bytes / l_.tp, e.gemm, extra), k.embed);
         extra.clear();
       }
       for (int64_t l = first; l < first + layers; ++l) {
         Cost attn = prefill ? cost.attention_fwd() : cost.attention_decode(kv_len);
-        then_allreduce(fmt::format("L{}.attn", l), attn, tp_tag(step, l, 0), act_bytes);
-        then_allreduce(fmt::format("L{}.mlp", l), cost.mlp_fwd(), tp_tag(step, l, 1), act_bytes);
+        then_allreduce(fmt::format("L{}.attn", l), attn, k.attention, tp_tag(step, l, 0), act_bytes);
+        then_allreduce(fmt::format("L{}.mlp", l), cost.mlp_fwd(), m.moe() ? k.moe_mlp : k.dense_mlp, tp_tag(step, l, 1),
+                       act_bytes);
       }
       if (is_last) {
         // logits of each sequence's last position only, then sampling (an arg-max across the
         // vocabulary shards: value and index per sequence)
         UnitCosts last(w_, batch, 1, l_.tp);
-        then_allreduce("head", last.head_fwd(), tp_tag(step, m.layers, 2), batch * 8.0);
+        then_allreduce("head", last.head_fwd(), k.head, tp_tag(step, m.layers, 2), batch * 8.0);
       }
       uint32_t done = extra.empty() ? static_cast<uint32_t>(b.last_compute) : extra.back();
       if (!is_last) b.send(next, step, act_bytes, step, "act.send", {done}, Phase::Comm);

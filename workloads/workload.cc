@@ -512,7 +512,9 @@ void batch(const core::YamlDoc& doc, const Lines& lines, const YAML::Node& b, Wo
 
 Workload build(const core::YamlDoc& doc, const Lines& lines) {
   const YAML::Node& root = doc.root();
-  doc.check_keys(root, {"name", "description", "model", "task", "batch", "precision", "optimizer", "parallel", "memory", "steps"},
+  doc.check_keys(root,
+                 {"name", "description", "model", "task", "batch", "precision", "optimizer", "parallel", "memory",
+                  "runtime", "steps"},
                  "a workload");
   Workload w;
   w.file = doc.name();
@@ -530,6 +532,7 @@ Workload build(const core::YamlDoc& doc, const Lines& lines) {
   }
   w.parallel = parallel(doc, lines, doc.required(root, "parallel", "the workload"), w);
   w.memory = memory(doc, lines, root["memory"]);
+  if (root["runtime"]) w.runtime = *find_runtime(doc.choice(root["runtime"], runtime_names(), "runtime"));
   if (root["steps"]) w.steps = static_cast<int32_t>(doc.integer(root["steps"], "steps", 1, 1000000));
   if (w.task == Task::Infer) w.steps = static_cast<int32_t>(1 + w.generate);  // prefill, then one step per token
   return w;

@@ -12,6 +12,7 @@
 #include "core/program.h"
 #include "topologies/topology.h"
 #include "workloads/formats.h"
+#include "workloads/runtimes.h"
 #include "workloads/model.h"
 
 namespace clustertwin::work {
@@ -161,6 +162,7 @@ struct Workload {
   Optimizer optimizer = Optimizer::AdamW;
   Parallel parallel;
   MemoryRules memory;
+  Runtime runtime = default_runtime();  // the software stack's fixed costs (workloads/runtimes.h)
   int32_t steps = 1;
   Where model_where, batch_where;
 };

@@ -46,6 +46,19 @@ TEST(Program, JsonRoundTripKeepsEverything) {
   EXPECT_EQ(q.ranks[0].ops[1].tag, 7);
 }
 
+// A runtime's overhead travels in the JSON only when set: Programs without one keep their hash.
+TEST(Program, OverheadRoundTripsAndIsWrittenOnlyWhenSet) {
+  Program p = two_rank_program();
+  const std::string before = program_hash(p);
+  EXPECT_FALSE(to_json(p)["ranks"][0]["ops"][0].contains("overhead"));
+  p.ranks[0].ops[0].overhead = 8e-6;
+  Program q = program_from_json(nlohmann::json::parse(to_json(p).dump()));
+  EXPECT_DOUBLE_EQ(q.ranks[0].ops[0].overhead, 8e-6);
+  EXPECT_NE(program_hash(p), before);
+  p.ranks[0].ops[0].overhead = -1;
+  EXPECT_THROW(validate(p), std::invalid_argument);
+}
+
 TEST(Program, HashChangesWithContent) {
   Program p = two_rank_program(), q = two_rank_program();
   q.ranks[0].ops[0].flops = 2e9;

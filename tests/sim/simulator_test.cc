@@ -189,6 +189,31 @@ double last_end(const std::vector<core::OpRecord>& records) {
   return end;
 }
 
+// A runtime's fixed costs (Op::overhead) add to the op's own time: a compute op takes its roofline
+// time plus the overhead; a collective and a send pay theirs before moving bytes.
+TEST(Simulator, OpOverheadAddsToEveryKind) {
+  auto t = ring_topology(2, "10Gbps", "5us");
+  const double B = 10e9 / 8, alpha = 5e-6, S = 1e6;
+  core::Program p = one_allreduce(2, S);
+  for (auto& rp : p.ranks) rp.ops[0].overhead = 1e-3;
+  // n = 2: 2(n-1)/n S / B + 2(n-1) alpha, after the 1 ms call on both ranks.
+  EXPECT_NEAR(last_end(simulate(p, t)), 1e-3 + S / B + 2 * alpha, 1e-7);
+
+  core::Program m;
+  m.name = "message";
+  core::Op work;
+  work.flops = 0;
+  work.bytes = 0;
+  work.overhead = 2e-3;  // a kernel launch on nothing
+  core::Op send = message(core::OpKind::Send, 1, S);
+  send.overhead = 3e-4;
+  send.deps = {0};
+  m.ranks = {{0, {work, send}}, {1, {message(core::OpKind::Recv, 0, S)}}};
+  auto records = simulate(m, t);
+  EXPECT_NEAR(records[0].end, 2e-3, 1e-9);
+  EXPECT_NEAR(last_end(records), 2e-3 + 3e-4 + alpha + S / B, 1e-7);
+}
+
 // Three Pis behind one Mac that routes for them: the Mac's forwarding capacity (1 Gbps here, its
 // links 10 Gbps) is shared by the three flows crossing it, a third each.
 TEST(Simulator, ForwardingCapacityIsSharedByRoutesThroughTheNode) {
