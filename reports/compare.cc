@@ -109,7 +109,8 @@ ErrorCell error_cell(const Comparison& c, int run, double value, double referenc
   if (!has && !ref) return {ErrorCell::Kind::None, 0, {}};
   if (!has || !ref) {
     const int lacking = has ? c.reference : run;
-    return {ErrorCell::Kind::Missing, 0, lacking >= 0 && lacking < static_cast<int>(c.runs.size()) ? c.runs[lacking].name : ""};
+    const bool named = lacking >= 0 && lacking < static_cast<int>(c.runs.size());
+    return {ErrorCell::Kind::Missing, 0, named ? c.runs[lacking].name : ""};
   }
   const double floor = f == Figure::Time ? c.floor_seconds : 0;
   if (std::abs(reference) <= floor) return {ErrorCell::Kind::Difference, value - reference, {}};
@@ -129,8 +130,9 @@ std::string format_error(const ErrorCell& e, Figure f) {
 
 std::string error_floor_note(const Comparison& c) {
   if (c.reference < 0) return {};
-  return fmt::format("Where the reference ({}) is under {} (0.1 % of its mean step time, at least 1 us; a rate or a size: 0), "
-                     "the error is the difference instead of a percentage; \"not in run X\" marks what run X does not have.",
+  return fmt::format("Where the reference ({}) is under {} (0.1 % of its mean step time, at least 1 us; a rate or a "
+                     "size: 0), the error is the difference instead of a percentage; \"not in run X\" marks what run X "
+                     "does not have.",
                      c.runs[c.reference].name, core::format_seconds(c.floor_seconds));
 }
 

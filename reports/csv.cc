@@ -60,7 +60,8 @@ class Writer {
     } else if (c_.reference >= 0) {
       std::vector<ErrorCell> errors;
       for (size_t i = 0; i < v.size(); ++i)
-        if (static_cast<int>(i) != c_.reference) errors.push_back(error_cell(c_, static_cast<int>(i), v[i], v[c_.reference], f));
+        if (static_cast<int>(i) != c_.reference)
+          errors.push_back(error_cell(c_, static_cast<int>(i), v[i], v[c_.reference], f));
       for (const auto& e : errors) out_ += "," + percent(e);
       for (const auto& e : errors) out_ += "," + note(e);
     }
@@ -98,7 +99,8 @@ void run_rows(const Comparison& c, Writer& w) {
   for (size_t s = 0; s < steps; ++s)
     w.each("step", std::to_string(s), "time", "s",
            [&](const RunStats& r) { return s < r.step_seconds.size() ? r.step_seconds[s] : kNone; });
-  for (const auto& k : phases) w.each("phase", k, "time_per_step", "s", [&](const RunStats& r) { return r.phases.count(k) ? r.phases.at(k) : kNone; });
+  for (const auto& k : phases)
+    w.each("phase", k, "time_per_step", "s", [&](const RunStats& r) { return r.phases.count(k) ? r.phases.at(k) : kNone; });
 }
 
 void collective_rows(const Comparison& c, Writer& w) {
@@ -153,6 +155,16 @@ void route_and_link_rows(const Comparison& c, Writer& w) {
     w.each("link", name, "bytes_per_step_ba", "B", get(&LinkStats::bytes_down));
     w.each("link", name, "utilisation", "1", get(&LinkStats::utilisation));
     w.each("link", name, "comm_time_per_step", "s", get(&LinkStats::comm_seconds));
+  }
+  for (size_t i = 0; i < c.runs.front().forwarders.size(); ++i) {
+    const std::string& name = c.runs.front().forwarders[i].name;
+    auto get = [&](double ForwarderStats::*field) {
+      return [&, field](const RunStats& r) { return i < r.forwarders.size() ? r.forwarders[i].*field : kNone; };
+    };
+    w.each("forwarder", name, "bytes_per_step", "B", get(&ForwarderStats::bytes));
+    w.each("forwarder", name, "bandwidth", "B/s", get(&ForwarderStats::bandwidth));
+    w.each("forwarder", name, "utilisation", "1", get(&ForwarderStats::utilisation));
+    w.each("forwarder", name, "comm_time_per_step", "s", get(&ForwarderStats::comm_seconds));
   }
 }
 }  // namespace

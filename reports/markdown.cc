@@ -246,6 +246,33 @@ std::string rank_table(const Comparison& c) {
   return out + "\nwaiting = exposed communication + waiting for a peer + pipeline bubble + idle.\n\n";
 }
 
+// The nodes of the first run's topology that forward in software: a resource beside the links,
+// which every route through the node shares (a star's hub carries every spoke-to-spoke message).
+std::string forwarder_table(const Comparison& c) {
+  const RunStats& first = c.runs.front();
+  if (first.forwarders.empty()) return {};
+  Head h = head(c);
+  std::string out = "\n| forwarding node | forward bandwidth | latency added | bytes per step through it |";
+  std::string align = "|---|---:|---:|---:|";
+  for (const auto& r : c.runs) out += fmt::format(" utilisation {} |", r.name), align += "---:|";
+  out += " comm through it:" + h.cells + "\n" + align + h.align + "\n";
+  for (size_t i = 0; i < first.forwarders.size(); ++i) {
+    const auto& f = first.forwarders[i];
+    out += fmt::format("| {} | {} | {} | {} |", f.name, core::format_bit_rate(f.bandwidth), format_seconds(f.latency),
+                       core::format_bytes(f.bytes));
+    std::vector<double> v;
+    for (const auto& r : c.runs) {
+      const bool has = i < r.forwarders.size();
+      out += fmt::format(" {} |", has ? core::format_percent(r.forwarders[i].utilisation * 100) : "-");
+      v.push_back(has ? r.forwarders[i].comm_seconds : kNone);
+    }
+    out += cells(c, v) + "\n";
+  }
+  return out + "\nA forwarding node passes on every message whose route crosses it (neither source nor destination) "
+               "on its own CPU, both directions together: utilisation = bytes per step through it / (forward bandwidth "
+               "× mean step time); each crossing adds its latency.\n";
+}
+
 // The links of the first run's topology: bytes, every run's utilisation, and the time of the routes over them.
 std::string link_table(const Comparison& c) {
   const RunStats& first = c.runs.front();
@@ -267,7 +294,7 @@ std::string link_table(const Comparison& c) {
     out += cells(c, v) + "\n";
   }
   return out + "\nutilisation = bytes per step / (bandwidth × mean step time), busier direction; comm over it = time in "
-               "the collectives and sends whose traffic crosses the link.\n";
+               "the collectives and sends whose traffic crosses the link.\n" + forwarder_table(c);
 }
 
 std::string route_table(const Comparison& c) {

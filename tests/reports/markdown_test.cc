@@ -98,6 +98,17 @@ TEST_F(Markdown, NearZeroReferenceShowsTheDifferenceAndAMissingOpItsRun) {
       << md;
 }
 
+// Issue 13 item 6 (support.h: write_star_ring; the figures are derived in analysis_test's
+// ForwardingHubCarriesTheTransitOfTheRing): the hub is a resource beside the links, by name.
+TEST_F(Markdown, ForwardingHubIsListedWithItsUtilisation) {
+  std::vector<RunView> runs{load_run(testing::write_star_ring(dir_), "STAR")};
+  std::string md = report_markdown(build_comparison(runs));
+  EXPECT_TRUE(has(md, "| forwarding node | forward bandwidth | latency added | bytes per step through it | utilisation "
+                      "predicted | comm through it: predicted |\n"))
+      << md;
+  EXPECT_TRUE(has(md, "| mini1 | 16.4 Gb/s | 210.0 us | 300.0 MB | 14.6 % | 4.000 s |\n")) << md;
+}
+
 TEST_F(Markdown, OneRunHasNoErrorColumnsAndNoCauses) {
   auto [pred, meas] = testing::write_hand_pair(dir_);
   std::vector<RunView> runs{load_run(pred, "RUN")};

@@ -149,6 +149,12 @@ std::pair<std::string, std::string> write_near_zero_pair(const std::filesystem::
   return {pred.write(dir / "pred", "predicted"), meas.write(dir / "meas", "measured")};
 }
 
+std::string write_star_ring(const std::filesystem::path& dir) {
+  RunBuilder b(4, 1);
+  for (int r = 0; r < 4; ++r) b.collective(r, 0, "grad", 100e6, 0, 1);
+  return b.write(dir / "star", "predicted", read_file(CLUSTERTWIN_SOURCE_DIR "/topologies/examples/tb4-star-4minis.yaml"));
+}
+
 size_t count(const std::string& hay, const std::string& needle) {
   size_t n = 0;
   for (size_t pos = hay.find(needle); pos != std::string::npos; pos = hay.find(needle, pos + needle.size())) ++n;

@@ -59,6 +59,11 @@ std::pair<std::string, std::string> write_hand_pair(const std::filesystem::path&
 // 2 ns / 2 = 1 ns. Writes DIR/pred and DIR/meas.
 std::pair<std::string, std::string> write_near_zero_pair(const std::filesystem::path& dir);
 
+// Issue 13 item 6's run: the 4-mini Thunderbolt 4 star (topologies/examples/tb4-star-4minis.yaml,
+// hub mini1), rank i on mini(i+1), one step of 1 s in which every rank runs a ring all-reduce of
+// 100 MB ("grad"). Writes DIR/star with its topology.yaml and returns the path.
+std::string write_star_ring(const std::filesystem::path& dir);
+
 // Occurrences of `needle` in `hay`.
 size_t count(const std::string& hay, const std::string& needle);
 
