@@ -115,7 +115,7 @@ std::string forwarding_text(const Comparison& c, const RunStats& ref, int node, 
 std::string node_mark(const topo::Node& node, Point p, bool small, const std::string& forwarding = {}, double u = 0) {
   auto [x, y] = p;
   std::string sub = node.is_switch ? "switch" : node.device ? node.device->preset : node.role;
-  if (!forwarding.empty()) sub += " · forwards: " + forwarding;
+  if (small && !forwarding.empty()) sub += " · forwards: " + forwarding;
   if (small)
     return Tag("g").attr("class", "node").wrap(
         Tag("circle").attr("cx", x, 1).attr("cy", y, 1).attr("r", node.is_switch ? 14 : 6)
@@ -130,6 +130,10 @@ std::string node_mark(const topo::Node& node, Point p, bool small, const std::st
                .wrap(esc(node.name));
   marks += Tag("text").attr("x", x, 1).attr("y", y + 36, 1).attr("text-anchor", "middle").attr("class", "tick")
                .wrap(esc(sub));
+  if (!forwarding.empty())  // a white halo keeps it readable where it crosses the links of a hub
+    marks += Tag("text").attr("x", x, 1).attr("y", y + 50, 1).attr("text-anchor", "middle").attr("class", "linklabel")
+                 .attr("stroke", "#fff").attr("stroke-width", 3).attr("paint-order", "stroke")
+                 .wrap(esc("forwards: " + forwarding));
   return Tag("g").attr("class", "node").wrap(marks);
 }
 }  // namespace
