@@ -84,7 +84,11 @@ std::string predict(const PredictArgs& a) {
   print_summary(info, l.program, summary, l.topology, a.out_dir);
   auto topology = std::make_shared<const topo::Topology>(l.topology);
   std::vector<reports::RunView> runs{reports::run_view(a.out_dir, info, l.program, records, summary, topology)};
-  fmt::print("  wrote       {}\n", reports::write_html(a.out_dir, reports::build_comparison(runs)));
+  const reports::Comparison c = reports::build_comparison(runs);
+  // The resource a step's communication waits on first: a link, or a node forwarding for others.
+  if (auto busiest = reports::busiest_resource(c.runs.front()))
+    fmt::print("  busiest     {}\n", reports::describe(*busiest));
+  fmt::print("  wrote       {}\n", reports::write_html(a.out_dir, c));
   return a.out_dir;
 }
 

@@ -127,10 +127,28 @@ void print_links(const topo::Topology& t) {
   print_table(rows);
 }
 
+// Nodes that forward in software: the capacity every route through them shares and the latency
+// each crossing adds (the simulator's fwd:<node> resource), from the file or the link presets.
+void print_forwarders(const topo::Topology& t) {
+  std::vector<std::vector<std::string>> rows{{"node", "forward bandwidth", "forward latency", "from"}};
+  for (size_t n = 0; n < t.nodes.size(); ++n) {
+    if (!topo::forwards_in_software(t, static_cast<int>(n))) continue;
+    const auto& node = t.nodes[n];
+    const topo::Forwarding f = t.forwarding_of(static_cast<int>(n));
+    std::string from = node.forward_bandwidth && node.forward_latency ? "the file"
+                       : node.forward_bandwidth || node.forward_latency ? "the file and its link presets"
+                                                                        : "its link presets";
+    rows.push_back({node.name, core::format_bit_rate(f.bandwidth), core::format_seconds(f.latency), from});
+  }
+  if (rows.size() == 1) return;
+  fmt::print("forwarding nodes (their capacity is shared by every route through them, both directions together)\n");
+  print_table(rows);
+}
+
 void print_routes(const topo::Topology& t) {
   topo::Routes routes(t);
   auto compute = t.compute_nodes();
-  std::vector<std::vector<std::string>> rows{{"from", "to", "hops", "bottleneck", "latency", "path"}};
+  std::vector<std::vector<std::string>> rows{{"from", "to", "hops", "bottleneck", "latency", "path", "forwarded by"}};
   std::vector<std::string> problems;
   for (int a : compute)
     for (int b : compute) {
@@ -141,10 +159,13 @@ void print_routes(const topo::Topology& t) {
         continue;
       }
       const auto& r = routes.between(a, b);
+      std::string via;
+      for (int n : topo::transit_forwarders(t, r)) via += (via.empty() ? "" : ", ") + t.nodes[n].name;
       rows.push_back({t.nodes[a].name, t.nodes[b].name, std::to_string(r.hops.size()), core::format_bit_rate(r.bottleneck),
-                      core::format_seconds(r.latency), topo::describe(t, r)});
+                      core::format_seconds(topo::route_latency(t, r)), topo::describe(t, r), via.empty() ? "-" : via});
     }
-  fmt::print("routes ({})\n", t.ip_mode ? "IP: subnets and static routes" : "shortest paths through forwarding nodes");
+  fmt::print("routes ({}); latency = its links' latencies + the forward latency of each node it is forwarded by\n",
+             t.ip_mode ? "IP: subnets and static routes" : "shortest paths through forwarding nodes");
   print_table(rows);
   for (const auto& p : problems) fmt::print("{}\n", p);
 }
@@ -160,6 +181,7 @@ void show_table(const topo::Topology& t) {
                t.control_subnet ? " " + topo::subnet_str(*t.control_subnet) : "");
   print_nodes(t);
   print_links(t);
+  print_forwarders(t);
   print_routes(t);
 }
 

@@ -11,6 +11,7 @@
 
 #include "core/attribution.h"
 #include "core/diag.h"
+#include "core/format.h"
 #include "core/intervals.h"
 #include "reports/bottleneck.h"
 #include "topologies/routing.h"
@@ -246,9 +247,16 @@ void links(const RunView& run, RunStats& s) {
     s.links.push_back({fmt::format("{} - {} ({})", t.nodes[l.a].name, t.nodes[l.b].name, l.type.preset), l.a, l.b,
                        l.bandwidth(true), l.bandwidth(false), 0, 0, 0, 0});
   }
+  std::vector<int> forwarder_of(t.nodes.size(), -1);  // node -> index in s.forwarders
+  for (size_t n = 0; n < t.nodes.size(); ++n) {
+    if (!topo::forwards_in_software(t, static_cast<int>(n))) continue;
+    const topo::Forwarding f = t.forwarding_of(static_cast<int>(n));
+    forwarder_of[n] = static_cast<int>(s.forwarders.size());
+    s.forwarders.push_back({t.nodes[n].name, static_cast<int>(n), f.bandwidth, f.latency, 0, 0, 0});
+  }
   std::map<std::string, int> route_index;
   for (size_t i = 0; i < s.routes.size(); ++i) route_index[s.routes[i].key] = static_cast<int>(i);
-  std::vector<std::set<int>> route_links(s.routes.size());
+  std::vector<std::set<int>> route_links(s.routes.size()), route_forwarders(s.routes.size());
   const double steps = std::max(run.steps, 1);
   // Bytes per (source rank, destination rank, route entry), summed over the run's events first:
   // an op repeats every step, and its plan's flows are routed once.
@@ -262,7 +270,7 @@ void links(const RunView& run, RunStats& s) {
     const core::Op* op = program_op(run, e);
     if (!op || !is_comm(e.kind)) continue;
     int route = route_of(run, e, s, route_index);
-    if (route >= static_cast<int>(route_links.size())) route_links.resize(route + 1);
+    if (route >= static_cast<int>(route_links.size())) route_links.resize(route + 1), route_forwarders.resize(route + 1);
     if (e.kind == core::OpKind::Send) {
       carry(e.rank, op->peer, op->bytes, route);
       continue;
@@ -275,15 +283,23 @@ void links(const RunView& run, RunStats& s) {
   for (const auto& [flow, bytes] : flows) {
     auto [src, dst, route] = flow;
     if (!routes.reachable(nodes[src], nodes[dst])) continue;
-    for (const auto& h : routes.between(nodes[src], nodes[dst]).hops) {
+    const topo::Route& path = routes.between(nodes[src], nodes[dst]);
+    for (const auto& h : path.hops) {
       (h.up ? s.links[h.link].bytes_up : s.links[h.link].bytes_down) += bytes / steps;
       if (route >= 0) route_links[route].insert(h.link);
+    }
+    for (int n : topo::transit_forwarders(t, path)) {
+      s.forwarders[forwarder_of[n]].bytes += bytes / steps;
+      if (route >= 0) route_forwarders[route].insert(forwarder_of[n]);
     }
   }
   for (size_t r = 0; r < s.routes.size(); ++r) {
     s.routes[r].links.assign(route_links[r].begin(), route_links[r].end());
     for (int l : s.routes[r].links) s.links[l].comm_seconds += s.routes[r].seconds;
+    for (int f : route_forwarders[r]) s.forwarders[f].comm_seconds += s.routes[r].seconds;
   }
+  for (auto& f : s.forwarders)
+    if (s.step_mean > 0 && f.bandwidth > 0) f.utilisation = f.bytes / f.bandwidth / s.step_mean;
   for (auto& l : s.links) {
     double up = l.bandwidth > 0 ? l.bytes_up / l.bandwidth : 0;
     double down = l.back_bandwidth > 0 ? l.bytes_down / l.back_bandwidth : 0;
@@ -426,6 +442,27 @@ RunStats analyse(const RunView& run, const std::string& name) {
     s.bound = what_bounds(s.critical_path, loads, s.step_mean, run.topology.get());
   }
   return s;
+}
+
+std::optional<BusiestResource> busiest_resource(const RunStats& s) {
+  std::optional<BusiestResource> best;
+  auto consider = [&](std::string what, double utilisation, double bytes, double bandwidth) {
+    if (utilisation > 0 && (!best || utilisation > best->utilisation))
+      best = {std::move(what), utilisation, bytes, bandwidth};
+  };
+  for (const auto& l : s.links) {
+    const double up_time = l.bandwidth > 0 ? l.bytes_up / l.bandwidth : 0;
+    const bool up = up_time >= (l.back_bandwidth > 0 ? l.bytes_down / l.back_bandwidth : 0);
+    consider("link " + l.name, l.utilisation, up ? l.bytes_up : l.bytes_down, up ? l.bandwidth : l.back_bandwidth);
+  }
+  for (const auto& f : s.forwarders)
+    consider(fmt::format("forwarding node '{}'", f.name), f.utilisation, f.bytes, f.bandwidth);
+  return best;
+}
+
+std::string describe(const BusiestResource& b) {
+  return fmt::format("{}: {} busy ({} per step through {})", b.what, core::format_percent(b.utilisation * 100),
+                     core::format_bytes(b.bytes), core::format_bit_rate(b.bandwidth));
 }
 
 std::map<uint64_t, double> op_seconds(const RunView& run) {

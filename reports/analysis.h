@@ -62,6 +62,27 @@ struct LinkStats {
   double comm_seconds = 0;  // per step: time in the ops of every route that crosses it
 };
 
+// A node that forwards in software (topo::forwards_in_software: a Thunderbolt Bridge hub, a Mac
+// routing for a Pi): a resource like a link, which the simulator models as one (fwd:<node>),
+// shared by every route through it in both directions together.
+struct ForwarderStats {
+  std::string name;          // the node's
+  int node = -1;             // index in the topology
+  double bandwidth = 0;      // bytes/s it forwards, both directions together
+  double latency = 0;        // seconds each crossing adds
+  double bytes = 0;          // per step: bytes of every message it passes on (neither source nor destination)
+  double utilisation = 0;    // bytes / (bandwidth x mean step time)
+  double comm_seconds = 0;   // per step: time in the ops of every route whose traffic crosses it
+};
+
+// The link or forwarding node with the highest utilisation: the resource to look at first.
+struct BusiestResource {
+  std::string what;          // "forwarding node 'mini1'", "link mini1 - mini2 (tb4)"
+  double utilisation = 0;
+  double bytes = 0;          // per step, in the busier direction for a link
+  double bandwidth = 0;      // bytes/s
+};
+
 enum class BoxKind : uint8_t { Compute, Communication, Waiting /* for a peer: in a recv, or a collective before its last member */ };
 
 struct TimelineBox {
@@ -81,6 +102,7 @@ struct RunStats {
   std::vector<RouteStats> routes;
   std::vector<LinkStats> links;              // empty without topology.yaml and program.json
   std::vector<core::PathPart> critical_path;  // per rank, largest first; empty without program.json
+  std::vector<ForwarderStats> forwarders;     // every node that forwards in software; as links
   std::string bound;  // what bounds the step, one sentence (reports/bottleneck.h); "" without a critical path
   int timeline_step = 0;                     // the step drawn: the one closest to the median
   double timeline_span = 0;                  // its length, seconds
@@ -92,6 +114,11 @@ struct RunStats {
 };
 
 RunStats analyse(const RunView& run, const std::string& name);
+
+// nullopt when the run has no link figures (no topology.yaml or program.json) or carries no bytes.
+std::optional<BusiestResource> busiest_resource(const RunStats& s);
+// One line for a person: "forwarding node 'mini1': 78.3 % busy (2.13 GB per step through 16.4 Gb/s)".
+std::string describe(const BusiestResource& b);
 
 // Every phase a report may list, in drawing order: "compute" (what a run read from summary.json
 // alone has), kPhaseOrder, then any other phase of the runs in the order they have them.

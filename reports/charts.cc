@@ -190,13 +190,12 @@ std::vector<CollectiveBar> collective_bars(const Comparison& c) {
       rows.push_back({col.label, seconds(col.mean_seconds), col.mean_seconds});
       continue;
     }
+    // Only a percentage is a bar; a difference under the floor, or a collective the reference lacks, is text.
     const CollectiveStats* ref = c.runs[c.reference].collective(col.label);
-    if (!ref) continue;
-    double e = error_percent(col.mean_seconds, ref->mean_seconds);
-    if (!std::isfinite(e)) continue;
-    std::string text =
-        fmt::format("{} ({} vs {})", core::format_error_percent(e), seconds(col.mean_seconds), seconds(ref->mean_seconds));
-    rows.push_back({col.label, text, e});
+    const ErrorCell e = error_cell(c, c.predicted, col.mean_seconds, ref ? ref->mean_seconds : NAN);
+    std::string text = format_error(e);
+    if (ref) text += fmt::format(" ({} vs {})", seconds(col.mean_seconds), seconds(ref->mean_seconds));
+    rows.push_back({col.label, text, e.kind == ErrorCell::Kind::Percent ? e.value : 0});
   }
   std::stable_sort(rows.begin(), rows.end(),
                    [](const CollectiveBar& a, const CollectiveBar& b) { return std::abs(a.value) > std::abs(b.value); });

@@ -104,6 +104,38 @@ double error_percent(double predicted, double measured) {
   return (predicted - measured) / measured * 100;
 }
 
+ErrorCell error_cell(const Comparison& c, int run, double value, double reference, Figure f) {
+  const bool has = !std::isnan(value), ref = !std::isnan(reference);
+  if (!has && !ref) return {ErrorCell::Kind::None, 0, {}};
+  if (!has || !ref) {
+    const int lacking = has ? c.reference : run;
+    const bool named = lacking >= 0 && lacking < static_cast<int>(c.runs.size());
+    return {ErrorCell::Kind::Missing, 0, named ? c.runs[lacking].name : ""};
+  }
+  const double floor = f == Figure::Time ? c.floor_seconds : 0;
+  if (std::abs(reference) <= floor) return {ErrorCell::Kind::Difference, value - reference, {}};
+  return {ErrorCell::Kind::Percent, error_percent(value, reference), {}};
+}
+
+std::string format_error(const ErrorCell& e, Figure f) {
+  switch (e.kind) {
+    case ErrorCell::Kind::Percent: return core::format_error_percent(e.value);
+    case ErrorCell::Kind::Difference:
+      return f == Figure::Time ? core::format_signed_seconds(e.value) : fmt::format("{:+.2f}", e.value);
+    case ErrorCell::Kind::Missing: return "not in run " + e.missing_in;
+    case ErrorCell::Kind::None: break;
+  }
+  return "-";
+}
+
+std::string error_floor_note(const Comparison& c) {
+  if (c.reference < 0) return {};
+  return fmt::format("Where the reference ({}) is under {} (0.1 % of its mean step time, at least 1 us; a rate or a "
+                     "size: 0), the error is the difference instead of a percentage; \"not in run X\" marks what run X "
+                     "does not have.",
+                     c.runs[c.reference].name, core::format_seconds(c.floor_seconds));
+}
+
 RunView load_summary(const std::string& path, const std::string& origin) { return load_run(path, origin); }
 
 Comparison build_comparison(const std::vector<RunView>& runs, int reference) {
@@ -115,6 +147,7 @@ Comparison build_comparison(const std::vector<RunView>& runs, int reference) {
   for (size_t i = 0; i < runs.size() && c.reference < 0; ++i)
     if (runs[i].measured()) c.reference = static_cast<int>(i);
   if (c.reference < 0) c.reference = 0;
+  c.floor_seconds = std::max(1e-6, 1e-3 * c.runs[c.reference].step_mean);
   for (size_t i = 0; i < runs.size() && c.predicted < 0; ++i)
     if (static_cast<int>(i) != c.reference && !runs[i].measured()) c.predicted = static_cast<int>(i);
   for (size_t i = 0; i < runs.size() && c.predicted < 0; ++i)

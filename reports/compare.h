@@ -32,7 +32,10 @@ struct OpDiff {
 };
 
 struct Comparison {
-  std::vector<RunStats> runs;  // in the order given; they point into the RunViews passed in
+  std::vector<RunStats> runs;
+  // Times whose reference is under this floor are compared by their difference, not in percent
+  // (error_cell): 0.1 % of the reference run's mean step time, and at least 1 us.
+  double floor_seconds = 0;  // in the order given; they point into the RunViews passed in
   int reference = -1;  // the measured run errors are taken against (-1: none)
   int predicted = -1;  // the run compared with it op by op and for hints (-1: none)
   bool same_program = true;
@@ -54,6 +57,33 @@ RunView load_summary(const std::string& path, const std::string& origin);
 
 // (predicted - measured) / measured, in percent; 0 when both are 0.
 double error_percent(double predicted, double measured);
+
+// What a figure is, for the floor its error is taken against: a time (the comparison's
+// floor_seconds) or anything else, a rate or a size (a floor of 0: only a zero reference).
+enum class Figure { Time, Other };
+
+// The one rule by which every output (report.md, report.html, summary.csv) writes an error
+// against the reference run. A percentage of a near-zero reference means nothing (3.5e-14 s of
+// idle time turned a microsecond into +3877719439563646 %), and a figure one run lacks is not
+// -100 % of it. A value a run does not have is NaN.
+struct ErrorCell {
+  enum class Kind {
+    Percent,     // value = (figure - reference) / reference, in percent
+    Difference,  // the reference is under the floor: value = figure - reference, in the figure's unit
+    Missing,     // one run lacks the figure: missing_in names it
+    None,        // neither has it
+  };
+  Kind kind = Kind::Percent;
+  double value = 0;
+  std::string missing_in;
+};
+
+// The error of `value` (a figure of run `run`) against `reference` (the reference run's).
+ErrorCell error_cell(const Comparison& c, int run, double value, double reference, Figure f = Figure::Time);
+// As a table cell reads it: "+12.3 %", "+1.20 ms" (Other: "+0.25"), "not in run measured", "-".
+std::string format_error(const ErrorCell& e, Figure f = Figure::Time);
+// The sentence every output's legend carries: the floor of this comparison and what a cell shows under it.
+std::string error_floor_note(const Comparison& c);
 
 std::string report_markdown(const Comparison& c);
 std::string report_markdown(const RunView& predicted, const RunView& measured);

@@ -18,16 +18,33 @@ std::string quoted(const std::string& s) {
 
 std::string value(double v) { return std::isfinite(v) ? fmt::format("{:.9g}", v) : ""; }
 
+// A note beside each error_pct: empty when it holds the percentage, "below floor" when the
+// reference is under the comparison's floor (error_pct empty; abs_error holds the difference),
+// "not in run NAME" when a run lacks the figure (error_pct and abs_error empty).
+std::string note(const ErrorCell& e) {
+  switch (e.kind) {
+    case ErrorCell::Kind::Difference: return "below floor";
+    case ErrorCell::Kind::Missing: return quoted("not in run " + e.missing_in);
+    case ErrorCell::Kind::Percent:
+    case ErrorCell::Kind::None: break;
+  }
+  return {};
+}
+
+std::string percent(const ErrorCell& e) { return e.kind == ErrorCell::Kind::Percent ? value(e.value) : ""; }
+
 class Writer {
  public:
   explicit Writer(const Comparison& c) : c_(c) {
     out_ = "section,item,metric,unit";
     for (const auto& r : c.runs) out_ += "," + quoted(r.name);
     if (pair()) {
-      out_ += ",abs_error,error_pct";
+      out_ += ",abs_error,error_pct,error_note";
     } else if (c.reference >= 0) {
       for (size_t i = 0; i < c.runs.size(); ++i)
         if (static_cast<int>(i) != c.reference) out_ += "," + quoted("error_pct " + c.runs[i].name);
+      for (size_t i = 0; i < c.runs.size(); ++i)
+        if (static_cast<int>(i) != c.reference) out_ += "," + quoted("error_note " + c.runs[i].name);
     }
     out_ += "\n";
   }
@@ -35,12 +52,18 @@ class Writer {
            const std::vector<double>& v) {
     out_ += fmt::format("{},{},{},{}", section, quoted(item), metric, unit);
     for (double x : v) out_ += "," + value(x);
+    const Figure f = unit == "s" ? Figure::Time : Figure::Other;
     if (pair()) {
       double p = v[c_.predicted], m = v[c_.reference];
-      out_ += "," + value(p - m) + "," + value(error_percent(p, m));
+      ErrorCell e = error_cell(c_, c_.predicted, p, m, f);
+      out_ += "," + value(p - m) + "," + percent(e) + "," + note(e);
     } else if (c_.reference >= 0) {
+      std::vector<ErrorCell> errors;
       for (size_t i = 0; i < v.size(); ++i)
-        if (static_cast<int>(i) != c_.reference) out_ += "," + value(error_percent(v[i], v[c_.reference]));
+        if (static_cast<int>(i) != c_.reference)
+          errors.push_back(error_cell(c_, static_cast<int>(i), v[i], v[c_.reference], f));
+      for (const auto& e : errors) out_ += "," + percent(e);
+      for (const auto& e : errors) out_ += "," + note(e);
     }
     out_ += "\n";
   }
@@ -76,7 +99,8 @@ void run_rows(const Comparison& c, Writer& w) {
   for (size_t s = 0; s < steps; ++s)
     w.each("step", std::to_string(s), "time", "s",
            [&](const RunStats& r) { return s < r.step_seconds.size() ? r.step_seconds[s] : kNone; });
-  for (const auto& k : phases) w.each("phase", k, "time_per_step", "s", [&](const RunStats& r) { return r.phase(k); });
+  for (const auto& k : phases)
+    w.each("phase", k, "time_per_step", "s", [&](const RunStats& r) { return r.phases.count(k) ? r.phases.at(k) : kNone; });
 }
 
 void collective_rows(const Comparison& c, Writer& w) {
@@ -131,6 +155,16 @@ void route_and_link_rows(const Comparison& c, Writer& w) {
     w.each("link", name, "bytes_per_step_ba", "B", get(&LinkStats::bytes_down));
     w.each("link", name, "utilisation", "1", get(&LinkStats::utilisation));
     w.each("link", name, "comm_time_per_step", "s", get(&LinkStats::comm_seconds));
+  }
+  for (size_t i = 0; i < c.runs.front().forwarders.size(); ++i) {
+    const std::string& name = c.runs.front().forwarders[i].name;
+    auto get = [&](double ForwarderStats::*field) {
+      return [&, field](const RunStats& r) { return i < r.forwarders.size() ? r.forwarders[i].*field : kNone; };
+    };
+    w.each("forwarder", name, "bytes_per_step", "B", get(&ForwarderStats::bytes));
+    w.each("forwarder", name, "bandwidth", "B/s", get(&ForwarderStats::bandwidth));
+    w.each("forwarder", name, "utilisation", "1", get(&ForwarderStats::utilisation));
+    w.each("forwarder", name, "comm_time_per_step", "s", get(&ForwarderStats::comm_seconds));
   }
 }
 }  // namespace

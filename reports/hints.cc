@@ -237,7 +237,8 @@ std::string slow_round_trips(const RunView& run, const topo::Topology& t, double
   std::vector<std::string> found;
   for (size_t r = 0; r < nodes.size(); ++r) {
     if (nodes[r] == coord || !routes.reachable(coord, nodes[r])) continue;
-    double data = routes.between(coord, nodes[r]).latency + routes.between(nodes[r], coord).latency;
+    const double data =
+        topo::route_latency(t, routes.between(coord, nodes[r])) + topo::route_latency(t, routes.between(nodes[r], coord));
     double rtt = run.clock_rtt[r];
     if (rtt < 0.5 * 2 * control_latency || rtt < 4 * data) continue;
     found.push_back(fmt::format("rank {} (node {}) {} where the data route takes {}", r, t.nodes[nodes[r]].name,

@@ -2,6 +2,7 @@
 // layout, the tables, the header with the likely causes, and the page's style and script.
 #include "reports/html.h"
 
+#include <cmath>
 #include <utility>
 #include <vector>
 
@@ -17,7 +18,8 @@ namespace clustertwin::reports {
 namespace {
 using svg::esc;
 
-std::string seconds(double s) { return core::format_seconds(s, core::Zero::Bare); }
+std::string seconds(double s) { return std::isnan(s) ? "-" : core::format_seconds(s, core::Zero::Bare); }
+constexpr double kNone = NAN;  // a figure this run does not have
 
 std::string table(const std::vector<std::string>& head, const std::vector<std::vector<std::string>>& rows,
                    const std::string& id) {
@@ -42,7 +44,38 @@ std::vector<std::string> run_head(const Comparison& c, const std::string& first)
 // One time per run, then the predicted run's error against the reference when there is a pair.
 void add_times(std::vector<std::string>& row, const Comparison& c, const std::vector<double>& v) {
   for (double x : v) row.push_back(seconds(x));
-  if (c.paired()) row.push_back(core::format_error_percent(error_percent(v[c.predicted], v[c.reference])));
+  if (c.paired()) row.push_back(format_error(error_cell(c, c.predicted, v[c.predicted], v[c.reference])));
+}
+
+// Links and forwarding nodes of the first run's topology, each with its bytes per step and every
+// run's utilisation: the resources a step's communication shares.
+std::string resource_table(const Comparison& c) {
+  const RunStats& first = c.runs.front();
+  if (first.links.empty() && first.forwarders.empty()) return {};
+  std::vector<std::string> head{"resource", "capacity", "bytes per step"};
+  for (const auto& r : c.runs) head.push_back("utilisation " + r.name);
+  std::vector<std::vector<std::string>> rows;
+  for (size_t l = 0; l < first.links.size(); ++l) {
+    const auto& L = first.links[l];
+    std::vector<std::string> row{"link " + L.name, core::format_bit_rate(L.bandwidth),
+                                 core::format_bytes(L.bytes_up) + " / " + core::format_bytes(L.bytes_down)};
+    for (const auto& r : c.runs)
+      row.push_back(l < r.links.size() ? core::format_percent(r.links[l].utilisation * 100) : "-");
+    rows.push_back(std::move(row));
+  }
+  for (size_t i = 0; i < first.forwarders.size(); ++i) {
+    const auto& f = first.forwarders[i];
+    std::vector<std::string> row{"forwarding node " + f.name,
+                                 core::format_bit_rate(f.bandwidth) + ", +" + core::format_seconds(f.latency) + " a crossing",
+                                 core::format_bytes(f.bytes)};
+    for (const auto& r : c.runs)
+      row.push_back(i < r.forwarders.size() ? core::format_percent(r.forwarders[i].utilisation * 100) : "-");
+    rows.push_back(std::move(row));
+  }
+  return table(head, rows, "table-resources") +
+         "<p class=\"note\">Links: bytes a→b / b→a, utilisation in the busier direction. A forwarding node passes on "
+         "every message whose route crosses it, on its own CPU and in both directions together: utilisation = bytes "
+         "through it / (forward bandwidth × mean step time).</p>";
 }
 
 std::string collective_table(const Comparison& c) {
@@ -58,7 +91,7 @@ std::string collective_table(const Comparison& c) {
     std::vector<double> t, bw;
     for (const auto& r : c.runs) {
       const CollectiveStats* x = r.collective(col.label);
-      t.push_back(x ? x->mean_seconds : 0);
+      t.push_back(x ? x->mean_seconds : kNone);
       bw.push_back(x ? x->busbw : 0);
     }
     add_times(row, c, t);
@@ -83,7 +116,7 @@ std::string rank_table(const Comparison& c) {
   for (size_t rank : shown) {
     std::vector<std::string> row{std::to_string(rank)};
     std::vector<double> v;
-    for (const auto& r : c.runs) v.push_back(rank < r.ranks.size() ? r.ranks[rank].compute : 0);
+    for (const auto& r : c.runs) v.push_back(rank < r.ranks.size() ? r.ranks[rank].compute : kNone);
     add_times(row, c, v);
     for (const auto& r : c.runs) row.push_back(rank < r.ranks.size() ? seconds(r.ranks[rank].not_computing()) : "-");
     auto over = compute_over_median(ref, rank);
@@ -102,7 +135,7 @@ std::string worst_table(const Comparison& c) {
   std::vector<std::vector<std::string>> rows;
   for (const auto& d : c.worst_labels)
     rows.push_back({d.label, seconds(d.predicted), seconds(d.measured),
-                    core::format_error_percent(error_percent(d.predicted, d.measured)), fmt::format("{:g}", d.per_step)});
+                    format_error(error_cell(c, c.predicted, d.predicted, d.measured)), fmt::format("{:g}", d.per_step)});
   const std::string& pn = c.runs[c.predicted].name;
   const std::string& mn = c.runs[c.reference].name;
   return "<h2>Worst offenders</h2>" +
@@ -123,8 +156,10 @@ std::string tables(const Comparison& c) {
   };
   add("step time (mean)", [](const RunStats& r) { return r.step_mean; });
   add("step time (p95)", [](const RunStats& r) { return r.step_p95; });
-  for (const auto& p : phases_drawn(c)) add(p, [&](const RunStats& r) { return r.phase(p); });
-  return "<h2>Figures per step</h2>" + table(run_head(c, "per step"), rows, "table-steps") + collective_table(c) +
+  for (const auto& p : phases_drawn(c))
+    add(p, [&](const RunStats& r) { return r.phases.count(p) ? r.phases.at(p) : kNone; });
+  std::string note = c.paired() ? "<p class=\"note\">" + esc(error_floor_note(c)) + "</p>" : "";
+  return "<h2>Figures per step</h2>" + table(run_head(c, "per step"), rows, "table-steps") + note + collective_table(c) +
          rank_table(c) + worst_table(c);
 }
 
@@ -224,7 +259,7 @@ std::string report_html(const Comparison& c) {
   out += "<h2>Step time over steps</h2>" + steps_chart(c);
   out += std::string("<h2>Per collective</h2>") + collectives_chart(c);
   out += "<h2>Per-rank timelines</h2>" + timelines_chart(c);
-  out += "<h2>Topology and link utilisation</h2>" + topology_chart(c);
+  out += "<h2>Topology and link utilisation</h2>" + topology_chart(c) + resource_table(c);
   out += tables(c);
   out += "<p class=\"note\">Written by clustertwin; report.md has every table, summary.csv every figure, trace.json "
          "every op (open it in https://ui.perfetto.dev).</p>";

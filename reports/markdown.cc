@@ -23,6 +23,7 @@ using Fmt = std::function<std::string(double)>;
 // not travel in a Fmt).
 const Fmt kSeconds = [](double s) { return format_seconds(s); };
 std::string num(double v) { return fmt::format("{:.2f}", v); }
+constexpr double kNone = NAN;  // a figure this run does not have
 
 bool two(const Comparison& c) { return c.runs.size() == 2 && c.paired(); }
 
@@ -43,18 +44,20 @@ Head head(const Comparison& c) {
   return h;
 }
 
-// The cells of one row: each run's value, then Δ and error against the reference.
+// The cells of one row: each run's value, then Δ and error against the reference. A NaN is a
+// figure the run does not have: "-", and "not in run X" for its error.
 std::string cells(const Comparison& c, const std::vector<double>& v, const Fmt& f = kSeconds,
-                  const Fmt& delta = format_signed_seconds) {
+                  const Fmt& delta = format_signed_seconds, Figure figure = Figure::Time) {
+  auto shown = [](const Fmt& g, double x) { return std::isnan(x) ? std::string("-") : g(x); };
   std::string out;
-  for (double x : v) out += fmt::format(" {} |", f(x));
+  for (double x : v) out += fmt::format(" {} |", shown(f, x));
   if (two(c)) {
     double p = v[c.predicted], m = v[c.reference];
-    out += fmt::format(" {} | {} |", delta(p - m), format_error_percent(error_percent(p, m)));
+    out += fmt::format(" {} | {} |", shown(delta, p - m), format_error(error_cell(c, c.predicted, p, m, figure), figure));
   } else if (c.reference >= 0) {
     for (size_t i = 0; i < v.size(); ++i)
       if (static_cast<int>(i) != c.reference)
-        out += fmt::format(" {} |", format_error_percent(error_percent(v[i], v[c.reference])));
+        out += fmt::format(" {} |", format_error(error_cell(c, static_cast<int>(i), v[i], v[c.reference], figure), figure));
   }
   return out;
 }
@@ -135,15 +138,17 @@ std::string step_table(const Comparison& c) {
   out += fmt::format("| step time (p50) |{}\n", cells(c, values([](const RunStats& r) { return r.step_p50; })));
   out += fmt::format("| step time (p95) |{}\n", cells(c, values([](const RunStats& r) { return r.step_p95; })));
   auto signed_num = [](double d) { return fmt::format("{:+.2f}", d); };
-  out += fmt::format("| samples/s |{}\n",
-                     cells(c, values([](const RunStats& r) { return r.run->summary.samples_per_second; }), num, signed_num));
-  out += fmt::format("| tokens/s |{}\n",
-                     cells(c, values([](const RunStats& r) { return r.run->summary.tokens_per_second; }), num, signed_num));
+  out += fmt::format("| samples/s |{}\n", cells(c, values([](const RunStats& r) { return r.run->summary.samples_per_second; }),
+                                                num, signed_num, Figure::Other));
+  out += fmt::format("| tokens/s |{}\n", cells(c, values([](const RunStats& r) { return r.run->summary.tokens_per_second; }),
+                                               num, signed_num, Figure::Other));
   if (inference(c)) {  // the mean over all steps mixes the prefill into the decode rate: show them apart
     out += fmt::format("| decode tokens/s |{}\n",
-                       cells(c, values([](const RunStats& r) { return r.run->summary.decode_tokens_per_second; }), num, signed_num));
+                       cells(c, values([](const RunStats& r) { return r.run->summary.decode_tokens_per_second; }), num,
+                             signed_num, Figure::Other));
     out += fmt::format("| prefill tokens/s |{}\n",
-                       cells(c, values([](const RunStats& r) { return r.run->summary.prefill_tokens_per_second; }), num, signed_num));
+                       cells(c, values([](const RunStats& r) { return r.run->summary.prefill_tokens_per_second; }), num,
+                             signed_num, Figure::Other));
     out += fmt::format("| time to first token |{}\n",
                        cells(c, values([](const RunStats& r) { return r.run->summary.time_to_first_token; }), kSeconds));
   }
@@ -154,7 +159,7 @@ std::string step_table(const Comparison& c) {
     const size_t shown = std::min<size_t>(steps, 30);
     for (size_t s = 0; s < shown; ++s)
       out += fmt::format("| {} |{}\n", s, cells(c, values([&](const RunStats& r) {
-                                                  return s < r.step_seconds.size() ? r.step_seconds[s] : 0.0;
+                                                  return s < r.step_seconds.size() ? r.step_seconds[s] : kNone;
                                                 })));
     if (shown < steps) out += fmt::format("\n({} more steps in summary.csv.)\n", steps - shown);
   }
@@ -165,7 +170,7 @@ std::string phase_table(const Comparison& c) {
   std::string out = "## Per phase (seconds per step, mean over ranks)\n\n" + table_start(c, "phase");
   for (const auto& k : phases_present(c)) {
     std::vector<double> v;
-    for (const auto& r : c.runs) v.push_back(r.phase(k));
+    for (const auto& r : c.runs) v.push_back(r.phases.count(k) ? r.phases.at(k) : kNone);
     out += fmt::format("| {} |{}\n", k, cells(c, v));
   }
   return out + "\n";
@@ -186,7 +191,7 @@ std::string collective_table(const Comparison& c) {
     const CollectiveStats* any = nullptr;
     for (const auto& r : c.runs) {
       const CollectiveStats* x = r.collective(label);
-      t.push_back(x ? x->mean_seconds : 0);
+      t.push_back(x ? x->mean_seconds : kNone);
       bw.push_back(x ? x->busbw : 0);
       if (!any) any = x;
     }
@@ -222,8 +227,8 @@ std::string rank_table(const Comparison& c) {
     std::vector<double> v, wait;
     for (const auto& r : c.runs) {
       const RankStats* rs = rank < r.ranks.size() ? &r.ranks[rank] : nullptr;
-      v.push_back(rs ? rs->compute : 0);
-      wait.push_back(rs ? rs->not_computing() : 0);
+      v.push_back(rs ? rs->compute : kNone);
+      wait.push_back(rs ? rs->not_computing() : kNone);
     }
     std::string note;
     if (auto over = compute_over_median(ref, rank))
@@ -232,13 +237,40 @@ std::string rank_table(const Comparison& c) {
       note = fmt::format("waits {} for rank {} ({})", format_seconds(ref.ranks[rank].waited), ref.ranks[rank].waited_for,
                          ref.name);
     out += fmt::format("| {} | {} |{}", rank, node_of(c.runs.front(), static_cast<int>(rank)), cells(c, v));
-    for (double w : wait) out += fmt::format(" {} |", format_seconds(w));
+    for (double w : wait) out += fmt::format(" {} |", std::isnan(w) ? "-" : format_seconds(w));
     out += fmt::format(" {} |\n", note);
   }
   if (shown.size() < world)
     out += fmt::format("\nThe {} of {} ranks with the most compute ({}); every rank is in summary.csv.\n", shown.size(),
                        world, ref.name);
   return out + "\nwaiting = exposed communication + waiting for a peer + pipeline bubble + idle.\n\n";
+}
+
+// The nodes of the first run's topology that forward in software: a resource beside the links,
+// which every route through the node shares (a star's hub carries every spoke-to-spoke message).
+std::string forwarder_table(const Comparison& c) {
+  const RunStats& first = c.runs.front();
+  if (first.forwarders.empty()) return {};
+  Head h = head(c);
+  std::string out = "\n| forwarding node | forward bandwidth | latency added | bytes per step through it |";
+  std::string align = "|---|---:|---:|---:|";
+  for (const auto& r : c.runs) out += fmt::format(" utilisation {} |", r.name), align += "---:|";
+  out += " comm through it:" + h.cells + "\n" + align + h.align + "\n";
+  for (size_t i = 0; i < first.forwarders.size(); ++i) {
+    const auto& f = first.forwarders[i];
+    out += fmt::format("| {} | {} | {} | {} |", f.name, core::format_bit_rate(f.bandwidth), format_seconds(f.latency),
+                       core::format_bytes(f.bytes));
+    std::vector<double> v;
+    for (const auto& r : c.runs) {
+      const bool has = i < r.forwarders.size();
+      out += fmt::format(" {} |", has ? core::format_percent(r.forwarders[i].utilisation * 100) : "-");
+      v.push_back(has ? r.forwarders[i].comm_seconds : kNone);
+    }
+    out += cells(c, v) + "\n";
+  }
+  return out + "\nA forwarding node passes on every message whose route crosses it (neither source nor destination) "
+               "on its own CPU, both directions together: utilisation = bytes per step through it / (forward bandwidth "
+               "× mean step time); each crossing adds its latency.\n";
 }
 
 // The links of the first run's topology: bytes, every run's utilisation, and the time of the routes over them.
@@ -257,12 +289,12 @@ std::string link_table(const Comparison& c) {
     for (const auto& r : c.runs) {
       double u = l < r.links.size() ? r.links[l].utilisation : 0;
       out += fmt::format(" {} |", core::format_percent(u * 100));
-      v.push_back(l < r.links.size() ? r.links[l].comm_seconds : 0);
+      v.push_back(l < r.links.size() ? r.links[l].comm_seconds : kNone);
     }
     out += cells(c, v) + "\n";
   }
   return out + "\nutilisation = bytes per step / (bandwidth × mean step time), busier direction; comm over it = time in "
-               "the collectives and sends whose traffic crosses the link.\n";
+               "the collectives and sends whose traffic crosses the link.\n" + forwarder_table(c);
 }
 
 std::string route_table(const Comparison& c) {
@@ -276,7 +308,7 @@ std::string route_table(const Comparison& c) {
     std::string links;
     for (const auto& r : c.runs) {
       const RouteStats* route = r.route(k);
-      v.push_back(route ? route->seconds : 0);
+      v.push_back(route ? route->seconds : kNone);
       if (links.empty() && route)
         for (int l : route->links) links += fmt::format("{}{}", links.empty() ? "" : ", ", r.links[l].name);
     }
@@ -295,14 +327,14 @@ std::string worst_table(const Comparison& c) {
   for (const auto& d : c.worst_labels)
     out += fmt::format("| {} | {} | {} | {} | {} | {:g} | {} |\n", d.label, format_seconds(d.predicted),
                        format_seconds(d.measured), format_signed_seconds(d.predicted - d.measured),
-                       format_error_percent(error_percent(d.predicted, d.measured)), d.per_step,
+                       format_error(error_cell(c, c.predicted, d.predicted, d.measured)), d.per_step,
                        format_signed_seconds((d.predicted - d.measured) * d.per_step));
   out += fmt::format("\n| single op (rank, op id, step) | {} | {} | Δ | error |\n|---|---:|---:|---:|---:|\n", pn, mn);
   for (const auto& d : c.worst_ops)
     out += fmt::format("| {} (rank {}, op {}, step {}) | {} | {} | {} | {} |\n", d.label, d.rank, d.op, d.step,
                        format_seconds(d.predicted), format_seconds(d.measured),
                        format_signed_seconds(d.predicted - d.measured),
-                       format_error_percent(error_percent(d.predicted, d.measured)));
+                       format_error(error_cell(c, c.predicted, d.predicted, d.measured)));
   out += fmt::format("\nMatched by (rank, op id): {} op executions; {} only in the {} run, {} only in the {} run.\n\n",
                      c.matched, c.only_predicted, pn, c.only_measured, mn);
   return out;
@@ -316,8 +348,9 @@ std::string report_markdown(const Comparison& c) {
   out += "Δ = predicted − measured; error = (predicted − measured) / measured. Phases are seconds per step averaged "
          "over ranks: compute by op phase, exposed communication (transfers with no compute running), waiting for a peer "
          "(in a collective before its last member arrives, nothing else running), pipeline bubble (in a recv before "
-         "its sender sends, nothing else running) and idle add up to the step time.\n";
-  return out;
+         "its sender sends, nothing else running) and idle add up to the step time.";
+  if (c.reference >= 0 && c.runs.size() > 1) out += " " + error_floor_note(c);
+  return out + "\n";
 }
 
 }  // namespace clustertwin::reports

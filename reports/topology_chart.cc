@@ -97,10 +97,25 @@ std::string link_mark(const Comparison& c, const RunStats& ref, size_t l, const 
   return Tag("g").attr("class", "link").wrap(marks);
 }
 
-// A node: a dot with a tooltip among many, else a named circle with its device below.
-std::string node_mark(const topo::Node& node, Point p, bool small) {
+// A forwarding node's utilisation in every run ("predicted 52 % / measured 61 %"), empty for
+// nodes that do not forward in software; `u` gets the reference run's.
+std::string forwarding_text(const Comparison& c, const RunStats& ref, int node, double& u) {
+  std::string text;
+  for (const auto& r : c.runs)
+    for (const auto& f : r.forwarders)
+      if (f.node == node) {
+        text += fmt::format("{}{} {}", text.empty() ? "" : " / ", r.name, core::format_percent(f.utilisation * 100, 0));
+        if (&r == &ref) u = f.utilisation;
+      }
+  return text;
+}
+
+// A node: a dot with a tooltip among many, else a named circle with its device below. A node that
+// forwards in software is ringed as wide and red as its transit load, which its label gives.
+std::string node_mark(const topo::Node& node, Point p, bool small, const std::string& forwarding = {}, double u = 0) {
   auto [x, y] = p;
   std::string sub = node.is_switch ? "switch" : node.device ? node.device->preset : node.role;
+  if (small && !forwarding.empty()) sub += " · forwards: " + forwarding;
   if (small)
     return Tag("g").attr("class", "node").wrap(
         Tag("circle").attr("cx", x, 1).attr("cy", y, 1).attr("r", node.is_switch ? 14 : 6)
@@ -108,10 +123,17 @@ std::string node_mark(const topo::Node& node, Point p, bool small) {
             .wrap(Tag("title").wrap(esc(fmt::format("{} ({})", node.name, sub)))));
   std::string marks = Tag("circle").attr("cx", x, 1).attr("cy", y, 1).attr("r", 22)
                           .attr("fill", svg::hex(node.is_switch ? Colour::Stone : Colour::Mist)).empty();
+  if (!forwarding.empty())
+    marks += Tag("circle").attr("cx", x, 1).attr("cy", y, 1).attr("r", 25).attr("fill", "none")
+                 .attr("stroke", utilisation_colour(u)).attr("stroke-width", 2 + 6 * std::clamp(u, 0.0, 1.0), 1).empty();
   marks += Tag("text").attr("x", x, 1).attr("y", y + 4, 1).attr("text-anchor", "middle").attr("class", "nodename")
                .wrap(esc(node.name));
   marks += Tag("text").attr("x", x, 1).attr("y", y + 36, 1).attr("text-anchor", "middle").attr("class", "tick")
                .wrap(esc(sub));
+  if (!forwarding.empty())  // a white halo keeps it readable where it crosses the links of a hub
+    marks += Tag("text").attr("x", x, 1).attr("y", y + 50, 1).attr("text-anchor", "middle").attr("class", "linklabel")
+                 .attr("stroke", "#fff").attr("stroke-width", 3).attr("paint-order", "stroke")
+                 .wrap(esc("forwards: " + forwarding));
   return Tag("g").attr("class", "node").wrap(marks);
 }
 }  // namespace
@@ -131,9 +153,16 @@ std::string topology_chart(const Comparison& c) {
   const RunStats& ref = c.runs[c.reference >= 0 ? c.reference : 0];
   std::string out = svg::open("chart-topology", W, H);
   for (size_t l = 0; l < t.links.size(); ++l) out += link_mark(c, ref, l, lay, small);
-  for (size_t i = 0; i < t.nodes.size(); ++i) out += node_mark(t.nodes[i], lay.pos[i], small);
+  bool forwarders = false;
+  for (size_t i = 0; i < t.nodes.size(); ++i) {
+    double u = 0;
+    const std::string fwd = forwarding_text(c, ref, static_cast<int>(i), u);
+    forwarders |= !fwd.empty();
+    out += node_mark(t.nodes[i], lay.pos[i], small, fwd, u);
+  }
   return out + "</svg><p class=\"note\">Link width and colour: mean utilisation over a step in the busier direction (" +
-         esc(ref.name) + "); " + (small ? "hover a link for every run's." : "labels give every run's.") + "</p>";
+         esc(ref.name) + "); " + (small ? "hover a link for every run's." : "labels give every run's.") +
+         (forwarders ? " A ring around a node that forwards: its transit bytes over its forward bandwidth." : "") + "</p>";
 }
 
 }  // namespace clustertwin::reports

@@ -49,12 +49,10 @@ Platform build_platform(const topo::Topology& t, const std::vector<std::pair<int
   // A host that forwards (a Mac bridging or routing) spends its own capacity on transit traffic,
   // in both directions together. A switch forwards in hardware at line rate: no resource.
   std::vector<sg4::Link*> forwarder(t.nodes.size(), nullptr);
-  std::vector<topo::Forwarding> forwarding(t.nodes.size());
   for (size_t n = 0; n < t.nodes.size(); ++n) {
-    if (!t.nodes[n].forwards || t.nodes[n].is_switch) continue;
-    forwarding[n] = t.forwarding_of(static_cast<int>(n));
-    if (forwarding[n].bandwidth <= 0) continue;
-    forwarder[n] = zone->create_link(fmt::format("fwd:{}", t.nodes[n].name), forwarding[n].bandwidth)->seal();
+    if (!topo::forwards_in_software(t, static_cast<int>(n))) continue;
+    const double bandwidth = t.forwarding_of(static_cast<int>(n)).bandwidth;
+    forwarder[n] = zone->create_link(fmt::format("fwd:{}", t.nodes[n].name), bandwidth)->seal();
   }
 
   // Ranks sharing a node exchange through its memory: a copy reads and writes every byte, at half
@@ -83,14 +81,14 @@ Platform build_platform(const topo::Topology& t, const std::vector<std::pair<int
     }
     const topo::Route& r = routes.between(src, dst);
     std::vector<sg4::LinkInRoute> route;
-    PairCost cost{t.links[r.hops.front().link].type.overhead + t.links[r.hops.back().link].type.overhead, r.latency};
+    // Each hop's link, then the forwarder it arrives at (topo::transit_forwarders, in route order);
+    // the latency is topo::route_latency, what `topology show` prints.
+    PairCost cost{t.links[r.hops.front().link].type.overhead + t.links[r.hops.back().link].type.overhead,
+                  topo::route_latency(t, r)};
     for (const auto& hop : r.hops) {
       route.emplace_back(hop.up ? links[hop.link].up : links[hop.link].down);
       int via = arrival(t, hop);
-      if (via != dst && forwarder[via]) {
-        route.emplace_back(forwarder[via]);
-        cost.latency += forwarding[via].latency;
-      }
+      if (via != dst && forwarder[via]) route.emplace_back(forwarder[via]);
     }
     zone->add_route(node_host[src]->get_netpoint(), node_host[dst]->get_netpoint(), nullptr, nullptr, route, false);
     out.costs[{a, b}] = node_costs[{src, dst}] = cost;

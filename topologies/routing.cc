@@ -40,6 +40,24 @@ std::string describe(const Topology& t, const Route& r) {
   return out;
 }
 
+bool forwards_in_software(const Topology& t, int node) {
+  const Node& n = t.nodes.at(node);
+  return n.forwards && !n.is_switch && t.forwarding_of(node).bandwidth > 0;
+}
+
+std::vector<int> transit_forwarders(const Topology& t, const Route& r) {
+  std::vector<int> out;
+  for (size_t i = 1; i + 1 < r.nodes.size(); ++i)
+    if (forwards_in_software(t, r.nodes[i])) out.push_back(r.nodes[i]);
+  return out;
+}
+
+double route_latency(const Topology& t, const Route& r) {
+  double latency = r.latency;
+  for (int n : transit_forwarders(t, r)) latency += t.forwarding_of(n).latency;
+  return latency;
+}
+
 namespace {
 struct EdgeInfo {
   int link = -1;

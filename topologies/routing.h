@@ -26,7 +26,7 @@ struct Route {
   std::vector<Hop> hops;
   std::vector<int> nodes;  // source, every node crossed, destination
   double bottleneck = 0;   // bytes/s: the slowest hop's bandwidth in the direction travelled
-  double latency = 0;      // seconds: sum of hop latencies (forwarding nodes' own cost not included)
+  double latency = 0;      // seconds: sum of hop latencies (forwarding nodes' own cost not included: route_latency)
 };
 
 // What is missing when a pair cannot talk.
@@ -85,5 +85,19 @@ class Routes {
 
 // Human-readable route: "pi4 -> mini3 -> mini2 -> mini1".
 std::string describe(const Topology& t, const Route& r);
+
+// A node that spends its own capacity on the traffic it passes on: it forwards in software (a
+// Thunderbolt Bridge hub, a Mac routing for a Pi) with a forwarding bandwidth. A switch forwards in
+// hardware at line rate and is no such resource. The simulator makes each one a link shared by
+// every route that crosses it (sim/platform.cc); `topology show` and the reports count the same.
+bool forwards_in_software(const Topology& t, int node);
+
+// The nodes of `r` between its source and its destination that forward in software: where a
+// message pays Topology::forwarding_of(node).latency once more and shares the node's capacity.
+std::vector<int> transit_forwarders(const Topology& t, const Route& r);
+
+// The latency a message pays over `r`: its hops' latencies plus the forward latency of every
+// transit forwarder (Route::latency leaves the forwarders out).
+double route_latency(const Topology& t, const Route& r);
 
 }  // namespace clustertwin::topo

@@ -112,6 +112,34 @@ TEST_F(Analysis, RouteOfTheGroupAndTheLinksItCrosses) {
   EXPECT_DOUBLE_EQ(a.comm_seconds, 2);
 }
 
+// A switch forwards in hardware: no forwarding node to report.
+TEST_F(Analysis, SwitchIsNotAForwardingResource) { EXPECT_TRUE(stats_.forwarders.empty()); }
+
+// Issue 13 item 6 (support.h: write_star_ring): the 4-mini Thunderbolt 4 star, rank i on mini(i+1),
+// hub mini1 bridging in software. One ring all-reduce of S = 100 MB per step, the step 1 s long.
+// A ring all-reduce sends 2(n-1)/n S = 6 chunks of 25 MB = 150 MB from every rank to
+// its ring neighbour. Of the four neighbour pairs, mini2 <-> mini3 and mini3 <-> mini4 cross the hub
+// as transit; the two that start or end on mini1 do not. So 2 x 150 MB = 300 MB per step through
+// mini1, whose forward bandwidth (tb4 preset) is 16.4 Gb/s = 2.05 GB/s: 300e6 / 2.05e9 / 1 s = 14.6 %.
+TEST_F(Analysis, ForwardingHubCarriesTheTransitOfTheRing) {
+  RunView view = load_run(testing::write_star_ring(dir_), "STAR");
+  RunStats s = analyse(view, "predicted");
+  ASSERT_EQ(s.forwarders.size(), 1u);
+  const ForwarderStats& hub = s.forwarders[0];
+  EXPECT_EQ(hub.name, "mini1");
+  EXPECT_DOUBLE_EQ(hub.bandwidth, 16.4e9 / 8);
+  EXPECT_DOUBLE_EQ(hub.latency, 210e-6);
+  EXPECT_DOUBLE_EQ(hub.bytes, 2 * (2.0 * 3 / 4) * 100e6);
+  EXPECT_NEAR(hub.utilisation, 300e6 / (16.4e9 / 8) / 1.0, 1e-12);
+  EXPECT_DOUBLE_EQ(hub.comm_seconds, 4);  // the group's route: 1 s on each of 4 ranks
+  // Each spoke link carries one neighbour pair each way (150 MB) at 2.05 GB/s: 7.3 %, so the hub,
+  // at twice that, is the busiest resource.
+  for (const auto& l : s.links) EXPECT_NEAR(l.utilisation, 150e6 / (16.4e9 / 8), 1e-12) << l.name;
+  auto busiest = busiest_resource(s);
+  ASSERT_TRUE(busiest.has_value());
+  EXPECT_EQ(describe(*busiest), "forwarding node 'mini1': 14.6 % busy (300.0 MB per step through 16.4 Gb/s)");
+}
+
 TEST_F(Analysis, TimelineOfTheMedianStepMergesAdjacentBoxes) {
   EXPECT_EQ(stats_.timeline_step, 0);  // both steps are 4 s: the first nearest the median
   EXPECT_DOUBLE_EQ(stats_.timeline_span, 4);

@@ -102,5 +102,20 @@ TEST_F(ReportCli, PredictWritesReportHtmlAndKeepsTheTopology) {
   EXPECT_EQ(testing::count(html, "measured"), 0u);
 }
 
+// Issue 13 item 6: ZeRO-2 on the 4-mini Thunderbolt 4 star. Reduce-scatter and all-gather are
+// rings in rank order, so of every rank's messages those of mini2 -> mini3 and mini3 -> mini4 cross
+// the hub as transit: twice what any one link direction carries, through a forwarder no faster than
+// a link (tb4: 16.4 Gb/s both). The hub is the busiest resource, and predict says so.
+TEST_F(ReportCli, PredictNamesTheBusiestResourceTheStarsHub) {
+  Result p = run(fmt::format("predict -t {}/topologies/examples/tb4-star-4minis.yaml -w "
+                             "{}/workloads/examples/zero2-gpt2-355m.yaml --steps 2 -o {}",
+                             CLUSTERTWIN_SOURCE_DIR, CLUSTERTWIN_SOURCE_DIR, out("star")));
+  if (p.output.find("built without SimGrid") != std::string::npos) GTEST_SKIP() << p.output;
+  ASSERT_EQ(p.code, 0) << p.output;
+  EXPECT_NE(p.output.find("\n  busiest     forwarding node 'mini1': "), std::string::npos) << p.output;
+  std::string html = testing::read_file(dir_ / "star/report.html");
+  EXPECT_NE(html.find("<td>forwarding node mini1</td><td>16.4 Gb/s, +210.0 us a crossing</td>"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace clustertwin::reports

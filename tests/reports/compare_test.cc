@@ -133,12 +133,12 @@ TEST_F(Compare, SummaryCsvHasEveryFigureWithErrors) {
   auto runs = golden_pair();
   std::string csv = summary_csv(build_comparison(runs));
   auto has = [&](const std::string& line) { EXPECT_NE(csv.find(line + "\n"), std::string::npos) << line << "\n---\n" << csv; };
-  has("section,item,metric,unit,predicted,measured,abs_error,error_pct");
-  has("run,all,step_mean,s,0.65,0.85,-0.2,-23.5294118");
-  has("step,0,time,s,0.65,0.85,-0.2,-23.5294118");
-  has("phase,exposed communication,time_per_step,s,0.3,0.5,-0.2,-40");
-  has("collective,grad.allreduce,bytes,B,400000000,400000000,0,0");
-  has("rank,1,compute,s,0.35,0.35,0,0");
+  has("section,item,metric,unit,predicted,measured,abs_error,error_pct,error_note");
+  has("run,all,step_mean,s,0.65,0.85,-0.2,-23.5294118,");
+  has("step,0,time,s,0.65,0.85,-0.2,-23.5294118,");
+  has("phase,exposed communication,time_per_step,s,0.3,0.5,-0.2,-40,");
+  has("collective,grad.allreduce,bytes,B,400000000,400000000,0,0,");
+  has("rank,1,compute,s,0.35,0.35,0,0,");
 }
 
 TEST_F(Compare, MergedTraceHasBothRunsAsProcessesAndRanksAsThreads) {
@@ -219,6 +219,28 @@ TEST_F(Compare, ErrorPercent) {
   EXPECT_NEAR(error_percent(1.1, 1.0), 10, 1e-9);
   EXPECT_NEAR(error_percent(0.9, 1.0), -10, 1e-9);
   EXPECT_DOUBLE_EQ(error_percent(0, 0), 0);
+}
+
+// The one rule for error cells: the floor is 0.1 % of the reference's mean step (measured 2.2 s:
+// 2.2 ms, and never under 1 us); a time under it is compared by its difference, a rate only when
+// its reference is 0; a NaN is a figure its run lacks.
+TEST_F(Compare, ErrorCellFloorAndMissing) {
+  auto [pred, meas] = testing::write_hand_pair(dir_);
+  std::vector<RunView> runs{load_run(pred, "PREDICTED"), load_run(meas, "MEASURED")};
+  Comparison c = build_comparison(runs);
+  EXPECT_DOUBLE_EQ(c.floor_seconds, 2.2e-3);
+  ErrorCell e = error_cell(c, c.predicted, 1.1, 1.0);
+  EXPECT_EQ(e.kind, ErrorCell::Kind::Percent);
+  EXPECT_NEAR(e.value, 10, 1e-9);
+  e = error_cell(c, c.predicted, 5e-3, 2e-3);  // 2 ms < 2.2 ms
+  EXPECT_EQ(e.kind, ErrorCell::Kind::Difference);
+  EXPECT_EQ(format_error(e), "+3.00 ms");
+  EXPECT_EQ(format_error(error_cell(c, c.predicted, 5e-3, 3e-3)), "+66.7 %");  // 3 ms >= the floor
+  EXPECT_EQ(format_error(error_cell(c, c.predicted, 5, 2e-3, Figure::Other), Figure::Other), "+249900.0 %");
+  EXPECT_EQ(format_error(error_cell(c, c.predicted, 5, 0, Figure::Other), Figure::Other), "+5.00");
+  EXPECT_EQ(format_error(error_cell(c, c.predicted, NAN, 1)), "not in run predicted");
+  EXPECT_EQ(format_error(error_cell(c, c.predicted, 1, NAN)), "not in run measured");
+  EXPECT_EQ(format_error(error_cell(c, c.predicted, NAN, NAN)), "-");
 }
 
 TEST_F(Compare, MalformedSummaryNamesLineAndColumn) {

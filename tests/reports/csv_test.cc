@@ -23,32 +23,43 @@ TEST_F(Csv, EveryFigureOfAPairWithItsError) {
   auto [pred, meas] = testing::write_hand_pair(dir_);
   std::vector<RunView> runs{load_run(pred, "PREDICTED"), load_run(meas, "MEASURED")};
   EXPECT_EQ(summary_csv(build_comparison(runs)),
-            "section,item,metric,unit,predicted,measured,abs_error,error_pct\n"
-            "run,all,step_mean,s,1.6,2.2,-0.6,-27.2727273\n"
-            "run,all,step_p50,s,1.6,2.2,-0.6,-27.2727273\n"
-            "run,all,step_p95,s,1.6,2.2,-0.6,-27.2727273\n"
-            "run,all,samples_per_s,1/s,5,3.63636364,1.36363636,37.5\n"
-            "run,all,tokens_per_s,1/s,5120,3723.63636,1396.36364,37.5\n"
-            "step,0,time,s,1.6,2.2,-0.6,-27.2727273\n"
-            "phase,exposed communication,time_per_step,s,0.6,1,-0.4,-40\n"
-            "phase,forward,time_per_step,s,1,1.2,-0.2,-16.6666667\n"
-            "phase,idle,time_per_step,s,0,0,0,0\n"
-            "phase,pipeline bubble,time_per_step,s,0,0,0,0\n"
-            "phase,waiting for a peer,time_per_step,s,0,0,0,0\n"
-            "collective,grad,bytes,B,100000000,100000000,0,0\n"
-            "collective,grad,time,s,0.6,1,-0.4,-40\n"
-            "collective,grad,busbw,B/s,166666667,100000000,66666666.7,66.6666667\n"
-            "rank,0,compute,s,1,1.2,-0.2,-16.6666667\n"
-            "rank,0,exposed_communication,s,0.6,1,-0.4,-40\n"
-            "rank,0,waiting_for_peer,s,0,0,0,0\n"
-            "rank,0,pipeline_bubble,s,0,0,0,0\n"
-            "rank,0,idle,s,0,0,0,0\n"
-            "rank,1,compute,s,1,1.2,-0.2,-16.6666667\n"
-            "rank,1,exposed_communication,s,0.6,1,-0.4,-40\n"
-            "rank,1,waiting_for_peer,s,0,0,0,0\n"
-            "rank,1,pipeline_bubble,s,0,0,0,0\n"
-            "rank,1,idle,s,0,0,0,0\n"
-            "route,\"group 0 (ranks 0,1)\",time_per_step,s,1.2,2,-0.8,-40\n");
+            "section,item,metric,unit,predicted,measured,abs_error,error_pct,error_note\n"
+            "run,all,step_mean,s,1.6,2.2,-0.6,-27.2727273,\n"
+            "run,all,step_p50,s,1.6,2.2,-0.6,-27.2727273,\n"
+            "run,all,step_p95,s,1.6,2.2,-0.6,-27.2727273,\n"
+            "run,all,samples_per_s,1/s,5,3.63636364,1.36363636,37.5,\n"
+            "run,all,tokens_per_s,1/s,5120,3723.63636,1396.36364,37.5,\n"
+            "step,0,time,s,1.6,2.2,-0.6,-27.2727273,\n"
+            "phase,exposed communication,time_per_step,s,0.6,1,-0.4,-40,\n"
+            "phase,forward,time_per_step,s,1,1.2,-0.2,-16.6666667,\n"
+            "phase,idle,time_per_step,s,0,0,0,,below floor\n"
+            "phase,pipeline bubble,time_per_step,s,0,0,0,,below floor\n"
+            "phase,waiting for a peer,time_per_step,s,0,0,0,,below floor\n"
+            "collective,grad,bytes,B,100000000,100000000,0,0,\n"
+            "collective,grad,time,s,0.6,1,-0.4,-40,\n"
+            "collective,grad,busbw,B/s,166666667,100000000,66666666.7,66.6666667,\n"
+            "rank,0,compute,s,1,1.2,-0.2,-16.6666667,\n"
+            "rank,0,exposed_communication,s,0.6,1,-0.4,-40,\n"
+            "rank,0,waiting_for_peer,s,0,0,0,,below floor\n"
+            "rank,0,pipeline_bubble,s,0,0,0,,below floor\n"
+            "rank,0,idle,s,0,0,0,,below floor\n"
+            "rank,1,compute,s,1,1.2,-0.2,-16.6666667,\n"
+            "rank,1,exposed_communication,s,0.6,1,-0.4,-40,\n"
+            "rank,1,waiting_for_peer,s,0,0,0,,below floor\n"
+            "rank,1,pipeline_bubble,s,0,0,0,,below floor\n"
+            "rank,1,idle,s,0,0,0,,below floor\n"
+            "route,\"group 0 (ranks 0,1)\",time_per_step,s,1.2,2,-0.8,-40,\n");
+}
+
+// Issue 13 item 7 (support.h: write_near_zero_pair): under the floor (0.1 % of the measured 2.3 s
+// step) error_pct is empty and abs_error holds the difference; a collective the prediction lacks
+// has neither, and its note names the run.
+TEST_F(Csv, NearZeroReferenceAndMissingFigureHaveANoteAndNoPercent) {
+  auto [pred, meas] = testing::write_near_zero_pair(dir_);
+  std::vector<RunView> runs{load_run(pred, "P"), load_run(meas, "M")};
+  std::string csv = summary_csv(build_comparison(runs));
+  EXPECT_NE(csv.find("\nphase,idle,time_per_step,s,0.025,1.00000008e-09,0.024999999,,below floor\n"), std::string::npos) << csv;
+  EXPECT_NE(csv.find("\ncollective,extra,time,s,,0.099999999,,,not in run predicted\n"), std::string::npos) << csv;
 }
 
 TEST_F(Csv, OneRunHasNoErrorColumns) {
@@ -73,9 +84,11 @@ TEST_F(Csv, SeveralRunsHaveAnErrorColumnEachAndEmptyCellsForMissingFigures) {
   std::vector<RunView> runs{load_run(pred, "A"), load_run(meas, "B"), load_run(longer, "C")};
   std::string csv = summary_csv(build_comparison(runs));
   EXPECT_EQ(csv.substr(0, csv.find('\n') + 1),
-            "section,item,metric,unit,pred,meas,longer,error_pct pred,error_pct longer\n");
-  EXPECT_NE(csv.find("\nrun,all,step_mean,s,1.6,2.2,1.6,-27.2727273,-27.2727273\n"), std::string::npos) << csv;
-  EXPECT_NE(csv.find("\nstep,1,time,s,,,1.6,,\n"), std::string::npos) << csv;
+            "section,item,metric,unit,pred,meas,longer,error_pct pred,error_pct longer,error_note pred,error_note "
+            "longer\n");
+  EXPECT_NE(csv.find("\nrun,all,step_mean,s,1.6,2.2,1.6,-27.2727273,-27.2727273,,\n"), std::string::npos) << csv;
+  // Step 1 is only in "longer": its error against the reference is "not in run meas"; pred has neither.
+  EXPECT_NE(csv.find("\nstep,1,time,s,,,1.6,,,,not in run meas\n"), std::string::npos) << csv;
 }
 
 }  // namespace

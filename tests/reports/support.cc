@@ -138,6 +138,23 @@ std::pair<std::string, std::string> write_hand_pair(const std::filesystem::path&
   return {write("pred", "predicted", 1.0, 1.6), write("meas", "measured", 1.2, 2.2)};
 }
 
+std::pair<std::string, std::string> write_near_zero_pair(const std::filesystem::path& dir) {
+  RunBuilder pred(2, 1), meas(2, 1);
+  for (int r = 0; r < 2; ++r) {
+    pred.compute(r, 0, core::Phase::Forward, "fwd", 0, 1).collective(r, 0, "grad", 100e6, 1, r ? 1.55 : 1.6);
+    meas.compute(r, 0, core::Phase::Forward, "fwd", 0, 1.2)
+        .collective(r, 0, "grad", 100e6, 1.2, 2.2)
+        .collective(r, 0, "extra", 1e6, 2.2, r ? 2.3 - 2e-9 : 2.3);
+  }
+  return {pred.write(dir / "pred", "predicted"), meas.write(dir / "meas", "measured")};
+}
+
+std::string write_star_ring(const std::filesystem::path& dir) {
+  RunBuilder b(4, 1);
+  for (int r = 0; r < 4; ++r) b.collective(r, 0, "grad", 100e6, 0, 1);
+  return b.write(dir / "star", "predicted", read_file(CLUSTERTWIN_SOURCE_DIR "/topologies/examples/tb4-star-4minis.yaml"));
+}
+
 size_t count(const std::string& hay, const std::string& needle) {
   size_t n = 0;
   for (size_t pos = hay.find(needle); pos != std::string::npos; pos = hay.find(needle, pos + needle.size())) ++n;

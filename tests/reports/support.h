@@ -52,6 +52,18 @@ std::pair<std::string, std::string> write_synthetic_pair(const std::filesystem::
 // [1, 1.6]; measured: compute [0, 1.2], all-reduce [1.2, 2.2]. Writes DIR/pred and DIR/meas.
 std::pair<std::string, std::string> write_hand_pair(const std::filesystem::path& dir);
 
+// Issue 13 item 7's pair: a reference figure near zero and an op one run lacks. Predicted: both
+// ranks compute [0, 1] ("fwd") and all-reduce 100 MB ("grad") until 1.6 (rank 1: 1.55), so idle is
+// 0.05 / 2 = 25 ms per step and rank. Measured: compute [0, 1.2], "grad" [1.2, 2.2], then a 1 MB
+// all-reduce "extra" the prediction does not have, [2.2, 2.3] (rank 1: 2 ns shorter), so idle is
+// 2 ns / 2 = 1 ns. Writes DIR/pred and DIR/meas.
+std::pair<std::string, std::string> write_near_zero_pair(const std::filesystem::path& dir);
+
+// Issue 13 item 6's run: the 4-mini Thunderbolt 4 star (topologies/examples/tb4-star-4minis.yaml,
+// hub mini1), rank i on mini(i+1), one step of 1 s in which every rank runs a ring all-reduce of
+// 100 MB ("grad"). Writes DIR/star with its topology.yaml and returns the path.
+std::string write_star_ring(const std::filesystem::path& dir);
+
 // Occurrences of `needle` in `hay`.
 size_t count(const std::string& hay, const std::string& needle);
 

@@ -78,6 +78,39 @@ TEST(TopologyShow, TablesOfNodesLinksAndRoutes) {
     EXPECT_TRUE(has(r, want)) << want << "\n" << r.output;
 }
 
+// The line of `out` that starts with `prefix` (after the table's indent), "" when none.
+std::string line_of(const std::string& out, const std::string& prefix) {
+  for (size_t at = 0; at < out.size();) {
+    size_t end = out.find('\n', at);
+    std::string line = out.substr(at, end == std::string::npos ? std::string::npos : end - at);
+    if (line.find_first_not_of(' ') != std::string::npos && line.substr(line.find_first_not_of(' ')).rfind(prefix, 0) == 0)
+      return line;
+    if (end == std::string::npos) break;
+    at = end + 1;
+  }
+  return {};
+}
+
+// Issue 13 item 6, on the 4-mini Thunderbolt 4 star (hub mini1). The tb4 preset: 210 us a hop,
+// forward_latency 210 us and forward_bandwidth 16.4 Gb/s for a Mac bridging in software. Spoke to
+// spoke: 210 + 210 us of links + 210 us through mini1 = 630 us (the 420 us of the links alone
+// before); hub to spoke: 210 us.
+TEST(TopologyShow, ForwardingNodesAndRouteLatencyThroughThem) {
+  Result r = run("topology show " + example("tb4-star-4minis.yaml"));
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_TRUE(has(r, "forwarding nodes (their capacity is shared by every route through them, both directions "
+                     "together)\n  node   forward bandwidth  forward latency  from\n"
+                     "  mini1  16.4 Gb/s          210.0 us         its link presets\n"))
+      << r.output;
+  std::string spokes = line_of(r.output, "mini2  mini3");
+  EXPECT_NE(spokes.find(" 630.0 us "), std::string::npos) << r.output;
+  EXPECT_EQ(spokes.substr(spokes.size() - 30), "mini2 -> mini1 -> mini3  mini1") << r.output;
+  std::string from_hub = line_of(r.output, "mini1  mini3");
+  EXPECT_NE(from_hub.find(" 210.0 us "), std::string::npos) << r.output;
+  EXPECT_NE(from_hub.find(" mini1 -> mini3 "), std::string::npos) << r.output;
+  EXPECT_EQ(from_hub.substr(from_hub.size() - 2), " -") << r.output;  // forwarded by no one
+}
+
 TEST(TopologyShow, UnreachablePairsAreListedWithTheReason) {
   Result r = run("topology show " + fixture("T010-forwarding-off.yaml"));
   EXPECT_EQ(r.code, 0) << r.output;

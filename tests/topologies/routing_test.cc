@@ -34,6 +34,43 @@ TEST(Routing, LeafToLeafThroughForwardingHub) {
   EXPECT_DOUBLE_EQ(r.latency, 210e-6 + 100e-6);
 }
 
+// The 4-mini Thunderbolt 4 star (hub mini1 bridges in software). From the tb4 preset: 210 us a
+// hop, and the bridging hub adds forward_latency 210 us: spoke to spoke is 210 + 210 + 210 = 630 us,
+// as the simulator charges it (sim/platform.cc); hub to spoke crosses no forwarder, 210 us.
+TEST(Routing, LatencyIncludesEachForwardingNodeCrossed) {
+  Topology t = load_topology(CLUSTERTWIN_SOURCE_DIR "/topologies/examples/tb4-star-4minis.yaml");
+  Routes routes(t);
+  const int mini1 = t.find("mini1"), mini2 = t.find("mini2"), mini3 = t.find("mini3");
+  EXPECT_TRUE(forwards_in_software(t, mini1));
+  EXPECT_FALSE(forwards_in_software(t, mini2));
+  const Route& spokes = routes.between(mini2, mini3);
+  EXPECT_EQ(transit_forwarders(t, spokes), std::vector<int>{mini1});
+  EXPECT_NEAR(spokes.latency, 420e-6, 1e-12);  // the links alone
+  EXPECT_NEAR(route_latency(t, spokes), 630e-6, 1e-12);
+  const Route& from_hub = routes.between(mini1, mini3);
+  EXPECT_TRUE(transit_forwarders(t, from_hub).empty());
+  EXPECT_NEAR(route_latency(t, from_hub), 210e-6, 1e-12);
+  EXPECT_NEAR(route_latency(t, routes.between(mini3, mini1)), 210e-6, 1e-12);
+}
+
+// A switch forwards in hardware: no forwarder, no latency added.
+TEST(Routing, SwitchIsNoForwardingResource) {
+  Topology t = parse_topology(R"(name: sw
+nodes:
+  - {name: a, device: mac-mini-m4}
+  - {name: b, device: mac-mini-m4}
+  - {name: sw, kind: switch}
+links:
+  - {between: [a, sw], type: eth-10g}
+  - {between: [b, sw], type: eth-10g}
+)", "sw.yaml");
+  Routes routes(t);
+  const Route& r = routes.between(0, 1);
+  EXPECT_FALSE(forwards_in_software(t, 2));
+  EXPECT_TRUE(transit_forwarders(t, r).empty());
+  EXPECT_DOUBLE_EQ(route_latency(t, r), r.latency);
+}
+
 TEST(Routing, HubThatDoesNotForwardBlocksLeavesAndIsNamed) {
   Topology t = star(false);
   Routes routes(t);
