@@ -69,5 +69,57 @@ TEST(WhatIf, Tb5RdmaSpeedsUpTensorParallelDecodeNotPipelineDecode) {
   EXPECT_LT(tp_rdma, pp_rdma);
 }
 
+
+// The seeds' story with runtimes (workloads/runtimes.h): Qwen3-235B-A22B (MoE, MLX 4-bit) at batch 1
+// on 1, 2 and 4 Mac Studios M3 Ultra. Mean decode step of a topology file and an inline workload.
+double decode_step_of(const std::string& topology_file, const std::string& parallel, const std::string& runtime) {
+  auto t = topo::load_topology(kRoot + "/" + topology_file);
+  auto w = work::parse_workload("name: story\nmodel: qwen3-235b-a22b\ntask: infer\nbatch: {size: 1, prompt: 64, generate: 8}\n"
+                                "precision: {compute: bf16, weights: mlx-4bit, kv_cache: fp16}\nparallel: " + parallel +
+                                    "\nruntime: " + runtime + "\n",
+                                "story.yaml");
+  auto p = work::compile(w, t);
+  auto s = core::summarize(p, simulate(p, t));
+  return std::accumulate(s.step_seconds.begin() + 1, s.step_seconds.end(), 0.0) / w.generate;
+}
+
+const std::string kOne = "tests/validation/c5/m3-ultra-512gb.yaml";
+const std::string kTwoRdma = "tests/validation/c5/2x-m3-ultra-rdma.yaml";
+const std::string kFourRdma = "topologies/examples/mesh-4-studios-rdma.yaml";
+const std::string kTwoTcp = "tests/validation/c3/2x-m3-ultra-tb5.yaml";
+const std::string kFourTcp = "topologies/examples/mesh-4-studios-tb5-tcp.yaml";
+
+// Tensor parallel over RDMA gains from 1 to 4 nodes, far below linear: each rank reads 1/tp of the
+// weights, but still launches every kernel of every layer (MLX's launch cost does not divide) and
+// pays a call per all-reduce (2 per layer). (Without the runtime's costs the gain is 1.9x; C1 measured
+// 1.23x from 1 to 2 nodes.)
+TEST(WhatIf, TensorParallelOverRdmaGainsFarBelowLinear) {
+  const double one = decode_step_of(kOne, "{strategy: replicas}", "mlx-jaccl");
+  const double two = decode_step_of(kTwoRdma, "{strategy: tensor, tp: 2}", "mlx-jaccl");
+  const double four = decode_step_of(kFourRdma, "{strategy: tensor, tp: 4}", "mlx-jaccl");
+  EXPECT_LT(two, one);
+  EXPECT_LT(four, two);
+  EXPECT_LT(one / four, 1.6) << one << " s, " << two << " s, " << four << " s per token";
+}
+
+// A layer split over TCP loses throughput as nodes are added: the token still runs every layer one
+// after another (the same compute and launches in total), and each stage boundary adds a hop (exo's
+// message cost and TCP's per-message overhead and latency).
+TEST(WhatIf, LayerSplitOverTcpLosesAsNodesAreAdded) {
+  const double one = decode_step_of(kOne, "{strategy: replicas}", "exo");
+  const double two = decode_step_of(kTwoTcp, "{strategy: pipeline, pp: 2}", "exo");
+  const double four = decode_step_of(kFourTcp, "{strategy: pipeline, pp: 4}", "exo");
+  EXPECT_GT(two, one);
+  EXPECT_GT(four, two);
+}
+
+// Tensor parallel over TCP is several times slower than over RDMA on the same cables: every one of
+// its 2 x 94 + 1 all-reduces per token pays TCP's per-message overhead and latency at each ring step.
+TEST(WhatIf, TensorParallelOverTcpIsSeveralTimesSlowerThanOverRdma) {
+  const double rdma = decode_step_of(kFourRdma, "{strategy: tensor, tp: 4}", "mlx-jaccl");
+  const double tcp = decode_step_of(kFourTcp, "{strategy: tensor, tp: 4}", "mlx-ring");
+  EXPECT_GT(tcp / rdma, 3) << rdma << " s vs " << tcp << " s per token";
+}
+
 }  // namespace
 }  // namespace clustertwin::sim
