@@ -1,5 +1,7 @@
 #include "sim/platform.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 #include <simgrid/s4u/Link.hpp>
 #include <simgrid/s4u/NetZone.hpp>
@@ -13,9 +15,32 @@ namespace sg4 = simgrid::s4u;
 namespace {
 // The node a hop arrives at.
 int arrival(const topo::Topology& t, const topo::Hop& h) { return h.up ? t.links[h.link].b : t.links[h.link].a; }
+
+
+// The links joining the same two nodes as link `l` with its transport, in file order.
+std::vector<int> parallel_links(const topo::Topology& t, int l) {
+  const auto& me = t.links[l];
+  std::vector<int> out;
+  for (size_t i = 0; i < t.links.size(); ++i) {
+    const auto& o = t.links[i];
+    if (std::minmax(o.a, o.b) == std::minmax(me.a, me.b) && o.type.transport == me.type.transport)
+      out.push_back(static_cast<int>(i));
+  }
+  return out;
+}
+
+// Hop `h` moved to the c-th parallel link counted from its own, in the same direction of travel.
+topo::Hop channel_hop(const topo::Topology& t, const topo::Hop& h, int c) {
+  const auto par = parallel_links(t, h.link);
+  const auto at = std::find(par.begin(), par.end(), h.link) - par.begin();
+  const int l = par[(at + c) % par.size()];
+  const int from = h.up ? t.links[h.link].a : t.links[h.link].b;
+  return {l, t.links[l].a == from};
+}
 }  // namespace
 
-Platform build_platform(const topo::Topology& t, const std::vector<std::pair<int, int>>& talks) {
+Platform build_platform(const topo::Topology& t, const std::vector<std::pair<int, int>>& talks,
+                        const std::vector<ChannelPair>& channels) {
   topo::Routes routes(t);
   auto* zone = sg4::create_full_zone(t.name);
   Platform out;
@@ -67,6 +92,30 @@ Platform build_platform(const topo::Topology& t, const std::vector<std::pair<int
     return loopback[n];
   };
 
+  // The route from node src to node dst (channel c: each hop on its c-th parallel link) between
+  // hosts hs and hd, and what a message on it costs besides its bytes.
+  auto add_route = [&](sg4::Host* hs, sg4::Host* hd, int src, int dst, int c) {
+    const topo::Route& r = routes.between(src, dst);
+    std::vector<topo::Hop> hops;
+    for (const auto& hop : r.hops) hops.push_back(c == 0 ? hop : channel_hop(t, hop, c));
+    std::vector<sg4::LinkInRoute> route;
+    PairCost cost{t.links[hops.front().link].type.overhead + t.links[hops.back().link].type.overhead, r.latency};
+    if (c != 0) {
+      cost.latency = 0;
+      for (const auto& hop : hops) cost.latency += t.links[hop.link].latency(hop.up);
+    }
+    for (const auto& hop : hops) {
+      route.emplace_back(hop.up ? links[hop.link].up : links[hop.link].down);
+      int via = arrival(t, hop);
+      if (via != dst && forwarder[via]) {
+        route.emplace_back(forwarder[via]);
+        cost.latency += forwarding[via].latency;
+      }
+    }
+    zone->add_route(hs->get_netpoint(), hd->get_netpoint(), nullptr, nullptr, route, false);
+    return cost;
+  };
+
   const auto rank_node = t.rank_nodes();
   std::map<std::pair<int, int>, PairCost> node_costs;  // routes are per node pair, costs per rank pair
   for (auto [a, b] : talks) {
@@ -81,19 +130,34 @@ Platform build_platform(const topo::Topology& t, const std::vector<std::pair<int
       out.costs[{a, b}] = node_costs[{src, dst}] = PairCost{};
       continue;
     }
-    const topo::Route& r = routes.between(src, dst);
-    std::vector<sg4::LinkInRoute> route;
-    PairCost cost{t.links[r.hops.front().link].type.overhead + t.links[r.hops.back().link].type.overhead, r.latency};
-    for (const auto& hop : r.hops) {
-      route.emplace_back(hop.up ? links[hop.link].up : links[hop.link].down);
-      int via = arrival(t, hop);
-      if (via != dst && forwarder[via]) {
-        route.emplace_back(forwarder[via]);
-        cost.latency += forwarding[via].latency;
-      }
+    out.costs[{a, b}] = node_costs[{src, dst}] = add_route(node_host[src], node_host[dst], src, dst, 0);
+  }
+  // Channels >= 1 between their own hosts (see Platform::channel_hosts).
+  std::map<std::pair<int, int>, sg4::Host*> node_channel_host;
+  auto channel_host = [&](int node, int c) {
+    auto& h = node_channel_host[{node, c}];
+    if (!h) h = zone->create_host(fmt::format("{}#{}", t.nodes[node].name, c), 1)->seal();
+    return h;
+  };
+  std::map<ChannelPair, PairCost> node_channel_costs;
+  for (const ChannelPair& cp : channels) {
+    int src = rank_node.at(cp.src), dst = rank_node.at(cp.dst);
+    sg4::Host* hs = channel_host(src, cp.channel);
+    sg4::Host* hd = channel_host(dst, cp.channel);
+    out.channel_hosts[{cp.src, cp.channel}] = hs;
+    out.channel_hosts[{cp.dst, cp.channel}] = hd;
+    ChannelPair key{src, dst, cp.channel};
+    if (auto known = node_channel_costs.find(key); known != node_channel_costs.end()) {
+      out.channel_costs[cp] = known->second;
+      continue;
     }
-    zone->add_route(node_host[src]->get_netpoint(), node_host[dst]->get_netpoint(), nullptr, nullptr, route, false);
-    out.costs[{a, b}] = node_costs[{src, dst}] = cost;
+    if (src == dst) {
+      zone->add_route(hs->get_netpoint(), hd->get_netpoint(), nullptr, nullptr, {sg4::LinkInRoute(loopback_of(src))},
+                      false);
+      out.channel_costs[cp] = node_channel_costs[key] = PairCost{};
+      continue;
+    }
+    out.channel_costs[cp] = node_channel_costs[key] = add_route(hs, hd, src, dst, cp.channel);
   }
   zone->seal();
 
