@@ -211,9 +211,9 @@ void collectives_section(std::string& out, const core::Program& p, int rank, int
     out += fmt::format("         sent per rank = {} = {}, in {} point-to-point steps ({})\n",
                        sent_formula(kind, alg, n, std::get<5>(key)), format_bytes(r.sent), r.steps, steps_formula(kind, alg));
     if (alg == core::Algorithm::BidirectionalRing && n > 1)
-      out += fmt::format("         bidirectional ring: two half-size rings at once, one each way round; each step moves "
-                         "S/2n = {} to each neighbour\n",
-                         format_bytes(s / (2.0 * n)));
+      out += fmt::format("         bidirectional ring: {} lanes at once ({} per direction: stripes), half of them each way "
+                         "round; each round (a step of every lane) moves S/2n = {} to each neighbour\n",
+                         r.steps / (2 * (n - 1)), r.steps / (4 * (n - 1)), format_bytes(s / (2.0 * n)));
     if (alg == core::Algorithm::Ring && n > 1 && kind == CollectiveKind::AllReduce && r.steps == 2u * (n - 1))
       out += fmt::format("         ring: reduce-scatter n-1 = {} steps then all-gather n-1 = {} steps, each moving S/n = {} "
                          "to the next rank\n",
