@@ -1,11 +1,10 @@
 #include "sim/platform.h"
 
-#include <algorithm>
-
 #include <fmt/format.h>
 #include <simgrid/s4u/Link.hpp>
 #include <simgrid/s4u/NetZone.hpp>
 
+#include "topologies/channels.h"
 #include "topologies/routing.h"
 
 namespace clustertwin::sim {
@@ -17,26 +16,6 @@ namespace {
 int arrival(const topo::Topology& t, const topo::Hop& h) { return h.up ? t.links[h.link].b : t.links[h.link].a; }
 
 
-// The links joining the same two nodes as link `l` with its transport, in file order.
-std::vector<int> parallel_links(const topo::Topology& t, int l) {
-  const auto& me = t.links[l];
-  std::vector<int> out;
-  for (size_t i = 0; i < t.links.size(); ++i) {
-    const auto& o = t.links[i];
-    if (std::minmax(o.a, o.b) == std::minmax(me.a, me.b) && o.type.transport == me.type.transport)
-      out.push_back(static_cast<int>(i));
-  }
-  return out;
-}
-
-// Hop `h` moved to the c-th parallel link counted from its own, in the same direction of travel.
-topo::Hop channel_hop(const topo::Topology& t, const topo::Hop& h, int c) {
-  const auto par = parallel_links(t, h.link);
-  const auto at = std::find(par.begin(), par.end(), h.link) - par.begin();
-  const int l = par[(at + c) % par.size()];
-  const int from = h.up ? t.links[h.link].a : t.links[h.link].b;
-  return {l, t.links[l].a == from};
-}
 }  // namespace
 
 Platform build_platform(const topo::Topology& t, const std::vector<std::pair<int, int>>& talks,
@@ -95,16 +74,10 @@ Platform build_platform(const topo::Topology& t, const std::vector<std::pair<int
   // The route from node src to node dst (channel c: each hop on its c-th parallel link) between
   // hosts hs and hd, and what a message on it costs besides its bytes.
   auto add_route = [&](sg4::Host* hs, sg4::Host* hd, int src, int dst, int c) {
-    const topo::Route& r = routes.between(src, dst);
-    std::vector<topo::Hop> hops;
-    for (const auto& hop : r.hops) hops.push_back(c == 0 ? hop : channel_hop(t, hop, c));
+    const topo::Route r = topo::on_channel(t, routes.between(src, dst), c);
     std::vector<sg4::LinkInRoute> route;
-    PairCost cost{t.links[hops.front().link].type.overhead + t.links[hops.back().link].type.overhead, r.latency};
-    if (c != 0) {
-      cost.latency = 0;
-      for (const auto& hop : hops) cost.latency += t.links[hop.link].latency(hop.up);
-    }
-    for (const auto& hop : hops) {
+    PairCost cost{t.links[r.hops.front().link].type.overhead + t.links[r.hops.back().link].type.overhead, r.latency};
+    for (const auto& hop : r.hops) {
       route.emplace_back(hop.up ? links[hop.link].up : links[hop.link].down);
       int via = arrival(t, hop);
       if (via != dst && forwarder[via]) {

@@ -53,9 +53,8 @@ struct Platform {
 // shared resource (fwd:NAME: capacity and latency of its forwarding) to every route crossing it,
 // so flows through one Mac share its forwarding capacity.
 //
-// Striping: channel c of a pair takes the route of channel 0 with each hop moved to the c-th (mod
-// their number) of the links joining that hop's two nodes with the same transport, counted from
-// the route's own link; one cable per hop means every channel shares it.
+// Striping: channel c of a pair takes the route of channel 0 with each hop moved to its c-th
+// parallel link (topo::on_channel); one cable per hop means every channel shares it.
 Platform build_platform(const topo::Topology& t, const std::vector<std::pair<int, int>>& talks,
                         const std::vector<ChannelPair>& channels = {});
 
