@@ -44,7 +44,10 @@ double predict_allreduce(const Row& r) {
   const topo::Topology t = topo::load_topology(r.topology);
   const int ranks = static_cast<int>(t.rank_nodes().size());
   const auto bytes = static_cast<uint64_t>(r.collective->bytes) / 4 * 4;
-  const core::Program p = exec::bench_program(exec::BenchKind::AllReduce, ranks, bytes, 1, r.collective->algorithm);
+  core::Program p = exec::bench_program(exec::BenchKind::AllReduce, ranks, bytes, 1, r.collective->algorithm);
+  for (auto& rp : p.ranks)
+    for (auto& op : rp.ops)
+      if (op.kind == core::OpKind::Collective) op.stripes = r.collective->stripes;
   const double seconds = exec::step_time(sim::simulate(p, t), p, 0);
   if (r.metric == Metric::AllReduceSeconds) return seconds;
   return static_cast<double>(bytes) / seconds * exec::busbw_factor(exec::BenchKind::AllReduce, ranks) / 1e9;

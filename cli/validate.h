@@ -19,6 +19,7 @@ enum class Metric { DecodeTokensPerSecond, PrefillTokensPerSecond, AllReduceSeco
 struct CollectiveRow {
   double bytes = 0;
   core::Algorithm algorithm = core::Algorithm::Ring;
+  int32_t stripes = 0;  // connections per neighbour the runtime stripes over (core::Op::stripes)
 };
 
 struct Row {

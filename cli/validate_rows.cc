@@ -49,12 +49,19 @@ std::vector<std::string> missing_list(const core::YamlDoc& doc, const YAML::Node
 
 CollectiveRow collective_row(const core::YamlDoc& doc, const YAML::Node& n) {
   doc.require_map(n, "'collective'");
-  doc.check_keys(n, {"bytes", "algorithm"}, "'collective'");
+  doc.check_keys(n, {"bytes", "algorithm", "stripes"}, "'collective'");
   CollectiveRow c;
   c.bytes = doc.quantity(doc.required(n, "bytes", "'collective'"), core::Quantity::Bytes, "bytes");
-  // All-reduce algorithms of one flat group, in core::Algorithm's order.
-  static const std::vector<std::string> algorithms{"ring", "tree", "direct", "halving-doubling"};
-  if (n["algorithm"]) c.algorithm = static_cast<core::Algorithm>(choice_index(doc, n["algorithm"], algorithms, "algorithm"));
+  // All-reduce algorithms of one flat group.
+  static const std::vector<std::string> algorithms{"ring", "tree", "direct", "halving-doubling", "bidirectional-ring"};
+  static const core::Algorithm values[] = {core::Algorithm::Ring, core::Algorithm::Tree, core::Algorithm::Direct,
+                                           core::Algorithm::HalvingDoubling, core::Algorithm::BidirectionalRing};
+  if (n["algorithm"]) c.algorithm = values[choice_index(doc, n["algorithm"], algorithms, "algorithm")];
+  if (n["stripes"]) {
+    c.stripes = static_cast<int32_t>(doc.integer(n["stripes"], "stripes", 1, 64));
+    if (c.stripes > 1 && c.algorithm != core::Algorithm::Ring && c.algorithm != core::Algorithm::BidirectionalRing)
+      doc.fail(n["stripes"], "'stripes' applies to ring and bidirectional-ring", "drop it, or use one of those algorithms");
+  }
   return c;
 }
 

@@ -17,7 +17,8 @@ constexpr std::string_view kPhases[] = {"forward", "backward", "optimizer", "red
                                         "prefill", "decode",   "comm",      "other"};
 constexpr std::string_view kCollectives[] = {"allreduce", "allgather", "reducescatter",
                                              "broadcast", "reduce",    "alltoall"};
-constexpr std::string_view kAlgorithms[] = {"ring", "tree", "direct", "halving-doubling", "hierarchical"};
+constexpr std::string_view kAlgorithms[] = {"ring", "tree", "direct", "halving-doubling", "hierarchical",
+                                            "bidirectional-ring"};
 constexpr std::string_view kDTypes[] = {"fp32", "bf16", "fp16", "int8", "int4"};
 
 template <typename E, size_t N>
@@ -81,6 +82,7 @@ void validate(const Program& p) {
             bad(r, i, fmt::format("root {} is not in the collective's group {}", op.root, op.group));
           if (op.algorithm == Algorithm::Hierarchical && (op.local < 1 || g.size() % op.local != 0))
             bad(r, i, fmt::format("hierarchical collective needs 'local' dividing the group size {}, has {}", g.size(), op.local));
+          if (op.stripes < 0 || op.stripes > 64) bad(r, i, fmt::format("stripes must be 0 to 64, has {}", op.stripes));
           ++members[{op.tag, op.group}];
           break;
         }
@@ -127,6 +129,7 @@ nlohmann::json to_json(const Program& p) {
           o["tag"] = op.tag;
           if (op.root >= 0) o["root"] = op.root;
           if (op.local > 0) o["local"] = op.local;
+          if (op.stripes > 1) o["stripes"] = op.stripes;
           break;
       }
       if (op.overhead != 0) o["overhead"] = op.overhead;
@@ -184,6 +187,7 @@ Program program_from_json(const nlohmann::json& j) {
           op.dtype = parse_enum<DType>(o.at("dtype"), kDTypes, "dtype");
           op.root = o.value("root", -1);
           op.local = o.value("local", 0);
+          op.stripes = o.value("stripes", 0);
         } else if (op.kind == OpKind::Compute && o.contains("dtype")) {
           op.dtype = parse_enum<DType>(o.at("dtype"), kDTypes, "dtype");
         }

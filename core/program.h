@@ -16,8 +16,9 @@ enum class Phase : uint8_t { Forward, Backward, Optimizer, Reduce, Prefill, Deco
 enum class CollectiveKind : uint8_t { AllReduce, AllGather, ReduceScatter, Broadcast, Reduce, AllToAll };
 // Tree = pipelined binary tree (reduce up, broadcast down); HalvingDoubling = recursive halving
 // reduce-scatter and recursive doubling all-gather (Rabenseifner); Hierarchical = inside blocks of
-// `Op::local` consecutive members, then across blocks. See workloads/collectives.h.
-enum class Algorithm : uint8_t { Ring, Tree, Direct, HalvingDoubling, Hierarchical };
+// `Op::local` consecutive members, then across blocks; BidirectionalRing = the buffer in two halves,
+// one ring each way round (MLX's ring). See workloads/collectives.h.
+enum class Algorithm : uint8_t { Ring, Tree, Direct, HalvingDoubling, Hierarchical, BidirectionalRing };
 // I4 packs two values per byte: size_of(I4) is 1 (the storage unit), bytes_per_element 0.5.
 enum class DType : uint8_t { F32, BF16, F16, I8, I4 };
 
@@ -52,14 +53,19 @@ struct Op {
   int32_t group = -1;  // collective: index into Program::groups
   int32_t root = -1;   // broadcast/reduce: the root rank (-1 = the group's first member)
   int32_t local = 0;   // hierarchical collective: members per block (consecutive in the group)
+  // ring / bidirectional-ring all-reduce: rings per direction, each on its own connection (MLX's
+  // several sockets per neighbour); a backend carries stripe c over the c-th of the parallel links
+  // between a pair. 0 or 1 = one.
+  int32_t stripes = 0;
   std::vector<uint32_t> deps;  // indices of earlier ops of the same rank
   // Seconds of fixed software cost the runtime adds to the op (workloads/runtimes.h): kernel
   // launches of a compute op, the synchronisation and call of a collective, the serving stack's
   // cost of a message. Predictions charge it; the executor, its own runtime, is measured instead.
   double overhead = 0;
 };
-// JSON: compute ops write "dtype" only when not fp32; collectives write "root" and "local" only
-// when set, and any op "overhead" only when not 0, so Programs without them keep their JSON and hash.
+// JSON: compute ops write "dtype" only when not fp32; collectives write "root", "local" and
+// "stripes" only when set, and any op "overhead" only when not 0, so Programs without them keep
+// their JSON and hash.
 
 struct RankProgram {
   int32_t rank = 0;

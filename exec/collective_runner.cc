@@ -96,7 +96,7 @@ void check_range(DType d, const uint8_t* buf, int64_t lo, int64_t hi, const Tabl
   }
 }
 
-work::CollectiveSpec spec_of(const core::Op& op) { return {op.collective, op.algorithm, op.root, op.local}; }
+work::CollectiveSpec spec_of(const core::Op& op) { return {op.collective, op.algorithm, op.root, op.local, op.stripes}; }
 int32_t root_of(const core::Op& op, const std::vector<int32_t>& group) { return op.root < 0 ? group.front() : op.root; }
 int64_t position_in(const std::vector<int32_t>& group, int32_t rank) {
   return std::find(group.begin(), group.end(), rank) - group.begin();
@@ -138,8 +138,15 @@ CollectiveRunner::CollectiveRunner(DataPlane& plane, int32_t rank, const std::ve
     const size_t bytes = static_cast<size_t>(element_count(op)) * es;
     most = std::max(most, bytes);
     if (op.collective == CollectiveKind::AllToAll) out = std::max(out, bytes);
-    for (const auto& st : plan_for(op, groups_.at(op.group), rank_))
-      if (st.reduce) chunk = std::max(chunk, static_cast<size_t>(st.recv.count) * es);
+    // A round of lanes stages every reduce step's chunk at once.
+    const auto plan = plan_for(op, groups_.at(op.group), rank_);
+    const size_t lanes = static_cast<size_t>(work::lanes_of(spec_of(op)));
+    for (size_t r = 0; r < plan.size(); r += lanes) {
+      size_t round = 0;
+      for (size_t s = r; s < std::min(plan.size(), r + lanes); ++s)
+        if (plan[s].reduce) round += static_cast<size_t>(plan[s].recv.count) * es;
+      chunk = std::max(chunk, round);
+    }
   }
   buffer_.resize(most);
   output_.resize(out);
@@ -187,24 +194,38 @@ void CollectiveRunner::run(const core::Op& op, uint32_t index) {
     const int64_t b = element_count(op) / static_cast<int64_t>(group.size()), i = position_in(group, rank_);
     if (b > 0) std::memcpy(output_.data() + i * b * es, buf + i * b * es, static_cast<size_t>(b * es));
   }
-  for (size_t s = 0; s < plan.size(); ++s) {
-    const work::P2PStep& st = plan[s];
-    ChunkOut out{st.send_to, op.tag, static_cast<uint32_t>(s), buf + st.send.offset * es,
-                 static_cast<uint64_t>(st.send.count) * es};
-    ChunkIn in{st.recv_from, op.tag, static_cast<uint32_t>(s), nullptr, static_cast<uint64_t>(st.recv.count) * es, {}};
-    uint8_t* dst = (st.into_output ? output_.data() : buf) + st.recv.offset * es;
-    if (st.reduce) {
-      // Add whole elements as they land, while the rest of the chunk is still on the wire.
-      in.data = staging_.data();
-      in.on_data = [d, es, dst, src = staging_.data(), done = int64_t{0}](uint64_t got) mutable {
-        auto upto = static_cast<int64_t>(got / es);
-        reduce_into(d, dst + done * es, src + done * es, upto - done);
-        done = upto;
-      };
-    } else {
-      in.data = dst;  // a copy step: receive in place
+  // A round: one step of every lane (a plan of one lane: one step), all sent and received at once.
+  const size_t lanes = static_cast<size_t>(work::lanes_of(spec_of(op)));
+  std::vector<ChunkOut> outs;
+  std::vector<ChunkIn> ins;
+  for (size_t r = 0; r < plan.size(); r += lanes) {
+    outs.clear();
+    ins.clear();
+    uint8_t* staging = staging_.data();
+    for (size_t s = r; s < std::min(plan.size(), r + lanes); ++s) {
+      const work::P2PStep& st = plan[s];
+      outs.push_back({st.send_to, op.tag, static_cast<uint32_t>(s), buf + st.send.offset * es,
+                      static_cast<uint64_t>(st.send.count) * es});
+      ChunkIn in{st.recv_from, op.tag, static_cast<uint32_t>(s), nullptr, static_cast<uint64_t>(st.recv.count) * es, {}};
+      uint8_t* dst = (st.into_output ? output_.data() : buf) + st.recv.offset * es;
+      if (st.reduce) {
+        // Add whole elements as they land, while the rest of the chunk is still on the wire.
+        in.data = staging;
+        in.on_data = [d, es, dst, src = staging, done = int64_t{0}](uint64_t got) mutable {
+          auto upto = static_cast<int64_t>(got / es);
+          reduce_into(d, dst + done * es, src + done * es, upto - done);
+          done = upto;
+        };
+        staging += in.bytes;
+      } else {
+        in.data = dst;  // a copy step: receive in place
+      }
+      ins.push_back(std::move(in));
     }
-    plane_.exchange(out, in, fmt::format("{}, step {} of {}", describe(op, index), s + 1, plan.size()));
+    const std::string step = lanes == 1 ? fmt::format("step {} of {}", r + 1, plan.size())
+                                        : fmt::format("steps {}-{} of {} ({} lanes)", r + 1,
+                                                      std::min(plan.size(), r + lanes), plan.size(), lanes);
+    plane_.exchange(outs, ins, fmt::format("{}, {}", describe(op, index), step));
   }
 }
 

@@ -41,7 +41,8 @@ struct DataPlane::Link {
   Fd fd;
   std::string who;
 
-  // Writer: one message or chunk at a time, cut into frames of at most kMaxPiece payload bytes.
+  // Writer: one message or chunk at a time, cut into frames of at most kMaxPiece payload bytes;
+  // further chunks for the same peer (lanes of one round, data_plane.h) wait in `queued`.
   struct Out {
     bool active = false;
     wire::FrameType type = wire::FrameType::Message;
@@ -53,6 +54,7 @@ struct DataPlane::Link {
     size_t head_sent = 0;
     uint64_t piece = 0, piece_sent = 0;
   } out;
+  std::deque<ChunkOut> queued;
 
   // Reader: frame header and data sub-header (one recv: every frame here is a data frame, at least
   // kFrameHead bytes long), then payload into a posted chunk or the discard buffer.
@@ -66,8 +68,14 @@ struct DataPlane::Link {
   int32_t msg_tag = 0;
   uint64_t msg_total = 0, msg_got = 0;
   std::map<int32_t, std::deque<uint64_t>> mailbox;  // complete messages by tag: their sizes
-  const ChunkIn* chunk = nullptr;  // posted receive
-  uint64_t chunk_got = 0;
+  // Posted receives (several when lanes of one round come from this peer), the one the current
+  // frame fills (-1: none), and bytes received per posted chunk.
+  struct Posted {
+    const ChunkIn* in;
+    uint64_t got;
+  };
+  std::vector<Posted> posted;
+  int current = -1;
 
   // Read-ahead: a recv in the Head state takes up to 4 KiB, so a small frame's headers and payload
   // (and any frames behind it) arrive with one system call; bigger payloads then go straight from
@@ -86,7 +94,15 @@ struct DataPlane::Link {
   std::string broken;  // the peer went away mid-frame while this link was only drained: the error to report
 
   bool reading() const { return in != In::Parked && !eof; }
-  bool chunk_open() const { return chunk && chunk_got < chunk->bytes; }
+  bool chunk_open() const {
+    return std::any_of(posted.begin(), posted.end(), [](const Posted& p) { return p.got < p.in->bytes; });
+  }
+
+  void send_chunk(const ChunkOut& c) {
+    if (out.active) return queued.push_back(c);
+    start_send(wire::FrameType::Chunk, c.tag, c.step, c.data, c.bytes);
+  }
+  bool sending() const { return out.active || !queued.empty(); }
 
   void start_send(wire::FrameType type, int32_t tag, uint32_t step, const uint8_t* data, uint64_t total) {
     out = Out{};
@@ -133,21 +149,31 @@ struct DataPlane::Link {
       out.piece_sent += sent - h;
       if (out.head_sent == kFrameHead && out.piece_sent == out.piece) {
         out.done += out.piece;
-        if (out.done == out.total) out.active = false;
-        else begin_frame();
+        if (out.done < out.total) {
+          begin_frame();
+        } else if (queued.empty()) {
+          out.active = false;
+        } else {
+          ChunkOut next = queued.front();
+          queued.pop_front();
+          start_send(wire::FrameType::Chunk, next.tag, next.step, next.data, next.bytes);
+        }
       }
     }
     return moved;
   }
 
   void post_chunk(const ChunkIn* c) {
-    chunk = c;
-    chunk_got = 0;
-    if (in == In::Parked) accept_chunk_frame();
+    posted.push_back({c, 0});
+    if (in == In::Parked) on_chunk_head();
+  }
+  void unpost() {
+    posted.clear();
+    current = -1;
   }
 
   // Reads what is available; true when bytes moved. Bounded so one busy link cannot starve others.
-  // Returns as soon as the posted chunk is complete: the op is done, and a recv that would only
+  // Returns as soon as the posted chunks are complete: the op is done, and a recv that would only
   // find the socket empty is a system call saved per step (what small collectives cost).
   bool read_some(std::vector<uint8_t>& discard) {
     bool moved = false;
@@ -173,13 +199,14 @@ struct DataPlane::Link {
         if (got > 0 && ihead_got == kFrameHead) on_head();
       } else {
         bool to_chunk = hdr.type == wire::FrameType::Chunk;
-        uint8_t* dst = to_chunk ? chunk->data + chunk_got : discard.data();
-        size_t want = to_chunk ? left : std::min<uint64_t>(left, discard.size());
+        Posted* pc = to_chunk ? &posted[current] : nullptr;
+        uint8_t* dst = pc ? pc->in->data + pc->got : discard.data();
+        size_t want = pc ? left : std::min<uint64_t>(left, discard.size());
         got = buffered() ? take(dst, want) : recv_some(fd.get(), dst, want, who);
         left -= got;
-        if (to_chunk) {
-          chunk_got += got;
-          if (got > 0 && chunk->on_data) chunk->on_data(chunk_got);
+        if (pc) {
+          pc->got += got;
+          if (got > 0 && pc->in->on_data) pc->in->on_data(pc->got);
         } else {
           msg_got += got;
         }
@@ -187,7 +214,7 @@ struct DataPlane::Link {
       }
       if (got == 0) return moved;
       moved = true;
-      if (chunk && chunk_got == chunk->bytes && in == In::Head) return moved;
+      if (!posted.empty() && !chunk_open() && in == In::Head) return moved;
     }
     return moved;
   }
@@ -212,11 +239,23 @@ struct DataPlane::Link {
     dh = wire::decode_data_header(ihead.data() + wire::kHeaderSize);
     left = hdr.length - wire::kDataHeaderSize;
     if (hdr.type == wire::FrameType::Message) return accept_message_frame();
-    // A chunk for a ring step this rank has not reached yet waits in the socket.
+    on_chunk_head();
+  }
+
+  // A chunk frame's header is in: it feeds the posted chunk of its (tag, step). A chunk for a ring
+  // step this rank has not reached yet waits in the socket.
+  void on_chunk_head() {
     if (!chunk_open()) {
       in = In::Parked;
       return;
     }
+    current = -1;
+    for (size_t k = 0; k < posted.size(); ++k)
+      if (posted[k].in->tag == dh.tag && posted[k].in->step == dh.step && posted[k].got < posted[k].in->bytes)
+        current = static_cast<int>(k);
+    if (current < 0)  // report against the first open one
+      for (size_t k = 0; k < posted.size() && current < 0; ++k)
+        if (posted[k].got < posted[k].in->bytes) current = static_cast<int>(k);
     accept_chunk_frame();
   }
 
@@ -237,6 +276,8 @@ struct DataPlane::Link {
   }
 
   void accept_chunk_frame() {
+    const ChunkIn* chunk = posted[current].in;
+    const uint64_t chunk_got = posted[current].got;
     if (dh.tag != chunk->tag || dh.step != chunk->step || dh.total != chunk->bytes || dh.offset != chunk_got ||
         left > chunk->bytes - chunk_got)
       throw RunError(fmt::format(
@@ -263,9 +304,10 @@ struct DataPlane::Link {
     if (out.active)
       s += fmt::format("sending {} to {}: {} sent", core::format_bytes(out.total), who,
                        core::format_bytes(out.done + out.piece_sent));
-    if (chunk_open())
-      s += fmt::format("{}receiving {} from {}: {} received", s.empty() ? "" : "; ", core::format_bytes(chunk->bytes), who,
-                       core::format_bytes(chunk_got));
+    for (const Posted& p : posted)
+      if (p.got < p.in->bytes)
+        s += fmt::format("{}receiving {} from {}: {} received", s.empty() ? "" : "; ", core::format_bytes(p.in->bytes),
+                         who, core::format_bytes(p.got));
     return s;
   }
 };
@@ -449,42 +491,55 @@ DataPlane::Link& DataPlane::link(int peer, const std::string& what) {
   return *it->second;
 }
 
-void DataPlane::pump(Link* reader, Link* writer, const std::function<bool()>& done, const std::string& what) {
+void DataPlane::pump(const std::vector<Link*>& readers, const std::vector<Link*>& writers,
+                     const std::function<bool()>& done, const std::string& what) {
   auto deadline = deadline_after(config_.settings.op_timeout_s);
-  // The op's own links first, then every other link: this rank drains all its sockets while it
-  // waits (PROTOCOL.md, "Data plane"), so a ring of ranks that each send before they receive
-  // cannot fill each other's buffers and stall. Other links only read: messages land in their
-  // mailboxes, a chunk waits parked for its collective.
-  std::vector<Link*> links = {reader, writer};
-  for (auto& [peer, l] : links_)
-    if (l.get() != reader && l.get() != writer) links.push_back(l.get());
+  // The op's own links first (readers, then writers), then every other link: this rank drains all
+  // its sockets while it waits (PROTOCOL.md, "Data plane"), so a ring of ranks that each send
+  // before they receive cannot fill each other's buffers and stall. Other links only read:
+  // messages land in their mailboxes, a chunk waits parked for its collective. A read error on a
+  // reader fails the op; on any other link (a writer's peer may have finished and closed) it is
+  // kept for whoever waits on that link later.
+  std::vector<Link*> links;
+  auto add = [&](Link* l) {
+    if (l && std::find(links.begin(), links.end(), l) == links.end()) links.push_back(l);
+  };
+  for (Link* l : readers) add(l);
+  const size_t nreaders = links.size();
+  for (Link* l : writers) add(l);
+  for (auto& [peer, l] : links_) add(l.get());
   std::vector<pollfd> fds(links.size() + 1);
   try {
-    // The send first, without a poll: a fresh send usually fits the socket buffer at once.
-    for (size_t i = 0; i < 2; ++i)
-      if (links[i] && links[i]->out.active) links[i]->write_some();
+    // The sends first, without a poll: a fresh send usually fits the socket buffer at once.
+    for (Link* l : links)
+      if (l->out.active) l->write_some();
     while (!done()) {
       fds[0] = {cancel_ ? cancel_->wake_fd() : -1, POLLIN, 0};
       bool any = false;  // the op itself can still move
       for (size_t i = 0; i < links.size(); ++i) {
         Link* l = links[i];
-        short ev = 0;
-        if (l) ev = static_cast<short>((l->reading() ? POLLIN : 0) | (i < 2 && l->out.active ? POLLOUT : 0));
+        short ev = static_cast<short>((l->reading() ? POLLIN : 0) | (l->out.active ? POLLOUT : 0));
         fds[i + 1] = {ev ? l->fd.get() : -1, ev, 0};
-        if (i == 0) any = any || (ev & POLLIN);
-        if (i < 2) any = any || (ev & POLLOUT);
+        if (i < nreaders) any = any || (ev & POLLIN);
+        any = any || (ev & POLLOUT);
       }
-      if (!any && reader && reader->eof)
-        throw PeerLost(reader->broken.empty()
-                           ? fmt::format("exec: {}: closed the connection — its worker failed or exited (see its own error)",
-                                         reader->who)
-                           : reader->broken);
-      if (!any)
+      if (!any) {
+        Link* reader = nreaders > 0 ? links[0] : nullptr;
+        for (size_t i = 0; i < nreaders; ++i)
+          if (links[i]->eof) reader = links[i];
+        if (reader && reader->eof)
+          throw PeerLost(reader->broken.empty()
+                             ? fmt::format("exec: {}: closed the connection — its worker failed or exited (see its own "
+                                           "error)",
+                                           reader->who)
+                             : reader->broken);
         throw RunError(fmt::format("exec: rank {} in {}: {} sent a collective chunk (tag {}, ring step {}) where this "
                                    "rank expects a message — the ranks run their communication ops in different orders",
-                                   config_.rank, what, reader->who, reader->dh.tag, reader->dh.step));
+                                   config_.rank, what, reader ? reader->who : "a peer", reader ? reader->dh.tag : 0,
+                                   reader ? reader->dh.step : 0));
+      }
       // Bytes already read ahead are ready now: look at the sockets without waiting.
-      bool ahead = std::any_of(links.begin(), links.end(), [](Link* l) { return l && l->reading() && l->buffered(); });
+      bool ahead = std::any_of(links.begin(), links.end(), [](Link* l) { return l->reading() && l->buffered(); });
       int rc = ::poll(fds.data(), fds.size(), ahead ? 0 : poll_timeout_ms(deadline));
       if (rc < 0 && errno != EINTR)
         throw RunError(fmt::format("exec: rank {}: poll failed: {}", config_.rank, std::strerror(errno)));
@@ -493,10 +548,10 @@ void DataPlane::pump(Link* reader, Link* writer, const std::function<bool()>& do
       for (size_t i = 0; i < links.size(); ++i) {
         short re = fds[i + 1].revents;
         Link* l = links[i];
-        if (!re && !(l && l->buffered())) continue;
-        if (i < 2 && (re & (POLLOUT | POLLERR | POLLHUP)) && l->out.active) moved |= l->write_some();
+        if (!re && !l->buffered()) continue;
+        if ((re & (POLLOUT | POLLERR | POLLHUP)) && l->out.active) moved |= l->write_some();
         if (!((re & (POLLIN | POLLERR | POLLHUP)) || l->buffered()) || !l->reading()) continue;
-        if (i == 0) {
+        if (i < nreaders) {
           moved |= l->read_some(discard_);
           continue;
         }
@@ -512,8 +567,9 @@ void DataPlane::pump(Link* reader, Link* writer, const std::function<bool()>& do
         deadline = deadline_after(config_.settings.op_timeout_s);
       } else if (Clock::now() >= deadline) {
         std::string st;
-        for (size_t i = 0; i < 2; ++i) {
-          std::string s = links[i] ? links[i]->state() : "";
+        for (size_t i = 0; i < links.size(); ++i) {
+          if (i >= nreaders && !links[i]->out.active) continue;
+          std::string s = links[i]->state();
           if (!s.empty()) st += (st.empty() ? "" : "; ") + s;
         }
         throw Timeout(fmt::format("exec: rank {} in {}: no progress for {:.1f} s ({}) — the peer is hung or dead, or "
@@ -534,20 +590,34 @@ void DataPlane::pump(Link* reader, Link* writer, const std::function<bool()>& do
 }
 
 void DataPlane::exchange(const ChunkOut& out, const ChunkIn& in, const std::string& what) {
-  Link* lo = out.bytes ? &link(out.peer, what) : nullptr;
-  Link* li = in.bytes ? &link(in.peer, what) : nullptr;
-  if (!lo && !li) return;
-  if (lo) lo->start_send(wire::FrameType::Chunk, out.tag, out.step, out.data, out.bytes);
+  exchange(std::vector<ChunkOut>{out}, std::vector<ChunkIn>{in}, what);
+}
+
+void DataPlane::exchange(const std::vector<ChunkOut>& outs, const std::vector<ChunkIn>& ins, const std::string& what) {
+  std::vector<Link*> writers, readers;
+  for (const ChunkOut& o : outs)
+    if (o.bytes) writers.push_back(&link(o.peer, what));
+  for (const ChunkIn& i : ins)
+    if (i.bytes) readers.push_back(&link(i.peer, what));
+  if (writers.empty() && readers.empty()) return;
+  size_t w = 0;
+  for (const ChunkOut& o : outs)
+    if (o.bytes) writers[w++]->send_chunk(o);
   struct Unpost {
-    Link* l;
+    std::vector<Link*>& ls;
     ~Unpost() {
-      if (l) l->chunk = nullptr;
+      for (Link* l : ls) l->unpost();
     }
-  } unpost{li};
-  if (li) li->post_chunk(&in);
-  auto done = [&] { return (!lo || !lo->out.active) && (!li || li->chunk_got == in.bytes); };
-  // The send link is only drained: its peer may have finished the run and closed already.
-  pump(li, lo == li ? nullptr : lo, done, what);
+  } unpost{readers};
+  size_t r = 0;
+  for (const ChunkIn& i : ins)
+    if (i.bytes) readers[r++]->post_chunk(&i);
+  auto done = [&] {
+    return std::none_of(writers.begin(), writers.end(), [](Link* l) { return l->sending(); }) &&
+           std::none_of(readers.begin(), readers.end(), [](Link* l) { return l->chunk_open(); });
+  };
+  // The send links are only drained: their peers may have finished the run and closed already.
+  pump(readers, writers, done, what);
 }
 
 void DataPlane::send_message(int peer, int32_t tag, uint64_t bytes, const std::string& what) {
@@ -555,7 +625,7 @@ void DataPlane::send_message(int peer, int32_t tag, uint64_t bytes, const std::s
   l.start_send(wire::FrameType::Message, tag, 0, nullptr, bytes);
   // Reading while sending drains the peer's messages to us, so two ranks sending to each other
   // both finish (their messages are counted in the mailbox for the matching recv).
-  pump(&l, nullptr, [&] { return !l.out.active; }, what);
+  pump({&l}, {}, [&] { return !l.out.active; }, what);
 }
 
 void DataPlane::recv_message(int peer, int32_t tag, uint64_t bytes, const std::string& what) {
@@ -564,7 +634,7 @@ void DataPlane::recv_message(int peer, int32_t tag, uint64_t bytes, const std::s
     auto it = l.mailbox.find(tag);
     return it != l.mailbox.end() && !it->second.empty();
   };
-  pump(&l, nullptr, ready, what);
+  pump({&l}, {}, ready, what);
   uint64_t got = l.mailbox[tag].front();
   l.mailbox[tag].pop_front();
   if (got != bytes)

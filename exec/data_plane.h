@@ -60,6 +60,10 @@ class DataPlane {
   // Sends `out` while receiving `in` (either may have 0 bytes: that side is skipped). `what` names
   // the op for messages ("op 12 'grad.allreduce' (step 3), ring step 2").
   void exchange(const ChunkOut& out, const ChunkIn& in, const std::string& what);
+  // The same for a round of several lanes (workloads/collectives.h): every send and receive at
+  // once. Chunks for one peer share its connection: sends queue behind each other, and each frame
+  // feeds the posted receive of its (tag, step).
+  void exchange(const std::vector<ChunkOut>& outs, const std::vector<ChunkIn>& ins, const std::string& what);
   // A send/recv payload of `bytes` zero bytes, matched per (peer, tag) in order.
   void send_message(int peer, int32_t tag, uint64_t bytes, const std::string& what);
   void recv_message(int peer, int32_t tag, uint64_t bytes, const std::string& what);
@@ -71,9 +75,11 @@ class DataPlane {
 
  private:
   Link& link(int peer, const std::string& what);
-  // Polls until `done()`, reading and writing `reader` and writing `writer` (either may be null);
-  // throws Timeout after op_timeout_s without a byte moved, PeerLost when a peer goes away.
-  void pump(Link* reader, Link* writer, const std::function<bool()>& done, const std::string& what);
+  // Polls until `done()`, reading and writing `readers` and writing `writers`, draining every other
+  // link; throws Timeout after op_timeout_s without a byte moved, PeerLost when a reader's peer
+  // goes away.
+  void pump(const std::vector<Link*>& readers, const std::vector<Link*>& writers, const std::function<bool()>& done,
+            const std::string& what);
   void connect_all(const std::vector<int>& peers, int listen_fd);
   // One step of a connection's handshake (data_plane.cc's Opening) after poll() found it readable.
   struct Opening;

@@ -14,6 +14,7 @@
 #include "core/format.h"
 #include "core/intervals.h"
 #include "reports/bottleneck.h"
+#include "topologies/channels.h"
 #include "topologies/routing.h"
 #include "topologies/topology.h"
 #include "workloads/collectives.h"
@@ -220,14 +221,21 @@ void routes(const RunView& run, const std::vector<core::Wait>& waits, RunStats& 
   }
 }
 
-// (peer, bytes) of every message `rank` sends in a collective, by the plan both backends run.
-std::vector<std::pair<int, double>> sends_of(const core::Program& p, const core::Op& op, int rank) {
-  std::vector<std::pair<int, double>> sends;
+// A message of a collective's plan: to whom, how many bytes, on which channel (striping).
+struct PlanSend {
+  int to;
+  double bytes;
+  int channel;
+};
+
+// Every message `rank` sends in a collective, by the plan both backends run.
+std::vector<PlanSend> sends_of(const core::Program& p, const core::Op& op, int rank) {
+  std::vector<PlanSend> sends;
   const double bpe = core::bytes_per_element(op.dtype);
   try {
     const auto count = static_cast<int64_t>(op.bytes / bpe);
     for (const auto& step : work::plan_collective(op, p.groups.at(op.group), rank, count))
-      if (step.send_to >= 0 && step.send.count > 0) sends.push_back({step.send_to, step.send.count * bpe});
+      if (step.send_to >= 0 && step.send.count > 0) sends.push_back({step.send_to, step.send.count * bpe, step.channel});
   } catch (const std::exception&) {
     // A collective the plan cannot lay out carries no link figures; the rest of the report stands.
   }
@@ -258,32 +266,33 @@ void links(const RunView& run, RunStats& s) {
   for (size_t i = 0; i < s.routes.size(); ++i) route_index[s.routes[i].key] = static_cast<int>(i);
   std::vector<std::set<int>> route_links(s.routes.size()), route_forwarders(s.routes.size());
   const double steps = std::max(run.steps, 1);
-  // Bytes per (source rank, destination rank, route entry), summed over the run's events first:
-  // an op repeats every step, and its plan's flows are routed once.
-  std::map<std::tuple<int, int, int>, double> flows;
-  auto carry = [&](int src, int dst, double bytes, int route) {
+  // Bytes per (source rank, destination rank, route entry, channel), summed over the run's events
+  // first: an op repeats every step, and its plan's flows are routed once. A striped collective's
+  // channel c crosses the c-th parallel cable of each hop (topologies/channels.h).
+  std::map<std::tuple<int, int, int, int>, double> flows;
+  auto carry = [&](int src, int dst, double bytes, int route, int channel) {
     if (src == dst || src < 0 || dst < 0 || src >= run.world || dst >= run.world) return;
-    flows[{src, dst, route}] += bytes;
+    flows[{src, dst, route, channel}] += bytes;
   };
-  std::map<std::pair<int, std::string>, std::vector<std::pair<int, double>>> plans;  // (rank, label) -> sends
+  std::map<std::pair<int, std::string>, std::vector<PlanSend>> plans;  // (rank, label) -> sends
   for (const auto& e : run.events) {
     const core::Op* op = program_op(run, e);
     if (!op || !is_comm(e.kind)) continue;
     int route = route_of(run, e, s, route_index);
     if (route >= static_cast<int>(route_links.size())) route_links.resize(route + 1), route_forwarders.resize(route + 1);
     if (e.kind == core::OpKind::Send) {
-      carry(e.rank, op->peer, op->bytes, route);
+      carry(e.rank, op->peer, op->bytes, route, 0);
       continue;
     }
     auto key = std::make_pair(e.rank, run.labels[e.label]);
     auto it = plans.find(key);
     if (it == plans.end()) it = plans.emplace(key, sends_of(*run.program, *op, e.rank)).first;
-    for (const auto& [to, bytes] : it->second) carry(e.rank, to, bytes, route);
+    for (const PlanSend& ps : it->second) carry(e.rank, ps.to, ps.bytes, route, ps.channel);
   }
   for (const auto& [flow, bytes] : flows) {
-    auto [src, dst, route] = flow;
+    auto [src, dst, route, channel] = flow;
     if (!routes.reachable(nodes[src], nodes[dst])) continue;
-    const topo::Route& path = routes.between(nodes[src], nodes[dst]);
+    const topo::Route path = topo::on_channel(t, routes.between(nodes[src], nodes[dst]), channel);
     for (const auto& h : path.hops) {
       (h.up ? s.links[h.link].bytes_up : s.links[h.link].bytes_down) += bytes / steps;
       if (route >= 0) route_links[route].insert(h.link);

@@ -4,6 +4,7 @@
 #include <simgrid/s4u/Link.hpp>
 #include <simgrid/s4u/NetZone.hpp>
 
+#include "topologies/channels.h"
 #include "topologies/routing.h"
 
 namespace clustertwin::sim {
@@ -13,9 +14,12 @@ namespace sg4 = simgrid::s4u;
 namespace {
 // The node a hop arrives at.
 int arrival(const topo::Topology& t, const topo::Hop& h) { return h.up ? t.links[h.link].b : t.links[h.link].a; }
+
+
 }  // namespace
 
-Platform build_platform(const topo::Topology& t, const std::vector<std::pair<int, int>>& talks) {
+Platform build_platform(const topo::Topology& t, const std::vector<std::pair<int, int>>& talks,
+                        const std::vector<ChannelPair>& channels) {
   topo::Routes routes(t);
   auto* zone = sg4::create_full_zone(t.name);
   Platform out;
@@ -65,6 +69,24 @@ Platform build_platform(const topo::Topology& t, const std::vector<std::pair<int
     return loopback[n];
   };
 
+  // The route from node src to node dst (channel c: each hop on its c-th parallel link) between
+  // hosts hs and hd, and what a message on it costs besides its bytes.
+  auto add_route = [&](sg4::Host* hs, sg4::Host* hd, int src, int dst, int c) {
+    const topo::Route r = topo::on_channel(t, routes.between(src, dst), c);
+    std::vector<sg4::LinkInRoute> route;
+    // Each hop's link, then the forwarder it arrives at (topo::transit_forwarders, in route order);
+    // the latency is topo::route_latency, what `topology show` prints.
+    PairCost cost{t.links[r.hops.front().link].type.overhead + t.links[r.hops.back().link].type.overhead,
+                  topo::route_latency(t, r)};
+    for (const auto& hop : r.hops) {
+      route.emplace_back(hop.up ? links[hop.link].up : links[hop.link].down);
+      int via = arrival(t, hop);
+      if (via != dst && forwarder[via]) route.emplace_back(forwarder[via]);
+    }
+    zone->add_route(hs->get_netpoint(), hd->get_netpoint(), nullptr, nullptr, route, false);
+    return cost;
+  };
+
   const auto rank_node = t.rank_nodes();
   std::map<std::pair<int, int>, PairCost> node_costs;  // routes are per node pair, costs per rank pair
   for (auto [a, b] : talks) {
@@ -79,19 +101,34 @@ Platform build_platform(const topo::Topology& t, const std::vector<std::pair<int
       out.costs[{a, b}] = node_costs[{src, dst}] = PairCost{};
       continue;
     }
-    const topo::Route& r = routes.between(src, dst);
-    std::vector<sg4::LinkInRoute> route;
-    // Each hop's link, then the forwarder it arrives at (topo::transit_forwarders, in route order);
-    // the latency is topo::route_latency, what `topology show` prints.
-    PairCost cost{t.links[r.hops.front().link].type.overhead + t.links[r.hops.back().link].type.overhead,
-                  topo::route_latency(t, r)};
-    for (const auto& hop : r.hops) {
-      route.emplace_back(hop.up ? links[hop.link].up : links[hop.link].down);
-      int via = arrival(t, hop);
-      if (via != dst && forwarder[via]) route.emplace_back(forwarder[via]);
+    out.costs[{a, b}] = node_costs[{src, dst}] = add_route(node_host[src], node_host[dst], src, dst, 0);
+  }
+  // Channels >= 1 between their own hosts (see Platform::channel_hosts).
+  std::map<std::pair<int, int>, sg4::Host*> node_channel_host;
+  auto channel_host = [&](int node, int c) {
+    auto& h = node_channel_host[{node, c}];
+    if (!h) h = zone->create_host(fmt::format("{}#{}", t.nodes[node].name, c), 1)->seal();
+    return h;
+  };
+  std::map<ChannelPair, PairCost> node_channel_costs;
+  for (const ChannelPair& cp : channels) {
+    int src = rank_node.at(cp.src), dst = rank_node.at(cp.dst);
+    sg4::Host* hs = channel_host(src, cp.channel);
+    sg4::Host* hd = channel_host(dst, cp.channel);
+    out.channel_hosts[{cp.src, cp.channel}] = hs;
+    out.channel_hosts[{cp.dst, cp.channel}] = hd;
+    ChannelPair key{src, dst, cp.channel};
+    if (auto known = node_channel_costs.find(key); known != node_channel_costs.end()) {
+      out.channel_costs[cp] = known->second;
+      continue;
     }
-    zone->add_route(node_host[src]->get_netpoint(), node_host[dst]->get_netpoint(), nullptr, nullptr, route, false);
-    out.costs[{a, b}] = node_costs[{src, dst}] = cost;
+    if (src == dst) {
+      zone->add_route(hs->get_netpoint(), hd->get_netpoint(), nullptr, nullptr, {sg4::LinkInRoute(loopback_of(src))},
+                      false);
+      out.channel_costs[cp] = node_channel_costs[key] = PairCost{};
+      continue;
+    }
+    out.channel_costs[cp] = node_channel_costs[key] = add_route(hs, hd, src, dst, cp.channel);
   }
   zone->seal();
 

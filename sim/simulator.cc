@@ -51,29 +51,42 @@ constexpr const char* kModelConfig[] = {
 // same steps, so that a sender's merged run is exactly its receiver's: ring and hierarchical
 // (rings inside and across blocks). Other algorithms (tree, halving-doubling, direct) keep one
 // transfer per step; they have O(log n) or per-peer steps anyway. Idle steps are skipped.
+//
+// A plan of several lanes (bidirectional and striped rings) is merged lane by lane: each lane is its
+// own sequence of transfers, and the lanes run at once.
 struct Transfer {
   int32_t send_to = -1, recv_from = -1;
   double send_bytes = 0;
   int steps = 0;
   double reduce_elements = 0;  // received elements added into the buffer
   uint32_t first_step = 0;     // names the transfer's messages on both sides
+  int channel = 0;             // which parallel connection carries it (platform.h)
+  uint32_t last_step = 0;      // the plan index of its last step
 };
+using Lanes = std::vector<std::vector<Transfer>>;  // one sequence of transfers per lane
 
-bool mergeable(core::Algorithm a) { return a == core::Algorithm::Ring || a == core::Algorithm::Hierarchical; }
+bool mergeable(core::Algorithm a) {
+  return a == core::Algorithm::Ring || a == core::Algorithm::Hierarchical || a == core::Algorithm::BidirectionalRing;
+}
 
-std::vector<Transfer> merge_steps(const std::vector<work::P2PStep>& plan, int esize, bool merge) {
-  std::vector<Transfer> out;
+Lanes merge_steps(const std::vector<work::P2PStep>& plan, int esize, bool merge) {
+  int lanes = 1;
+  for (const auto& s : plan) lanes = std::max(lanes, s.lane + 1);
+  Lanes out(lanes);
   for (size_t i = 0; i < plan.size(); ++i) {
     const work::P2PStep& s = plan[i];
     if (s.send_to < 0 && s.recv_from < 0) continue;
-    bool extend = merge && !out.empty() && out.back().send_to == s.send_to && out.back().recv_from == s.recv_from &&
-                  out.back().first_step + out.back().steps == i;
-    if (!extend) out.push_back({s.send_to, s.recv_from, 0, 0, 0, static_cast<uint32_t>(i)});
-    Transfer& t = out.back();
+    auto& seq = out[s.lane];
+    bool extend = merge && !seq.empty() && seq.back().send_to == s.send_to && seq.back().recv_from == s.recv_from &&
+                  seq.back().channel == s.channel && seq.back().last_step + lanes == i;
+    if (!extend) seq.push_back({s.send_to, s.recv_from, 0, 0, 0, static_cast<uint32_t>(i), s.channel, 0});
+    Transfer& t = seq.back();
     t.send_bytes += static_cast<double>(s.send.count) * esize;
     t.steps += 1;
+    t.last_step = static_cast<uint32_t>(i);
     if (s.reduce) t.reduce_elements += static_cast<double>(s.recv.count);
   }
+  std::erase_if(out, [](const auto& seq) { return seq.empty(); });
   return out;
 }
 
@@ -83,10 +96,10 @@ class TransferPlans {
  public:
   explicit TransferPlans(const core::Program& p) : p_(p) {}
 
-  const std::vector<Transfer>& of(int rank, const core::Op& op) {
+  const Lanes& of(int rank, const core::Op& op) {
     auto count = static_cast<int64_t>(op.bytes / core::size_of(op.dtype));
     Key key{rank, op.group, static_cast<int>(op.collective), static_cast<int>(op.algorithm), count,
-            core::size_of(op.dtype), op.root, op.local};
+            core::size_of(op.dtype), op.root, op.local, op.stripes};
     auto it = cache_.find(key);
     if (it != cache_.end()) return it->second;
     auto plan = work::plan_collective(op, p_.groups.at(op.group), rank, count);
@@ -94,9 +107,9 @@ class TransferPlans {
   }
 
  private:
-  using Key = std::tuple<int, int, int, int, int64_t, int, int, int>;
+  using Key = std::tuple<int, int, int, int, int64_t, int, int, int, int>;
   const core::Program& p_;
-  std::map<Key, std::vector<Transfer>> cache_;
+  std::map<Key, Lanes> cache_;
 };
 
 // Where the members of a merged collective meet. A merged transfer moves a member's bytes for
@@ -151,11 +164,11 @@ class Rendezvous {
 // State of one rank's interpreter: its ops, what each still waits for, what is in flight.
 class RankInterpreter {
  public:
-  RankInterpreter(const core::Program& p, int rank, const topo::Device& device, const PairCosts& costs,
-                  TransferPlans& plans, Rendezvous& rendezvous, sg4::Host* timer, std::vector<core::OpRecord>& out)
-      : rank_(rank), program_(p), ops_(p.ranks[rank].ops), device_(device), costs_(costs), plans_(plans),
-        rendezvous_(rendezvous), timer_(timer), out_(out), waiting_(ops_.size()), successors_(ops_.size()),
-        coll_(ops_.size()) {}
+  RankInterpreter(const core::Program& p, int rank, const topo::Device& device, const Platform& platform,
+                  TransferPlans& plans, Rendezvous& rendezvous, std::vector<core::OpRecord>& out)
+      : rank_(rank), program_(p), ops_(p.ranks[rank].ops), device_(device), costs_(platform.costs), platform_(platform),
+        plans_(plans), rendezvous_(rendezvous), timer_(platform.timer), out_(out), waiting_(ops_.size()),
+        successors_(ops_.size()), coll_(ops_.size()) {}
 
   void operator()() {
     for (size_t i = 0; i < ops_.size(); ++i) {
@@ -178,15 +191,20 @@ class RankInterpreter {
   size_t done() const { return done_; }
 
  private:
-  enum class What { OpDone, SendDelay, Delay, Comm, Reduce, Called, Started, Ended };
+  enum class What { OpDone, SendDelay, Delay, Comm, Striped, Reduce, Called, Started, Ended };
   struct Owner {
     uint32_t op;
     What what;
+    int lane = 0;
   };
-  struct CollState {
-    const std::vector<Transfer>* transfers = nullptr;
+  struct LaneState {
     size_t next = 0;  // transfer in progress
     int pending = 0;  // its activities still running
+  };
+  struct CollState {
+    const Lanes* lanes = nullptr;
+    std::vector<LaneState> lane;
+    size_t running = 0;   // lanes not finished
     int occurrence = -1;  // merged collectives: which meeting of its (group, tag) on this rank
   };
 
@@ -203,16 +221,19 @@ class RankInterpreter {
     return e;
   }
 
-  void track(sg4::ActivityPtr a, uint32_t op, What w) {
+  void track(sg4::ActivityPtr a, uint32_t op, What w, int lane = 0) {
     inflight_.push_back(std::move(a));
-    owners_.push_back({op, w});
+    owners_.push_back({op, w, lane});
   }
 
   static sg4::Mailbox* mailbox(char kind, int tag, uint32_t index, int src, int dst) {
     return sg4::Mailbox::by_name(fmt::format("{}{}.{}:{}>{}", kind, tag, index, src, dst));
   }
 
-  const PairCost& cost(int dst) const { return costs_.at({rank_, dst}); }
+  const PairCost& cost(int dst, int channel = 0) const {
+    if (channel == 0) return costs_.at({rank_, dst});
+    return platform_.channel_costs.at({rank_, dst, channel});
+  }
 
   void start(uint32_t i) {
     const core::Op& op = ops_[i];
@@ -231,7 +252,8 @@ class RankInterpreter {
         track(mailbox('p', op.tag, 0, op.peer, rank_)->get_async(&received_), i, What::OpDone);
         break;
       case core::OpKind::Collective: {
-        coll_[i] = {&plans_.of(rank_, op), 0, 0};
+        const Lanes& lanes = plans_.of(rank_, op);
+        coll_[i] = {&lanes, std::vector<LaneState>(lanes.size()), lanes.size(), -1};
         if (op.overhead > 0) return track(delay(op.overhead), i, What::Called);  // the runtime's call, then the plan
         begin_collective(i);
         break;
@@ -242,7 +264,7 @@ class RankInterpreter {
   // A collective's plan: merged ones meet their group first (see Rendezvous).
   void begin_collective(uint32_t i) {
     const core::Op& op = ops_[i];
-    if (!mergeable(op.algorithm) || members(op) < 2) return start_transfer(i);
+    if (!mergeable(op.algorithm) || members(op) < 2) return start_lanes(i);
     coll_[i].occurrence = occurrences_[{op.group, op.tag}]++;
     meet(i, 0, What::Started);
   }
@@ -263,66 +285,96 @@ class RankInterpreter {
     track(mailbox('p', op.tag, 0, rank_, op.peer)->put_async(&payload_, static_cast<uint64_t>(op.bytes)), i, What::OpDone);
   }
 
-  // A transfer: [delay for the merged steps' latencies and overheads] -> send and receive at once
-  // -> [the reduction of what arrived].
-  void start_transfer(uint32_t i) {
+  void start_lanes(uint32_t i) {
+    if (coll_[i].lane.empty()) return end_collective(i);
+    for (size_t l = 0; l < coll_[i].lane.size(); ++l) start_transfer(i, static_cast<int>(l));
+  }
+
+  void end_collective(uint32_t i) {
+    if (coll_[i].occurrence >= 0) return meet(i, 1, What::Ended);
+    finish(i);
+  }
+
+  // A transfer of one lane: [delay for the merged steps' latencies and overheads] -> send and
+  // receive at once -> [the reduction of what arrived]. The collective ends with its last lane.
+  void start_transfer(uint32_t i, int lane) {
     CollState& c = coll_[i];
-    if (c.next == c.transfers->size()) {
-      if (c.occurrence >= 0) return meet(i, 1, What::Ended);
-      return finish(i);
+    const auto& seq = (*c.lanes)[lane];
+    if (c.lane[lane].next == seq.size()) {
+      if (--c.running == 0) end_collective(i);
+      return;
     }
-    const Transfer& t = (*c.transfers)[c.next];
-    const PairCost pc = t.send_to >= 0 ? cost(t.send_to) : PairCost{};
+    const Transfer& t = seq[c.lane[lane].next];
+    const PairCost pc = t.send_to >= 0 ? cost(t.send_to, t.channel) : PairCost{};
     double extra = t.steps * (pc.overhead + pc.latency);
-    if (extra > 0) track(delay(extra), i, What::Delay);
-    else start_comm(i);
+    if (extra > 0) track(delay(extra), i, What::Delay, lane);
+    else start_comm(i, lane);
+  }
+
+  const Transfer& current(uint32_t i, int lane) const {
+    const CollState& c = coll_[i];
+    return (*c.lanes)[lane][c.lane[lane].next];
   }
 
   // A step may be one-sided (a tree's leaf only sends, its root only receives): -1 = no peer.
-  void start_comm(uint32_t i) {
+  // Channel 0 moves its bytes through the mailbox; a higher channel moves them between its own
+  // hosts (its own route, platform.h) and then tells the receiver through the mailbox.
+  void start_comm(uint32_t i, int lane) {
     CollState& c = coll_[i];
-    const Transfer& t = (*c.transfers)[c.next];
+    const Transfer& t = current(i, lane);
     const core::Op& op = ops_[i];
-    c.pending = 0;
+    LaneState& ls = c.lane[lane];
+    ls.pending = 0;
     if (t.send_to >= 0) {
-      track(mailbox('c', op.tag, t.first_step, rank_, t.send_to)->put_async(&payload_, static_cast<uint64_t>(t.send_bytes)), i, What::Comm);
-      ++c.pending;
+      const auto bytes = static_cast<uint64_t>(t.send_bytes);
+      if (t.channel == 0) {
+        track(mailbox('c', op.tag, t.first_step, rank_, t.send_to)->put_async(&payload_, bytes), i, What::Comm, lane);
+      } else {
+        sg4::Host* from = platform_.channel_hosts.at({rank_, t.channel});
+        sg4::Host* to = platform_.channel_hosts.at({t.send_to, t.channel});
+        track(sg4::Comm::sendto_async(from, to, bytes), i, What::Striped, lane);
+      }
+      ++ls.pending;
     }
     if (t.recv_from >= 0) {
-      track(mailbox('c', op.tag, t.first_step, t.recv_from, rank_)->get_async(&received_), i, What::Comm);
-      ++c.pending;
+      track(mailbox('c', op.tag, t.first_step, t.recv_from, rank_)->get_async(&received_), i, What::Comm, lane);
+      ++ls.pending;
     }
-    if (c.pending == 0) after_comm(i);
+    if (ls.pending == 0) after_comm(i, lane);
   }
 
   void on_complete(Owner o) {
     switch (o.what) {
       case What::OpDone: return finish(o.op);
       case What::SendDelay: return put_message(o.op);
-      case What::Delay: return start_comm(o.op);
+      case What::Delay: return start_comm(o.op, o.lane);
+      case What::Striped: {  // the bytes have arrived: tell the receiver (no bytes, no time)
+        const Transfer& t = current(o.op, o.lane);
+        return track(mailbox('c', ops_[o.op].tag, t.first_step, rank_, t.send_to)->put_async(&payload_, 0), o.op,
+                     What::Comm, o.lane);
+      }
       case What::Comm:
-        if (--coll_[o.op].pending > 0) return;
-        return after_comm(o.op);
+        if (--coll_[o.op].lane[o.lane].pending > 0) return;
+        return after_comm(o.op, o.lane);
       case What::Reduce:
-        ++coll_[o.op].next;
-        return start_transfer(o.op);
+        ++coll_[o.op].lane[o.lane].next;
+        return start_transfer(o.op, o.lane);
       case What::Called: return begin_collective(o.op);
-      case What::Started: return start_transfer(o.op);
+      case What::Started: return start_lanes(o.op);
       case What::Ended: return finish(o.op);
     }
   }
 
-  void after_comm(uint32_t i) {
-    CollState& c = coll_[i];
-    const Transfer& t = (*c.transfers)[c.next];
+  void after_comm(uint32_t i, int lane) {
+    const Transfer& t = current(i, lane);
     if (t.reduce_elements > 0) {
       // Adding received chunks into the buffer: one FLOP per element, read two, write one.
       const core::DType dt = ops_[i].dtype;
       const double bytes = t.reduce_elements * core::size_of(dt);
-      return track(exec_for(seconds(t.reduce_elements, 3 * bytes, dt)), i, What::Reduce);
+      return track(exec_for(seconds(t.reduce_elements, 3 * bytes, dt)), i, What::Reduce, lane);
     }
-    ++c.next;
-    start_transfer(i);
+    ++coll_[i].lane[lane].next;
+    start_transfer(i, lane);
   }
 
   void finish(uint32_t i) {
@@ -338,6 +390,7 @@ class RankInterpreter {
   const std::vector<core::Op>& ops_;
   const topo::Device& device_;
   const PairCosts& costs_;
+  const Platform& platform_;
   TransferPlans& plans_;
   Rendezvous& rendezvous_;
   sg4::Host* timer_;
@@ -353,18 +406,29 @@ class RankInterpreter {
   int* received_ = nullptr;
 };
 
-// The ordered rank pairs that exchange messages in the Program: only they need a route.
-std::vector<std::pair<int, int>> talking_pairs(const core::Program& p, TransferPlans& plans) {
+// The ordered rank pairs that exchange messages in the Program: only they need a route. Channel 0
+// (and every send) in `pairs`, higher channels of striped collectives in `channels`.
+struct Talks {
+  std::vector<std::pair<int, int>> pairs;
+  std::vector<ChannelPair> channels;
+};
+
+Talks talking_pairs(const core::Program& p, TransferPlans& plans) {
   std::set<std::pair<int, int>> pairs;
+  std::set<ChannelPair> channels;
   for (const auto& rp : p.ranks) {
     for (const auto& op : rp.ops) {
       if (op.kind == core::OpKind::Send) pairs.insert({rp.rank, op.peer});
       if (op.kind != core::OpKind::Collective) continue;
-      for (const auto& t : plans.of(rp.rank, op))
-        if (t.send_to >= 0) pairs.insert({rp.rank, t.send_to});
+      for (const auto& lane : plans.of(rp.rank, op))
+        for (const auto& t : lane) {
+          if (t.send_to < 0) continue;
+          pairs.insert({rp.rank, t.send_to});  // a higher channel's notice travels here too
+          if (t.channel != 0) channels.insert({rp.rank, t.send_to, t.channel});
+        }
     }
   }
-  return {pairs.begin(), pairs.end()};
+  return {{pairs.begin(), pairs.end()}, {channels.begin(), channels.end()}};
 }
 
 std::vector<core::OpRecord> simulate_here(const core::Program& p, const topo::Topology& t) {
@@ -380,14 +444,15 @@ std::vector<core::OpRecord> simulate_here(const core::Program& p, const topo::To
     throw SimError(fmt::format("sim: the program has {} ranks but topology '{}' runs {}", p.world(), t.name,
                                rank_node.size()));
   TransferPlans plans(p);
-  Platform platform = build_platform(t, talking_pairs(p, plans));
+  const Talks talks = talking_pairs(p, plans);
+  Platform platform = build_platform(t, talks.pairs, talks.channels);
   Rendezvous rendezvous(platform.timer);
   std::vector<std::vector<core::OpRecord>> per_rank(p.world());
   std::vector<std::unique_ptr<RankInterpreter>> ranks;
   for (int r = 0; r < p.world(); ++r) {
     per_rank[r].resize(p.ranks[r].ops.size());
-    ranks.push_back(std::make_unique<RankInterpreter>(p, r, *t.nodes[rank_node[r]].device, platform.costs, plans,
-                                                      rendezvous, platform.timer, per_rank[r]));
+    ranks.push_back(std::make_unique<RankInterpreter>(p, r, *t.nodes[rank_node[r]].device, platform, plans, rendezvous,
+                                                      per_rank[r]));
     RankInterpreter* ri = ranks.back().get();
     sg4::Actor::create(fmt::format("rank{}", r), platform.rank_hosts[r], [ri] { (*ri)(); });
   }

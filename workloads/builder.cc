@@ -52,6 +52,8 @@ uint32_t RankBuilder::collective(CollectiveCall c) {
   op.group = c.group;
   op.tag = c.tag;
   op.local = c.with.algorithm == core::Algorithm::Hierarchical ? c.with.local : 0;
+  const bool ring = c.with.algorithm == core::Algorithm::Ring || c.with.algorithm == core::Algorithm::BidirectionalRing;
+  op.stripes = ring && c.kind == core::CollectiveKind::AllReduce ? c.with.stripes : 0;
   op.root = c.root;
   return add(std::move(op));
 }

@@ -40,6 +40,31 @@ void ring_all_gather(std::vector<P2PStep>& out, const std::vector<int32_t>& g, i
                    piece(region, n, mod(i + first - s - 1, n)), false});
 }
 
+// ---- lanes: bidirectional and striped rings -----------------------------------------------------
+// L independent ring all-reduces over the L pieces of the buffer, interleaved step by step (step s
+// of the plan is step s / L of lane s mod L). Lane l goes clockwise unless `both_ways` and l is
+// odd; it runs on channel l / 2 (both ways) or l.
+void ring_lanes(std::vector<P2PStep>& out, const std::vector<int32_t>& g, int i, int64_t count, int lanes,
+                bool both_ways) {
+  const int n = static_cast<int>(g.size());
+  std::vector<int32_t> reversed(g.rbegin(), g.rend());
+  std::vector<std::vector<P2PStep>> plans(lanes);
+  for (int l = 0; l < lanes; ++l) {
+    const bool back = both_ways && l % 2 == 1;
+    const Chunk region = piece({0, count}, lanes, l);
+    const auto& ring = back ? reversed : g;
+    const int at = back ? n - 1 - i : i;
+    ring_reduce_scatter(plans[l], ring, at, region);
+    ring_all_gather(plans[l], ring, at, region, 1);
+    for (auto& st : plans[l]) {
+      st.lane = static_cast<int16_t>(l);
+      st.channel = static_cast<int16_t>(both_ways ? l / 2 : l);
+    }
+  }
+  for (size_t s = 0; s < plans[0].size(); ++s)
+    for (int l = 0; l < lanes; ++l) out.push_back(plans[l][s]);
+}
+
 // ---- direct -----------------------------------------------------------------------------------
 void direct_reduce_scatter(std::vector<P2PStep>& out, const std::vector<int32_t>& g, int i, Chunk all) {
   int n = static_cast<int>(g.size());
@@ -289,7 +314,24 @@ void check_local(const CollectiveSpec& spec, size_t n) {
     throw std::invalid_argument(fmt::format(
         "collective: hierarchical needs a block size ('local') that divides the group of {}, got {}", n, spec.local));
 }
+void check_stripes(const CollectiveSpec& spec) {
+  if (spec.stripes < 0 || spec.stripes > 64)
+    throw std::invalid_argument(fmt::format("collective: stripes must be 1 to 64, got {}", spec.stripes));
+  if (spec.stripes <= 1) return;
+  bool ring = spec.algorithm == core::Algorithm::Ring || spec.algorithm == core::Algorithm::BidirectionalRing;
+  if (!ring || spec.kind != CollectiveKind::AllReduce)
+    throw std::invalid_argument(fmt::format("collective: stripes ({}) apply to ring and bidirectional-ring all-reduce, "
+                                            "not to {} {}",
+                                            spec.stripes, core::name(spec.algorithm), core::name(spec.kind)));
+}
 }  // namespace
+
+int lanes_of(const CollectiveSpec& spec) {
+  const int k = std::max(spec.stripes, 1);
+  if (spec.algorithm == core::Algorithm::BidirectionalRing) return 2 * k;
+  if (spec.algorithm == core::Algorithm::Ring && spec.kind == CollectiveKind::AllReduce) return k;
+  return 1;
+}
 
 int tree_pipeline_chunks(int64_t count) {
   return static_cast<int>(std::clamp<int64_t>(count / (256 * 1024), 1, 32));
@@ -308,10 +350,12 @@ std::string unsupported(CollectiveKind kind, core::Algorithm algorithm) {
       ok = kind == CollectiveKind::AllReduce || kind == CollectiveKind::Broadcast || kind == CollectiveKind::Reduce;
       break;
     case Algorithm::Direct: ok = true; break;
+    case Algorithm::BidirectionalRing: ok = kind == CollectiveKind::AllReduce; break;
   }
   if (ok) return "";
   return fmt::format("algorithm '{}' does not implement {} (direct implements every collective; tree: allreduce, "
-                     "broadcast, reduce; ring, halving-doubling, hierarchical: allreduce, reducescatter, allgather)",
+                     "broadcast, reduce; ring, halving-doubling, hierarchical: allreduce, reducescatter, allgather; "
+                     "bidirectional-ring: allreduce)",
                      core::name(algorithm), core::name(kind));
 }
 
@@ -323,11 +367,17 @@ std::vector<P2PStep> plan_collective(const CollectiveSpec& spec, const std::vect
   if (std::string why = unsupported(spec.kind, spec.algorithm); !why.empty())
     throw std::invalid_argument("collective: " + why);
   if (spec.algorithm == core::Algorithm::Hierarchical) check_local(spec, group.size());
+  check_stripes(spec);
   std::vector<P2PStep> out;
   if (n < 2) return out;
   const Chunk all{0, count};
   switch (spec.algorithm) {
+    case core::Algorithm::BidirectionalRing: ring_lanes(out, group, i, count, lanes_of(spec), true); break;
     case core::Algorithm::Ring:
+      if (lanes_of(spec) > 1) {
+        ring_lanes(out, group, i, count, lanes_of(spec), false);
+        break;
+      }
       if (spec.kind != CollectiveKind::AllGather) ring_reduce_scatter(out, group, i, all);
       if (spec.kind != CollectiveKind::ReduceScatter)
         ring_all_gather(out, group, i, all, spec.kind == CollectiveKind::AllReduce ? 1 : 0);
@@ -359,7 +409,7 @@ std::vector<P2PStep> plan_collective(const CollectiveSpec& spec, const std::vect
 
 std::vector<P2PStep> plan_collective(const core::Op& op, const std::vector<int32_t>& group, int32_t rank,
                                      int64_t count) {
-  return plan_collective(CollectiveSpec{op.collective, op.algorithm, op.root, op.local}, group, rank, count);
+  return plan_collective(CollectiveSpec{op.collective, op.algorithm, op.root, op.local, op.stripes}, group, rank, count);
 }
 
 std::vector<P2PStep> plan_collective(core::CollectiveKind kind, core::Algorithm algorithm,

@@ -11,6 +11,15 @@
 // same throughout), not of tree or halving-doubling plans; idle steps carry nothing and can be
 // skipped.
 //
+// Lanes. A plan may interleave L independent rings ("lanes"): step s belongs to lane s mod L (every
+// lane has the same number of steps). Lanes touch disjoint parts of the buffer and never wait on
+// each other, so a backend runs them at once (the simulator as L concurrent transfer sequences, the
+// executor a round of L consecutive steps at a time); a backend that ran them one after another
+// would still compute the right result. A lane's steps may be merged like a ring's. `channel` says
+// which of the parallel connections between a pair carries the step: the simulator puts channel c
+// on the c-th of the parallel links joining each hop's two nodes (mod their number), so striping
+// only helps where the topology has several cables. Plans of one lane have lane = channel = 0.
+//
 // Algorithms (n members, S bytes per rank; "sent" = bytes one rank sends):
 //   ring              all-reduce = reduce-scatter + all-gather, 2(n-1) steps of S/n: sent 2(n-1)/n·S;
 //                     reduce-scatter and all-gather alone (n-1)/n·S.
@@ -34,6 +43,15 @@
 //                     inside each block, ring all-reduce of the owned 1/local across blocks (between
 //                     members with the same block position), ring all-gather inside the block.
 //                     Sent: 2(L-1)/L·S + 2(G-1)/G·S/L (L = local, G = n/L).
+//   bidirectional-ring  all-reduce only: the buffer in two halves, a ring all-reduce of each, one
+//                     clockwise (to position i+1) and one counter-clockwise (to i-1), as two lanes;
+//                     every step sends S/2n to each neighbour and receives as much from each, so on
+//                     full-duplex links each direction of each cable carries half a ring's bytes:
+//                     sent 2(n-1)/n·S in all, in half the time. MLX's ring (mlx/distributed/ring).
+//   stripes k         (ring and bidirectional-ring all-reduce) each direction's part again in k,
+//                     one lane per stripe on channel c = 0..k-1: MLX's several connections per
+//                     neighbour, one per cable. Lanes = k (ring) or 2k (bidirectional, lane 2c
+//                     clockwise and 2c+1 counter-clockwise on channel c).
 #pragma once
 
 #include <cstdint>
@@ -62,6 +80,8 @@ struct P2PStep {
   Chunk recv;
   bool reduce = false;
   bool into_output = false;
+  int16_t lane = 0;     // which of the plan's interleaved lanes (step index mod lanes)
+  int16_t channel = 0;  // which of the parallel connections between the pair carries it
 };
 
 struct CollectiveSpec {
@@ -69,7 +89,11 @@ struct CollectiveSpec {
   core::Algorithm algorithm = core::Algorithm::Ring;
   int32_t root = -1;   // broadcast/reduce: a member rank; -1 = the group's first member
   int32_t local = 0;   // hierarchical: members per block
+  int32_t stripes = 0; // ring, bidirectional-ring all-reduce: rings per direction (0 = 1)
 };
+
+// The number of interleaved lanes of `spec`'s plans (1 for all but striped and bidirectional rings).
+int lanes_of(const CollectiveSpec& spec);
 
 // The steps `rank` runs, in order, for a collective over `group` of a buffer of `count` elements
 // on every rank. Throws std::invalid_argument for an unsupported kind/algorithm pair, a bad root

@@ -167,6 +167,7 @@ std::string steps_formula(CollectiveKind k, core::Algorithm a) {
     case Algorithm::HalvingDoubling: return k == CollectiveKind::AllReduce ? "2·log2 p (+2)" : "log2 p (+1 or 2)";
     case Algorithm::Tree: return "4(K+D-1)";
     case Algorithm::Hierarchical: return "ring inside, ring across";
+    case Algorithm::BidirectionalRing: return "2(n-1) per lane, 2 lanes per stripe, run at once";
   }
   return "";
 }
@@ -213,7 +214,11 @@ void collectives_section(std::string& out, const core::Program& p, int rank, int
                        core::name(alg), n, format_bytes(s), core::name(static_cast<core::DType>(std::get<4>(key))), r.label);
     out += fmt::format("         sent per rank = {} = {}, in {} point-to-point steps ({})\n",
                        sent_formula(kind, alg, n, std::get<5>(key)), format_bytes(r.sent), r.steps, steps_formula(kind, alg));
-    if (alg == core::Algorithm::Ring && n > 1 && kind == CollectiveKind::AllReduce)
+    if (alg == core::Algorithm::BidirectionalRing && n > 1)
+      out += fmt::format("         bidirectional ring: {} lanes at once ({} per direction: stripes), half of them each way "
+                         "round; each round (a step of every lane) moves S/2n = {} to each neighbour\n",
+                         r.steps / (2 * (n - 1)), r.steps / (4 * (n - 1)), format_bytes(s / (2.0 * n)));
+    if (alg == core::Algorithm::Ring && n > 1 && kind == CollectiveKind::AllReduce && r.steps == 2u * (n - 1))
       out += fmt::format("         ring: reduce-scatter n-1 = {} steps then all-gather n-1 = {} steps, each moving S/n = {} "
                          "to the next rank\n",
                          n - 1, n - 1, format_bytes(s / n));

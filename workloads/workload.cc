@@ -70,7 +70,8 @@ Hybrid model_parallel_plan(const Parallel& p) {
 
 namespace {
 const std::vector<std::string> kDTypeNames{"fp32", "bf16", "fp16", "int8", "int4"};
-const std::vector<std::string> kAlgorithmNames{"ring", "tree", "direct", "halving-doubling", "hierarchical"};
+const std::vector<std::string> kAlgorithmNames{"ring", "tree", "direct", "halving-doubling", "hierarchical",
+                                               "bidirectional-ring"};
 
 core::DType dtype(const core::YamlDoc& doc, const YAML::Node& n, std::string_view what,
                   const std::vector<std::string>& allowed = kDTypeNames) {
@@ -183,19 +184,21 @@ std::vector<std::string_view> keys_for(Strategy s, Task task) {
   auto add = [&](std::initializer_list<std::string_view> more) { k.insert(k.end(), more); };
   if (task == Task::Infer) {  // no gradients: no data-parallel collectives, schedules or ZeRO
     if (s == Strategy::Pipeline || s == Strategy::Hybrid) add({"pp", "split"});
-    if (s == Strategy::Tensor || s == Strategy::Hybrid) add({"tp", "tp_allreduce", "placement", "local"});
+    if (s == Strategy::Tensor || s == Strategy::Hybrid) add({"tp", "tp_allreduce", "placement", "local", "stripes"});
     if (s != Strategy::Replicas) add({"dp"});
     return k;
   }
   switch (s) {
-    case Strategy::Ddp: add({"allreduce", "local", "bucket", "micro_batches"}); break;
+    case Strategy::Ddp: add({"allreduce", "local", "stripes", "bucket", "micro_batches"}); break;
     case Strategy::Zero: add({"allreduce", "local", "stage", "bucket", "prefetch", "micro_batches"}); break;
     case Strategy::Pipeline:
-      add({"allreduce", "local", "pp", "dp", "schedule", "micro_batches", "virtual_stages", "split"});
+      add({"allreduce", "local", "stripes", "pp", "dp", "schedule", "micro_batches", "virtual_stages", "split"});
       break;
-    case Strategy::Tensor: add({"allreduce", "local", "tp", "dp", "tp_allreduce", "placement", "micro_batches"}); break;
+    case Strategy::Tensor:
+      add({"allreduce", "local", "stripes", "tp", "dp", "tp_allreduce", "placement", "micro_batches"});
+      break;
     case Strategy::Hybrid:
-      add({"allreduce", "local", "dp", "tp", "pp", "tp_allreduce", "schedule", "micro_batches", "virtual_stages", "split",
+      add({"allreduce", "local", "stripes", "dp", "tp", "pp", "tp_allreduce", "schedule", "micro_batches", "virtual_stages", "split",
            "placement", "stage"});
       break;
     case Strategy::ParameterServer: add({"mode", "staleness", "server", "push"}); break;
@@ -296,6 +299,7 @@ struct ParallelKeys {
   CollectiveChoice choice(const char* key, std::string_view what) const {
     CollectiveChoice c;
     if (par["local"]) c.local = static_cast<int32_t>(positive(doc, par["local"], "local", 1 << 20));
+    if (par["stripes"]) c.stripes = static_cast<int32_t>(doc.integer(par["stripes"], "stripes", 1, 64));
     if (!par[key]) return c;
     c.algorithm = algorithm(doc, par[key], what);
     if (c.algorithm == core::Algorithm::Hierarchical && !par["local"])
@@ -374,11 +378,21 @@ struct ParallelKeys {
     doc.fail(par["local"], "'local' is the block size of the hierarchical algorithm, which this plan does not use",
              fmt::format("remove it, or set {} to hierarchical", keys));
   }
+  // `stripes` splits ring and bidirectional-ring all-reduces over several connections per
+  // neighbour: written for no such collective, it would do nothing.
+  void check_stripes(std::initializer_list<CollectiveChoice> uses, std::string_view keys) const {
+    if (!par["stripes"]) return;
+    for (const CollectiveChoice& c : uses)
+      if (c.algorithm == core::Algorithm::Ring || c.algorithm == core::Algorithm::BidirectionalRing) return;
+    doc.fail(par["stripes"], "'stripes' splits ring and bidirectional-ring all-reduces, which this plan does not use",
+             fmt::format("remove it, or set {} to ring or bidirectional-ring", keys));
+  }
 };
 
 Ddp ddp(const ParallelKeys& k) {
   Ddp d{.gradients = k.gradients(false), .bucket_bytes = k.bucket(), .micro_batches = k.micro_batches()};
   k.check_local({d.gradients}, "allreduce");
+  k.check_stripes({d.gradients}, "allreduce");
   return d;
 }
 
@@ -411,6 +425,7 @@ Pipeline pipeline(const ParallelKeys& k) {
   p.gradients = k.gradients(false);
   k.check_degrees(1, p.pp, p.schedule);
   k.check_local({p.gradients}, "allreduce");
+  k.check_stripes({p.gradients}, "allreduce");
   return p;
 }
 
@@ -422,6 +437,8 @@ Tensor tensor(const ParallelKeys& k) {
            .micro_batches = k.micro_batches()};
   k.check_degrees(t.tp, 1, {});
   k.check_local({t.tensor.allreduce, t.gradients}, k.w.task == Task::Train ? "allreduce or tp_allreduce" : "tp_allreduce");
+  if (k.w.task == Task::Train) k.check_stripes({t.tensor.allreduce, t.gradients}, "allreduce or tp_allreduce");
+  else k.check_stripes({t.tensor.allreduce}, "tp_allreduce");
   return t;
 }
 
@@ -434,6 +451,8 @@ Hybrid hybrid(const ParallelKeys& k) {
   h.split = k.split(h.pp);
   k.check_degrees(h.tp, h.pp, h.schedule);
   k.check_local({h.tensor.allreduce, h.gradients}, k.w.task == Task::Train ? "allreduce or tp_allreduce" : "tp_allreduce");
+  if (k.w.task == Task::Train) k.check_stripes({h.tensor.allreduce, h.gradients}, "allreduce or tp_allreduce");
+  else k.check_stripes({h.tensor.allreduce}, "tp_allreduce");
   return h;
 }
 

@@ -55,6 +55,7 @@ struct Precision {
 struct CollectiveChoice {
   core::Algorithm algorithm = core::Algorithm::Ring;
   int32_t local = 0;  // hierarchical: block size (the YAML's one `local`, for every family)
+  int32_t stripes = 0;  // ring, bidirectional-ring all-reduce: connections per neighbour (`stripes`)
 };
 
 // How a training step's micro-batches pass through the pipeline stages.

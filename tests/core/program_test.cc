@@ -65,6 +65,28 @@ TEST(Program, HashChangesWithContent) {
   EXPECT_NE(program_hash(p), program_hash(q));
 }
 
+// A bidirectional, striped ring travels in the JSON; an unstriped collective writes no "stripes",
+// so Programs without it keep their hash.
+TEST(Program, StripesAndBidirectionalRingRoundTrip) {
+  Program p = two_rank_program();
+  const std::string before = program_hash(p);
+  EXPECT_FALSE(to_json(p)["ranks"][0]["ops"][2].contains("stripes"));
+  p.ranks[0].ops[2].stripes = 1;
+  EXPECT_EQ(program_hash(p), before);
+  for (int r : {0, 1}) {
+    Op& ar = p.ranks[r].ops.back();
+    ar.algorithm = Algorithm::BidirectionalRing;
+    ar.stripes = 3;
+  }
+  Program q = program_from_json(nlohmann::json::parse(to_json(p).dump()));
+  EXPECT_EQ(q.ranks[1].ops[1].algorithm, Algorithm::BidirectionalRing);
+  EXPECT_EQ(q.ranks[1].ops[1].stripes, 3);
+  EXPECT_EQ(to_json(p)["ranks"][0]["ops"][2]["algorithm"], "bidirectional-ring");
+  EXPECT_NE(program_hash(q), before);
+  p.ranks[0].ops[2].stripes = 65;
+  EXPECT_THROW(validate(p), std::invalid_argument);
+}
+
 TEST(Program, ValidAccepted) { EXPECT_NO_THROW(validate(two_rank_program())); }
 
 TEST(Program, UnmatchedSendRejected) {

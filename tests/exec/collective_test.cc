@@ -117,6 +117,7 @@ struct Case {
   int n;
   int64_t count;
   int32_t local = 0;  // hierarchical block size
+  int32_t stripes = 0;  // ring, bidirectional-ring: lanes per direction
 };
 
 core::Program program_for(const Case& c, DType dtype = DType::F32) {
@@ -127,6 +128,7 @@ core::Program program_for(const Case& c, DType dtype = DType::F32) {
       op.dtype = dtype;
       op.bytes = static_cast<double>(c.count) * core::size_of(dtype);
       op.local = c.local;
+      op.stripes = c.stripes;
       // A root that is not the group's first member, so a plan that ignores it fails.
       if (c.kind == CollectiveKind::Broadcast || c.kind == CollectiveKind::Reduce) op.root = c.n > 1 ? 1 : 0;
     }
@@ -140,7 +142,7 @@ std::optional<float> expected(const Case& c, int r, int64_t i) {
   for (int q = 0; q < n; ++q) group.push_back(q);
   float sum = 0;
   for (int q = 0; q < n; ++q) sum += value(q, i);
-  const work::CollectiveSpec spec{c.kind, c.algorithm, -1, c.local};
+  const work::CollectiveSpec spec{c.kind, c.algorithm, -1, c.local, c.stripes};
   auto inside = [](work::Chunk ch, int64_t i) { return i >= ch.offset && i < ch.offset + ch.count; };
   switch (c.kind) {
     case CollectiveKind::AllReduce: return sum;
@@ -202,6 +204,16 @@ std::vector<Case> algorithm_cases() {
       out.push_back({kind, Algorithm::Hierarchical, 4, count, 2});
       out.push_back({kind, Algorithm::Hierarchical, 6, count, 3});
     }
+  // Lanes run at once: bidirectional rings (two lanes; with n = 2 both go to the one peer, sharing
+  // its connection) and striped rings (several lanes to one neighbour on one connection).
+  for (int n : {1, 2, 3, 5})
+    for (int64_t count : {int64_t{0}, int64_t{7}, int64_t{1001}}) {
+      out.push_back({CollectiveKind::AllReduce, Algorithm::BidirectionalRing, n, count});
+      out.push_back({CollectiveKind::AllReduce, Algorithm::BidirectionalRing, n, count, 0, 2});
+      out.push_back({CollectiveKind::AllReduce, Algorithm::Ring, n, count, 0, 3});
+    }
+  // Chunks of several frames, reduced as they land, from two neighbours at once.
+  out.push_back({CollectiveKind::AllReduce, Algorithm::BidirectionalRing, 4, 3 * 1048576 + 5, 0, 2});
   return out;
 }
 
@@ -210,7 +222,8 @@ INSTANTIATE_TEST_SUITE_P(Loopback, Algorithms, ::testing::ValuesIn(algorithm_cas
   std::string algo(core::name(c.algorithm));
   std::replace(algo.begin(), algo.end(), '-', '_');
   return std::string(core::name(c.kind)) + "_" + algo + "_n" + std::to_string(c.n) + "_count" + std::to_string(c.count) +
-         (c.local ? "_local" + std::to_string(c.local) : "") + "_" + std::to_string(info.index);
+         (c.local ? "_local" + std::to_string(c.local) : "") + (c.stripes ? "_stripes" + std::to_string(c.stripes) : "") +
+         "_" + std::to_string(info.index);
 });
 
 TEST(Algorithms, AllToAllWithACorruptRankFailsWhereItsBlockLands) {
@@ -261,7 +274,8 @@ INSTANTIATE_TEST_SUITE_P(
                       std::tuple{DType::BF16, CollectiveKind::AllReduce, Algorithm::Tree, 5},
                       std::tuple{DType::F16, CollectiveKind::ReduceScatter, Algorithm::HalvingDoubling, 3},
                       std::tuple{DType::BF16, CollectiveKind::AllGather, Algorithm::Ring, 3},
-                      std::tuple{DType::F16, CollectiveKind::AllToAll, Algorithm::Direct, 3}),
+                      std::tuple{DType::F16, CollectiveKind::AllToAll, Algorithm::Direct, 3},
+                      std::tuple{DType::BF16, CollectiveKind::AllReduce, Algorithm::BidirectionalRing, 4}),
     [](const auto& info) {
       std::string algo(core::name(std::get<2>(info.param)));
       std::replace(algo.begin(), algo.end(), '-', '_');
@@ -298,6 +312,30 @@ TEST(HalfPrecision, QuantizedCollectivesAreRefusedNamingTheType) {
               std::string::npos)
         << e.what();
   }
+}
+
+// A wrong contribution on one rank reaches every rank through both directions' rings.
+TEST(Algorithms, BidirectionalRingWithACorruptRankFailsOnEveryRank) {
+  auto p = program_for({CollectiveKind::AllReduce, Algorithm::BidirectionalRing, 4, 1000, 0, 2});
+  auto l = test::listen_loopback(4);
+  std::vector<std::string> errors(4);
+  test::run_ranks(4, [&](int r) {
+    const auto& ops = p.ranks[r].ops;
+    DataPlane plane({r, l.addrs, "tok", {.op_timeout_s = 5, .connect_timeout_s = 5}}, {(r + 1) % 4, (r + 3) % 4},
+                    l.fds[r].get(), nullptr);
+    CollectiveRunner runner(plane, r, p.groups, ops, r == 3);
+    runner.fill(ops[0]);
+    runner.run(ops[0], 0);
+    try {
+      runner.verify(ops[0], 0);
+    } catch (const RunError& e) {
+      errors[r] = e.what();
+    }
+  });
+  // Element 0 sums to 0 + 13 + 9 + 5 = 27 without the extra 1.
+  for (int r = 0; r < 4; ++r)
+    EXPECT_NE(errors[r].find("element 0 is 28 but should be 27 (1 of 1000 elements wrong)"), std::string::npos)
+        << errors[r];
 }
 
 TEST(Algorithms, PlanHonoursTheRootAndTheBlockSize) {

@@ -205,3 +205,41 @@ TEST(AnalysisHelpers, BusBandwidthFactorsOfNcclTests) {
 
 }  // namespace
 }  // namespace clustertwin::reports
+
+namespace clustertwin::reports {
+namespace {
+
+// Two Macs joined by two Thunderbolt cables, one 100 MB ring all-reduce per step: unstriped, one
+// cable carries the 2(n-1)/n·S = 100 MB each way and the other nothing; striped over 2, each
+// cable carries half (the simulator's routing of channels, topologies/channels.h).
+class StripedLinks : public ::test::TempDirTest {
+ protected:
+  LinkStats link_bytes(int stripes, int cable) {
+    RunBuilder b(2, 1);
+    for (int r = 0; r < 2; ++r) b.collective(r, 0, "grad", 100e6, 0, 1);
+    for (auto& rp : b.program.ranks) rp.ops[0].stripes = stripes;
+    const std::string topology =
+        "name: pair\nnodes:\n"
+        "  - {name: a, device: mac-studio-m2-ultra}\n"
+        "  - {name: b, device: mac-studio-m2-ultra}\n"
+        "links:\n"
+        "  - {between: [a, b], type: tb4}\n"
+        "  - {between: [a, b], type: tb4}\n";
+    auto view = load_run(b.write(dir_ / ("run" + std::to_string(stripes)), "predicted", topology), "RUN");
+    return analyse(view, "predicted").links.at(cable);
+  }
+};
+
+TEST_F(StripedLinks, EachChannelsBytesGoOnItsOwnCable) {
+  const LinkStats one0 = link_bytes(0, 0), one1 = link_bytes(0, 1);
+  EXPECT_DOUBLE_EQ(one0.bytes_up + one1.bytes_up, 100e6);
+  EXPECT_DOUBLE_EQ(std::min(one0.bytes_up, one1.bytes_up), 0);
+  for (int cable : {0, 1}) {
+    const LinkStats l = link_bytes(2, cable);
+    EXPECT_DOUBLE_EQ(l.bytes_up, 50e6) << cable;
+    EXPECT_DOUBLE_EQ(l.bytes_down, 50e6) << cable;
+  }
+}
+
+}  // namespace
+}  // namespace clustertwin::reports

@@ -469,3 +469,91 @@ links:
 
 }  // namespace
 }  // namespace clustertwin::sim
+
+// ---- bidirectional and striped rings ------------------------------------------------------------
+namespace clustertwin::sim {
+namespace {
+
+// n hosts in a ring with `cables` parallel full-duplex links between each neighbour pair (n = 2:
+// one pair).
+topo::Topology cabled_ring(int n, int cables, const std::string& bandwidth, const std::string& latency) {
+  std::string y = "name: ring\nnodes:\n";
+  for (int i = 0; i < n; ++i)
+    y += fmt::format("  - {{name: h{}, device: this-machine, memory_bandwidth: 1PB/s, peak_fp32: 1PFLOPS}}\n", i);
+  y += "links:\n";
+  for (int i = 0; i < (n == 2 ? 1 : n); ++i)
+    for (int c = 0; c < cables; ++c)
+      y += fmt::format("  - {{between: [h{}, h{}], type: tb4, bandwidth: {}, latency: {}, overhead: 0us}}\n", i,
+                       (i + 1) % n, bandwidth, latency);
+  return topo::parse_topology(y, "ring.yaml");
+}
+
+core::Program ring_allreduce(int n, double bytes, core::Algorithm algorithm, int stripes) {
+  core::Program p = allreduce_with(n, bytes, algorithm);
+  for (auto& rp : p.ranks) rp.ops[0].stripes = stripes;
+  return p;
+}
+
+// A one-way ring uses one direction of each cable; the bidirectional ring sends half the buffer
+// each way round, so each direction of each cable carries (n-1)/n·S/2 per phase pair instead of
+// (n-1)/n·S: the bandwidth term halves, the latency term (2(n-1) steps per lane, the lanes at
+// once) stays. T = 2(n-1)·alpha + 2(n-1)/n·(S/2)/B.
+TEST(Simulator, BidirectionalRingHalvesTheBandwidthTermWhenBothDirectionsAreFree) {
+  const double B = 10e9 / 8, alpha = 5e-6;
+  for (int n : {3, 4, 8}) {
+    for (double S : {1024.0, 256e6}) {
+      auto t = cabled_ring(n, 1, "10Gbps", "5us");
+      const double one_way = last_end(simulate(ring_allreduce(n, S, core::Algorithm::Ring, 0), t));
+      const double both = last_end(simulate(ring_allreduce(n, S, core::Algorithm::BidirectionalRing, 0), t));
+      const double expected = 2.0 * (n - 1) * alpha + 2.0 * (n - 1) / n * (S / 2) / B;
+      EXPECT_NEAR(both, expected, 0.01 * expected) << "n=" << n << " S=" << S;
+      if (S > 1e6) {
+        EXPECT_NEAR(both / one_way, 0.5, 0.01) << "n=" << n;
+      }
+    }
+  }
+}
+
+// Where the one-way ring already uses both directions, the other direction is not free: two ranks
+// (each sends to and receives from the one peer), or a switch (each host's one port carries what
+// it sends to both neighbours). The bidirectional ring gains nothing there: T = the ring's.
+TEST(Simulator, BidirectionalRingGainsNothingWhenTheOtherDirectionIsBusy) {
+  const double B = 10e9 / 8, S = 256e6;
+  {
+    auto t = cabled_ring(2, 1, "10Gbps", "0us");
+    const double both = last_end(simulate(ring_allreduce(2, S, core::Algorithm::BidirectionalRing, 0), t));
+    EXPECT_NEAR(both, S / B, 0.01 * S / B) << "n=2: 2(n-1)/n·S/B";
+  }
+  for (int n : {4, 8}) {
+    auto t = switched(n, "10Gbps", "0us");
+    const double one_way = last_end(simulate(ring_allreduce(n, S, core::Algorithm::Ring, 0), t));
+    const double both = last_end(simulate(ring_allreduce(n, S, core::Algorithm::BidirectionalRing, 0), t));
+    const double expected = 2.0 * (n - 1) / n * S / B;
+    EXPECT_NEAR(one_way, expected, 0.01 * expected) << "n=" << n;
+    EXPECT_NEAR(both, expected, 0.01 * expected) << "n=" << n;
+  }
+}
+
+// k stripes over k cables per neighbour: each stripe's ring on its own cable, T = 2(n-1)·alpha +
+// 2(n-1)/n·(S/k)/B; with both directions too, S/2k. Stripes over one cable share it: no gain.
+TEST(Simulator, StripingOverParallelCablesDividesTheBandwidthTerm) {
+  const double B = 10e9 / 8, alpha = 5e-6, S = 256e6;
+  for (int n : {2, 4}) {
+    const double lat = 2.0 * (n - 1) * alpha, bw = 2.0 * (n - 1) / n * S / B;
+    auto two = cabled_ring(n, 2, "10Gbps", "5us");
+    auto one = cabled_ring(n, 1, "10Gbps", "5us");
+    const double plain = last_end(simulate(ring_allreduce(n, S, core::Algorithm::Ring, 0), two));
+    const double striped = last_end(simulate(ring_allreduce(n, S, core::Algorithm::Ring, 2), two));
+    const double shared = last_end(simulate(ring_allreduce(n, S, core::Algorithm::Ring, 2), one));
+    EXPECT_NEAR(plain, lat + bw, 0.01 * (lat + bw)) << "n=" << n << ": an unstriped ring uses one of the cables";
+    EXPECT_NEAR(striped, lat + bw / 2, 0.01 * (lat + bw / 2)) << "n=" << n;
+    EXPECT_NEAR(shared, lat + bw, 0.01 * (lat + bw)) << "n=" << n;
+    if (n > 2) {
+      const double both = last_end(simulate(ring_allreduce(n, S, core::Algorithm::BidirectionalRing, 2), two));
+      EXPECT_NEAR(both, lat + bw / 4, 0.01 * (lat + bw / 4)) << "n=" << n;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace clustertwin::sim

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 #include <numeric>
 
 namespace clustertwin::work {
@@ -40,6 +41,10 @@ Outcome execute(const CollectiveSpec& spec, const std::vector<int32_t>& group, i
   for (int r : group) plans[r] = plan_collective(spec, group, r, count);
   o.steps = plans[group[0]].size();
   for (int r : group) EXPECT_EQ(plans[r].size(), o.steps) << "plans must be lockstep (rank " << r << ")";
+  const int lanes = lanes_of(spec);
+  for (int r : group)
+    for (size_t s = 0; s < plans[r].size(); ++s)
+      EXPECT_EQ(plans[r][s].lane, static_cast<int>(s) % lanes) << "lanes interleave step by step (rank " << r << ")";
   if (spec.kind == CollectiveKind::AllToAll)
     for (int r : group) {
       int64_t b = count / n;
@@ -153,6 +158,7 @@ void check_result(const CollectiveSpec& spec, const std::vector<int32_t>& g, int
 struct Case {
   CollectiveKind kind;
   Algorithm algorithm;
+  int stripes = 0;
 };
 
 class EveryAlgorithm : public testing::TestWithParam<std::tuple<Case, int, int64_t>> {};
@@ -160,7 +166,7 @@ class EveryAlgorithm : public testing::TestWithParam<std::tuple<Case, int, int64
 TEST_P(EveryAlgorithm, LeavesTheRightResultOnEveryRank) {
   auto [c, n, count] = GetParam();
   auto g = shuffled_group(n);
-  CollectiveSpec spec{c.kind, c.algorithm, -1, 0};
+  CollectiveSpec spec{c.kind, c.algorithm, -1, 0, c.stripes};
   if (c.algorithm == Algorithm::Hierarchical) {
     for (int local : {1, 2, 3, n})
       if (n % local == 0) {
@@ -196,6 +202,9 @@ const Case kCases[] = {
     {CollectiveKind::AllReduce, Algorithm::Hierarchical},
     {CollectiveKind::ReduceScatter, Algorithm::Hierarchical},
     {CollectiveKind::AllGather, Algorithm::Hierarchical},
+    {CollectiveKind::AllReduce, Algorithm::BidirectionalRing},
+    {CollectiveKind::AllReduce, Algorithm::BidirectionalRing, 3},
+    {CollectiveKind::AllReduce, Algorithm::Ring, 2},
 };
 
 INSTANTIATE_TEST_SUITE_P(Shapes, EveryAlgorithm,
@@ -215,6 +224,66 @@ TEST(BytesSent, RingAllReduceIsTwoNMinus1OverNOfTheBuffer) {
     for (int64_t e : sent({CollectiveKind::ReduceScatter, Algorithm::Ring}, n, s)) EXPECT_EQ(e, (n - 1) * s / n);
     for (int64_t e : sent({CollectiveKind::AllGather, Algorithm::Ring}, n, s)) EXPECT_EQ(e, (n - 1) * s / n);
   }
+}
+
+// Each direction's ring carries half the buffer: a rank sends (n-1)/n·S to each neighbour (2(n-1)/n·S
+// in all, as one ring), so on full-duplex cables each direction of each cable carries half of what
+// a one-way ring puts on it. With n = 2 both neighbours are one peer.
+TEST(BytesSent, BidirectionalRingSendsHalfARingToEachNeighbour) {
+  for (int n : {2, 3, 4, 5, 8}) {
+    const int64_t s = 840 * n;
+    auto g = shuffled_group(n);
+    CollectiveSpec spec{CollectiveKind::AllReduce, Algorithm::BidirectionalRing};
+    for (int i = 0; i < n; ++i) {
+      std::map<int32_t, int64_t> to;
+      for (const auto& st : plan_collective(spec, g, g[i], s)) to[st.send_to] += st.send.count;
+      const int32_t right = g[(i + 1) % n], left = g[(i + n - 1) % n];
+      if (n == 2) {
+        EXPECT_EQ(to.size(), 1u);
+        EXPECT_EQ(to[right], 2 * (n - 1) * s / n);
+        continue;
+      }
+      EXPECT_EQ(to.size(), 2u) << n;
+      EXPECT_EQ(to[right], (n - 1) * s / n) << n;
+      EXPECT_EQ(to[left], (n - 1) * s / n) << n;
+    }
+  }
+}
+
+// Lane 2c goes clockwise and 2c+1 counter-clockwise, both on channel c; a striped one-way ring
+// puts lane c on channel c. Every lane has 2(n-1) steps.
+TEST(Lanes, StripesAndDirectionsMapToLanesAndChannels) {
+  auto g = shuffled_group(5);
+  const int32_t right = g[1], left = g[4];
+  CollectiveSpec both{CollectiveKind::AllReduce, Algorithm::BidirectionalRing, -1, 0, 3};
+  EXPECT_EQ(lanes_of(both), 6);
+  auto plan = plan_collective(both, g, g[0], 6000);
+  ASSERT_EQ(plan.size(), 6u * 2 * 4);
+  for (size_t s = 0; s < plan.size(); ++s) {
+    const int lane = static_cast<int>(s % 6);
+    EXPECT_EQ(plan[s].lane, lane);
+    EXPECT_EQ(plan[s].channel, lane / 2);
+    EXPECT_EQ(plan[s].send_to, lane % 2 == 0 ? right : left) << s;
+    EXPECT_EQ(plan[s].recv_from, lane % 2 == 0 ? left : right) << s;
+  }
+  CollectiveSpec striped{CollectiveKind::AllReduce, Algorithm::Ring, -1, 0, 2};
+  EXPECT_EQ(lanes_of(striped), 2);
+  for (const auto& st : plan_collective(striped, g, g[0], 6000)) {
+    EXPECT_EQ(st.channel, st.lane);
+    EXPECT_EQ(st.send_to, right);
+  }
+  EXPECT_EQ(lanes_of({CollectiveKind::AllReduce, Algorithm::Ring}), 1);
+  EXPECT_EQ(lanes_of({CollectiveKind::AllReduce, Algorithm::Tree}), 1);
+}
+
+TEST(Lanes, StripesOnlyForRingAllReduce) {
+  EXPECT_THROW(plan_collective({CollectiveKind::AllReduce, Algorithm::Tree, -1, 0, 2}, {0, 1, 2}, 0, 10),
+               std::invalid_argument);
+  EXPECT_THROW(plan_collective({CollectiveKind::ReduceScatter, Algorithm::Ring, -1, 0, 2}, {0, 1, 2}, 0, 10),
+               std::invalid_argument);
+  EXPECT_THROW(plan_collective(CollectiveKind::AllGather, Algorithm::BidirectionalRing, {0, 1, 2}, 0, 10),
+               std::invalid_argument);
+  EXPECT_EQ(unsupported(CollectiveKind::AllReduce, Algorithm::BidirectionalRing), "");
 }
 
 TEST(BytesSent, DirectMatchesRingBytes) {

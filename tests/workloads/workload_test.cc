@@ -82,7 +82,7 @@ TEST(Workload, KeyOfAnotherStrategyWholeText) {
             "w.yaml:5:27: error: 'staleness' does not apply to the ddp strategy\n"
             "  parallel: {strategy: ddp, staleness: 2}\n"
             "                            ^\n"
-            "hint: ddp takes: strategy, allreduce, local, bucket, micro_batches");
+            "hint: ddp takes: strategy, allreduce, local, stripes, bucket, micro_batches");
 }
 
 // A key no strategy takes is a typo, not a key of another strategy.
@@ -130,6 +130,18 @@ TEST(Workload, LocalWithoutTheHierarchicalAlgorithm) {
             "(no error)");
 }
 
+TEST(Workload, StripesWithoutARingAlgorithm) {
+  EXPECT_EQ(error_of("name: w\nmodel: gpt2-124m\ntask: train\nbatch: {micro_batch: 1, seq_len: 8}\n"
+                     "parallel: {strategy: ddp, allreduce: tree, stripes: 2}\n"),
+            "w.yaml:5:53: error: 'stripes' splits ring and bidirectional-ring all-reduces, which this plan does not use\n"
+            "  parallel: {strategy: ddp, allreduce: tree, stripes: 2}\n"
+            "                                                      ^\n"
+            "hint: remove it, or set allreduce to ring or bidirectional-ring");
+  EXPECT_EQ(error_of("name: w\nmodel: gpt2-124m\ntask: train\nbatch: {micro_batch: 1, seq_len: 8}\n"
+                     "parallel: {strategy: ddp, allreduce: bidirectional-ring, stripes: 3}\n"),
+            "(no error)");
+}
+
 TEST(Workload, EachStrategyGetsItsOwnOptions) {
   auto parallel_of = [](const std::string& par) {
     return parse_workload("name: w\nmodel: gpt2-124m\ntask: train\nbatch: {micro_batch: 1, seq_len: 8}\nparallel: " + par +
@@ -156,6 +168,9 @@ TEST(Workload, EachStrategyGetsItsOwnOptions) {
   EXPECT_EQ(tensor.tensor.allreduce.algorithm, core::Algorithm::Hierarchical);
   EXPECT_EQ(tensor.tensor.allreduce.local, 2);
   EXPECT_EQ(tensor.gradients.algorithm, core::Algorithm::Ring);
+  Ddp biring = std::get<Ddp>(parallel_of("{strategy: ddp, allreduce: bidirectional-ring, stripes: 3}").options);
+  EXPECT_EQ(biring.gradients.algorithm, core::Algorithm::BidirectionalRing);
+  EXPECT_EQ(biring.gradients.stripes, 3);
 }
 
 TEST(Workload, ZeroNeedsItsStage) {
