@@ -48,10 +48,12 @@ std::vector<int> listed_order(const Placement& p, const topo::Topology& t) {
 }
 
 std::string describe_ring(const topo::Topology& t, const topo::RingHops& h) {
-  std::string out = fmt::format("{} link{} crossed in all", h.total, h.total == 1 ? "" : "s");
+  std::string out;
+  if (h.unreachable > 0)
+    out = fmt::format("{} neighbour pair{} with no route; the others: ", h.unreachable, h.unreachable == 1 ? "" : "s");
+  out += fmt::format("{} link{} crossed in all", h.total, h.total == 1 ? "" : "s");
   if (h.from >= 0)
     out += fmt::format(", at most {} between neighbours ({} -> {})", h.longest, t.nodes[h.from].name, t.nodes[h.to].name);
-  if (h.unreachable > 0) out += fmt::format(", {} neighbour pair{} with no route", h.unreachable, h.unreachable == 1 ? "" : "s");
   return out;
 }
 }  // namespace
