@@ -1,5 +1,7 @@
 #include "workloads/placement.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "topologies/placement.h"
@@ -21,6 +23,15 @@ std::string quoted_list(const std::vector<std::string>& names) {
   return out;
 }
 
+// A misspelt name most likely means a node the list leaves out: suggest among those first.
+std::string suggest_node(const std::string& name, const Placement& p, const std::vector<std::string>& runs) {
+  std::vector<std::string> left_out;
+  for (const auto& r : runs)
+    if (std::none_of(p.nodes.begin(), p.nodes.end(), [&](const PlacedNode& e) { return e.name == r; })) left_out.push_back(r);
+  if (!core::closest_name(name, left_out).empty()) return core::suggest(name, left_out);
+  return core::suggest(name, runs);
+}
+
 std::vector<int> listed_order(const Placement& p, const topo::Topology& t) {
   const std::vector<std::string> runs = rank_node_names_of(t);
   std::vector<int> order;
@@ -28,7 +39,7 @@ std::vector<int> listed_order(const Placement& p, const topo::Topology& t) {
   for (const auto& e : p.nodes) {
     const int n = t.find(e.name);
     if (n < 0)
-      fail_at(e.where, fmt::format("topology '{}' has no node '{}'", t.name, e.name), core::suggest(e.name, runs));
+      fail_at(e.where, fmt::format("topology '{}' has no node '{}'", t.name, e.name), suggest_node(e.name, p, runs));
     if (!t.nodes[n].runs_rank())
       fail_at(e.where,
               fmt::format("node '{}' of topology '{}' runs no rank (it is a {})", e.name, t.name,

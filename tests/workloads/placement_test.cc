@@ -69,11 +69,17 @@ TEST(Placement, TheProgramCarriesItThroughJson) {
   EXPECT_EQ(core::program_from_json(core::to_json(p)).placement, p.placement);
 }
 
-TEST(Placement, AnUnknownNodeIsNamedWithTheClosestOne) {
+// pi4 and pi5 are both one letter from pi3; pi5 is the one the list leaves out.
+TEST(Placement, AnUnknownNodeIsNamedWithTheClosestLeftOutOne) {
   EXPECT_EQ(error_of(ddp_with("placement: [mini1, mini2, mini3, pi4, pi3]")),
             "w.yaml:7:39: error: topology 'smolcluster-hybrid' has no node 'pi3'\n"
             "  placement: [mini1, mini2, mini3, pi4, pi3]\n"
             "                                        ^\n"
+            "hint: did you mean 'pi5'?");
+  EXPECT_EQ(error_of(ddp_with("placement: [mini1, mini2, mini3, pi4, pi5, pi6]")),
+            "w.yaml:7:44: error: topology 'smolcluster-hybrid' has no node 'pi6'\n"
+            "  placement: [mini1, mini2, mini3, pi4, pi5, pi6]\n"
+            "                                             ^\n"
             "hint: did you mean 'pi4'?");
 }
 
