@@ -15,6 +15,7 @@
 #include "exec/emulate/emulation.h"
 #include "exec/executor.h"
 #include "exec/settings.h"
+#include "reports/bottleneck.h"
 #include "reports/compare.h"
 #include "sim/simulator.h"
 #include "topologies/placement.h"
@@ -48,7 +49,8 @@ void copy_topology(const std::string& dir, const std::string& topology) {
   if (ec) throw std::runtime_error(fmt::format("cannot copy '{}' into '{}': {}", topology, dir, ec.message()));
 }
 
-void print_summary(const core::RunInfo& info, const core::Program& p, const core::Summary& s, const std::string& dir) {
+void print_summary(const core::RunInfo& info, const core::Program& p, const core::Summary& s, const topo::Topology& t,
+                   const std::string& dir) {
   fmt::print("{} run of '{}' on '{}' ({} ranks, {} steps; {})\n", info.backend, info.workload, info.topology, p.world(),
              p.steps, info.detail);
   fmt::print("  step time   {} mean, {} p50, {} p95\n", core::format_seconds(s.step_mean),
@@ -58,10 +60,12 @@ void print_summary(const core::RunInfo& info, const core::Program& p, const core
                s.decode_tokens_per_second, s.prefill_tokens_per_second, core::format_seconds(s.time_to_first_token));
   else
     fmt::print("  throughput  {:.2f} samples/s, {:.0f} tokens/s\n", s.samples_per_second, s.tokens_per_second);
-  fmt::print("  per step    compute {}, communication {} ({} exposed), {}idle {}\n", core::format_seconds(s.compute),
+  fmt::print("  per step    compute {}, communication {} ({} exposed), {}{}idle {}\n", core::format_seconds(s.compute),
              core::format_seconds(s.communication), core::format_seconds(s.exposed_communication),
-             s.bubble > 0 ? fmt::format("pipeline bubble {}, ", core::format_seconds(s.bubble)) : "",
+             s.waiting > 1e-3 * s.step_mean ? fmt::format("waiting for a peer {}, ", core::format_seconds(s.waiting)) : "",
+             s.bubble > 1e-3 * s.step_mean ? fmt::format("pipeline bubble {}, ", core::format_seconds(s.bubble)) : "",
              core::format_seconds(s.idle));
+  if (std::string bound = reports::what_bounds(s, &t); !bound.empty()) fmt::print("  {}\n", bound);
   fmt::print("  wrote       {}/summary.json, {}/trace.json\n", dir, dir);
 }
 }  // namespace
@@ -79,7 +83,7 @@ std::string predict(const PredictArgs& a) {
   write_program(a.out_dir, l.program);
   copy_topology(a.out_dir, a.topology);
   core::write_run(a.out_dir, info, l.program, records, summary);
-  print_summary(info, l.program, summary, a.out_dir);
+  print_summary(info, l.program, summary, l.topology, a.out_dir);
   auto topology = std::make_shared<const topo::Topology>(l.topology);
   std::vector<reports::RunView> runs{reports::run_view(a.out_dir, info, l.program, records, summary, topology)};
   fmt::print("  wrote       {}\n", reports::write_html(a.out_dir, reports::build_comparison(runs)));
@@ -100,7 +104,7 @@ std::string run(const RunArgs& a) {
                                  exec::name(a.settings.compute), measured.clock_text())};
   auto summary = core::summarize(l.program, measured.records);
   core::write_run(out_dir, info, l.program, measured.records, summary);
-  print_summary(info, l.program, summary, out_dir);
+  print_summary(info, l.program, summary, l.topology, out_dir);
   return out_dir;
 }
 

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "core/attribution.h"
 #include "core/file.h"
 #include "core/intervals.h"
 
@@ -25,25 +26,39 @@ Summary summarize(const Program& p, const std::vector<OpRecord>& records) {
   for (const auto& rp : p.ranks) expected += rp.ops.size();
   if (records.size() != expected)
     throw std::invalid_argument(fmt::format("run: {} op records for a program of {} ops", records.size(), expected));
+  const std::vector<Wait> wait = waits(p, records);
 
-  // [step][rank] -> intervals by stream
-  std::vector<std::vector<std::vector<Interval>>> comp(steps, std::vector<std::vector<Interval>>(world));
-  auto comm = comp, recv = comp;
+  // [step][rank] -> intervals: compute, transfer, waiting in a collective, waiting in a receive;
+  // and the waits by the peer waited for.
+  struct Streams {
+    std::vector<Interval> comp, transfer, wait_coll, wait_recv;
+    std::map<int32_t, std::vector<Interval>> by_peer;
+  };
+  std::vector<std::vector<Streams>> at(steps, std::vector<Streams>(world));
   // A step begins when its first work begins: a receive's start only marks when its rank began
   // waiting (a pipeline stage posts the next step's receive as soon as it is free), so receives
   // count only when a step has nothing else.
   std::vector<double> first(steps, INFINITY), first_recv(steps, INFINITY), last(steps, -INFINITY);
   std::map<std::string, std::pair<double, int>> coll;  // label -> (total seconds, count)
   std::map<std::string, double> coll_bytes;
-  for (const auto& r : records) {
-    if (r.rank < 0 || r.rank >= world || r.op >= p.ranks[r.rank].ops.size())
-      throw std::invalid_argument(fmt::format("run: record for unknown rank {} op {}", r.rank, r.op));
-    const Op& op = p.ranks[r.rank].ops[r.op];
+  for (size_t i = 0; i < records.size(); ++i) {
+    const OpRecord& r = records[i];
+    const Op& op = p.ranks[r.rank].ops[r.op];  // waits() checked rank and op
     int s = std::clamp(op.step, 0, steps - 1);
     double& begin = (op.kind == OpKind::Recv ? first_recv : first)[s];
     begin = std::min(begin, r.start);
     last[s] = std::max(last[s], r.end);
-    (op.kind == OpKind::Recv ? recv : is_comm(op.kind) ? comm : comp)[s][r.rank].push_back({r.start, r.end});
+    Streams& st = at[s][r.rank];
+    if (!is_comm(op.kind)) {
+      st.comp.push_back({r.start, r.end});
+      continue;
+    }
+    const Wait& w = wait[i];
+    st.transfer.push_back({w.until, r.end});
+    if (w.peer >= 0) {
+      (op.kind == OpKind::Recv ? st.wait_recv : st.wait_coll).push_back({r.start, w.until});
+      st.by_peer[w.peer].push_back({r.start, w.until});
+    }
     if (op.kind == OpKind::Collective) {
       auto& c = coll[op.label];
       c.first += r.end - r.start;
@@ -53,28 +68,44 @@ Summary summarize(const Program& p, const std::vector<OpRecord>& records) {
   }
 
   Summary out;
-  double sum_comp = 0, sum_comm = 0, sum_exposed = 0, sum_bubble = 0, sum_idle = 0;
+  out.ranks.assign(world, {});
+  std::vector<std::map<int32_t, double>> waited(world);  // rank -> peer -> seconds
+  double sum_comm = 0;
   for (int s = 0; s < steps; ++s) {
     if (std::isinf(first[s])) first[s] = first_recv[s];
     double step = last[s] > first[s] ? last[s] - first[s] : 0;
     out.step_seconds.push_back(step);
     for (int r = 0; r < world; ++r) {
-      auto window = [&](const auto& v) { return clip(merge(v[s][r]), first[s], last[s]); };
-      auto c = window(comp), m = window(comm), w = window(recv);
-      auto cm = unite(c, m);
-      sum_comp += length(c);
-      sum_comm += length(unite(m, w));
-      sum_exposed += length(m) - overlap(m, c);
-      sum_bubble += length(w) - overlap(w, cm);
-      sum_idle += std::max(0.0, step - length(unite(cm, w)));
+      Streams& st = at[s][r];
+      auto window = [&](const std::vector<Interval>& v) { return clip(merge(v), first[s], last[s]); };
+      auto c = window(st.comp), t = window(st.transfer), wc = window(st.wait_coll), wr = window(st.wait_recv);
+      auto ct = unite(c, t), ctw = unite(ct, wc);
+      RankTime& rt = out.ranks[r];
+      rt.compute += length(c);
+      sum_comm += length(t);
+      rt.exposed_communication += length(t) - overlap(t, c);
+      rt.waiting += length(wc) - overlap(wc, ct);
+      rt.bubble += length(wr) - overlap(wr, ctw);
+      rt.idle += std::max(0.0, step - length(unite(ctw, wr)));
+      for (auto& [peer, v] : st.by_peer) {
+        auto w = window(v);
+        waited[r][peer] += length(w) - overlap(w, ct);
+      }
     }
   }
-  double n = static_cast<double>(steps) * std::max(world, 1);
-  out.compute = sum_comp / n;
-  out.communication = sum_comm / n;
-  out.exposed_communication = sum_exposed / n;
-  out.bubble = sum_bubble / n;
-  out.idle = sum_idle / n;
+  for (int r = 0; r < world; ++r) {
+    RankTime& rt = out.ranks[r];
+    rt.compute /= steps, rt.exposed_communication /= steps, rt.waiting /= steps, rt.bubble /= steps, rt.idle /= steps;
+    for (const auto& [peer, secs] : waited[r])
+      if (secs / steps > rt.waited) rt.waited_for = peer, rt.waited = secs / steps;
+    out.compute += rt.compute / world;
+    out.exposed_communication += rt.exposed_communication / world;
+    out.waiting += rt.waiting / world;
+    out.bubble += rt.bubble / world;
+    out.idle += rt.idle / world;
+  }
+  out.communication = sum_comm / (static_cast<double>(steps) * std::max(world, 1));
+  out.critical_path = critical_path(p, records, wait, first, last);
   double total = 0;
   for (double t : out.step_seconds) total += t;
   out.step_mean = total / steps;
@@ -112,9 +143,23 @@ nlohmann::json summary_to_json(const RunInfo& info, const Program& p, const Summ
            {{"compute", s.compute},
             {"communication", s.communication},
             {"exposed_communication", s.exposed_communication},
+            {"waiting_for_peers", s.waiting},
             {"pipeline_bubble", s.bubble},
             {"idle", s.idle}}},
           {"collectives", colls}};
+  nlohmann::json path = nlohmann::json::array();
+  for (const auto& part : s.critical_path)
+    path.push_back({{"rank", part.rank}, {"compute_s", part.compute}, {"communication_s", part.communication}, {"idle_s", part.idle}});
+  j["critical_path"] = std::move(path);
+  nlohmann::json ranks = nlohmann::json::array();
+  for (size_t r = 0; r < s.ranks.size(); ++r) {
+    const RankTime& t = s.ranks[r];
+    nlohmann::json row{{"rank", r}, {"compute_s", t.compute}, {"exposed_communication_s", t.exposed_communication},
+                       {"waiting_s", t.waiting}, {"pipeline_bubble_s", t.bubble}, {"idle_s", t.idle}};
+    if (t.waited_for >= 0) row["waited_for"] = {{"rank", t.waited_for}, {"seconds", t.waited}};
+    ranks.push_back(std::move(row));
+  }
+  j["ranks"] = std::move(ranks);
   if (p.prefill_steps > 0) {
     j["time_to_first_token_s"] = s.time_to_first_token;
     j["decode_tokens_per_s"] = s.decode_tokens_per_second;

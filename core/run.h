@@ -32,15 +32,37 @@ struct CollectiveTime {
   double bytes = 0;
 };
 
+// What the critical path of the steps spends on one rank (core/attribution.h): compute (its compute
+// ops, whichever step they belong to), communication (transfer time once every peer had arrived)
+// and idle (gaps with nothing on the path), in seconds per step. Summed over ranks: the mean step.
+struct PathPart {
+  int32_t rank = 0;
+  double compute = 0, communication = 0, idle = 0;
+  double total() const { return compute + communication + idle; }
+};
+
+// One rank's step, split as Summary's breakdown is (seconds per step, averaged over steps), and
+// the peer it waited for longest.
+struct RankTime {
+  double compute = 0, exposed_communication = 0, waiting = 0, bubble = 0, idle = 0;
+  int32_t waited_for = -1;  // the rank this one waited for most (-1: none)
+  double waited = 0;        // seconds per step spent waiting for it, with nothing else running
+};
+
 struct Summary {
   std::vector<double> step_seconds;  // per step: first op start (receives aside) to last op end
   double step_mean = 0, step_p50 = 0, step_p95 = 0;
   double samples_per_second = 0, tokens_per_second = 0;
   // Per step, averaged over ranks, within the step's span: time with a compute op running, with
-  // communication running (receives included); then the step split four ways: compute, exposed
-  // communication (collectives and sends with no compute running), bubble (only waiting in a
-  // receive: a pipeline stage waiting for its neighbour) and idle (nothing running).
-  double compute = 0, communication = 0, exposed_communication = 0, bubble = 0, idle = 0;
+  // a transfer running (communication once every peer it needs has arrived; see core/attribution.h);
+  // then the step split five ways: compute, exposed communication (transfers with no compute
+  // running), waiting (in a collective for its last member, nothing else running), bubble (in a
+  // receive for its sender: a pipeline stage waiting for its neighbour) and idle (nothing running).
+  double compute = 0, communication = 0, exposed_communication = 0, waiting = 0, bubble = 0, idle = 0;
+  std::vector<RankTime> ranks;
+  // What the steps' critical path spends on each rank, largest first (core/attribution.h): the
+  // straggler is the rank whose compute leads it.
+  std::vector<PathPart> critical_path;
   std::vector<CollectiveTime> collectives;
   // Inference (Program::prefill_steps > 0): time to first token = the prefill steps; decode
   // throughput = tokens_per_step / mean decode step; prefill throughput = the prompt tokens

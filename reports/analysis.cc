@@ -9,8 +9,10 @@
 
 #include <fmt/format.h>
 
+#include "core/attribution.h"
 #include "core/diag.h"
 #include "core/intervals.h"
+#include "reports/bottleneck.h"
 #include "topologies/routing.h"
 #include "topologies/topology.h"
 #include "workloads/collectives.h"
@@ -18,7 +20,7 @@
 namespace clustertwin::reports {
 
 const std::vector<std::string> kPhaseOrder = {"forward", "backward", "optimizer", "reduce", "prefill", "decode",
-                                              "other", "exposed communication", "pipeline bubble", "idle"};
+                                              "other", "exposed communication", "waiting for a peer", "pipeline bubble", "idle"};
 
 namespace {
 using core::Interval;
@@ -63,46 +65,82 @@ std::string group_key(const std::vector<int32_t>& g, int index) {
   return fmt::format("group {} (ranks {})", index, members);
 }
 
+// The run's events as the records core::waits reads (same order), when program.json says who
+// waits for whom; empty otherwise (no program, or a run that stopped before its last op).
+std::vector<core::OpRecord> records_of(const RunView& run) {
+  std::vector<core::OpRecord> out;
+  if (!run.program || run.program->world() != run.world) return out;
+  out.reserve(run.events.size());
+  for (const auto& e : run.events) out.push_back({e.rank, e.op, e.start, e.end});
+  return out;
+}
+
+std::vector<core::Wait> waits_of(const RunView& run, const std::vector<core::OpRecord>& records) {
+  if (records.empty()) return {};
+  try {
+    return core::waits(*run.program, records);
+  } catch (const std::invalid_argument&) {
+    return {};  // not one record per op: the run stopped early; no waits to tell apart
+  }
+}
+
 // Per (step, rank): the phase breakdown. Adds the rank's seconds into `ranks` and `phases`.
-void breakdown(const RunView& run, RunStats& s) {
+void breakdown(const RunView& run, const std::vector<core::Wait>& waits, RunStats& s) {
   const int steps = std::max(run.steps, 1), world = std::max(run.world, 1);
   std::vector<std::vector<std::vector<const OpEvent*>>> by(steps, std::vector<std::vector<const OpEvent*>>(world));
   for (const auto& e : run.events) by[std::clamp(e.step, 0, steps - 1)][e.rank].push_back(&e);
   s.ranks.assign(world, {});
   s.step_seconds.assign(steps, 0);
   s.step_start.assign(steps, 0);
+  std::vector<std::map<int, double>> waited(world);  // rank -> peer -> seconds
   for (int st = 0; st < steps; ++st) {
     auto [lo, hi] = step_window(by[st]);
     double step = hi > lo ? hi - lo : 0;
     s.step_seconds[st] = step;
     s.step_start[st] = lo;
     for (int r = 0; r < world; ++r) {
-      std::vector<Interval> c, k, rv;
+      std::vector<Interval> c, k, wc, rv;
+      std::map<int, std::vector<Interval>> by_peer;
       RankStats& rs = s.ranks[r];
       for (const OpEvent* e : by[st][r]) {
         if (e->kind == core::OpKind::Compute) {
           c.push_back({e->start, e->end});
           const std::string& phase = run.phases[e->phase];
           rs.phases[phase == "comm" ? "other" : phase] += clipped(*e, lo, hi);
-        } else {
-          (is_comm(e->kind) ? k : rv).push_back({e->start, e->end});
+          continue;
         }
+        if (waits.empty()) {
+          (is_comm(e->kind) ? k : rv).push_back({e->start, e->end});
+          continue;
+        }
+        const core::Wait& w = waits[e - run.events.data()];
+        k.push_back({w.until, e->end});
+        if (w.peer < 0) continue;
+        (e->kind == core::OpKind::Recv ? rv : wc).push_back({e->start, w.until});
+        by_peer[w.peer].push_back({e->start, w.until});
       }
-      c = clip(core::merge(c), lo, hi), k = clip(core::merge(k), lo, hi), rv = clip(core::merge(rv), lo, hi);
-      auto ck = core::unite(c, k);
-      double exposed = length(k) - overlap(k, c);
-      double bubble = length(rv) - overlap(rv, ck);
-      double busy = length(core::unite(ck, rv));
+      c = clip(core::merge(c), lo, hi), k = clip(core::merge(k), lo, hi);
+      wc = clip(core::merge(wc), lo, hi), rv = clip(core::merge(rv), lo, hi);
+      auto ck = core::unite(c, k), ckw = core::unite(ck, wc);
       rs.compute += length(c);
-      rs.exposed += exposed;
-      rs.bubble += bubble;
-      rs.idle += std::max(0.0, step - busy);
+      rs.exposed += length(k) - overlap(k, c);
+      rs.peer_wait += length(wc) - overlap(wc, ck);
+      rs.bubble += length(rv) - overlap(rv, ckw);
+      rs.idle += std::max(0.0, step - length(core::unite(ckw, rv)));
+      for (auto& [peer, v] : by_peer) {
+        auto w = clip(core::merge(v), lo, hi);
+        waited[r][peer] += length(w) - overlap(w, ck);
+      }
     }
   }
-  for (auto& rs : s.ranks) {
-    rs.compute /= steps, rs.exposed /= steps, rs.bubble /= steps, rs.idle /= steps;
+  for (int r = 0; r < world; ++r) {
+    RankStats& rs = s.ranks[r];
+    rs.compute /= steps, rs.exposed /= steps, rs.peer_wait /= steps, rs.bubble /= steps, rs.idle /= steps;
+    for (const auto& [peer, secs] : waited[r])
+      if (secs / steps > rs.waited) rs.waited_for = peer, rs.waited = secs / steps;
     for (auto& [ph, t] : rs.phases) t /= steps;
     rs.phases["exposed communication"] = rs.exposed;
+    if (!waits.empty()) rs.phases["waiting for a peer"] = rs.peer_wait;
     rs.phases["pipeline bubble"] = rs.bubble;
     rs.phases["idle"] = rs.idle;
     for (const auto& [ph, t] : rs.phases) s.phases[ph] += t / world;
@@ -168,13 +206,14 @@ int route_of(const RunView& run, const OpEvent& e, RunStats& s, std::map<std::st
   return it->second;
 }
 
-void routes(const RunView& run, RunStats& s) {
+void routes(const RunView& run, const std::vector<core::Wait>& waits, RunStats& s) {
   std::map<std::string, int> index;
   const double steps = std::max(run.steps, 1);
   for (const auto& e : run.events) {
     int r = route_of(run, e, s, index);
     if (r < 0) continue;
-    s.routes[r].seconds += e.seconds() / steps;
+    const double start = waits.empty() ? e.start : waits[&e - run.events.data()].until;
+    s.routes[r].seconds += (e.end - start) / steps;
     s.routes[r].bytes += e.bytes / steps;
     s.routes[r].ops += 1 / steps;
   }
@@ -254,7 +293,7 @@ void links(const RunView& run, RunStats& s) {
 
 // The step closest to the median, per rank as boxes of compute / communication / recv, adjacent
 // boxes of one class closer than 1/1000 of the step merged so a 64-rank drawing stays small.
-void timeline(const RunView& run, RunStats& s) {
+void timeline(const RunView& run, const std::vector<core::Wait>& waits, RunStats& s) {
   if (s.step_seconds.empty()) return;
   double median = percentile(s.step_seconds, 0.5);
   int best = 0;
@@ -264,12 +303,21 @@ void timeline(const RunView& run, RunStats& s) {
   s.timeline_span = s.step_seconds[best];
   const double t0 = s.step_start[best], t1 = t0 + s.timeline_span;
   std::vector<std::vector<std::vector<Interval>>> boxes(run.world, std::vector<std::vector<Interval>>(3));
+  auto add = [&](int rank, BoxKind kind, double a, double b) {
+    if (std::min(b, t1) > std::max(a, t0))
+      boxes[rank][static_cast<size_t>(kind)].push_back({std::max(a, t0) - t0, std::min(b, t1) - t0});
+  };
   for (const auto& e : run.events) {
     if (e.step != best || clipped(e, t0, t1) <= 0) continue;
-    BoxKind kind = e.kind == core::OpKind::Compute ? BoxKind::Compute
-                   : is_comm(e.kind)                ? BoxKind::Communication
-                                                    : BoxKind::Waiting;
-    boxes[e.rank][static_cast<size_t>(kind)].push_back({std::max(e.start, t0) - t0, std::min(e.end, t1) - t0});
+    if (e.kind == core::OpKind::Compute) {
+      add(e.rank, BoxKind::Compute, e.start, e.end);
+    } else if (!waits.empty()) {  // waiting for a peer, then the transfer
+      const double until = waits[&e - run.events.data()].until;
+      add(e.rank, BoxKind::Waiting, e.start, until);
+      add(e.rank, BoxKind::Communication, until, e.end);
+    } else {
+      add(e.rank, is_comm(e.kind) ? BoxKind::Communication : BoxKind::Waiting, e.start, e.end);
+    }
   }
   const double tolerance = s.timeline_span / 1000;
   s.timeline.assign(run.world, {});
@@ -345,10 +393,12 @@ RunStats analyse(const RunView& run, const std::string& name) {
   RunStats s;
   s.name = name;
   s.run = &run;
+  const auto records = records_of(run);
+  const auto waits = waits_of(run, records);
   if (run.has_trace()) {
-    breakdown(run, s);
+    breakdown(run, waits, s);
     collectives(run, s);
-    routes(run, s);
+    routes(run, waits, s);
   } else {
     // summary.json alone: its breakdown and collectives.
     s.step_seconds = run.summary.step_seconds;
@@ -365,7 +415,15 @@ RunStats analyse(const RunView& run, const std::string& name) {
   s.step_p95 = percentile(s.step_seconds, 0.95);
   if (run.has_trace()) {
     links(run, s);
-    timeline(run, s);
+    timeline(run, waits, s);
+  }
+  if (!waits.empty()) {
+    std::vector<double> last(s.step_start.size());
+    for (size_t i = 0; i < last.size(); ++i) last[i] = s.step_start[i] + s.step_seconds[i];
+    s.critical_path = core::critical_path(*run.program, records, waits, s.step_start, last);
+    std::vector<RankLoad> loads;
+    for (const auto& r : s.ranks) loads.push_back({r.compute, r.waited_for, r.waited});
+    s.bound = what_bounds(s.critical_path, loads, s.step_mean, run.topology.get());
   }
   return s;
 }

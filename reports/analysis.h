@@ -14,16 +14,20 @@
 namespace clustertwin::reports {
 
 // The report's phases, in drawing order. Compute phases come from the ops' phase; then
-// "exposed communication" (collectives and sends with no compute running), "pipeline bubble"
-// (waiting in a recv for a pipeline neighbour with nothing else running) and "idle" (no op at
-// all). Per rank and step they add up to the step time.
+// "exposed communication" (transfers with no compute running), "waiting for a peer" (in a
+// collective for its last member, nothing else running), "pipeline bubble" (waiting in a recv for
+// its sender with nothing else running) and "idle" (no op at all). Per rank and step they add up
+// to the step time. Without program.json a run's waits cannot be told from its transfers: a
+// collective counts as communication and a receive as bubble.
 extern const std::vector<std::string> kPhaseOrder;
 
 struct RankStats {
   // Seconds per step, averaged over steps.
-  double compute = 0, exposed = 0, bubble = 0, idle = 0;
+  double compute = 0, exposed = 0, peer_wait = 0, bubble = 0, idle = 0;
+  int waited_for = -1;  // the rank this one waited for longest (-1: none), and seconds per step
+  double waited = 0;
   std::map<std::string, double> phases;  // the rank's own breakdown
-  double waiting() const { return exposed + bubble + idle; }
+  double not_computing() const { return exposed + peer_wait + bubble + idle; }
 };
 
 struct CollectiveStats {
@@ -41,7 +45,7 @@ struct CollectiveStats {
 struct RouteStats {
   std::string key;          // "group 0 (ranks 0-3)", "rank 0 -> rank 1"
   std::vector<int> ranks;   // members, or {src, dst}
-  double seconds = 0;       // per step: time spent in its ops, summed over ranks
+  double seconds = 0;       // per step: time its ops spend transferring (not waiting for a late peer), summed over ranks
   double bytes = 0;         // per step: bytes those ops carry (buffer sizes), summed over ranks
   double ops = 0;           // per step
   std::vector<int> links;   // topology links its traffic crosses (needs topology.yaml, program.json)
@@ -58,7 +62,7 @@ struct LinkStats {
   double comm_seconds = 0;  // per step: time in the ops of every route that crosses it
 };
 
-enum class BoxKind : uint8_t { Compute, Communication, Waiting /* in a recv, on a neighbour */ };
+enum class BoxKind : uint8_t { Compute, Communication, Waiting /* for a peer: in a recv, or a collective before its last member */ };
 
 struct TimelineBox {
   double start = 0, end = 0;  // seconds from the step's start
@@ -76,6 +80,8 @@ struct RunStats {
   std::vector<CollectiveStats> collectives;  // by label
   std::vector<RouteStats> routes;
   std::vector<LinkStats> links;              // empty without topology.yaml and program.json
+  std::vector<core::PathPart> critical_path;  // per rank, largest first; empty without program.json
+  std::string bound;  // what bounds the step, one sentence (reports/bottleneck.h); "" without a critical path
   int timeline_step = 0;                     // the step drawn: the one closest to the median
   double timeline_span = 0;                  // its length, seconds
   std::vector<std::vector<TimelineBox>> timeline;  // per rank

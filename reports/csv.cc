@@ -106,6 +106,7 @@ void rank_rows(const Comparison& c, Writer& w) {
     const std::string item = std::to_string(rank);
     w.each("rank", item, "compute", "s", get(&RankStats::compute));
     w.each("rank", item, "exposed_communication", "s", get(&RankStats::exposed));
+    w.each("rank", item, "waiting_for_peer", "s", get(&RankStats::peer_wait));
     w.each("rank", item, "pipeline_bubble", "s", get(&RankStats::bubble));
     w.each("rank", item, "idle", "s", get(&RankStats::idle));
   }

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "core/format.h"
+#include "reports/bottleneck.h"
 #include "topologies/routing.h"
 #include "topologies/topology.h"
 
@@ -31,15 +32,6 @@ const topo::Topology* topology_of(const RunStats& p, const RunStats& m) {
   if (p.run && p.run->topology) return p.run->topology.get();
   if (m.run && m.run->topology) return m.run->topology.get();
   return nullptr;
-}
-
-// "rank 2 (node pi1, raspberry-pi-5)" when the topology says which node runs it.
-std::string rank_name(const topo::Topology* t, int rank) {
-  if (!t) return fmt::format("rank {}", rank);
-  auto nodes = t->rank_nodes();
-  if (rank >= static_cast<int>(nodes.size())) return fmt::format("rank {}", rank);
-  const auto& n = t->nodes[nodes[rank]];
-  return fmt::format("rank {} (node {}, {})", rank, n.name, n.device ? n.device->preset : "no device");
 }
 
 std::string device_names(const topo::Topology* t) {

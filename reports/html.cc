@@ -85,7 +85,7 @@ std::string rank_table(const Comparison& c) {
     std::vector<double> v;
     for (const auto& r : c.runs) v.push_back(rank < r.ranks.size() ? r.ranks[rank].compute : 0);
     add_times(row, c, v);
-    for (const auto& r : c.runs) row.push_back(rank < r.ranks.size() ? seconds(r.ranks[rank].waiting()) : "-");
+    for (const auto& r : c.runs) row.push_back(rank < r.ranks.size() ? seconds(r.ranks[rank].not_computing()) : "-");
     auto over = compute_over_median(ref, rank);
     row.push_back(over ? fmt::format("slowest: compute {} over the median", core::format_error_percent(*over)) : "");
     rows.push_back(std::move(row));
@@ -143,6 +143,8 @@ std::string header(const Comparison& c) {
     for (const auto& n : r.run->notes) out += fmt::format("<p class=\"warn\">{}: {}</p>", esc(r.name), esc(n));
   if (!c.same_program) out += "<p class=\"warn\">The runs executed different Programs: the comparison mixes a model error with a workload difference.</p>";
   if (!c.verdict.empty()) out += "<p class=\"verdict\">" + esc(c.verdict) + "</p>";
+  for (const auto& r : c.runs)
+    if (!r.bound.empty()) out += fmt::format("<p class=\"bound\"><b>{}</b>: {}</p>", esc(r.name), esc(r.bound));
   if (c.paired()) {
     out += "<h2>Likely causes</h2><ol id=\"hints\">";
     for (const auto& h : c.hints)
@@ -178,6 +180,7 @@ body { font: 14px/1.45 -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; 
 h1 { font-size: 22px; margin-bottom: 4px; } h2 { font-size: 17px; margin-top: 28px; border-bottom: 1px solid #ddd; padding-bottom: 4px; }
 .meta, .note { color: #555; } .note { font-size: 12px; } .warn { color: #a00; font-weight: bold; }
 .verdict { font-weight: bold; background: #f4f6f9; padding: 8px 12px; border-left: 4px solid #4e79a7; }
+.bound { background: #f9f6f0; padding: 6px 12px; border-left: 4px solid #f28e2b; }
 .hint { margin-bottom: 8px; } .missing { color: #777; font-style: italic; }
 svg.chart { display: block; max-width: 100%; height: auto; }
 svg text { font-size: 11px; fill: #333; } .tick { fill: #666; font-size: 10px; } .lanelabel { font-size: 8px; fill: #555; }

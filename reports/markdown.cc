@@ -100,6 +100,9 @@ std::string header(const Comparison& c) {
     out += "\n> **Warning:** the runs executed different Programs (their program hashes differ): the comparison mixes "
            "a model error with a workload difference.\n";
   if (!c.verdict.empty()) out += fmt::format("\n**{}**\n", c.verdict);
+  out += "\n";
+  for (const auto& r : c.runs)
+    if (!r.bound.empty()) out += fmt::format("- {}: {}\n", r.name, r.bound);
   return out + "\n";
 }
 
@@ -220,11 +223,14 @@ std::string rank_table(const Comparison& c) {
     for (const auto& r : c.runs) {
       const RankStats* rs = rank < r.ranks.size() ? &r.ranks[rank] : nullptr;
       v.push_back(rs ? rs->compute : 0);
-      wait.push_back(rs ? rs->waiting() : 0);
+      wait.push_back(rs ? rs->not_computing() : 0);
     }
     std::string note;
     if (auto over = compute_over_median(ref, rank))
       note = fmt::format("slowest: compute {} over the median ({})", format_error_percent(*over), ref.name);
+    else if (rank < ref.ranks.size() && ref.ranks[rank].waited_for >= 0)
+      note = fmt::format("waits {} for rank {} ({})", format_seconds(ref.ranks[rank].waited), ref.ranks[rank].waited_for,
+                         ref.name);
     out += fmt::format("| {} | {} |{}", rank, node_of(c.runs.front(), static_cast<int>(rank)), cells(c, v));
     for (double w : wait) out += fmt::format(" {} |", format_seconds(w));
     out += fmt::format(" {} |\n", note);
@@ -232,7 +238,7 @@ std::string rank_table(const Comparison& c) {
   if (shown.size() < world)
     out += fmt::format("\nThe {} of {} ranks with the most compute ({}); every rank is in summary.csv.\n", shown.size(),
                        world, ref.name);
-  return out + "\nwaiting = exposed communication + pipeline bubble + idle.\n\n";
+  return out + "\nwaiting = exposed communication + waiting for a peer + pipeline bubble + idle.\n\n";
 }
 
 // The links of the first run's topology: bytes, every run's utilisation, and the time of the routes over them.
@@ -308,8 +314,9 @@ std::string report_markdown(const Comparison& c) {
   std::string out = header(c) + hints(c) + step_table(c) + phase_table(c) + collective_table(c) + rank_table(c) +
                     route_table(c) + worst_table(c);
   out += "Δ = predicted − measured; error = (predicted − measured) / measured. Phases are seconds per step averaged "
-         "over ranks: compute by op phase, exposed communication (collectives and sends with no compute running), "
-         "pipeline bubble (waiting in a recv with nothing else running) and idle add up to the step time.\n";
+         "over ranks: compute by op phase, exposed communication (transfers with no compute running), waiting for a peer "
+         "(in a collective before its last member arrives, nothing else running), pipeline bubble (in a recv before "
+         "its sender sends, nothing else running) and idle add up to the step time.\n";
   return out;
 }
 

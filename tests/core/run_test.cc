@@ -57,7 +57,8 @@ TEST(Summary, StepTimesAndPercentiles) {
 // A pipeline stage posts its receive for the next step as soon as it is free; the step begins
 // when work begins. Rank 0 computes [5, 6] and sends [6, 7]; rank 1's receive was posted at 1 and
 // ends at 7, then it computes [7, 9]: the step is [5, 9] = 4 s, and rank 1's wait before 5 is not
-// part of it (communication per rank within the step: rank 0 1 s, rank 1 2 s).
+// part of it. Rank 1 waits for its sender until the send starts at 6 (bubble [5, 6]), then the
+// bytes move [6, 7] (communication: rank 0 1 s, rank 1 1 s, both exposed).
 TEST(Summary, AStepBeginsWithItsFirstWorkNotAnEarlyReceive) {
   Program p;
   p.name = "stages";
@@ -74,12 +75,15 @@ TEST(Summary, AStepBeginsWithItsFirstWorkNotAnEarlyReceive) {
   p.ranks = {{0, {work, send}}, {1, {recv, after}}};
   Summary s = summarize(p, {{0, 0, 5, 6}, {0, 1, 6, 7}, {1, 0, 1, 7}, {1, 1, 7, 9}});
   EXPECT_DOUBLE_EQ(s.step_mean, 4);
-  EXPECT_DOUBLE_EQ(s.communication, (1 + 2) / 2.0);
+  EXPECT_DOUBLE_EQ(s.communication, (1 + 1) / 2.0);
   EXPECT_DOUBLE_EQ(s.compute, (1 + 2) / 2.0);
-  EXPECT_DOUBLE_EQ(s.exposed_communication, (1 + 0) / 2.0);  // rank 0's send
-  EXPECT_DOUBLE_EQ(s.bubble, (0 + 2) / 2.0);                 // rank 1 waiting in its receive [5, 7]
+  EXPECT_DOUBLE_EQ(s.exposed_communication, (1 + 1) / 2.0);  // rank 0's send, rank 1's receiving [6, 7]
+  EXPECT_DOUBLE_EQ(s.bubble, (0 + 1) / 2.0);                 // rank 1 waiting for rank 0 [5, 6]
   EXPECT_DOUBLE_EQ(s.idle, (2 + 0) / 2.0);                   // rank 0 after its send, rank 1 never
+  EXPECT_DOUBLE_EQ(s.waiting, 0);
   EXPECT_DOUBLE_EQ(s.compute + s.exposed_communication + s.bubble + s.idle, s.step_mean);
+  EXPECT_EQ(s.ranks[1].waited_for, 0);
+  EXPECT_DOUBLE_EQ(s.ranks[1].waited, 1);
   // A step of receives only still has a span.
   Program only = p;
   only.ranks = {{0, {recv}}};

@@ -72,7 +72,7 @@ TEST_F(Analysis, RanksKeepTheirOwnBreakdown) {
   EXPECT_DOUBLE_EQ(stats_.ranks[0].idle, 0);
   EXPECT_DOUBLE_EQ(stats_.ranks[1].compute, 2.5);
   EXPECT_DOUBLE_EQ(stats_.ranks[1].idle, 0.5);
-  EXPECT_DOUBLE_EQ(stats_.ranks[1].waiting(), 1.5);
+  EXPECT_DOUBLE_EQ(stats_.ranks[1].not_computing(), 1.5);
   EXPECT_DOUBLE_EQ(stats_.ranks[1].phases.at("backward"), 1.5);
 }
 

@@ -31,6 +31,17 @@ TEST_F(Markdown, VerdictNamesTheLargestDifference) {
       << md;
 }
 
+// Each run says what bounds its step. In the synthetic measured run rank 1 computes 1.4x where the
+// others take 1.1x, and the others wait for it in every all-reduce: it is named, with its node.
+TEST_F(Markdown, EachRunSaysWhatBoundsItsStep) {
+  auto [pred, meas] = testing::write_synthetic_pair(dir_, 3, 4);
+  std::vector<RunView> runs{load_run(pred, "PREDICTED"), load_run(meas, "MEASURED")};
+  std::string md = report_markdown(build_comparison(runs));
+  EXPECT_TRUE(has(md, "\n- measured: bound by rank 1 (node n1, mac-mini-m4): its compute is ")) << md;
+  EXPECT_TRUE(has(md, "ranks 0 and 2 wait for it, up to ")) << md;
+  EXPECT_TRUE(has(md, "\n- predicted: bound by compute: ")) << md;
+}
+
 TEST_F(Markdown, LikelyCausesLargestFirst) {
   std::string md = pair_report();
   // Communication explains (2.0 - 1.2) / 2 = 0.4 s per rank, compute (2.4 - 2.0) / 2 = 0.2 s.
