@@ -18,6 +18,7 @@
 #include "reports/bottleneck.h"
 #include "reports/compare.h"
 #include "sim/simulator.h"
+#include "topologies/placement.h"
 #include "topologies/topology.h"
 #include "workloads/workload.h"
 
@@ -29,6 +30,7 @@ Loaded load(const std::string& topology, const std::string& workload, const Over
   if (o.micro_batch) l.workload.micro_batch = *o.micro_batch;
   l.program = work::compile(l.workload, l.topology);
   core::validate(l.program);
+  topo::place(l.topology, l.program.placement);  // from here on, rank i is on the Program's node
   return l;
 }
 

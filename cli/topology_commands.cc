@@ -12,6 +12,7 @@
 #include "core/format.h"
 #include "topologies/check.h"
 #include "topologies/routing.h"
+#include "topologies/placement.h"
 #include "topologies/topology.h"
 #include "workloads/workload.h"
 
@@ -31,7 +32,9 @@ void run_check(const CheckArgs& a) {
   std::string scope = "every pair of ranks (give a WORKLOAD to check only the pairs it uses)";
   if (!a.workload.empty()) {
     work::Workload w = work::load_workload(a.workload, "WORKLOAD");
-    options = check_options(work::compile(w, t));
+    const core::Program p = work::compile(w, t);
+    topo::place(t, p.placement);  // the pairs that talk are between the nodes the placement chose
+    options = check_options(p);
     scope = fmt::format("the {} rank pairs workload '{}' uses", options.talking->size(), w.name);
   }
   auto findings = topo::check(t, options);

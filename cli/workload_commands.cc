@@ -6,9 +6,11 @@
 
 #include "cli/app.h"
 #include "cli/lint.h"
+#include "topologies/placement.h"
 #include "topologies/topology.h"
 #include "workloads/cluster.h"
 #include "workloads/explain.h"
+#include "workloads/placement.h"
 #include "workloads/workload.h"
 
 namespace clustertwin::cli {
@@ -22,7 +24,10 @@ struct ExplainArgs {
 void run_explain(const ExplainArgs& a) {
   topo::Topology t = topo::load_topology(a.topology);
   work::Workload w = work::load_workload(a.workload);
-  warn_findings(t, work::compile(w, t));
+  const core::Program p = work::compile(w, t);
+  topo::place(t, p.placement);
+  warn_findings(t, p);
+  fmt::print("{}", work::explain_placement(w, t));
   fmt::print("{}", work::explain(w, work::cluster_of(t, w), {a.rank}));
 }
 }  // namespace

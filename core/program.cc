@@ -52,6 +52,9 @@ void validate(const Program& p) {
     throw std::invalid_argument(fmt::format("program: rank {} op {}: {}", rank, op, why));
   };
   const int world = p.world();
+  if (!p.placement.empty() && static_cast<int>(p.placement.size()) != world)
+    throw std::invalid_argument(
+        fmt::format("program: placement names {} nodes for {} ranks (one per rank)", p.placement.size(), world));
   // (src, dst, tag) -> sends minus recvs; every message must be both sent and received.
   std::map<std::tuple<int, int, int>, int> pending;
   // (tag, group) -> number of ranks holding that collective
@@ -139,6 +142,7 @@ nlohmann::json to_json(const Program& p) {
   }
   nlohmann::json j{{"name", p.name},       {"steps", p.steps},   {"samples_per_step", p.samples_per_step},
                    {"tokens_per_step", p.tokens_per_step}, {"groups", p.groups}, {"ranks", std::move(ranks)}};
+  if (!p.placement.empty()) j["placement"] = p.placement;
   if (p.prefill_steps > 0) j["prefill_steps"] = p.prefill_steps;
   if (p.prefill_tokens > 0) j["prefill_tokens"] = p.prefill_tokens;
   if (!p.memory.empty()) {
@@ -195,6 +199,7 @@ Program program_from_json(const nlohmann::json& j) {
       }
       p.ranks.push_back(std::move(rp));
     }
+    if (j.contains("placement")) p.placement = j.at("placement").get<std::vector<std::string>>();
     p.prefill_steps = j.value("prefill_steps", 0);
     p.prefill_tokens = j.value("prefill_tokens", 0.0);
     if (j.contains("memory"))

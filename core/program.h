@@ -86,6 +86,10 @@ struct Program {
   double tokens_per_step = 0;   // whole cluster
   std::vector<std::vector<int32_t>> groups;  // rank groups of collectives, shared to stay compact
   std::vector<RankProgram> ranks;
+  // The node (by name) of each rank when the workload chose a placement (`placement:`); empty = the
+  // topology's file order. Part of what runs (and of program_hash): both backends put rank i on
+  // placement[i] (topo::place), so a predicted and a measured run of one Program agree on it.
+  std::vector<std::string> placement;
   // Optional metadata, not part of what runs (excluded from program_hash): memory per rank, and for
   // inference the number of leading prefill steps (the rest decode one token per sequence each)
   // and the prompt tokens they process.

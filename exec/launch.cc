@@ -13,6 +13,7 @@
 #include "exec/emulate/emulation.h"
 #include "exec/executor.h"
 #include "exec/spawn.h"
+#include "topologies/placement.h"
 
 namespace clustertwin::exec {
 
@@ -204,7 +205,7 @@ void check_launch(const Launch& how, const core::Program& p, const topo::Topolog
     if (static_cast<int>(a->workers.size()) != world)
       throw core::InputError(input_error(
           "--attach", fmt::format("{} workers given, but topology '{}' has {} nodes that run ranks", a->workers.size(), t.name, world),
-          "list one HOST:PORT per node, in the topology's order of nodes"));
+          "list one HOST:PORT per node, in rank order (the workload's placement, else the topology's order of nodes)"));
     if (a->token.empty())
       throw core::InputError(input_error("--attach", "attaching needs the run token the workers were started with",
                                          "export CLUSTERTWIN_TOKEN=... (the same value the workers got)"));
@@ -221,7 +222,9 @@ std::string launch_text(const Launch& how, int world) {
       how);
 }
 
-MeasuredRun run(const core::Program& program, const topo::Topology& topology, const Launch& how, const RunSettings& s) {
+MeasuredRun run(const core::Program& program, const topo::Topology& given, const Launch& how, const RunSettings& s) {
+  // Rank i runs on the Program's placement[i] (file order when it has none), as in the simulator.
+  const topo::Topology topology = topo::with_placement(given, program.placement);
   check_launch(how, program, topology);
   ignore_sigpipe();
   const auto seconds = detail::prepare(program, topology, s);

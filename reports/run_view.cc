@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/diag.h"
+#include "topologies/placement.h"
 #include "topologies/topology.h"
 
 namespace clustertwin::reports {
@@ -195,6 +196,17 @@ void load_topology_copy(const std::string& file, const std::string& origin, RunV
     v.notes.push_back(fmt::format("{} was not used: {}", file, what.substr(0, what.find('\n'))));
   }
 }
+// The run put rank i on the Program's placement[i]: name, draw and route by that, not file order.
+void place_as_program(const std::string& program_file, RunView& v) {
+  try {
+    v.topology = std::make_shared<const topo::Topology>(topo::with_placement(*v.topology, v.program->placement));
+  } catch (const InputError& e) {
+    std::string what = e.what();
+    v.notes.push_back(fmt::format("{} was not used: its nodes do not fit the placement of {}: {}", v.topology->file,
+                                  program_file, what.substr(0, what.find('\n'))));
+    v.topology.reset();
+  }
+}
 }  // namespace
 
 RunView load_run(const std::string& path, const std::string& origin) {
@@ -213,6 +225,7 @@ RunView load_run(const std::string& path, const std::string& origin) {
                                   v.program->world(), v.world));
     v.program.reset();
   }
+  if (v.program && v.topology && !v.program->placement.empty()) place_as_program(beside("program.json"), v);
   if (fs::exists(beside("clocks.json"))) load_clocks(beside("clocks.json"), origin, v);
   return v;
 }

@@ -20,6 +20,7 @@
 #include "core/diag.h"
 #include "core/fd.h"
 #include "sim/platform.h"
+#include "topologies/placement.h"
 #include "workloads/collectives.h"
 
 namespace clustertwin::sim {
@@ -534,7 +535,8 @@ std::vector<core::OpRecord> simulate_in_child(const core::Program& p, const topo
 bool available() { return true; }
 
 std::vector<core::OpRecord> simulate(const core::Program& program, const topo::Topology& topology, SimStats* stats) {
-  return simulate_in_child(program, topology, stats);
+  // The Program says which node runs each rank (its placement); the topology alone says file order.
+  return simulate_in_child(program, topo::with_placement(topology, program.placement), stats);
 }
 
 std::string model_description() {

@@ -233,7 +233,7 @@ class Linter {
                       "never forwarded{}",
                       node(a).name, node(b).name, ra, rb, fallback),
           fmt::format("add a cable {} - {} (JACCL needs a full mesh), or order the ranks so that only cabled "
-                      "neighbours talk (a ring)",
+                      "neighbours talk (a ring): 'placement: auto' in the workload",
                       node(a).name, node(b).name));
     }
   }

@@ -69,12 +69,18 @@ bool Link::subnet_mismatch(const Topology& t) const {
 
 std::vector<int> Topology::compute_nodes() const {
   std::vector<int> out;
+  if (!placement.empty()) {
+    for (int n : placement)
+      if (std::find(out.begin(), out.end(), n) == out.end()) out.push_back(n);
+    return out;
+  }
   for (size_t i = 0; i < nodes.size(); ++i)
     if (nodes[i].runs_rank()) out.push_back(static_cast<int>(i));
   return out;
 }
 
 std::vector<int> Topology::rank_nodes() const {
+  if (!placement.empty()) return placement;
   std::vector<int> out;
   for (int n : compute_nodes()) out.insert(out.end(), nodes[n].ranks, n);
   return out;

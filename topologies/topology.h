@@ -167,11 +167,16 @@ struct Topology {
   // Otherwise routes are shortest paths through forwarding nodes.
   bool ip_mode = false;
   std::vector<std::string> source_lines;  // the file's text, for findings that quote a line
+  // The node of each rank when a workload's `placement:` chose the order (set only by topo::place,
+  // topologies/placement.h, from the Program); empty = file order. Not part of the file.
+  std::vector<int> placement;
 
-  // Nodes that run ranks (not switches, not control machines), in file order, once each.
+  // Nodes that run ranks (not switches, not control machines), once each, in rank order: the
+  // placement's order when one is set, else file order.
   std::vector<int> compute_nodes() const;
-  // The node of every rank: each compute node in file order, repeated for its `ranks` (rank i runs
-  // on rank_nodes()[i]). The same as compute_nodes() when every node runs one rank.
+  // The node of every rank (rank i runs on rank_nodes()[i]): the placement when one is set, else
+  // each compute node in file order repeated for its `ranks`. The same as compute_nodes() when
+  // every node runs one rank. Every consumer (both backends, check, reports) reads this one mapping.
   std::vector<int> rank_nodes() const;
   int find(const std::string& node_name) const;  // -1 when absent
   // The forwarding resource of a node that forwards: the node's overrides, else the slowest

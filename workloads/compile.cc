@@ -8,6 +8,8 @@
 #include "workloads/layout.h"
 #include "workloads/memory.h"
 #include "workloads/parameter_server.h"
+#include "workloads/placement.h"
+#include "topologies/placement.h"
 #include "workloads/workload.h"
 
 namespace clustertwin::work {
@@ -44,6 +46,11 @@ core::Program compile(const Workload& w, const Cluster& c) {
   return p;
 }
 
-core::Program compile(const Workload& w, const topo::Topology& t) { return compile(w, cluster_of(t, w)); }
+core::Program compile(const Workload& w, const topo::Topology& t) {
+  const topo::Topology on = placed(w, t);
+  core::Program p = compile(w, cluster_of(on, w));
+  if (!on.placement.empty()) p.placement = topo::rank_node_names(on);
+  return p;
+}
 
 }  // namespace clustertwin::work

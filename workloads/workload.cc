@@ -506,6 +506,33 @@ MemoryRules memory(const core::YamlDoc& doc, const Lines& lines, const YAML::Nod
   return m;
 }
 
+// `placement: auto | file-order | [node, ...]`. Names are checked against the topology when the
+// workload is compiled; a name listed twice is wrong in any topology and fails here.
+Placement placement(const core::YamlDoc& doc, const Lines& lines, const YAML::Node& n) {
+  Placement p;
+  if (!n) return p;
+  p.where = where(doc, lines, n);
+  if (!n.IsSequence()) {
+    if (!n.IsScalar())
+      doc.fail(n, "placement must be 'auto', 'file-order' or a list of node names in rank order",
+               "write placement: auto, or placement: [mini1, mini2, ...]");
+    p.kind = doc.choice(n, {"auto", "file-order"}, "placement") == "auto" ? PlacementKind::Auto : PlacementKind::FileOrder;
+    return p;
+  }
+  if (n.size() == 0)
+    doc.fail(n, "placement lists no node", "list the nodes that run ranks in rank order, or write placement: auto");
+  p.kind = PlacementKind::Listed;
+  for (const auto& e : n) {
+    std::string name = doc.string(e, "node name");
+    for (size_t r = 0; r < p.nodes.size(); ++r)
+      if (p.nodes[r].name == name)
+        doc.fail(e, fmt::format("node '{}' is placed twice: it already runs rank {} (line {})", name, r, p.nodes[r].where.pos.line),
+                 "list each node once; a node runs several ranks with 'ranks: N' in the topology");
+    p.nodes.push_back({name, where(doc, lines, e)});
+  }
+  return p;
+}
+
 void batch(const core::YamlDoc& doc, const Lines& lines, const YAML::Node& b, Workload& w) {
   w.batch_where = where(doc, lines, b);
   if (w.task == Task::Train) {
@@ -533,7 +560,7 @@ Workload build(const core::YamlDoc& doc, const Lines& lines) {
   const YAML::Node& root = doc.root();
   doc.check_keys(root,
                  {"name", "description", "model", "task", "batch", "precision", "optimizer", "parallel", "memory",
-                  "runtime", "steps"},
+                  "runtime", "placement", "steps"},
                  "a workload");
   Workload w;
   w.file = doc.name();
@@ -552,6 +579,7 @@ Workload build(const core::YamlDoc& doc, const Lines& lines) {
   w.parallel = parallel(doc, lines, doc.required(root, "parallel", "the workload"), w);
   w.memory = memory(doc, lines, root["memory"]);
   if (root["runtime"]) w.runtime = *find_runtime(doc.choice(root["runtime"], runtime_names(), "runtime"));
+  w.placement = placement(doc, lines, root["placement"]);
   if (root["steps"]) w.steps = static_cast<int32_t>(doc.integer(root["steps"], "steps", 1, 1000000));
   if (w.task == Task::Infer) w.steps = static_cast<int32_t>(1 + w.generate);  // prefill, then one step per token
   return w;

@@ -150,6 +150,21 @@ struct MemoryRules {
   Where where;
 };
 
+// Which node runs which rank (`placement:`): file order (the default), `auto` (an order that keeps
+// the ring of ranks along the topology's routes, topo::ring_order) or the nodes listed in rank order.
+// Resolved against the topology by workloads/placement.h; not to be confused with the tensor
+// strategy's `parallel: placement:`, which orders positions over ranks, not ranks over nodes.
+enum class PlacementKind : uint8_t { FileOrder, Auto, Listed };
+struct PlacedNode {
+  std::string name;
+  Where where;
+};
+struct Placement {
+  PlacementKind kind = PlacementKind::FileOrder;
+  std::vector<PlacedNode> nodes;  // Listed: rank order, each node once (its `ranks` follow one another)
+  Where where;
+};
+
 struct Workload {
   std::string name;
   std::string file;
@@ -164,6 +179,7 @@ struct Workload {
   Parallel parallel;
   MemoryRules memory;
   Runtime runtime = default_runtime();  // the software stack's fixed costs (workloads/runtimes.h)
+  Placement placement;
   int32_t steps = 1;
   Where model_where, batch_where;
 };
@@ -172,8 +188,10 @@ struct Workload {
 Workload load_workload(const std::string& path, const std::string& origin = "-w/--workload");
 Workload parse_workload(const std::string& yaml_text, const std::string& file_name);
 
-// Rank i on topology.rank_nodes()[i] (one per compute node unless a node sets `ranks`). Throws core::InputError when the plan
-// cannot run on it (degrees that do not divide, a rank whose memory is too small).
+// Rank i on the node the workload's placement gives (work::placed; by default topology.rank_nodes()[i],
+// one per compute node unless a node sets `ranks`), recorded in Program::placement when the workload
+// sets one. Throws core::InputError when the plan cannot run on it (a placement that does not fit,
+// degrees that do not divide, a rank whose memory is too small).
 core::Program compile(const Workload& w, const topo::Topology& t);
 
 }  // namespace clustertwin::work

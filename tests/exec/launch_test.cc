@@ -225,6 +225,35 @@ TEST(LocalRun, RealComputeDdpOnThreeProcesses) {
   EXPECT_TRUE(no_children_left());
 }
 
+// Rank i runs on the Program's placement[i] (the workload's `placement:`), not on file order's
+// node: with modelled compute, a rank sleeps for the time of the device it was placed on.
+TEST(LocalRun, RanksRunOnTheProgramsPlacement) {
+  core::Program p;
+  p.name = "placed";
+  for (int r = 0; r < 2; ++r) {
+    core::Op op;
+    op.kind = core::OpKind::Compute;
+    op.label = "work";
+    op.flops = 1e9;
+    p.ranks.push_back({r, {op}});
+  }
+  auto t = test::flat_topology(2);  // 1 TFLOP/s: 1 ms for the op
+  t.nodes[0].device->peak_fp32 = t.nodes[0].device->peak_fp16 = 1e10;  // n0: 100 ms
+  auto seconds = [](const MeasuredRun& m, int rank) {
+    for (const auto& r : m.records)
+      if (r.rank == rank) return r.end - r.start;
+    return -1.0;
+  };
+  const MeasuredRun file = exec::run(p, t, local(), options(ComputeMode::Modelled));
+  EXPECT_GE(seconds(file, 0), 0.099);
+  EXPECT_LT(seconds(file, 1), 0.05);
+  p.placement = {"n1", "n0"};
+  const MeasuredRun placed = exec::run(p, t, local(), options(ComputeMode::Modelled));
+  EXPECT_LT(seconds(placed, 0), 0.05);
+  EXPECT_GE(seconds(placed, 1), 0.099);
+  EXPECT_TRUE(no_children_left());
+}
+
 TEST(LocalRun, CorruptRankThrowsNamingIt) {
   auto p = tiny_ddp(3, 1);
   auto o = options(ComputeMode::Modelled);
@@ -291,7 +320,7 @@ TEST(CheckLaunch, CountsMustBeTheWorldAndAttachingNeedsAToken) {
             "hint: use --local 3 (one worker process per node of the topology)");
   EXPECT_EQ(launch_error(launch::Attach{.workers = {"h:1", "h:2"}, .token = "t"}, 3),
             "--attach: error: 2 workers given, but topology 'flat' has 3 nodes that run ranks\n"
-            "hint: list one HOST:PORT per node, in the topology's order of nodes");
+            "hint: list one HOST:PORT per node, in rank order (the workload's placement, else the topology's order of nodes)");
   EXPECT_EQ(launch_error(launch::Attach{.workers = {"h:1", "h:2", "h:3"}}, 3),
             "--attach: error: attaching needs the run token the workers were started with\n"
             "hint: export CLUSTERTWIN_TOKEN=... (the same value the workers got)");

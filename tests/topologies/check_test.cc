@@ -94,7 +94,7 @@ TEST(Check, RdmaRingPassesWhenOnlyNeighboursTalk) {
             "never forwarded");
   EXPECT_EQ(f.hint,
             "add a cable studio1 - studio3 (JACCL needs a full mesh), or order the ranks so that only cabled "
-            "neighbours talk (a ring)");
+            "neighbours talk (a ring): 'placement: auto' in the workload");
 }
 
 TEST(Check, WifiWarningOnlyForCollectivePairs) {
