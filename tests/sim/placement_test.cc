@@ -2,6 +2,8 @@
 // neighbour pair, and file order makes the two Pis neighbours across all three Macs.
 #include <gtest/gtest.h>
 
+#include "programs.h"
+
 #include <algorithm>
 
 #include "sim/simulator.h"
@@ -15,21 +17,7 @@ namespace {
 
 const char* kHybrid = CLUSTERTWIN_SOURCE_DIR "/topologies/examples/smolcluster-hybrid.yaml";
 
-core::Program one_allreduce(int n, double bytes) {
-  core::Program p;
-  p.name = "allreduce";
-  p.groups.push_back({});
-  for (int r = 0; r < n; ++r) p.groups[0].push_back(r);
-  for (int r = 0; r < n; ++r) {
-    core::Op op;
-    op.kind = core::OpKind::Collective;
-    op.label = "allreduce";
-    op.bytes = bytes;
-    op.group = 0;
-    p.ranks.push_back({r, {op}});
-  }
-  return p;
-}
+using test_programs::one_allreduce;
 
 double last_end(const std::vector<core::OpRecord>& records) {
   double end = 0;

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "programs.h"
+
 #include <cmath>
 
 #include <fmt/format.h>
@@ -26,21 +28,7 @@ topo::Topology ring_topology(int n, const std::string& bandwidth, const std::str
   return topo::parse_topology(y, "ring.yaml");
 }
 
-core::Program one_allreduce(int n, double bytes) {
-  core::Program p;
-  p.name = "allreduce";
-  p.groups.push_back({});
-  for (int r = 0; r < n; ++r) p.groups[0].push_back(r);
-  for (int r = 0; r < n; ++r) {
-    core::Op op;
-    op.kind = core::OpKind::Collective;
-    op.label = "allreduce";
-    op.bytes = bytes;
-    op.group = 0;
-    p.ranks.push_back({r, {op}});
-  }
-  return p;
-}
+using test_programs::one_allreduce;
 
 struct RingCase {
   int n;
