@@ -93,7 +93,7 @@ class InferenceCompiler {
       for (int64_t l = first; l < first + layers; ++l) {
         Cost attn = prefill ? cost.attention_fwd() : cost.attention_decode(kv_len);
         then_allreduce(fmt::format("L{}.attn", l), attn, k.attention, tp_tag(step, l, 0), act_bytes);
-        then_allreduce(fmt::format("L{}.mlp", l), cost.mlp_fwd(), m.moe() ? k.moe_mlp : k.dense_mlp, tp_tag(step, l, 1),
+        then_allreduce(fmt::format("L{}.mlp", l), cost.mlp_fwd(), mlp_kernels(m, tokens), tp_tag(step, l, 1),
                        act_bytes);
       }
       if (is_last) {

@@ -7,34 +7,41 @@
 namespace clustertwin::work {
 
 namespace {
-// MLX's per-kernel cost, fitted on c1-m4max-single (gpt-oss-120b, batch 1, M4 Max: 80 tok/s
-// measured, 12.5 ms per token; the roofline gives 6.3 ms for the weights a token reads; the rest
-// over the 36 x (10 + 11) + 4 kernels a token launches = 8 us). c1-m5max-single checks it.
-constexpr double kMlxKernel = 8e-6;
+// MLX's fixed cost per kernel (and per expert GEMV), fitted on c1-m4max-single (gpt-oss-120b,
+// batch 1, M4 Max: 80 tok/s measured, 12.5 ms per token; the roofline gives 5.9 ms for the
+// weights a token reads; the rest over the 36 x (10 + 8 + 4 experts x 3) + 4 = 1084 units a token
+// pays = 6.1 us). c1-m5max-single checks it. llama.cpp's, fitted independently on an MoE row
+// (a4), comes out within 4 % of it: both are the Apple GPU's cost of a small dispatch.
+constexpr double kMlxKernel = 6.1e-6;
+// llama.cpp (Metal), fitted on a4-m3u-deepseek-r1-tg128 (DeepSeek R1 Q4_K_M on an M3 Ultra: 20.21
+// tok/s = 49.5 ms per token; roofline 33.3 ms; the rest over 61 x (10 + 8 + 9 experts x 3) + 4 =
+// 2749 units = 5.9 us). The dense rows a1-a3 check it (516 and 1284 units per token).
+constexpr double kLlamaCppKernel = 5.9e-6;
 
 const std::vector<Runtime> kRuntimes{
     {"clustertwin", "this project's executor: it runs the Program and is measured, so nothing is added", 0, 0, 0,
      "[D] the executor's own costs show in its measurements (`clustertwin run`, `bench`)"},
-    {"mlx-jaccl", "MLX distributed over Thunderbolt 5 RDMA (JACCL)", kMlxKernel, 11e-6, 0,
-     "kernel_launch [F] c1-m4max-single (see mlx-ring); collective_call [F] c1-tensor-rdma (gpt-oss-120b tp 2 "
-     "over RDMA: 98 tok/s = 10.2 ms per token, 72 all-reduces per token beside the roofline and launches), on top "
-     "of the tb5-rdma link's own per-message overhead and latency"},
+    {"mlx-jaccl", "MLX distributed over Thunderbolt 5 RDMA (JACCL)", kMlxKernel, 0, 0,
+     "kernel_launch [F] c1-m4max-single (see mlx-ring); collective_call 0 [F] c1-tensor-rdma (gpt-oss-120b tp 2 "
+     "over RDMA: 98 tok/s = 10.2 ms per token; the roofline, the launches and the tb5-rdma link's own "
+     "per-message overhead and latency for the 72 all-reduces per token already give 10.24 ms)"},
     {"mlx-ring", "MLX distributed over TCP (the ring backend)", kMlxKernel, 0, 0,
      "kernel_launch [F] c1-m4max-single: MLX decode of gpt-oss-120b on one M4 Max, 80 tok/s "
      "(github.com/exo-explore/exo/issues/2070); TCP per-message costs come from the link presets"},
-    {"exo", "exo running MLX, layers split over TCP (pipeline)", kMlxKernel, 0, 1.25e-3,
+    {"exo", "exo running MLX, layers split over TCP (pipeline)", kMlxKernel, 0, 1.0e-3,
      "kernel_launch as mlx-ring; message_call [F] c1-pipeline-tcp (gpt-oss-120b split 18 + 18 over TB5 TCP: 68 "
      "tok/s = 14.7 ms per token, 2 messages per token beside the roofline and launches)"},
-    {"llama.cpp", "llama.cpp (Metal), one node", 0, 0, 0,
-     "[D] not modelled: llama.cpp encodes a token's graph into a few command buffers; rows a1-a3 are within 10 % "
-     "without a per-kernel cost"},
+    {"llama.cpp", "llama.cpp (Metal), one node", kLlamaCppKernel, 0, 0,
+     "kernel_launch [F] a4-m3u-deepseek-r1-tg128 (DeepSeek R1 671B Q4_K_M on one M3 Ultra, 20.21 tok/s; "
+     "github.com/geerlingguy/beowulf-ai-cluster/issues/17); the dense rows a1-a3 check it"},
 };
 
 // Kernels per decode step, counted in mlx-lm's models (llama.py, gpt_oss.py, switch_layers.py):
 // attention = norm, q, k, v, 2 rope, 2 cache updates, sdpa, o_proj; dense MLP = norm, gate, up,
-// swiglu, down, residual add; MoE MLP = norm, router, top-k, softmax, gather_qmm x 3, swiglu,
-// weight, sum, residual add; head = norm, lm_head, argmax; embed = gather.
-const KernelCounts kKernels{10, 6, 11, 3, 1};
+// swiglu, down, residual add; MoE MLP = norm, router, top-k, softmax, swiglu, weight, sum, residual
+// add (8) besides its gather_qmm x 3, which count one GEMV per selected expert (mlp_kernels); head =
+// norm, lm_head, argmax; embed = gather.
+const KernelCounts kKernels{10, 6, 8, 3, 1};
 }  // namespace
 
 const std::vector<Runtime>& runtimes() { return kRuntimes; }
@@ -53,6 +60,13 @@ const Runtime* find_runtime(std::string_view name) {
 const Runtime& default_runtime() { return kRuntimes.front(); }
 
 const KernelCounts& kernel_counts() { return kKernels; }
+
+int mlp_kernels(const ModelShape& m, int64_t tokens) {
+  if (!m.moe()) return kKernels.dense_mlp;
+  const int64_t routed = std::min<int64_t>(m.experts, tokens * m.experts_per_token);
+  const int64_t matrices = m.mlp == Mlp::SwiGlu ? 3 : 2;
+  return kKernels.moe_mlp + static_cast<int>(routed * matrices);
+}
 
 void lower_calls(const Runtime& r, core::Program& p) {
   if (r.collective_call == 0 && r.message_call == 0) return;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/program.h"
+#include "workloads/model.h"
 
 namespace clustertwin::work {
 
@@ -31,11 +32,18 @@ const Runtime* find_runtime(std::string_view name);  // nullptr when unknown
 const Runtime& default_runtime();                    // "clustertwin": this executor, charges nothing
 
 // Device kernels of the compute ops an inference step launches per layer and model part, as the
-// MLX and llama.cpp decoders run them (counted in the model code; see runtimes.cc).
+// MLX and llama.cpp decoders run them (counted in the model code; see runtimes.cc). An MoE MLP
+// launches `moe_mlp` kernels besides its expert GEMVs, and pays the fixed cost once per routed
+// expert matrix it reads: a gathered kernel (MLX gather_qmm, llama.cpp mul_mat_id) runs one small
+// GEMV per selected expert, each with its own ramp and tail, so the fixed cost scales with the
+// experts a step touches, not with the kernels dispatched (see runtimes.cc for the rows it fits).
 struct KernelCounts {
   int attention = 0, dense_mlp = 0, moe_mlp = 0, head = 0, embed = 0;
 };
 const KernelCounts& kernel_counts();
+// Fixed-cost units (kernels, and expert GEMVs) of one layer's MLP for a micro-batch of `tokens`
+// tokens: dense_mlp, or moe_mlp + (experts the tokens route to) x (matrices per expert).
+int mlp_kernels(const ModelShape& m, int64_t tokens);
 
 // Adds the runtime's per-call costs to the Program: collective_call on every collective,
 // message_call on every send. Kernel launches are set where compute ops are built (the compiler
