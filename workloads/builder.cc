@@ -87,23 +87,46 @@ int32_t Groups::of(const std::vector<int32_t>& ranks) {
 UnitCosts::UnitCosts(const Workload& w, int64_t tokens, int64_t seq, int tp)
     : w_(w), tokens_(tokens), seq_(seq), tp_(tp), act_(core::size_of(w.precision.compute)) {}
 
-Cost UnitCosts::reading(double flops, double weights, double cache, double traffic, bool split) const {
-  const ReadCost wr = read_cost(w_.precision.weights, weights), cr = read_cost(w_.precision.kv_cache, cache);
+Cost UnitCosts::reading(double flops, const WeightReads& weights, double cache, double traffic, bool split) const {
+  double bytes = traffic, extra = 0;
+  for (int i = 0; i < kParts; ++i) {
+    if (weights[i] == 0) continue;
+    const ReadCost r = read_cost(w_.precision.of(static_cast<Part>(i)), weights[i]);
+    bytes += r.bytes;
+    extra += r.flops;
+  }
+  const ReadCost cr = read_cost(w_.precision.kv_cache, cache);
   const double share = split ? tp_ : 1;
-  return {(flops + wr.flops + cr.flops) / share, (wr.bytes + cr.bytes + traffic) / share,
-          gemm_for(flops / share, tokens_, w_.model.hidden)};
+  return {(flops + extra + cr.flops) / share, (bytes + cr.bytes) / share, gemm_for(flops / share, tokens_, w_.model.hidden)};
 }
 
 namespace {
-// Parameters of a layer a micro-batch of `tokens` tokens reads: for MoE, the experts its tokens
-// route to (all of them once tokens x experts_per_token exceeds the expert count).
-double touched_layer_params(const ModelShape& m, int64_t tokens) {
-  if (!m.moe()) return static_cast<double>(params_per_layer(m));
-  double per_expert = static_cast<double>(params_per_layer(m) - active_params_per_layer(m)) /
-                      static_cast<double>(m.experts - m.experts_per_token);
-  double dense = static_cast<double>(active_params_per_layer(m)) - per_expert * static_cast<double>(m.experts_per_token);
-  double used = std::min<double>(static_cast<double>(m.experts), static_cast<double>(tokens * m.experts_per_token));
-  return dense + used * per_expert;
+// Stored weights of a layer a micro-batch of `tokens` tokens reads, by part: for MoE, the experts
+// its tokens route to (all of them once tokens x experts_per_token exceeds the expert count).
+WeightReads attention_reads(const ModelShape& m) {
+  WeightReads r{};
+  r[static_cast<int>(Part::Attention)] = static_cast<double>(attention_params_per_layer(m));
+  return r;
+}
+
+WeightReads mlp_reads(const ModelShape& m, int64_t tokens) {
+  WeightReads r{};
+  r[static_cast<int>(Part::Mlp)] = static_cast<double>(dense_mlp_params_per_layer(m));
+  const double used = std::min<double>(static_cast<double>(m.experts), static_cast<double>(tokens * m.experts_per_token));
+  r[static_cast<int>(Part::Experts)] = used * static_cast<double>(params_per_expert(m));
+  return r;
+}
+
+WeightReads layer_reads(const ModelShape& m, int64_t tokens) {
+  WeightReads r = mlp_reads(m, tokens);
+  r[static_cast<int>(Part::Attention)] = static_cast<double>(attention_params_per_layer(m));
+  return r;
+}
+
+WeightReads only(Part p, double elements) {
+  WeightReads r{};
+  r[static_cast<int>(p)] = elements;
+  return r;
 }
 
 // K and V elements a decode step of `tokens` sequences reads from a cache of `kv_len` positions.
@@ -124,27 +147,28 @@ Cost UnitCosts::embed_fwd() const {
 Cost UnitCosts::layer_fwd() const {
   const ModelShape& m = w_.model;
   const double t = static_cast<double>(tokens_);
-  return reading(layer_forward_flops_per_token(m, seq_) * t, touched_layer_params(m, tokens_), 0,
+  return reading(layer_forward_flops_per_token(m, seq_) * t, layer_reads(m, tokens_), 0,
                  layer_traffic_elements_per_token(m) * t * act_);
 }
 
 Cost UnitCosts::attention_fwd() const {
   const ModelShape& m = w_.model;
   const double t = static_cast<double>(tokens_), h = static_cast<double>(m.hidden);
-  return reading((2 * attention_matmul_weights(m) + attention_flops_per_token(m, seq_)) * t, attention_matmul_weights(m), 0,
+  return reading((2 * attention_matmul_weights(m) + attention_flops_per_token(m, seq_)) * t, attention_reads(m), 0,
                  8 * h * t * act_);
 }
 
 Cost UnitCosts::mlp_fwd() const {
-  Cost all = layer_fwd(), attn = attention_fwd();
-  double flops = all.flops - attn.flops, bytes = all.bytes - attn.bytes;
-  return {flops, bytes, gemm_for(flops, tokens_, w_.model.hidden)};
+  const ModelShape& m = w_.model;
+  const double t = static_cast<double>(tokens_), h = static_cast<double>(m.hidden);
+  const double flops = 2 * (static_cast<double>(matmul_weights_per_layer(m)) - attention_matmul_weights(m)) * t;
+  return reading(flops, mlp_reads(m, tokens_), 0, (layer_traffic_elements_per_token(m) - 8 * h) * t * act_);
 }
 
 Cost UnitCosts::head_fwd() const {
   const ModelShape& m = w_.model;
   const double t = static_cast<double>(tokens_), h = static_cast<double>(m.hidden);
-  return reading(head_forward_flops_per_token(m) * t, static_cast<double>(m.vocab) * h, 0,
+  return reading(head_forward_flops_per_token(m) * t, only(Part::Head, static_cast<double>(m.vocab) * h), 0,
                  t * static_cast<double>(m.vocab) * act_);
 }
 
@@ -161,15 +185,32 @@ Cost UnitCosts::layer_decode(int64_t kv_len) const {
   const ModelShape& m = w_.model;
   const double t = static_cast<double>(tokens_);
   return reading((2.0 * static_cast<double>(matmul_weights_per_layer(m)) + decode_attention_flops(m, kv_len)) * t,
-                 touched_layer_params(m, tokens_), cached_elements(m, tokens_, kv_len),
+                 layer_reads(m, tokens_), cached_elements(m, tokens_, kv_len),
                  layer_traffic_elements_per_token(m) * t * act_);
 }
 
 Cost UnitCosts::attention_decode(int64_t kv_len) const {
   const ModelShape& m = w_.model;
   const double t = static_cast<double>(tokens_), h = static_cast<double>(m.hidden);
-  return reading((2 * attention_matmul_weights(m) + decode_attention_flops(m, kv_len)) * t, attention_matmul_weights(m),
+  return reading((2 * attention_matmul_weights(m) + decode_attention_flops(m, kv_len)) * t, attention_reads(m),
                  cached_elements(m, tokens_, kv_len), 8 * h * t * act_);
+}
+
+double stage_weight_bytes(const Workload& w, int64_t layers, bool first, bool last) {
+  const ModelShape& m = w.model;
+  auto bytes = [&](Part p, double params) { return params * w.precision.of(p).bytes_per_element(); };
+  const double h = static_cast<double>(m.hidden), vocab = static_cast<double>(m.vocab);
+  // the final norm and biases beside the matrices: whatever stage_param_count adds beyond the parts
+  const double blocks = static_cast<double>(layers);
+  double out = blocks * (bytes(Part::Attention, static_cast<double>(attention_params_per_layer(m))) +
+                         bytes(Part::Mlp, static_cast<double>(dense_mlp_params_per_layer(m))) +
+                         bytes(Part::Experts, static_cast<double>(m.experts * params_per_expert(m))));
+  double embed = 0, head = 0;
+  if (first) embed = vocab * h + static_cast<double>(m.context) * h;
+  if (last && !(m.tied_embeddings && first)) head = vocab * h;
+  out += bytes(Part::Embedding, embed) + bytes(Part::Head, head);
+  const double rest = static_cast<double>(stage_param_count(m, layers, first, last)) - blocks * static_cast<double>(params_per_layer(m)) - embed - head;
+  return out + bytes(Part::Attention, rest);  // the final norm
 }
 
 double optimizer_bytes_per_param(const Workload& w) {

@@ -3,6 +3,7 @@
 // head, optimizer) for a micro-batch, split by the tensor-parallel degree.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -66,6 +67,9 @@ struct Cost {
   core::GemmShape gemm;
 };
 
+// Stored weight elements a unit reads, by model part (Part order): each priced in its part's format.
+using WeightReads = std::array<double, kParts>;
+
 // Costs of the model's units for one micro-batch of `tokens` tokens at sequence length `seq`
 // on a rank holding 1/tp of every layer (Megatron split). Backward is twice the forward;
 // with activation checkpointing the backward also recomputes the forward.
@@ -98,12 +102,16 @@ class UnitCosts {
   int tp_;
   double act_;  // bytes per activation element
 
-  // `flops` of matrix products that read `weights` stored weights and `cache` cached K/V elements
+  // `flops` of matrix products that read `weights` stored weights (by part) and `cache` cached K/V elements
   // and move `traffic` other bytes: the reads priced by their formats (bytes and dequantisation),
   // the GEMM shape from the products alone; all over tp_ when `split`.
-  Cost reading(double flops, double weights, double cache, double traffic, bool split = true) const;
+  Cost reading(double flops, const WeightReads& weights, double cache, double traffic, bool split = true) const;
   Cost scaled(const Cost& fwd, double factor) const;
 };
+
+// Bytes of the weights one pipeline stage stores (`layers` blocks, the embedding when `first`, the
+// final norm and the LM head when `last`; stage_param_count's parameters), each part in its format.
+double stage_weight_bytes(const Workload& w, int64_t layers, bool first, bool last);
 
 // Optimizer-state bytes per parameter (AdamW: two moments; SGD with momentum: one; SGD: none),
 // plus the fp32 master copy under mixed precision.

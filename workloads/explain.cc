@@ -79,7 +79,11 @@ void model_section(std::string& out, const Workload& w) {
     out += fmt::format("  prefill FLOPs per prompt token ≈ 2·N_matmul + 2·layers·prompt·q_dim; {} and the KV cache once per "
                        "step\n",
                        decode_reads(w));
-    out += fmt::format("  each weight read = {}\n", format_bytes_of(w.precision.weights));
+    if (w.precision.uniform()) out += fmt::format("  each weight read = {}\n", format_bytes_of(w.precision.weights));
+    else
+      for (int i = 0; i < kParts; ++i)
+        out += fmt::format("  each {} weight read = {}\n", name(static_cast<Part>(i)),
+                           format_bytes_of(w.precision.of(static_cast<Part>(i))));
     out += fmt::format("  KV cache per token = layers x 2·kv_heads·head_dim x {} = {} x {} x {} = {}\n",
                        format_bytes_of(w.precision.kv_cache), m.layers, kv_elements_per_token_per_layer(m),
                        w.precision.kv_cache.bytes_per_element(),
@@ -231,8 +235,10 @@ void collectives_section(std::string& out, const core::Program& p, int rank, int
   out += fmt::format("  total sent by rank {} per step: {}\n", rank, format_bytes(total));
 }
 
-double compute_section(std::string& out, const core::Program& p, int rank, int step, const RankSite& site, core::DType dt,
-                       const std::string& what, const Runtime& runtime) {
+double compute_section(std::string& out, const core::Program& p, int rank, int step, const RankSite& site, const Workload& w,
+                       const std::string& what) {
+  const core::DType dt = w.precision.compute;
+  const Runtime& runtime = w.runtime;
   std::map<core::Phase, std::pair<double, double>> by;
   double secs = 0, launches = 0;
   for (const auto& op : p.ranks[rank].ops) {
@@ -248,12 +254,15 @@ double compute_section(std::string& out, const core::Program& p, int rank, int s
     out += fmt::format("  {:<10} {:>12}  {:>10} touched\n", core::name(phase), flops(v.first), format_bytes(v.second));
   out += fmt::format("  roofline time = sum of max(FLOPs / FLOP/s, bytes / bandwidth) = {}\n", core::format_seconds(secs));
   if (launches > 0) {
-    const KernelCounts& k = kernel_counts();
-    out += fmt::format("  + runtime {}: {:.0f} kernel launches x {} = {} (a fixed cost per kernel, whatever its size: "
-                       "an MoE MLP launches {} kernels where a dense one launches {}, each on fewer bytes, so an MoE "
-                       "decode reads memory at a lower fraction of its bandwidth)\n",
+    out += fmt::format("  + runtime {}: {:.0f} kernels x {} = {} (a fixed cost per kernel, whatever its size",
                        runtime.name, launches / runtime.kernel_launch, core::format_seconds(runtime.kernel_launch),
-                       core::format_seconds(launches), k.moe_mlp, k.dense_mlp);
+                       core::format_seconds(launches));
+    if (w.model.moe())
+      out += fmt::format("; an MoE MLP also pays it once per routed expert matrix it reads: {} per layer for one token, "
+                         "where a dense MLP pays {}, so an MoE decode reaches a lower fraction of memory bandwidth than a "
+                         "dense decode of the same bytes",
+                         mlp_kernels(w.model, 1), kernel_counts().dense_mlp);
+    out += ")\n";
     if (secs + launches > 0)
       out += fmt::format("  = {}: the roofline is {} of it\n", core::format_seconds(secs + launches),
                          core::format_percent(100 * secs / (secs + launches)));
@@ -411,11 +420,11 @@ std::string explain(const Workload& wl, const Cluster& c, const ExplainOptions& 
     out += l.pp * l.dp > 4 ? " ...\n" : "\n";
   }
   if (w.task == Task::Train) {
-    compute_section(out, p, rank, 0, c.ranks[rank], w.precision.compute, "one step", w.runtime);
+    compute_section(out, p, rank, 0, c.ranks[rank], w, "one step");
     collectives_section(out, p, rank, 0);
   } else {
-    double prefill = compute_section(out, p, rank, 0, c.ranks[rank], w.precision.compute, "the prefill (step 0)", w.runtime);
-    double decode = compute_section(out, p, rank, 1, c.ranks[rank], w.precision.compute, "one decode step", w.runtime);
+    double prefill = compute_section(out, p, rank, 0, c.ranks[rank], w, "the prefill (step 0)");
+    double decode = compute_section(out, p, rank, 1, c.ranks[rank], w, "one decode step");
     out += fmt::format("  compute alone bounds: time to first token >= {}, decode <= {:.1f} tokens/s per replica "
                        "({} sequences / {}{}); `predict` adds the network\n",
                        core::format_seconds(prefill * l.pp), static_cast<double>(w.micro_batch) / (decode * l.pp),

@@ -112,8 +112,7 @@ class InferenceCompiler {
   core::MemoryUse memory(int stage, int32_t rank) const {
     const ModelShape& m = w_.model;
     core::MemoryUse mu;
-    const auto params = static_cast<double>(stage_param_count(m, l_.layers[stage], stage == 0, stage == l_.pp - 1));
-    mu.weights = params / l_.tp * w_.precision.weights.bytes_per_element();
+    mu.weights = stage_weight_bytes(w_, l_.layers[stage], stage == 0, stage == l_.pp - 1) / l_.tp;
     mu.kv_cache = kv_cache_bytes(w_, l_.layers[stage], l_.tp, w_.prompt + w_.generate);
     // prefill's working set: one layer's activations for every prompt token, and the logits
     UnitCosts prefill(w_, w_.micro_batch * w_.prompt, w_.prompt, l_.tp);

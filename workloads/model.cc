@@ -73,10 +73,29 @@ int64_t attention_params(const ModelShape& m) {
 }
 
 int64_t mlp_block_params(const ModelShape& m, int64_t experts) {
-  if (!m.moe()) return mlp_params(m, m.ffn);
-  return experts * mlp_params(m, m.expert_ffn) + m.hidden * m.experts;  // experts + router
+  return dense_mlp_params_per_layer(m) + experts * params_per_expert(m);
 }
 }  // namespace
+
+std::string_view name(Part p) {
+  switch (p) {
+    case Part::Attention: return "attention";
+    case Part::Mlp: return "mlp";
+    case Part::Experts: return "experts";
+    case Part::Embedding: return "embedding";
+    case Part::Head: return "head";
+  }
+  return "?";
+}
+
+int64_t attention_params_per_layer(const ModelShape& m) { return attention_params(m) + 2 * norm_params(m); }
+
+int64_t dense_mlp_params_per_layer(const ModelShape& m) {
+  if (!m.moe()) return mlp_params(m, m.ffn);
+  return m.hidden * m.experts + m.shared_experts * mlp_params(m, m.shared_width());  // router + shared experts
+}
+
+int64_t params_per_expert(const ModelShape& m) { return m.moe() ? mlp_params(m, m.expert_ffn) : 0; }
 
 const ModelShape* find_model(const std::string& name) {
   for (const auto& m : presets())
@@ -96,6 +115,7 @@ std::string check_shape(const ModelShape& m) {
     return fmt::format("hidden {} is not a multiple of heads {} (give head_dim explicitly)", m.hidden, m.heads);
   if (m.heads % m.kv() != 0) return fmt::format("heads {} are not a multiple of kv_heads {}", m.heads, m.kv());
   if (!m.moe() && m.ffn < 1) return "a dense model needs ffn > 0";
+  if (!m.moe() && m.shared_experts > 0) return "shared_experts need a mixture of experts (experts > 0)";
   if (m.moe() && (m.experts_per_token < 1 || m.experts_per_token > m.experts || m.expert_ffn < 1))
     return fmt::format("a mixture of experts needs 1 <= experts_per_token <= experts ({}) and expert_ffn > 0", m.experts);
   return "";
@@ -133,7 +153,8 @@ int64_t active_param_count(const ModelShape& m) {
 int64_t matmul_weights_per_layer(const ModelShape& m) {
   const int64_t h = m.hidden;
   int64_t attn = h * (m.q_dim() + 2 * m.kv_dim()) + m.q_dim() * h;
-  int64_t mlp = m.moe() ? m.experts_per_token * mlp_matrices(m) * h * m.expert_ffn + h * m.experts
+  int64_t mlp = m.moe() ? (m.experts_per_token * m.expert_ffn + m.shared_experts * m.shared_width()) * mlp_matrices(m) * h +
+                              h * m.experts
                         : mlp_matrices(m) * h * m.ffn;
   return attn + mlp;
 }
@@ -162,7 +183,8 @@ namespace {
 double inner_elements(const ModelShape& m) {
   const double per = m.mlp == Mlp::SwiGlu ? 3 : 2;
   if (!m.moe()) return per * static_cast<double>(m.ffn);
-  return per * static_cast<double>(m.experts_per_token * m.expert_ffn) + static_cast<double>(m.experts);
+  return per * static_cast<double>(m.experts_per_token * m.expert_ffn + m.shared_experts * m.shared_width()) +
+         static_cast<double>(m.experts);
 }
 }  // namespace
 

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace clustertwin::work {
@@ -29,16 +30,21 @@ struct ModelShape {
   bool qk_norm = false;  // an RMSNorm over each query and key head (Qwen3)
   int64_t max_seq = 0;   // longest sequence the model supports (0 = context)
   // Mixture of experts: every layer's MLP is `experts` experts of width `expert_ffn`, of which
-  // `experts_per_token` run per token, chosen by a router (hidden x experts). 0 experts = dense.
+  // `experts_per_token` run per token, chosen by a router (hidden x experts), plus
+  // `shared_experts` MLPs of width `shared_ffn` (0 = expert_ffn) every token runs (DeepSeek V2/V3,
+  // Qwen2-MoE). 0 experts = dense.
   int64_t experts = 0;
   int64_t experts_per_token = 0;
   int64_t expert_ffn = 0;
+  int64_t shared_experts = 0;
+  int64_t shared_ffn = 0;
 
   int64_t kv() const { return kv_heads > 0 ? kv_heads : heads; }
   int64_t dhead() const { return head_dim > 0 ? head_dim : hidden / heads; }
   int64_t q_dim() const { return heads * dhead(); }
   int64_t kv_dim() const { return kv() * dhead(); }
   bool moe() const { return experts > 0; }
+  int64_t shared_width() const { return shared_ffn > 0 ? shared_ffn : expert_ffn; }
   int64_t longest_sequence() const { return max_seq > 0 ? max_seq : context; }
 };
 
@@ -47,6 +53,20 @@ std::vector<std::string> model_names();
 
 // Returns "" when the shape is consistent, else what is wrong ("heads 12 do not divide ...").
 std::string check_shape(const ModelShape& m);
+
+// The parts of a model whose weights a workload may store in their own formats
+// (`precision: {weights: {default: ..., experts: ...}}`): attention (with the block's norms), the
+// dense MLP (for MoE: the router and the shared experts), the routed experts, the token embedding,
+// the LM head.
+enum class Part : uint8_t { Attention, Mlp, Experts, Embedding, Head };
+inline constexpr int kParts = 5;
+std::string_view name(Part p);
+
+// A block's parameters by part: attention + norms, dense MLP (MoE: router + shared experts), and
+// one routed expert (0 when dense).
+int64_t attention_params_per_layer(const ModelShape& m);
+int64_t dense_mlp_params_per_layer(const ModelShape& m);
+int64_t params_per_expert(const ModelShape& m);
 
 // Parameters of one transformer block: attention (Q, K, V, output projections, with biases when
 // `bias`), MLP (2 or 3 projections; for MoE every expert plus the router), norms.

@@ -65,7 +65,8 @@ int mlp_kernels(const ModelShape& m, int64_t tokens) {
   if (!m.moe()) return kKernels.dense_mlp;
   const int64_t routed = std::min<int64_t>(m.experts, tokens * m.experts_per_token);
   const int64_t matrices = m.mlp == Mlp::SwiGlu ? 3 : 2;
-  return kKernels.moe_mlp + static_cast<int>(routed * matrices);
+  // a shared expert is a dense MLP beside the routed ones: its GEMVs, activation and the add
+  return kKernels.moe_mlp + static_cast<int>(routed * matrices + m.shared_experts * (matrices + 2));
 }
 
 void lower_calls(const Runtime& r, core::Program& p) {

@@ -119,7 +119,7 @@ int64_t positive(const core::YamlDoc& doc, const YAML::Node& n, std::string_view
 ModelShape explicit_model(const core::YamlDoc& doc, const YAML::Node& n) {
   doc.check_keys(n, {"preset", "name", "layers", "hidden", "heads", "kv_heads", "head_dim", "ffn", "vocab", "context",
                      "max_seq", "tied_embeddings", "mlp", "norm", "bias", "qk_norm", "experts", "experts_per_token",
-                     "expert_ffn"},
+                     "expert_ffn", "shared_experts", "shared_ffn"},
                  "'model'");
   ModelShape m;
   if (n["preset"]) m = *find_model(doc.choice(n["preset"], model_names(), "model preset"));
@@ -144,6 +144,8 @@ ModelShape explicit_model(const core::YamlDoc& doc, const YAML::Node& n) {
   set("experts", m.experts, 0);
   set("experts_per_token", m.experts_per_token, 1);
   set("expert_ffn", m.expert_ffn, 1);
+  set("shared_experts", m.shared_experts, 0);
+  set("shared_ffn", m.shared_ffn, 1);
   if (n["tied_embeddings"]) m.tied_embeddings = doc.boolean(n["tied_embeddings"], "tied_embeddings");
   if (n["bias"]) m.bias = doc.boolean(n["bias"], "bias");
   if (n["qk_norm"]) m.qk_norm = doc.boolean(n["qk_norm"], "qk_norm");
@@ -166,10 +168,24 @@ Precision precision(const core::YamlDoc& doc, const YAML::Node& n, Task task) {
   doc.check_keys(n, {"weights", "compute", "gradients", "optimizer", "kv_cache", "master_weights"}, "'precision'");
   const std::vector<std::string> floats{"fp32", "bf16", "fp16"};
   if (n["compute"]) p.compute = dtype(doc, n["compute"], "compute precision", floats);
-  p.weights = n["weights"] ? format(doc, n["weights"], "weight format") : exact_format(p.compute);
+  p.weights = exact_format(p.compute);
+  if (n["weights"] && n["weights"].IsMap()) {
+    // One format per model part: `default` for the parts not named.
+    const YAML::Node& wn = n["weights"];
+    doc.check_keys(wn, {"default", "attention", "mlp", "experts", "embedding", "head"}, "'precision.weights'");
+    doc.required(wn, "default", "'precision.weights' given per model part");
+    p.weights = format(doc, wn["default"], "weight format");
+    for (int i = 0; i < kParts; ++i)
+      if (const YAML::Node& f = wn[std::string(name(static_cast<Part>(i)))])
+        p.parts[i] = &format(doc, f, fmt::format("{} weight format", name(static_cast<Part>(i))));
+  } else if (n["weights"]) {
+    p.weights = format(doc, n["weights"], "weight format");
+  }
   p.gradients = n["gradients"] ? dtype(doc, n["gradients"], "gradient precision", floats) : p.compute;
   if (n["optimizer"]) p.optimizer = dtype(doc, n["optimizer"], "optimizer state precision", floats);
   p.kv_cache = n["kv_cache"] ? format(doc, n["kv_cache"], "KV cache format") : exact_format(p.compute);
+  if (task == Task::Train && !p.uniform())
+    doc.fail(n["weights"], "weights per model part are for inference only", "train with one weight format");
   if (task == Task::Train && p.weights.quantized())
     doc.fail(n["weights"], "quantized weights are for inference only", "train with fp32, bf16 or fp16 weights");
   p.master_weights = task == Task::Train && p.weights.element != core::DType::F32;

@@ -2,6 +2,8 @@
 // its compilation to the per-rank Program. The YAML schema is documented in workloads/README.md.
 #pragma once
 
+#include <algorithm>
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -43,6 +45,13 @@ std::optional<Misfit> interleaved_misfit(int micro_batches, int pp);
 
 struct Precision {
   Format weights = exact_format(core::DType::F32);  // parameters as the forward pass reads them
+  // Inference may store model parts in their own formats (MoE checkpoints keep routed experts in
+  // MXFP4 or 2 bits and attention at 8; llama.cpp keeps the head at Q6_K or Q8_0): nullptr = `weights`.
+  std::array<const Format*, kParts> parts{};
+  const Format& of(Part p) const { return parts[static_cast<int>(p)] ? *parts[static_cast<int>(p)] : weights; }
+  bool uniform() const {
+    return std::all_of(parts.begin(), parts.end(), [](const Format* f) { return f == nullptr; });
+  }
   core::DType compute = core::DType::F32;    // activations and the arithmetic
   core::DType gradients = core::DType::F32;  // gradients as they are stored and reduced
   core::DType optimizer = core::DType::F32;  // optimizer moments

@@ -8,7 +8,9 @@
 
 #include "support.h"
 #include "topologies/topology.h"
+#include "workloads/builder.h"
 #include "workloads/compile.h"
+#include "workloads/runtimes.h"
 
 namespace clustertwin::work {
 namespace {
@@ -27,7 +29,8 @@ struct StepCost {
 StepCost decode_step(const Workload& w) {
   const Cluster c = support::cluster(1);
   StepCost s;
-  for (const auto& op : compile(w, c).ranks[0].ops)
+  const core::Program p = compile(w, c);  // kept: a range-for over a temporary's member dangles
+  for (const auto& op : p.ranks[0].ops)
     if (op.step == 1 && op.kind == core::OpKind::Compute) {
       s.bytes += op.bytes, s.flops += op.flops;
       s.seconds += topo::roofline_seconds(c.ranks[0].device, op.flops, op.bytes, op.dtype);
@@ -107,6 +110,65 @@ TEST(Formats, QuantizedWeightsAreForInferenceOnly) {
       "name: w\nmodel: gpt2-124m\ntask: train\nbatch: {micro_batch: 1, seq_len: 8}\n"
       "precision: {weights: mxfp4}\nparallel: {strategy: ddp}\n");
   EXPECT_NE(e.find("w.yaml:5:22: error: quantized weights are for inference only"), std::string::npos) << e;
+}
+
+// A tiny MoE whose parts are easy to count by hand: 2 layers, hidden 64, 4 heads of 16 (no GQA),
+// 8 routed experts of width 32 (2 per token) and 1 shared expert, SwiGLU, RMSNorm, no biases,
+// untied head, vocabulary 100.
+//   attention per layer = 64 x (64 + 2 x 64) + 64 x 64 + 2 norms x 64 = 16,512
+//   one expert          = 3 x 64 x 32                                    = 6,144
+//   dense MLP part      = router 64 x 8 + shared expert 6,144            = 6,656
+std::string tiny_moe(const std::string& weights, const std::string& task = "infer") {
+  return fmt::format(
+      "name: f\nmodel: {{name: tiny, layers: 2, hidden: 64, heads: 4, ffn: 32, vocab: 100, tied_embeddings: false, "
+      "mlp: swiglu, norm: rmsnorm, bias: false, experts: 8, experts_per_token: 2, expert_ffn: 32, shared_experts: 1}}\n"
+      "task: {}\nbatch: {{size: 1, prompt: 1, generate: 1}}\nprecision: {{compute: fp16, weights: {}, kv_cache: fp16}}\n"
+      "parallel: {{strategy: replicas}}\n",
+      task, weights);
+}
+
+TEST(Formats, SharedExpertsRunForEveryToken) {
+  const ModelShape m = support::parse(tiny_moe("fp16")).model;
+  EXPECT_EQ(attention_params_per_layer(m), 16512);
+  EXPECT_EQ(params_per_expert(m), 6144);
+  EXPECT_EQ(dense_mlp_params_per_layer(m), 6656);
+  EXPECT_EQ(params_per_layer(m), 16512 + 6656 + 8 * 6144);
+  EXPECT_EQ(active_params_per_layer(m), 16512 + 6656 + 2 * 6144);
+  // one decode token: 8 fixed kernels, 2 routed x 3 GEMVs, the shared expert's 3 GEMVs + activation + add
+  EXPECT_EQ(mlp_kernels(m, 1), 8 + 2 * 3 + 5);
+}
+
+TEST(Formats, EachPartIsReadInItsOwnFormat) {
+  // Only the routed experts change format (mxfp4 4.25 bits vs q8_0 8.5): a decode step reads
+  // 2 layers x 2 experts x 6,144 of them, so its bytes differ by 24,576 x (8.5 - 4.25) / 8.
+  const StepCost mixed = decode_step(support::parse(tiny_moe("{default: q8_0, experts: mxfp4}")));
+  const StepCost q8 = decode_step(support::parse(tiny_moe("q8_0")));
+  EXPECT_NEAR(q8.bytes - mixed.bytes, 24576 * (8.5 - 4.25) / 8, 1e-6);
+  // The head alone in fp16 instead of q8_0: 100 x 64 weights at 16 bits, not 8.5.
+  const StepCost head16 = decode_step(support::parse(tiny_moe("{default: q8_0, head: fp16}")));
+  EXPECT_NEAR(head16.bytes - q8.bytes, 6400 * (16 - 8.5) / 8, 1e-6);
+}
+
+TEST(Formats, StoredWeightsSumThePartsInTheirFormats) {
+  const Workload w = support::parse(tiny_moe("{default: q8_0, experts: mxfp4, head: fp16}"));
+  // per layer: (16,512 + 6,656) at 8.5 bits + 8 x 6,144 at 4.25; embedding 6,400 and the final
+  // norm 64 at 8.5; head 6,400 at 16.
+  const double expected = 2 * ((16512 + 6656) * 8.5 / 8 + 8 * 6144 * 4.25 / 8) + (6400 + 64) * 8.5 / 8 + 6400 * 2.0;
+  EXPECT_NEAR(stage_weight_bytes(w, 2, true, true), expected, 1e-6);
+  EXPECT_NEAR(compile(w, support::cluster(1)).memory[0].weights, expected, 1e-6);
+}
+
+TEST(Formats, PartFormatsNeedADefaultAndAreForInferenceOnly) {
+  std::string e = support::error_of(tiny_moe("{experts: mxfp4}"));
+  EXPECT_NE(e.find("w.yaml:5:37: error: 'precision.weights' given per model part is missing the key 'default'"),
+            std::string::npos)
+      << e;
+  e = support::error_of(tiny_moe("{default: q4_k, expert: mxfp4}"));
+  EXPECT_NE(e.find("did you mean 'experts'"), std::string::npos) << e;
+  e = support::error_of(
+      "name: w\nmodel: gpt2-124m\ntask: train\nbatch: {micro_batch: 1, seq_len: 8}\n"
+      "precision: {weights: {default: bf16, head: fp32}}\nparallel: {strategy: ddp}\n");
+  EXPECT_NE(e.find("w.yaml:5:22: error: weights per model part are for inference only"), std::string::npos) << e;
 }
 
 }  // namespace

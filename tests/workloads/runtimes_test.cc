@@ -8,6 +8,9 @@
 #include <fmt/format.h>
 
 #include "core/diag.h"
+#include "workloads/cluster.h"
+#include "workloads/compile.h"
+#include "workloads/explain.h"
 #include "workloads/workload.h"
 
 namespace clustertwin::work {
@@ -105,6 +108,39 @@ runtime: mlx-ring
   // Prefill of 16 tokens routes to at most 16 x 8 = 128 experts: every one of the 128.
   EXPECT_EQ(mlp_kernels(moe.model, 16), 8 + 128 * 3);
   EXPECT_NEAR(of_step(p, 0, 0).compute, (48 * (10 + 8 + 128 * 3) + 3 + 1) * launch, 1e-12);
+}
+
+// Fraction of the memory bandwidth a decode step reaches: the time its bytes need at the device's
+// sustained bandwidth over the time the step's compute takes (roofline + the runtime's fixed costs).
+double bandwidth_fraction(const Workload& w, const Cluster& c) {
+  const core::Program p = compile(w, c);
+  double bytes = 0, seconds = 0;
+  for (const auto& op : p.ranks[0].ops)
+    if (op.step == 1 && op.kind == core::OpKind::Compute) {
+      bytes += op.bytes;
+      seconds += topo::roofline_seconds(c.ranks[0].device, op.flops, op.bytes, op.dtype) + op.overhead;
+    }
+  return bytes / c.ranks[0].device.sustained_bandwidth() / seconds;
+}
+
+TEST(Runtimes, AnMoeDecodeReachesALowerFractionOfBandwidthThanADenseOne) {
+  // Qwen3-30B-A3B (3.3 B active) against Llama 3.2 3B (3.2 B), both bf16 on MLX: about the same
+  // bytes per token, but the MoE pays the fixed cost for 48 x (10 + 32) units, the dense model
+  // for 28 x (10 + 6). Cause: one small GEMV per routed expert matrix.
+  auto one = topo::parse_topology("name: one\nnodes:\n  - {name: a, device: mac-studio-m3-ultra}\n", "one.yaml");
+  auto decode_of = [](const std::string& model) {
+    return parse_workload(fmt::format("name: m\nmodel: {}\ntask: infer\nbatch: {{size: 1, prompt: 16, generate: 1}}\n"
+                                      "precision: {{compute: bf16, weights: bf16}}\nparallel: {{strategy: replicas}}\n"
+                                      "runtime: mlx-ring\n",
+                                      model),
+                          "m.yaml");
+  };
+  const Cluster c = cluster_of(one, decode_of("llama-3.2-3b"));
+  const double moe = bandwidth_fraction(decode_of("qwen3-30b-a3b"), c);
+  const double dense = bandwidth_fraction(decode_of("llama-3.2-3b"), c);
+  EXPECT_LT(moe, 0.8 * dense) << "moe " << moe << ", dense " << dense;
+  const std::string text = explain(decode_of("qwen3-30b-a3b"), c);
+  EXPECT_NE(text.find("once per routed expert matrix it reads: 32 per layer"), std::string::npos) << text;
 }
 
 TEST(Runtimes, AnUnknownRuntimeNamesTheKnownOnes) {
