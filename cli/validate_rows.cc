@@ -25,7 +25,7 @@ const std::vector<std::string>& mechanism_names() {
       "runtime-collective-cost", "runtime-pipeline-hop",   "moe-decode-efficiency",    "moe-prefill-efficiency",
       "per-tensor-format",       "bidirectional-ring",     "link-striping",            "expert-parallel",
       "mla-attention",           "sparse-attention",       "shared-experts",           "dense-leading-layers",
-      "sliding-window-attention", "device-preset"};
+      "sliding-window-attention", "device-preset",          "one-shot-allreduce",       "pipelined-prefill-chunks"};
   return names;
 }
 

@@ -7,21 +7,20 @@
 namespace clustertwin::work {
 
 namespace {
-// MLX's fixed cost per kernel (and per expert GEMV), fitted on c1-m4max-single (gpt-oss-120b,
-// batch 1, M4 Max: 80 tok/s measured, 12.5 ms per token; the roofline gives 5.9 ms for the
-// weights a token reads; the rest over the 36 x (10 + 8 + 4 experts x 3) + 4 = 1084 units a token
-// pays = 6.1 us). c1-m5max-single checks it. llama.cpp's, fitted independently on an MoE row
-// (a4), comes out within 4 % of it: both are the Apple GPU's cost of a small dispatch.
-constexpr double kMlxKernel = 6.1e-6;
+// MLX's fixed cost per kernel (and per expert GEMV), fitted on c1-m4max-single (gpt-oss-120b in
+// MXFP4 experts and 8-bit elsewhere, batch 1, M4 Max: 80 tok/s measured, 12.5 ms per token; the
+// roofline gives 7.67 ms for the weights a token reads; the rest over the 36 x (10 + 8 + 4
+// experts x 3) + 4 = 1084 units a token pays = 4.5 us). c1-m5max-single checks it.
+constexpr double kMlxKernel = 4.5e-6;
 // llama.cpp (Metal), fitted on a4-m3u-deepseek-r1-tg128 (DeepSeek R1 Q4_K_M on an M3 Ultra: 20.21
-// tok/s = 49.5 ms per token; roofline 33.3 ms; the rest over 61 x (10 + 8 + 9 experts x 3) + 4 =
-// 2749 units = 5.9 us). The dense rows a1-a3 check it (516 and 1284 units per token).
-constexpr double kLlamaCppKernel = 5.9e-6;
+// tok/s = 49.5 ms per token; roofline 33.3 ms; the rest over 61 x (10 + 8 + 8 experts x 3 + the
+// shared expert's 5) + 4 = 2871 units = 5.6 us). The dense rows a1-a3 check it (516 and 1284 units).
+constexpr double kLlamaCppKernel = 5.6e-6;
 
 const std::vector<Runtime> kRuntimes{
     {"clustertwin", "this project's executor: it runs the Program and is measured, so nothing is added", 0, 0, 0,
      "[D] the executor's own costs show in its measurements (`clustertwin run`, `bench`)"},
-    {"mlx-jaccl", "MLX distributed over Thunderbolt 5 RDMA (JACCL)", kMlxKernel, 0, 0,
+    {"mlx-jaccl", "MLX distributed over Thunderbolt 5 RDMA (JACCL)", kMlxKernel, 11.5e-6, 0,
      "kernel_launch [F] c1-m4max-single (see mlx-ring); collective_call 0 [F] c1-tensor-rdma (gpt-oss-120b tp 2 "
      "over RDMA: 98 tok/s = 10.2 ms per token; the roofline, the launches and the tb5-rdma link's own "
      "per-message overhead and latency for the 72 all-reduces per token already give 10.24 ms)"},
@@ -31,6 +30,13 @@ const std::vector<Runtime> kRuntimes{
     {"exo", "exo running MLX, layers split over TCP (pipeline)", kMlxKernel, 0, 1.0e-3,
      "kernel_launch as mlx-ring; message_call [F] c1-pipeline-tcp (gpt-oss-120b split 18 + 18 over TB5 TCP: 68 "
      "tok/s = 14.7 ms per token, 2 messages per token beside the roofline and launches)"},
+    {"ds4", "ds4 (antirez/ds4: C + Metal DeepSeek V4 engine), one node or split by layers or tensors", kLlamaCppKernel, 0,
+     8.3e-3,
+     "kernel_launch [D] llama.cpp's (both encode a token's graph as Metal dispatches; c5-single-2bit-2k and -64k "
+     "check it, within 1 %); message_call [F] c5-layers-rdma-empty (DeepSeek V4 Flash split over 2 M3 Ultras on "
+     "RDMA, 24 tok/s = 41.7 ms per token, 25.1 ms beside its 2 messages per token: 8.3 ms each), checked over TCP "
+     "by c2-layers-tcp: the same cost on both transports, so it is the engine's work per stage boundary, not the "
+     "link's"},
     {"llama.cpp", "llama.cpp (Metal), one node", kLlamaCppKernel, 0, 0,
      "kernel_launch [F] a4-m3u-deepseek-r1-tg128 (DeepSeek R1 671B Q4_K_M on one M3 Ultra, 20.21 tok/s; "
      "github.com/geerlingguy/beowulf-ai-cluster/issues/17); the dense rows a1-a3 check it"},

@@ -86,7 +86,7 @@ double decode_step_of(const std::string& topology_file, const std::string& paral
 const std::string kOne = "tests/validation/c5/m3-ultra-512gb.yaml";
 const std::string kTwoRdma = "tests/validation/c5/2x-m3-ultra-rdma.yaml";
 const std::string kFourRdma = "topologies/examples/mesh-4-studios-rdma.yaml";
-const std::string kTwoTcp = "tests/validation/c3/2x-m3-ultra-tb5.yaml";
+const std::string kTwoTcp = "topologies/examples/pair-studios-tb5-tcp.yaml";
 const std::string kFourTcp = "topologies/examples/mesh-4-studios-tb5-tcp.yaml";
 
 // Tensor parallel over RDMA gains from 1 to 4 nodes, far below linear: each rank reads 1/tp of the
