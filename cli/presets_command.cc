@@ -28,13 +28,15 @@ void print_presets() {
   for (const auto& f : work::formats())
     fmt::print("  {:<14} {:>7.4g} bits  as {:<5} {:>4.3g} ops  {}\n", f.name, f.bits, core::name(f.element), f.dequant_ops,
                f.source);
-  fmt::print("runtimes (workload key `runtime:`; fixed costs per device kernel, per collective call, per message):\n");
+  fmt::print("runtimes (workload key `runtime:`; fixed costs per device kernel, per collective call, per message; tokens "
+             "per tile of an expert GEMM, 0 = not modelled):\n");
   for (const auto& r : work::runtimes())
-    fmt::print("  {:<12} kernel {:>8}  collective {:>8}  message {:>8}  {}: {}\n", r.name, core::format_seconds(r.kernel_launch),
-               core::format_seconds(r.collective_call), core::format_seconds(r.message_call), r.description, r.source);
+    fmt::print("  {:<12} kernel {:>8}  collective {:>8}  message {:>8}  tile {:>2}  {}: {}\n", r.name,
+               core::format_seconds(r.kernel_launch), core::format_seconds(r.collective_call),
+               core::format_seconds(r.message_call), r.gemm_tile_tokens, r.description, r.source);
   const work::KernelCounts& k = work::kernel_counts();
-  fmt::print("  kernels per inference op: attention {}, dense MLP {}, MoE MLP {}, head {}, embedding {} (counted in "
-             "mlx-lm's model code)\n",
+  fmt::print("  kernels per inference op: attention {}, dense MLP {}, MoE MLP {} + one per routed expert matrix read, "
+             "head {}, embedding {} (counted in mlx-lm's model code)\n",
              k.attention, k.dense_mlp, k.moe_mlp, k.head, k.embed);
 }
 }  // namespace

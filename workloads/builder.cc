@@ -161,8 +161,21 @@ Cost UnitCosts::attention_fwd() const {
 Cost UnitCosts::mlp_fwd() const {
   const ModelShape& m = w_.model;
   const double t = static_cast<double>(tokens_), h = static_cast<double>(m.hidden);
-  const double flops = 2 * (static_cast<double>(matmul_weights_per_layer(m)) - attention_matmul_weights(m)) * t;
+  double flops = 2 * (static_cast<double>(matmul_weights_per_layer(m)) - attention_matmul_weights(m)) * t;
+  flops += 2 * static_cast<double>(params_per_expert(m)) * padded_expert_tokens();
   return reading(flops, mlp_reads(m, tokens_), 0, (layer_traffic_elements_per_token(m) - 8 * h) * t * act_);
+}
+
+// A matrix-matrix expert GEMM (a batch at least one tile wide) runs each used expert's share of the
+// batch's tokens x experts_per_token rounded up to whole tiles: the padding's tokens compute too.
+double UnitCosts::padded_expert_tokens() const {
+  const ModelShape& m = w_.model;
+  const int tile = w_.runtime.gemm_tile_tokens;
+  if (!m.moe() || tile <= 0 || tokens_ < tile) return 0;
+  const double routed = static_cast<double>(tokens_ * m.experts_per_token);
+  const double used = std::min<double>(static_cast<double>(m.experts), routed);
+  const double per_expert = routed / used;
+  return used * std::ceil(per_expert / tile) * tile - routed;
 }
 
 Cost UnitCosts::head_fwd() const {

@@ -107,6 +107,7 @@ class UnitCosts {
   // the GEMM shape from the products alone; all over tp_ when `split`.
   Cost reading(double flops, const WeightReads& weights, double cache, double traffic, bool split = true) const;
   Cost scaled(const Cost& fwd, double factor) const;
+  double padded_expert_tokens() const;  // token rows a prefill's expert GEMMs compute beyond the routed ones
 };
 
 // Bytes of the weights one pipeline stage stores (`layers` blocks, the embedding when `first`, the

@@ -16,30 +16,35 @@ constexpr double kMlxKernel = 4.5e-6;
 // tok/s = 49.5 ms per token; roofline 33.3 ms; the rest over 61 x (10 + 8 + 8 experts x 3 + the
 // shared expert's 5) + 4 = 2871 units = 5.6 us). The dense rows a1-a3 check it (516 and 1284 units).
 constexpr double kLlamaCppKernel = 5.6e-6;
+// ggml's Metal matrix-matrix kernel (kernel_mul_mm, and mul_mm_id for experts) tiles 64 weight rows
+// by 32 token columns (ggml-metal.metal: BLOCK_SIZE_N 32); ds4's Metal kernels keep the same tile.
+constexpr int kGgmlTile = 32;
 
 const std::vector<Runtime> kRuntimes{
-    {"clustertwin", "this project's executor: it runs the Program and is measured, so nothing is added", 0, 0, 0,
+    {"clustertwin", "this project's executor: it runs the Program and is measured, so nothing is added", 0, 0, 0, 0,
      "[D] the executor's own costs show in its measurements (`clustertwin run`, `bench`)"},
-    {"mlx-jaccl", "MLX distributed over Thunderbolt 5 RDMA (JACCL)", kMlxKernel, 11.5e-6, 0,
-     "kernel_launch [F] c1-m4max-single (see mlx-ring); collective_call 0 [F] c1-tensor-rdma (gpt-oss-120b tp 2 "
-     "over RDMA: 98 tok/s = 10.2 ms per token; the roofline, the launches and the tb5-rdma link's own "
-     "per-message overhead and latency for the 72 all-reduces per token already give 10.24 ms)"},
-    {"mlx-ring", "MLX distributed over TCP (the ring backend)", kMlxKernel, 0, 0,
+    {"mlx-jaccl", "MLX distributed over Thunderbolt 5 RDMA (JACCL)", kMlxKernel, 11.5e-6, 0, 0,
+     "kernel_launch [F] c1-m4max-single (see mlx-ring); collective_call [F] c1-tensor-rdma (gpt-oss-120b tp 2 "
+     "over RDMA: 98 tok/s = 10.2 ms per token; the roofline, the launches and the tb5-rdma link's per-message "
+     "overhead and latency give 9.37 ms, the rest over 72 all-reduces per token = 11.5 us each: MLX's GPU -> CPU "
+     "synchronisation and JACCL's call); c3-thunderbolt checks it"},
+    {"mlx-ring", "MLX distributed over TCP (the ring backend)", kMlxKernel, 0, 0, 0,
      "kernel_launch [F] c1-m4max-single: MLX decode of gpt-oss-120b on one M4 Max, 80 tok/s "
      "(github.com/exo-explore/exo/issues/2070); TCP per-message costs come from the link presets"},
-    {"exo", "exo running MLX, layers split over TCP (pipeline)", kMlxKernel, 0, 1.0e-3,
+    {"exo", "exo running MLX, layers split over TCP (pipeline)", kMlxKernel, 0, 1.0e-3, 0,
      "kernel_launch as mlx-ring; message_call [F] c1-pipeline-tcp (gpt-oss-120b split 18 + 18 over TB5 TCP: 68 "
      "tok/s = 14.7 ms per token, 2 messages per token beside the roofline and launches)"},
     {"ds4", "ds4 (antirez/ds4: C + Metal DeepSeek V4 engine), one node or split by layers or tensors", kLlamaCppKernel, 0,
-     8.3e-3,
+     8.3e-3, kGgmlTile,
      "kernel_launch [D] llama.cpp's (both encode a token's graph as Metal dispatches; c5-single-2bit-2k and -64k "
-     "check it, within 1 %); message_call [F] c5-layers-rdma-empty (DeepSeek V4 Flash split over 2 M3 Ultras on "
+     "check it, within 1 %); gemm_tile_tokens [D] ggml's Metal tile of 32 tokens (BLOCK_SIZE_N); message_call [F] c5-layers-rdma-empty (DeepSeek V4 Flash split over 2 M3 Ultras on "
      "RDMA, 24 tok/s = 41.7 ms per token, 25.1 ms beside its 2 messages per token: 8.3 ms each), checked over TCP "
      "by c2-layers-tcp: the same cost on both transports, so it is the engine's work per stage boundary, not the "
      "link's"},
-    {"llama.cpp", "llama.cpp (Metal), one node", kLlamaCppKernel, 0, 0,
+    {"llama.cpp", "llama.cpp (Metal), one node", kLlamaCppKernel, 0, 0, kGgmlTile,
      "kernel_launch [F] a4-m3u-deepseek-r1-tg128 (DeepSeek R1 671B Q4_K_M on one M3 Ultra, 20.21 tok/s; "
-     "github.com/geerlingguy/beowulf-ai-cluster/issues/17); the dense rows a1-a3 check it"},
+     "github.com/geerlingguy/beowulf-ai-cluster/issues/17); the dense rows a1-a3 check it; gemm_tile_tokens [D] "
+     "ggml-metal.metal kernel_mul_mm: BLOCK_SIZE_N 32 token columns per tile (a4-m3u-deepseek-r1-pp512 checks it)"},
 };
 
 // Kernels per decode step, counted in mlx-lm's models (llama.py, gpt_oss.py, switch_layers.py):

@@ -22,8 +22,14 @@ struct Runtime {
   double kernel_launch = 0;    // seconds per device kernel of a compute op
   double collective_call = 0;  // seconds per collective call, on every member
   double message_call = 0;     // seconds per point-to-point message (send), on the sender
+  // Tokens per tile of the runtime's matrix-matrix kernel (0 = not modelled): a prefill's expert
+  // GEMM runs each expert's tokens in whole tiles, so an expert given 16 tokens computes 32 where
+  // the tile is 32 (MoE prefill spreads a batch thin: tokens x experts_per_token / experts each).
+  int gemm_tile_tokens = 0;
   std::string_view source;     // where each figure comes from, tagged [S]/[D]/[M]/[R]/[F]
-  bool charges_nothing() const { return kernel_launch == 0 && collective_call == 0 && message_call == 0; }
+  bool charges_nothing() const {
+    return kernel_launch == 0 && collective_call == 0 && message_call == 0 && gemm_tile_tokens == 0;
+  }
 };
 
 const std::vector<Runtime>& runtimes();  // in the order `clustertwin presets` lists them

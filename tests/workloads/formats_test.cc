@@ -171,5 +171,24 @@ TEST(Formats, PartFormatsNeedADefaultAndAreForInferenceOnly) {
   EXPECT_NE(e.find("w.yaml:5:22: error: weights per model part are for inference only"), std::string::npos) << e;
 }
 
+TEST(Formats, AnMoePrefillComputesWholeTilesPerExpert) {
+  // 64 prompt tokens x 2 experts each = 128 routed rows over all 8 experts: 16 per expert, which
+  // ggml's 32-token tile (runtime llama.cpp) runs as 32. The padding: 8 x 32 - 128 = 128 rows of
+  // one expert's 6,144 weights, 2 FLOPs each, in each of the 2 layers. The default runtime computes
+  // only the routed rows.
+  auto prefill_flops = [](const std::string& runtime) {
+    std::string yaml = tiny_moe("fp16");
+    yaml.replace(yaml.find("prompt: 1,"), 10, "prompt: 64,");
+    if (!runtime.empty()) yaml += "runtime: " + runtime + "\n";
+    const core::Program p = compile(support::parse(yaml), support::cluster(1));
+    double flops = 0;
+    for (const auto& op : p.ranks[0].ops)
+      if (op.step == 0 && op.kind == core::OpKind::Compute) flops += op.flops;
+    return flops;
+  };
+  EXPECT_NEAR(prefill_flops("llama.cpp") - prefill_flops(""), 2 * 2.0 * 6144 * 128, 1e-3);
+  EXPECT_EQ(find_runtime("llama.cpp")->gemm_tile_tokens, 32);
+}
+
 }  // namespace
 }  // namespace clustertwin::work
