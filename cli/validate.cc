@@ -48,6 +48,7 @@ double predict_allreduce(const Row& r) {
   for (auto& rp : p.ranks)
     for (auto& op : rp.ops)
       if (op.kind == core::OpKind::Collective) op.stripes = r.collective->stripes;
+  if (r.collective->runtime) work::lower_calls(*r.collective->runtime, p);
   const double seconds = exec::step_time(sim::simulate(p, t), p, 0);
   if (r.metric == Metric::AllReduceSeconds) return seconds;
   return static_cast<double>(bytes) / seconds * exec::busbw_factor(exec::BenchKind::AllReduce, ranks) / 1e9;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/program.h"
+#include "workloads/runtimes.h"
 
 namespace clustertwin::cli {
 
@@ -20,6 +21,7 @@ struct CollectiveRow {
   double bytes = 0;
   core::Algorithm algorithm = core::Algorithm::Ring;
   int32_t stripes = 0;  // connections per neighbour the runtime stripes over (core::Op::stripes)
+  const work::Runtime* runtime = nullptr;  // the stack that ran it (its per-call cost); nullptr = none
 };
 
 struct Row {

@@ -49,7 +49,7 @@ std::vector<std::string> missing_list(const core::YamlDoc& doc, const YAML::Node
 
 CollectiveRow collective_row(const core::YamlDoc& doc, const YAML::Node& n) {
   doc.require_map(n, "'collective'");
-  doc.check_keys(n, {"bytes", "algorithm", "stripes"}, "'collective'");
+  doc.check_keys(n, {"bytes", "algorithm", "stripes", "runtime"}, "'collective'");
   CollectiveRow c;
   c.bytes = doc.quantity(doc.required(n, "bytes", "'collective'"), core::Quantity::Bytes, "bytes");
   // All-reduce algorithms of one flat group.
@@ -62,6 +62,7 @@ CollectiveRow collective_row(const core::YamlDoc& doc, const YAML::Node& n) {
     if (c.stripes > 1 && c.algorithm != core::Algorithm::Ring && c.algorithm != core::Algorithm::BidirectionalRing)
       doc.fail(n["stripes"], "'stripes' applies to ring and bidirectional-ring", "drop it, or use one of those algorithms");
   }
+  if (n["runtime"]) c.runtime = work::find_runtime(doc.choice(n["runtime"], work::runtime_names(), "runtime"));
   return c;
 }
 

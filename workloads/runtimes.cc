@@ -34,6 +34,10 @@ const std::vector<Runtime> kRuntimes{
     {"exo", "exo running MLX, layers split over TCP (pipeline)", kMlxKernel, 0, 1.0e-3, 0,
      "kernel_launch as mlx-ring; message_call [F] c1-pipeline-tcp (gpt-oss-120b split 18 + 18 over TB5 TCP: 68 "
      "tok/s = 14.7 ms per token, 2 messages per token beside the roofline and launches)"},
+    {"pytorch-rdma", "PyTorch distributed with its RDMA c10d backend over Thunderbolt 5 (collectives only)", 0, 23e-6, 0, 0,
+     "collective_call [F] k3-pytorch-rdma-1mib (1 MiB all-reduce of 2 ranks in 150 us, github.com/pytorch/pytorch/pull/"
+     "181087; the tb5-rdma link's latency, overhead and bandwidth give 127 us); k4 and k5 check it; kernel launches of "
+     "PyTorch's MPS backend not modelled (no row)"},
     {"ds4", "ds4 (antirez/ds4: C + Metal DeepSeek V4 engine), one node or split by layers or tensors", kLlamaCppKernel, 0,
      8.3e-3, kGgmlTile,
      "kernel_launch [D] llama.cpp's (both encode a token's graph as Metal dispatches; c5-single-2bit-2k and -64k "
