@@ -160,20 +160,51 @@ Cost UnitCosts::attention_fwd() const {
 
 Cost UnitCosts::mlp_fwd() const {
   const ModelShape& m = w_.model;
+  if (m.moe()) {
+    const Cost r = router_fwd(), e = experts_fwd(1);
+    return {r.flops + e.flops, r.bytes + e.bytes, gemm_for(r.flops + e.flops, tokens_, m.hidden)};
+  }
   const double t = static_cast<double>(tokens_), h = static_cast<double>(m.hidden);
-  double flops = 2 * (static_cast<double>(matmul_weights_per_layer(m)) - attention_matmul_weights(m)) * t;
-  flops += 2 * static_cast<double>(params_per_expert(m)) * padded_expert_tokens();
+  const double flops = 2 * (static_cast<double>(matmul_weights_per_layer(m)) - attention_matmul_weights(m)) * t;
   return reading(flops, mlp_reads(m, tokens_), 0, (layer_traffic_elements_per_token(m) - 8 * h) * t * act_);
+}
+
+namespace {
+double matrices(const ModelShape& m) { return m.mlp == Mlp::SwiGlu ? 3 : 2; }
+}  // namespace
+
+Cost UnitCosts::router_fwd() const {
+  const ModelShape& m = w_.model;
+  const double t = static_cast<double>(tokens_), h = static_cast<double>(m.hidden);
+  const double shared = static_cast<double>(m.shared_experts * m.shared_width());
+  const double flops = 2 * (h * static_cast<double>(m.experts) + matrices(m) * h * shared) * t;
+  WeightReads r{};
+  r[static_cast<int>(Part::Mlp)] = static_cast<double>(dense_mlp_params_per_layer(m));
+  return reading(flops, r, 0, (matrices(m) * shared + static_cast<double>(m.experts)) * t * act_);
+}
+
+double UnitCosts::routed_rows() const { return static_cast<double>(tokens_ * w_.model.experts_per_token); }
+
+Cost UnitCosts::experts_fwd(int ep) const {
+  const ModelShape& m = w_.model;
+  const double rows = routed_rows(), h = static_cast<double>(m.hidden), ef = static_cast<double>(m.expert_ffn);
+  // Uniform routing: the ep ranks' rows spread over all experts, so each rank's 1/ep of the experts
+  // gets ep x (its own rows) / ep = as many rows as its own tokens route.
+  const double local = static_cast<double>(m.experts / ep);
+  const double flops = 2 * matrices(m) * h * ef * rows + 2 * static_cast<double>(params_per_expert(m)) * padded_expert_tokens(ep);
+  WeightReads r{};
+  r[static_cast<int>(Part::Experts)] = std::min(local, rows) * static_cast<double>(params_per_expert(m));
+  return reading(flops, r, 0, matrices(m) * ef * rows * act_);
 }
 
 // A matrix-matrix expert GEMM (a batch at least one tile wide) runs each used expert's share of the
 // batch's tokens x experts_per_token rounded up to whole tiles: the padding's tokens compute too.
-double UnitCosts::padded_expert_tokens() const {
+double UnitCosts::padded_expert_tokens(int ep) const {
   const ModelShape& m = w_.model;
   const int tile = w_.runtime.gemm_tile_tokens;
   if (!m.moe() || tile <= 0 || tokens_ < tile) return 0;
-  const double routed = static_cast<double>(tokens_ * m.experts_per_token);
-  const double used = std::min<double>(static_cast<double>(m.experts), routed);
+  const double routed = routed_rows();
+  const double used = std::min<double>(static_cast<double>(m.experts / ep), routed);
   const double per_expert = routed / used;
   return used * std::ceil(per_expert / tile) * tile - routed;
 }

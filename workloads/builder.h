@@ -80,7 +80,13 @@ class UnitCosts {
   Cost embed_fwd() const;
   Cost layer_fwd() const;
   Cost attention_fwd() const;  // the attention half of a layer (QKV, scores, output projection)
-  Cost mlp_fwd() const;        // the MLP half
+  Cost mlp_fwd() const;        // the MLP half (MoE: router_fwd + experts_fwd(1))
+  // MoE: the router and the shared experts over this micro-batch's tokens.
+  Cost router_fwd() const;
+  // MoE: the routed experts a rank holding 1/ep of them runs, when ep ranks' micro-batches route
+  // to them uniformly (as many rows as its own tokens route, over experts / ep experts).
+  Cost experts_fwd(int ep) const;
+  double routed_rows() const;  // tokens x experts_per_token
   Cost head_fwd() const;
   Cost bwd(const Cost& fwd) const;       // the whole backward side, with the recompute when checkpointing
   Cost gradient(const Cost& fwd) const;  // the backward pass alone (twice the forward), after a recompute
@@ -107,7 +113,7 @@ class UnitCosts {
   // the GEMM shape from the products alone; all over tp_ when `split`.
   Cost reading(double flops, const WeightReads& weights, double cache, double traffic, bool split = true) const;
   Cost scaled(const Cost& fwd, double factor) const;
-  double padded_expert_tokens() const;  // token rows a prefill's expert GEMMs compute beyond the routed ones
+  double padded_expert_tokens(int ep) const;  // rows a prefill's expert GEMMs compute beyond the routed ones
 };
 
 // Bytes of the weights one pipeline stage stores (`layers` blocks, the embedding when `first`, the

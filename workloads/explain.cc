@@ -126,6 +126,13 @@ std::string parameter_server_text(const ParameterServer& ps) {
 
 std::string strategy_text(const Workload& w, const Layout& l) {
   const StrategyOptions& o = w.parallel.options;
+  if (const auto* e = std::get_if<Expert>(&o)) {
+    const int ep = e->ep > 0 ? e->ep : l.dp;
+    return fmt::format("inference, expert parallel: {} rank(s) each serve their own {} sequence(s) with every non-expert "
+                       "weight and {} of the {} routed experts of each layer (groups of {}); per MoE layer an all-to-all "
+                       "sends each token's {} routed rows to the experts' owners and another brings the results back",
+                       l.dp, w.micro_batch, w.model.experts / ep, w.model.experts, ep, w.model.experts_per_token);
+  }
   if (w.task == Task::Infer)
     return fmt::format("inference: step 0 prefills {} sequences of {} tokens (time to first token), then {} decode steps "
                        "of one token per sequence; {} replica(s) x tp {} x pp {}",

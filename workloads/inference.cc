@@ -20,7 +20,8 @@ using core::Phase;
 class InferenceCompiler {
  public:
   InferenceCompiler(const Workload& w, const Cluster& c, const Layout& l)
-      : w_(w), c_(c), l_(l), tp_allreduce_(model_parallel_plan(w.parallel).tensor.allreduce) {}
+      : w_(w), c_(c), l_(l), tp_allreduce_(model_parallel_plan(w.parallel).tensor.allreduce),
+        ep_(expert_degree(model_parallel_plan(w.parallel).ep, l.dp)) {}
 
   core::Program run() {
     core::Program p;
@@ -38,8 +39,10 @@ class InferenceCompiler {
           std::vector<int32_t> tpg;
           for (int k = 0; k < l_.tp; ++k) tpg.push_back(l_.rank_at(s, d, k));
           int32_t r = l_.rank_at(s, d, t);
+          std::vector<int32_t> epg;  // the ep consecutive replicas that share out the experts
+          for (int k = d / ep_ * ep_; k < d / ep_ * ep_ + ep_; ++k) epg.push_back(l_.rank_at(s, k, t));
           RankBuilder b{p.ranks[r], w_.precision.compute};
-          rank(b, s, d, t, l_.tp > 1 ? groups.of(tpg) : -1);
+          rank(b, s, d, t, l_.tp > 1 ? groups.of(tpg) : -1, ep_ > 1 ? groups.of(epg) : -1);
           p.memory.push_back({});
         }
     for (int s = 0; s < l_.pp; ++s)
@@ -54,7 +57,18 @@ class InferenceCompiler {
     return step * static_cast<int32_t>(3 * (w_.model.layers + 1)) + static_cast<int32_t>(l) * 3 + k;
   }
 
-  void rank(RankBuilder& b, int stage, int d, int t, int32_t tp_group) {
+  // The expert-parallel degree: `ep` replicas per group (0 = all), dividing the replicas.
+  static int expert_degree(int ep, int dp) {
+    if (ep == 0) return dp;
+    return ep;
+  }
+
+  // Per step: the expert all-to-alls of layer l, k = 0 (dispatch), 1 (combine).
+  int32_t ep_tag(int step, int64_t l, int k) const {
+    return step * static_cast<int32_t>(2 * w_.model.layers) + static_cast<int32_t>(l) * 2 + k;
+  }
+
+  void rank(RankBuilder& b, int stage, int d, int t, int32_t tp_group, int32_t ep_group) {
     const ModelShape& m = w_.model;
     const double act = core::size_of(w_.precision.compute), h = static_cast<double>(m.hidden);
     const int64_t batch = w_.micro_batch;
@@ -93,8 +107,28 @@ class InferenceCompiler {
       for (int64_t l = first; l < first + layers; ++l) {
         Cost attn = prefill ? cost.attention_fwd() : cost.attention_decode(kv_len);
         then_allreduce(fmt::format("L{}.attn", l), attn, k.attention, tp_tag(step, l, 0), act_bytes);
-        then_allreduce(fmt::format("L{}.mlp", l), cost.mlp_fwd(), mlp_kernels(m, tokens), tp_tag(step, l, 1),
-                       act_bytes);
+        if (ep_group < 0) {
+          then_allreduce(fmt::format("L{}.mlp", l), cost.mlp_fwd(), mlp_kernels(m, tokens), tp_tag(step, l, 1),
+                         act_bytes);
+          continue;
+        }
+        // Expert parallel: route on this rank, send each routed row to its expert's owner (uniform
+        // routing: 1/ep of the rows to each member), run the local experts over the rows that
+        // arrive, send the results back, and combine them.
+        const double rows_bytes = cost.routed_rows() * h * act;
+        const Cost router = cost.router_fwd(), experts = cost.experts_fwd(ep_);
+        uint32_t id = b.compute(ph, step, fmt::format("L{}.router", l), router.flops, router.bytes, router.gemm, extra);
+        launched(id, router_kernels(m));
+        extra.clear();
+        auto all_to_all = [&](const std::string& label, int32_t tag, uint32_t after) {
+          return b.collective({.kind = CollectiveKind::AllToAll, .with = {.algorithm = core::Algorithm::Direct},
+                               .group = ep_group, .tag = tag, .bytes = rows_bytes, .dtype = w_.precision.compute,
+                               .step = step, .label = label, .deps = {after}});
+        };
+        const uint32_t dispatched = all_to_all(fmt::format("L{}.dispatch", l), ep_tag(step, l, 0), id);
+        id = b.compute(ph, step, fmt::format("L{}.experts", l), experts.flops, experts.bytes, experts.gemm, {dispatched});
+        launched(id, expert_kernels(m, static_cast<int64_t>(cost.routed_rows()), m.experts / ep_));
+        extra.push_back(all_to_all(fmt::format("L{}.combine", l), ep_tag(step, l, 1), id));
       }
       if (is_last) {
         // logits of each sequence's last position only, then sampling (an arg-max across the
@@ -113,6 +147,9 @@ class InferenceCompiler {
     const ModelShape& m = w_.model;
     core::MemoryUse mu;
     mu.weights = stage_weight_bytes(w_, l_.layers[stage], stage == 0, stage == l_.pp - 1) / l_.tp;
+    // expert parallel: each rank holds 1/ep of the routed experts
+    mu.weights -= (1.0 - 1.0 / ep_) * static_cast<double>(l_.layers[stage] * m.experts * params_per_expert(m)) *
+                  w_.precision.of(Part::Experts).bytes_per_element();
     mu.kv_cache = kv_cache_bytes(w_, l_.layers[stage], l_.tp, w_.prompt + w_.generate);
     // prefill's working set: one layer's activations for every prompt token, and the logits
     UnitCosts prefill(w_, w_.micro_batch * w_.prompt, w_.prompt, l_.tp);
@@ -129,11 +166,23 @@ class InferenceCompiler {
   const Cluster& c_;
   const Layout& l_;
   const CollectiveChoice tp_allreduce_;
+  const int ep_;
 };
 }  // namespace
 
 core::Program compile_inference(const Workload& w, const Cluster& c, const Layout& l) {
   if (l.virtual_stages > 1) fail_at(w.parallel.where, "interleaved pipeline stages are for training", "remove virtual_stages");
+  if (const int ep = model_parallel_plan(w.parallel).ep; ep != 1) {
+    if (ep > 0 && l.dp % ep != 0)
+      fail_at(w.parallel.where, fmt::format("ep {} does not divide the {} ranks", ep, l.dp),
+              fmt::format("use an ep that divides {} (leave ep out to use every rank)", l.dp));
+    const int resolved = ep > 0 ? ep : l.dp;
+    if (w.model.experts % resolved != 0)
+      fail_at(w.parallel.where,
+              fmt::format("expert parallel over {} ranks cannot share out the {} experts of '{}' evenly", resolved,
+                          w.model.experts, w.model.name),
+              "set ep to a divisor of the expert count that divides the number of ranks");
+  }
   return InferenceCompiler(w, c, l).run();
 }
 

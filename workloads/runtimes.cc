@@ -76,12 +76,20 @@ const Runtime& default_runtime() { return kRuntimes.front(); }
 
 const KernelCounts& kernel_counts() { return kKernels; }
 
-int mlp_kernels(const ModelShape& m, int64_t tokens) {
-  if (!m.moe()) return kKernels.dense_mlp;
-  const int64_t routed = std::min<int64_t>(m.experts, tokens * m.experts_per_token);
+int router_kernels(const ModelShape& m) {
   const int64_t matrices = m.mlp == Mlp::SwiGlu ? 3 : 2;
   // a shared expert is a dense MLP beside the routed ones: its GEMVs, activation and the add
-  return kKernels.moe_mlp + static_cast<int>(routed * matrices + m.shared_experts * (matrices + 2));
+  return kKernels.moe_mlp + static_cast<int>(m.shared_experts * (matrices + 2));
+}
+
+int expert_kernels(const ModelShape& m, int64_t rows, int64_t local_experts) {
+  const int64_t matrices = m.mlp == Mlp::SwiGlu ? 3 : 2;
+  return static_cast<int>(std::min(local_experts, rows) * matrices);
+}
+
+int mlp_kernels(const ModelShape& m, int64_t tokens) {
+  if (!m.moe()) return kKernels.dense_mlp;
+  return router_kernels(m) + expert_kernels(m, tokens * m.experts_per_token, m.experts);
 }
 
 void lower_calls(const Runtime& r, core::Program& p) {

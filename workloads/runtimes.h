@@ -50,6 +50,10 @@ const KernelCounts& kernel_counts();
 // Fixed-cost units (kernels, and expert GEMVs) of one layer's MLP for a micro-batch of `tokens`
 // tokens: dense_mlp, or moe_mlp + (experts the tokens route to) x (matrices per expert).
 int mlp_kernels(const ModelShape& m, int64_t tokens);
+// Its two parts: the router's and shared experts' kernels, and one expert GEMV per routed matrix
+// over `rows` routed rows on a rank holding `local_experts` experts.
+int router_kernels(const ModelShape& m);
+int expert_kernels(const ModelShape& m, int64_t rows, int64_t local_experts);
 
 // Adds the runtime's per-call costs to the Program: collective_call on every collective,
 // message_call on every send. Kernel launches are set where compute ops are built (the compiler

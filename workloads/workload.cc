@@ -15,7 +15,7 @@
 namespace clustertwin::work {
 
 std::string_view name(Strategy s) {
-  constexpr std::string_view names[] = {"ddp", "zero", "pipeline", "tensor", "hybrid", "parameter-server", "replicas"};
+  constexpr std::string_view names[] = {"ddp", "zero", "pipeline", "tensor", "hybrid", "parameter-server", "replicas", "expert"};
   return names[static_cast<int>(s)];
 }
 
@@ -58,6 +58,8 @@ Hybrid model_parallel_plan(const Parallel& p) {
     h.schedule = pl->schedule;
     h.split = pl->split;
     h.gradients = pl->gradients;
+  } else if (const auto* e = std::get_if<Expert>(&p.options)) {
+    h.ep = e->ep;  // every rank a replica of the non-expert weights
   } else if (const auto* t = std::get_if<Tensor>(&p.options)) {
     h.dp = t->dp;
     h.tp = t->tp;
@@ -201,7 +203,8 @@ std::vector<std::string_view> keys_for(Strategy s, Task task) {
   if (task == Task::Infer) {  // no gradients: no data-parallel collectives, schedules or ZeRO
     if (s == Strategy::Pipeline || s == Strategy::Hybrid) add({"pp", "split"});
     if (s == Strategy::Tensor || s == Strategy::Hybrid) add({"tp", "tp_allreduce", "placement", "local", "stripes"});
-    if (s != Strategy::Replicas) add({"dp"});
+    if (s == Strategy::Expert) add({"ep"});
+    else if (s != Strategy::Replicas) add({"dp"});
     return k;
   }
   switch (s) {
@@ -219,6 +222,7 @@ std::vector<std::string_view> keys_for(Strategy s, Task task) {
       break;
     case Strategy::ParameterServer: add({"mode", "staleness", "server", "push"}); break;
     case Strategy::Replicas: break;
+    case Strategy::Expert: break;
   }
   return k;
 }
@@ -227,7 +231,7 @@ std::vector<std::string_view> keys_for(Strategy s, Task task) {
 bool some_strategy_takes(std::string_view key) {
   for (Task task : {Task::Train, Task::Infer})
     for (Strategy s : {Strategy::Ddp, Strategy::Zero, Strategy::Pipeline, Strategy::Tensor, Strategy::Hybrid,
-                       Strategy::ParameterServer, Strategy::Replicas}) {
+                       Strategy::ParameterServer, Strategy::Replicas, Strategy::Expert}) {
       auto k = keys_for(s, task);
       if (std::find(k.begin(), k.end(), key) != k.end()) return true;
     }
@@ -250,16 +254,17 @@ void check_strategy_keys(const core::YamlDoc& doc, const YAML::Node& par, Strate
 }
 
 Strategy strategy(const core::YamlDoc& doc, const YAML::Node& n, Task task, bool& fsdp) {
-  std::vector<std::string> names{"ddp", "fsdp", "zero", "pipeline", "tensor", "hybrid", "parameter-server", "replicas"};
+  std::vector<std::string> names{"ddp", "fsdp", "zero", "pipeline", "tensor", "hybrid", "parameter-server", "replicas",
+                                 "expert"};
   std::string s = doc.choice(n, names, "parallel strategy");
   const std::vector<std::string> train_only{"ddp", "fsdp", "zero", "parameter-server"};
   if (task == Task::Infer && std::find(train_only.begin(), train_only.end(), s) != train_only.end())
-    doc.fail(n, fmt::format("'{}' is a training strategy", s), "for inference use replicas, tensor, pipeline or hybrid");
-  if (task == Task::Train && s == "replicas")
-    doc.fail(n, "'replicas' is an inference strategy", "for training use ddp, fsdp, zero, pipeline, tensor or hybrid");
+    doc.fail(n, fmt::format("'{}' is a training strategy", s), "for inference use replicas, tensor, pipeline, hybrid or expert");
+  if (task == Task::Train && (s == "replicas" || s == "expert"))
+    doc.fail(n, fmt::format("'{}' is an inference strategy", s), "for training use ddp, fsdp, zero, pipeline, tensor or hybrid");
   fsdp = s == "fsdp";
   const Strategy all[] = {Strategy::Ddp, Strategy::Zero, Strategy::Zero, Strategy::Pipeline, Strategy::Tensor,
-                          Strategy::Hybrid, Strategy::ParameterServer, Strategy::Replicas};
+                          Strategy::Hybrid, Strategy::ParameterServer, Strategy::Replicas, Strategy::Expert};
   return all[std::find(names.begin(), names.end(), s) - names.begin()];
 }
 
@@ -501,6 +506,20 @@ Parallel parallel(const core::YamlDoc& doc, const Lines& lines, const YAML::Node
     case Strategy::Hybrid: p.options = hybrid(k); break;
     case Strategy::ParameterServer: p.options = parameter_server(k); break;
     case Strategy::Replicas: p.options = Replicas{}; break;
+    case Strategy::Expert: {
+      if (!w.model.moe())
+        doc.fail(par["strategy"], fmt::format("expert parallel splits a mixture of experts, and '{}' is dense", w.model.name),
+                 "use replicas, tensor or pipeline for a dense model");
+      Expert e;
+      if (k["ep"]) {
+        e.ep = static_cast<int>(positive(doc, k["ep"], "ep", 1 << 16));
+        if (w.model.experts % e.ep != 0)
+          doc.fail(k["ep"], fmt::format("ep {} does not divide the {} experts of '{}'", e.ep, w.model.experts, w.model.name),
+                   "use a divisor of the expert count");
+      }
+      p.options = e;
+      break;
+    }
   }
   return p;
 }

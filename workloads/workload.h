@@ -20,7 +20,7 @@
 namespace clustertwin::work {
 
 enum class Task : uint8_t { Train, Infer };
-enum class Strategy : uint8_t { Ddp, Zero, Pipeline, Tensor, Hybrid, ParameterServer, Replicas };
+enum class Strategy : uint8_t { Ddp, Zero, Pipeline, Tensor, Hybrid, ParameterServer, Replicas, Expert };
 enum class Schedule : uint8_t { GPipe, OneFOneB, Interleaved };
 enum class Split : uint8_t { Even, Speed, Memory, Layers };
 enum class Optimizer : uint8_t { AdamW, Sgd, SgdMomentum };
@@ -123,6 +123,7 @@ struct Hybrid {
   StageSplit split{};
   CollectiveChoice gradients{};  // training
   int zero_stage = 0;          // training: 1 shards the optimizer state across replicas
+  int ep = 1;                  // inference: replicas per expert-parallel group (0 = all of them)
 };
 // smolcluster's parameter server.
 struct AsyncUpdates {
@@ -134,9 +135,15 @@ struct ParameterServer {
   std::optional<AsyncUpdates> async{};      // none: synchronous
 };
 struct Replicas {};  // inference: every rank serves the whole model
+// Inference: each rank serves its own sequences with every non-expert weight (attention, router,
+// shared experts, head) and 1/ep of each MoE layer's routed experts; per MoE layer, an all-to-all
+// sends each token's routed rows to the experts' owners and another brings the results back.
+struct Expert {
+  int ep = 0;  // ranks per expert-parallel group; 0 = all ranks
+};
 
 // The alternatives are in the order of `Strategy`.
-using StrategyOptions = std::variant<Ddp, Zero, Pipeline, Tensor, Hybrid, ParameterServer, Replicas>;
+using StrategyOptions = std::variant<Ddp, Zero, Pipeline, Tensor, Hybrid, ParameterServer, Replicas, Expert>;
 
 struct Parallel {
   StrategyOptions options{};

@@ -144,6 +144,17 @@ TEST_F(EndToEnd, InferencePredictionPrintsDecodeAndPrefillRatesApart) {
       << p.output;
 }
 
+// Expert parallel runs on both backends: the executor moves and checks the all-to-alls' real bytes.
+TEST_F(EndToEnd, ExpertParallelInferenceRunsOnTheExecutorAndTheSimulator) {
+  const std::string topo = fixture("local-3-fast.yaml"), work = fixture("infer-tiny-moe-expert.yaml");
+  Result r = run(fmt::format("run --local 3 -t {} -w {} -o {}", topo, work, out("run")));
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(read_json(dir_ / "run/summary.json").at("step_time_s").at("per_step").size(), 4u);
+  Result p = run(fmt::format("predict -t {} -w {} -o {}", topo, work, out("pred")));
+  if (p.output.find("built without SimGrid") != std::string::npos) GTEST_SKIP() << p.output;
+  ASSERT_EQ(p.code, 0) << p.output;
+}
+
 TEST_F(EndToEnd, LocalWorkerCountMustMatchTopology) {
   Result r = run(fmt::format("run --local 2 -t {} -w {} -o {}", fixture("local-3-fast.yaml"),
                              src("workloads/examples/ddp-gpt2.yaml"), out("x")));
