@@ -85,7 +85,14 @@ int32_t Groups::of(const std::vector<int32_t>& ranks) {
 }
 
 UnitCosts::UnitCosts(const Workload& w, int64_t tokens, int64_t seq, int tp)
-    : w_(w), tokens_(tokens), seq_(seq), tp_(tp), act_(core::size_of(w.precision.compute)) {}
+    : w_(w), tokens_(tokens), seq_(seq), tp_(tp), act_(core::size_of(w.precision.compute)) {
+  if (w.model.moe() && w.model.dense_layers > 0) {
+    auto dense = std::make_shared<Workload>(w);
+    dense->model = dense_layer_shape(w.model);
+    dense_ = std::make_shared<UnitCosts>(*dense, tokens, seq, tp);
+    dense_workload_ = std::move(dense);
+  }
+}
 
 Cost UnitCosts::reading(double flops, const WeightReads& weights, double cache, double traffic, bool split) const {
   double bytes = traffic, extra = 0;
@@ -134,9 +141,7 @@ double cached_elements(const ModelShape& m, int64_t tokens, int64_t kv_len) {
   return static_cast<double>(tokens) * static_cast<double>(kv_len) * static_cast<double>(kv_elements_per_token_per_layer(m));
 }
 
-double attention_matmul_weights(const ModelShape& m) {
-  return static_cast<double>(m.hidden * (m.q_dim() + 2 * m.kv_dim()) + m.q_dim() * m.hidden);
-}
+double attention_matmul_weights(const ModelShape& m) { return static_cast<double>(attention_matmul_weights_per_layer(m)); }
 }  // namespace
 
 Cost UnitCosts::embed_fwd() const {
@@ -240,21 +245,25 @@ Cost UnitCosts::attention_decode(int64_t kv_len) const {
                  cached_elements(m, tokens_, kv_len), 8 * h * t * act_);
 }
 
-double stage_weight_bytes(const Workload& w, int64_t layers, bool first, bool last) {
+double stage_weight_bytes(const Workload& w, int64_t first_layer, int64_t layers, bool first, bool last) {
   const ModelShape& m = w.model;
   auto bytes = [&](Part p, double params) { return params * w.precision.of(p).bytes_per_element(); };
   const double h = static_cast<double>(m.hidden), vocab = static_cast<double>(m.vocab);
-  // the final norm and biases beside the matrices: whatever stage_param_count adds beyond the parts
-  const double blocks = static_cast<double>(layers);
-  double out = blocks * (bytes(Part::Attention, static_cast<double>(attention_params_per_layer(m))) +
-                         bytes(Part::Mlp, static_cast<double>(dense_mlp_params_per_layer(m))) +
-                         bytes(Part::Experts, static_cast<double>(m.experts * params_per_expert(m))));
+  double out = 0;
+  for (int64_t l = first_layer; l < first_layer + layers; ++l) {
+    const ModelShape& s = m.moe_layer(l) ? m : dense_layer_shape(m);
+    out += bytes(Part::Attention, static_cast<double>(attention_params_per_layer(s))) +
+           bytes(Part::Mlp, static_cast<double>(dense_mlp_params_per_layer(s))) +
+           bytes(Part::Experts, static_cast<double>(s.experts * params_per_expert(s)));
+  }
   double embed = 0, head = 0;
   if (first) embed = vocab * h + static_cast<double>(m.context) * h;
   if (last && !(m.tied_embeddings && first)) head = vocab * h;
   out += bytes(Part::Embedding, embed) + bytes(Part::Head, head);
-  const double rest = static_cast<double>(stage_param_count(m, layers, first, last)) - blocks * static_cast<double>(params_per_layer(m)) - embed - head;
-  return out + bytes(Part::Attention, rest);  // the final norm
+  // the final norm: whatever stage_param_count holds beyond the blocks, the embedding and the head
+  const double rest = static_cast<double>(stage_param_count(m, first_layer, layers, first, last) -
+                                          layers_param_count(m, first_layer, layers)) - embed - head;
+  return out + bytes(Part::Attention, rest);
 }
 
 double optimizer_bytes_per_param(const Workload& w) {

@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -77,6 +78,11 @@ class UnitCosts {
  public:
   UnitCosts(const Workload& w, int64_t tokens, int64_t seq, int tp = 1);
 
+  // The costs of block l: these, or for a dense leading layer of an MoE model (model.h's
+  // dense_layers) those of the same block with its dense MLP.
+  const UnitCosts& layer(int64_t l) const { return dense_ && !w_.model.moe_layer(l) ? *dense_ : *this; }
+  const ModelShape& model() const { return w_.model; }
+
   Cost embed_fwd() const;
   Cost layer_fwd() const;
   Cost attention_fwd() const;  // the attention half of a layer (QKV, scores, output projection)
@@ -107,6 +113,9 @@ class UnitCosts {
   int64_t tokens_, seq_;
   int tp_;
   double act_;  // bytes per activation element
+  // dense leading layers: their workload (the model with a dense MLP) and its costs
+  std::shared_ptr<const Workload> dense_workload_;
+  std::shared_ptr<const UnitCosts> dense_;
 
   // `flops` of matrix products that read `weights` stored weights (by part) and `cache` cached K/V elements
   // and move `traffic` other bytes: the reads priced by their formats (bytes and dequantisation),
@@ -118,7 +127,7 @@ class UnitCosts {
 
 // Bytes of the weights one pipeline stage stores (`layers` blocks, the embedding when `first`, the
 // final norm and the LM head when `last`; stage_param_count's parameters), each part in its format.
-double stage_weight_bytes(const Workload& w, int64_t layers, bool first, bool last);
+double stage_weight_bytes(const Workload& w, int64_t first_layer, int64_t layers, bool first, bool last);
 
 // Optimizer-state bytes per parameter (AdamW: two moments; SGD with momentum: one; SGD: none),
 // plus the fp32 master copy under mixed precision.

@@ -13,11 +13,13 @@ namespace clustertwin::work {
 std::vector<Unit> units_of(const ModelShape& m) {
   const double h = static_cast<double>(m.hidden), v = static_cast<double>(m.vocab);
   const double embed = static_cast<double>(m.vocab * m.hidden + m.context * m.hidden);
-  const double layer = static_cast<double>(params_per_layer(m));
   std::vector<Unit> u{{"embed", embed, embed}};
-  for (int64_t l = 0; l < m.layers; ++l) u.push_back({fmt::format("L{}", l), layer, layer});
+  for (int64_t l = 0; l < m.layers; ++l) {
+    const double layer = static_cast<double>(layers_param_count(m, l, 1));
+    u.push_back({fmt::format("L{}", l), layer, layer});
+  }
   // The head owns the final norm and, when untied, its matrix; it always reads the matrix.
-  double head = static_cast<double>(param_count(m)) - embed - layer * static_cast<double>(m.layers);
+  double head = static_cast<double>(param_count(m)) - embed - static_cast<double>(layers_param_count(m, 0, m.layers));
   u.push_back({"head", head, head + (m.tied_embeddings ? v * h : 0)});
   return u;
 }
@@ -70,7 +72,7 @@ struct Plan {
 Cost unit_fwd(const Plan& p, size_t i) {
   if (i == 0) return p.cost.embed_fwd();
   if (i + 1 == p.units.size()) return p.cost.head_fwd();
-  return p.cost.layer_fwd();
+  return p.cost.layer(static_cast<int64_t>(i) - 1).layer_fwd();  // unit i is layer i - 1
 }
 
 // One rank's step under DDP or ZeRO-1/2: forward and backward per micro-batch; after the last

@@ -60,8 +60,11 @@ void model_section(std::string& out, const Workload& w) {
   out += fmt::format("Model '{}': {} parameters", m.name, count(static_cast<double>(param_count(m))));
   if (m.moe()) out += fmt::format(", {} active per token ({} of {} experts)", count(static_cast<double>(active_param_count(m))),
                                   m.experts_per_token, m.experts);
-  out += fmt::format("\n  {} layers, hidden {}, {} heads ({} key/value, head_dim {}), {} {}, vocabulary {}{}\n", m.layers, m.hidden,
-                     m.heads, m.kv(), m.dhead(), m.moe() ? "expert ffn" : "ffn", m.moe() ? m.expert_ffn : m.ffn, m.vocab,
+  const std::string heads = m.mla() ? fmt::format("latent attention: kv_lora_rank {}, rope {}, head_dim {}", m.kv_lora_rank,
+                                                  m.qk_rope_head_dim, m.dhead())
+                                    : fmt::format("{} key/value, head_dim {}", m.kv(), m.dhead());
+  out += fmt::format("\n  {} layers, hidden {}, {} heads ({}), {} {}, vocabulary {}{}\n", m.layers, m.hidden, m.heads, heads,
+                     m.moe() ? "expert ffn" : "ffn", m.moe() ? m.expert_ffn : m.ffn, m.vocab,
                      m.tied_embeddings ? ", tied LM head" : "");
   if (w.task == Task::Train) {
     const double per_layer = static_cast<double>(matmul_weights_per_layer(m));
@@ -84,7 +87,8 @@ void model_section(std::string& out, const Workload& w) {
       for (int i = 0; i < kParts; ++i)
         out += fmt::format("  each {} weight read = {}\n", name(static_cast<Part>(i)),
                            format_bytes_of(w.precision.of(static_cast<Part>(i))));
-    out += fmt::format("  KV cache per token = layers x 2·kv_heads·head_dim x {} = {} x {} x {} = {}\n",
+    out += fmt::format("  KV cache per token = layers x {} x {} = {} x {} x {} = {}\n",
+                       m.mla() ? "(kv_lora_rank + rope)" : "2·kv_heads·head_dim",
                        format_bytes_of(w.precision.kv_cache), m.layers, kv_elements_per_token_per_layer(m),
                        w.precision.kv_cache.bytes_per_element(),
                        format_bytes(static_cast<double>(m.layers * kv_elements_per_token_per_layer(m)) *

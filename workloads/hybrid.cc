@@ -104,15 +104,16 @@ class HybridCompiler {
       op_then_allreduce(b, st, Phase::Forward, s, mb(j) + "embed.fwd", c, extra, tp_tag(s, j, w_.model.layers, 0), act_bytes_, dt);
     }
     for (int64_t l = l_.first_layer(v); l < l_.first_layer(v) + l_.layers[v]; ++l) {
+      const UnitCosts& block = cost_.layer(l);  // a dense leading layer has its own MLP
       if (l_.tp == 1) {
-        Cost c = cost_.layer_fwd();
+        Cost c = block.layer_fwd();
         b.compute(Phase::Forward, s, fmt::format("{}L{}.fwd", mb(j), l), c.flops, c.bytes, c.gemm, extra);
         extra.clear();
         continue;
       }
-      op_then_allreduce(b, st, Phase::Forward, s, fmt::format("{}L{}.attn.fwd", mb(j), l), cost_.attention_fwd(), extra,
+      op_then_allreduce(b, st, Phase::Forward, s, fmt::format("{}L{}.attn.fwd", mb(j), l), block.attention_fwd(), extra,
                         tp_tag(s, j, l, 0), act_bytes_, dt);
-      op_then_allreduce(b, st, Phase::Forward, s, fmt::format("{}L{}.mlp.fwd", mb(j), l), cost_.mlp_fwd(), extra,
+      op_then_allreduce(b, st, Phase::Forward, s, fmt::format("{}L{}.mlp.fwd", mb(j), l), block.mlp_fwd(), extra,
                         tp_tag(s, j, l, 1), act_bytes_, dt);
     }
     if (v == chunks_ - 1) {
@@ -136,22 +137,23 @@ class HybridCompiler {
       op_then_allreduce(b, st, Phase::Backward, s, mb(j) + "head.bwd", cost_.bwd(cost_.head_fwd()), extra,
                         tp_tag(s, j, w_.model.layers + 1, 1), act_bytes_, dt);
     for (int64_t l = l_.first_layer(v) + l_.layers[v] - 1; l >= l_.first_layer(v); --l) {
+      const UnitCosts& block = cost_.layer(l);
       if (l_.tp == 1) {
-        Cost c = cost_.bwd(cost_.layer_fwd());
+        Cost c = block.bwd(block.layer_fwd());
         b.compute(Phase::Backward, s, fmt::format("{}L{}.bwd", mb(j), l), c.flops, c.bytes, c.gemm, extra);
         extra.clear();
         continue;
       }
       if (cost_.recomputes()) {  // the checkpointed forward runs again, with its two all-reduces
-        op_then_allreduce(b, st, Phase::Backward, s, fmt::format("{}L{}.attn.recompute", mb(j), l), cost_.attention_fwd(),
+        op_then_allreduce(b, st, Phase::Backward, s, fmt::format("{}L{}.attn.recompute", mb(j), l), block.attention_fwd(),
                           extra, tp_tag(s, j, l, 4), act_bytes_, dt);
-        op_then_allreduce(b, st, Phase::Backward, s, fmt::format("{}L{}.mlp.recompute", mb(j), l), cost_.mlp_fwd(), extra,
+        op_then_allreduce(b, st, Phase::Backward, s, fmt::format("{}L{}.mlp.recompute", mb(j), l), block.mlp_fwd(), extra,
                           tp_tag(s, j, l, 5), act_bytes_, dt);
       }
-      op_then_allreduce(b, st, Phase::Backward, s, fmt::format("{}L{}.mlp.bwd", mb(j), l), cost_.gradient(cost_.mlp_fwd()),
+      op_then_allreduce(b, st, Phase::Backward, s, fmt::format("{}L{}.mlp.bwd", mb(j), l), block.gradient(block.mlp_fwd()),
                         extra, tp_tag(s, j, l, 2), act_bytes_, dt);
       op_then_allreduce(b, st, Phase::Backward, s, fmt::format("{}L{}.attn.bwd", mb(j), l),
-                        cost_.gradient(cost_.attention_fwd()), extra, tp_tag(s, j, l, 3), act_bytes_, dt);
+                        block.gradient(block.attention_fwd()), extra, tp_tag(s, j, l, 3), act_bytes_, dt);
     }
     if (v == 0) {
       Cost c = cost_.bwd(cost_.embed_fwd());
@@ -197,7 +199,7 @@ class HybridCompiler {
     double p = 0;
     for (int k = 0; k < l_.virtual_stages; ++k) {
       int v = virt(st, k);
-      p += static_cast<double>(stage_param_count(w_.model, l_.layers[v], v == 0, v == chunks_ - 1));
+      p += static_cast<double>(stage_param_count(w_.model, l_.first_layer(v), l_.layers[v], v == 0, v == chunks_ - 1));
     }
     return p / l_.tp;
   }

@@ -9,8 +9,10 @@
 namespace clustertwin::work {
 
 double kv_cache_bytes(const Workload& w, int64_t layers, int tp, int64_t tokens) {
+  // a latent (MLA) is shared by every head: each tensor-parallel rank keeps all of it
+  const int split = w.model.mla() ? 1 : tp;
   return static_cast<double>(w.micro_batch) * static_cast<double>(tokens) * static_cast<double>(layers) *
-         static_cast<double>(kv_elements_per_token_per_layer(w.model)) / tp * w.precision.kv_cache.bytes_per_element();
+         static_cast<double>(kv_elements_per_token_per_layer(w.model)) / split * w.precision.kv_cache.bytes_per_element();
 }
 
 namespace {
@@ -105,10 +107,11 @@ class InferenceCompiler {
         extra.clear();
       }
       for (int64_t l = first; l < first + layers; ++l) {
-        Cost attn = prefill ? cost.attention_fwd() : cost.attention_decode(kv_len);
+        const UnitCosts& block = cost.layer(l);  // a dense leading layer has its own MLP
+        Cost attn = prefill ? block.attention_fwd() : block.attention_decode(kv_len);
         then_allreduce(fmt::format("L{}.attn", l), attn, k.attention, tp_tag(step, l, 0), act_bytes);
-        if (ep_group < 0) {
-          then_allreduce(fmt::format("L{}.mlp", l), cost.mlp_fwd(), mlp_kernels(m, tokens), tp_tag(step, l, 1),
+        if (ep_group < 0 || !m.moe_layer(l)) {
+          then_allreduce(fmt::format("L{}.mlp", l), block.mlp_fwd(), mlp_kernels(block.model(), tokens), tp_tag(step, l, 1),
                          act_bytes);
           continue;
         }
@@ -146,9 +149,12 @@ class InferenceCompiler {
   core::MemoryUse memory(int stage, int32_t rank) const {
     const ModelShape& m = w_.model;
     core::MemoryUse mu;
-    mu.weights = stage_weight_bytes(w_, l_.layers[stage], stage == 0, stage == l_.pp - 1) / l_.tp;
-    // expert parallel: each rank holds 1/ep of the routed experts
-    mu.weights -= (1.0 - 1.0 / ep_) * static_cast<double>(l_.layers[stage] * m.experts * params_per_expert(m)) *
+    const int64_t first = l_.first_layer(stage), layers = l_.layers[stage];
+    mu.weights = stage_weight_bytes(w_, first, layers, stage == 0, stage == l_.pp - 1) / l_.tp;
+    // expert parallel: each rank holds 1/ep of the routed experts of its MoE layers
+    int64_t moe_layers = 0;
+    for (int64_t l = first; l < first + layers; ++l) moe_layers += m.moe_layer(l) ? 1 : 0;
+    mu.weights -= (1.0 - 1.0 / ep_) * static_cast<double>(moe_layers * m.experts * params_per_expert(m)) *
                   w_.precision.of(Part::Experts).bytes_per_element();
     mu.kv_cache = kv_cache_bytes(w_, l_.layers[stage], l_.tp, w_.prompt + w_.generate);
     // prefill's working set: one layer's activations for every prompt token, and the logits

@@ -1,5 +1,7 @@
 #include "workloads/model.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 namespace clustertwin::work {
@@ -27,6 +29,11 @@ ModelShape llama(std::string name, int64_t layers, int64_t hidden, int64_t heads
 //   Qwen/Qwen3-235B-A22B (also the text model of Qwen3-VL-235B-A22B): 235 B total, 22 B active;
 //   94 layers, hidden 4096, 64 query / 4 key-value heads of 128, 128 experts of width 1536, 8 per
 //   token, every layer MoE, untied, vocabulary 151,936.
+//   deepseek-ai/DeepSeek-V3 (and R1, the same shape): 671 B total, 37 B active; 61 layers, hidden
+//   7168, 128 heads with latent attention (q_lora_rank 1536, kv_lora_rank 512, qk_nope_head_dim
+//   128, qk_rope_head_dim 64, v_head_dim 128), the first 3 layers dense (intermediate 18432), then
+//   256 routed experts of 2048 (8 per token) and 1 shared, untied, vocabulary 129,280 (the
+//   multi-token-prediction module of the checkpoint's 685 B is not part of the model).
 //   openai/gpt-oss-120b: 116.83 B total (model card); 36 layers, hidden 2880, 64 query / 8
 //   key-value heads of 64, 128 experts of width 2880, 4 per token, biases on attention and experts,
 //   untied, vocabulary 201,088. Not expressed: every other layer attends over a 128-token sliding
@@ -46,6 +53,10 @@ const std::vector<ModelShape>& presets() {
       {.name = "qwen3-235b-a22b", .layers = 94, .hidden = 4096, .heads = 64, .kv_heads = 4, .head_dim = 128,
        .ffn = 12288, .vocab = 151936, .tied_embeddings = false, .mlp = Mlp::SwiGlu, .norm = Norm::RmsNorm,
        .bias = false, .qk_norm = true, .max_seq = 40960, .experts = 128, .experts_per_token = 8, .expert_ffn = 1536},
+      {.name = "deepseek-v3-671b", .layers = 61, .hidden = 7168, .heads = 128, .head_dim = 128, .ffn = 18432,
+       .vocab = 129280, .tied_embeddings = false, .mlp = Mlp::SwiGlu, .norm = Norm::RmsNorm, .bias = false,
+       .max_seq = 163840, .experts = 256, .experts_per_token = 8, .expert_ffn = 2048, .shared_experts = 1,
+       .dense_layers = 3, .q_lora_rank = 1536, .kv_lora_rank = 512, .qk_rope_head_dim = 64, .v_head_dim = 128},
       {.name = "gpt-oss-120b", .layers = 36, .hidden = 2880, .heads = 64, .kv_heads = 8, .head_dim = 64,
        .ffn = 2880, .vocab = 201088, .tied_embeddings = false, .mlp = Mlp::SwiGlu, .norm = Norm::RmsNorm,
        .bias = true, .max_seq = 131072, .experts = 128, .experts_per_token = 4, .expert_ffn = 2880},
@@ -66,6 +77,9 @@ int64_t mlp_params(const ModelShape& m, int64_t f) {
 
 int64_t attention_params(const ModelShape& m) {
   const int64_t h = m.hidden, q = m.q_dim(), kv = m.kv_dim();
+  if (m.mla()) {  // projection matrices + the two latent norms
+    return attention_matmul_weights_per_layer(m) + m.q_lora_rank + m.kv_lora_rank;
+  }
   int64_t p = h * (q + 2 * kv) + q * h;
   if (m.bias) p += q + 2 * kv + h;
   if (m.qk_norm) p += 2 * m.dhead();
@@ -116,6 +130,12 @@ std::string check_shape(const ModelShape& m) {
   if (m.heads % m.kv() != 0) return fmt::format("heads {} are not a multiple of kv_heads {}", m.heads, m.kv());
   if (!m.moe() && m.ffn < 1) return "a dense model needs ffn > 0";
   if (!m.moe() && m.shared_experts > 0) return "shared_experts need a mixture of experts (experts > 0)";
+  if (m.dense_layers > 0 && (!m.moe() || m.ffn < 1 || m.dense_layers > m.layers))
+    return fmt::format("dense_layers needs a mixture of experts, ffn > 0 (their MLP width) and at most {} layers", m.layers);
+  if (!m.mla() && (m.q_lora_rank > 0 || m.qk_rope_head_dim > 0 || m.v_head_dim > 0))
+    return "q_lora_rank, qk_rope_head_dim and v_head_dim describe latent attention: give kv_lora_rank too";
+  if (m.mla() && m.kv_heads > 0 && m.kv_heads != m.heads)
+    return "latent attention caches one latent for every head: leave kv_heads out";
   if (m.moe() && (m.experts_per_token < 1 || m.experts_per_token > m.experts || m.expert_ffn < 1))
     return fmt::format("a mixture of experts needs 1 <= experts_per_token <= experts ({}) and expert_ffn > 0", m.experts);
   return "";
@@ -135,24 +155,46 @@ int64_t embedding_params(const ModelShape& m) {
   return p;
 }
 
-int64_t param_count(const ModelShape& m) {
-  return embedding_params(m) + m.layers * params_per_layer(m) + norm_params(m);  // + final norm
+ModelShape dense_layer_shape(const ModelShape& m) {
+  ModelShape d = m;
+  d.experts = d.experts_per_token = d.expert_ffn = d.shared_experts = d.shared_ffn = d.dense_layers = 0;
+  return d;
 }
 
-int64_t stage_param_count(const ModelShape& m, int64_t layers, bool first, bool last) {
-  int64_t p = layers * params_per_layer(m);
+int64_t layers_param_count(const ModelShape& m, int64_t first, int64_t count) {
+  const int64_t dense = std::clamp<int64_t>(m.moe() ? m.dense_layers - first : 0, 0, count);
+  return dense * params_per_layer(dense_layer_shape(m)) + (count - dense) * params_per_layer(m);
+}
+
+int64_t param_count(const ModelShape& m) {
+  return embedding_params(m) + layers_param_count(m, 0, m.layers) + norm_params(m);  // + final norm
+}
+
+int64_t stage_param_count(const ModelShape& m, int64_t first_layer, int64_t layers, bool first, bool last) {
+  int64_t p = layers_param_count(m, first_layer, layers);
   if (first) p += m.vocab * m.hidden + m.context * m.hidden;
   if (last) p += norm_params(m) + (m.tied_embeddings && first ? 0 : m.vocab * m.hidden);
   return p;
 }
 
 int64_t active_param_count(const ModelShape& m) {
-  return embedding_params(m) + m.layers * active_params_per_layer(m) + norm_params(m);
+  const int64_t dense = m.moe() ? std::min(m.dense_layers, m.layers) : 0;
+  return embedding_params(m) + dense * active_params_per_layer(dense_layer_shape(m)) +
+         (m.layers - dense) * active_params_per_layer(m) + norm_params(m);
+}
+
+int64_t attention_matmul_weights_per_layer(const ModelShape& m) {
+  const int64_t h = m.hidden;
+  if (!m.mla()) return h * (m.q_dim() + 2 * m.kv_dim()) + m.q_dim() * h;
+  const int64_t q = m.q_lora_rank > 0 ? h * m.q_lora_rank + m.q_lora_rank * m.q_dim() : h * m.q_dim();
+  const int64_t kv_down = h * (m.kv_lora_rank + m.qk_rope_head_dim);
+  const int64_t kv_up = m.kv_lora_rank * (m.heads * m.dhead() + m.v_dim());
+  return q + kv_down + kv_up + m.v_dim() * h;
 }
 
 int64_t matmul_weights_per_layer(const ModelShape& m) {
   const int64_t h = m.hidden;
-  int64_t attn = h * (m.q_dim() + 2 * m.kv_dim()) + m.q_dim() * h;
+  int64_t attn = attention_matmul_weights_per_layer(m);
   int64_t mlp = m.moe() ? (m.experts_per_token * m.expert_ffn + m.shared_experts * m.shared_width()) * mlp_matrices(m) * h +
                               h * m.experts
                         : mlp_matrices(m) * h * m.ffn;
@@ -160,10 +202,12 @@ int64_t matmul_weights_per_layer(const ModelShape& m) {
 }
 
 double attention_flops_per_token(const ModelShape& m, int64_t seq) {
-  return 2.0 * static_cast<double>(seq) * static_cast<double>(m.q_dim());
+  return static_cast<double>(seq) * static_cast<double>(m.q_dim() + m.v_dim());
 }
 
 double decode_attention_flops(const ModelShape& m, int64_t kv_len) {
+  if (m.mla())
+    return 2.0 * static_cast<double>(kv_len) * static_cast<double>(m.heads * (2 * m.kv_lora_rank + m.qk_rope_head_dim));
   return 4.0 * static_cast<double>(kv_len) * static_cast<double>(m.q_dim());
 }
 
@@ -193,12 +237,15 @@ double layer_traffic_elements_per_token(const ModelShape& m) {
 }
 
 double layer_activation_elements_per_token(const ModelShape& m) {
-  const double h = static_cast<double>(m.hidden), q = static_cast<double>(m.q_dim()),
-               kv = static_cast<double>(m.kv_dim());
-  // norm inputs (2h), QKV input (h), Q K V, attention output (q), MLP input (h), MLP inner.
-  return 4 * h + (q + 2 * kv) + q + inner_elements(m);
+  const double h = static_cast<double>(m.hidden), q = static_cast<double>(m.q_dim()), v = static_cast<double>(m.v_dim());
+  // K and V as attention reads them (MLA: expanded per head from the latent)
+  const double k_and_v = m.mla() ? q + v : 2.0 * static_cast<double>(m.kv_dim());
+  // norm inputs (2h), QKV input (h), Q K V, attention output, MLP input (h), MLP inner.
+  return 4 * h + (q + k_and_v) + v + inner_elements(m);
 }
 
-int64_t kv_elements_per_token_per_layer(const ModelShape& m) { return 2 * m.kv_dim(); }
+int64_t kv_elements_per_token_per_layer(const ModelShape& m) {
+  return m.mla() ? m.kv_lora_rank + m.qk_rope_head_dim : 2 * m.kv_dim();
+}
 
 }  // namespace clustertwin::work

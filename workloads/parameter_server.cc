@@ -40,7 +40,9 @@ struct Ps {
 void worker_step(const Ps& ps, RankBuilder& b, int s, std::vector<uint32_t>& gate) {
   const auto units = units_of(ps.w.model);
   const size_t n = units.size();
-  auto fwd = [&](size_t i) { return i == 0 ? ps.cost.embed_fwd() : i + 1 == n ? ps.cost.head_fwd() : ps.cost.layer_fwd(); };
+  auto fwd = [&](size_t i) {  // unit i is layer i - 1 between the embedding and the head
+    return i == 0 ? ps.cost.embed_fwd() : i + 1 == n ? ps.cost.head_fwd() : ps.cost.layer(static_cast<int64_t>(i) - 1).layer_fwd();
+  };
   for (size_t i = 0; i < n; ++i) {
     Cost c = fwd(i);
     b.compute(Phase::Forward, s, units[i].name + ".fwd", c.flops, c.bytes, c.gemm, i == 0 ? gate : std::vector<uint32_t>{});

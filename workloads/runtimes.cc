@@ -13,8 +13,9 @@ namespace {
 // experts x 3) + 4 = 1084 units a token pays = 4.5 us). c1-m5max-single checks it.
 constexpr double kMlxKernel = 4.5e-6;
 // llama.cpp (Metal), fitted on a4-m3u-deepseek-r1-tg128 (DeepSeek R1 Q4_K_M on an M3 Ultra: 20.21
-// tok/s = 49.5 ms per token; roofline 33.3 ms; the rest over 61 x (10 + 8 + 8 experts x 3 + the
-// shared expert's 5) + 4 = 2871 units = 5.6 us). The dense rows a1-a3 check it (516 and 1284 units).
+// tok/s = 49.5 ms per token; roofline 33.9 ms; the rest over 3 dense layers x (10 + 6) + 58 MoE
+// layers x (10 + 8 + 8 experts x 3 + the shared expert's 5) + 4 = 2778 units = 5.6 us). The dense
+// rows a1-a3 check it (516 and 1284 units).
 constexpr double kLlamaCppKernel = 5.6e-6;
 // ggml's Metal matrix-matrix kernel (kernel_mul_mm, and mul_mm_id for experts) tiles 64 weight rows
 // by 32 token columns (ggml-metal.metal: BLOCK_SIZE_N 32); ds4's Metal kernels keep the same tile.

@@ -105,7 +105,12 @@ ChunkCost chunk_memory_share(const Workload& w, const Cluster& c, const Layout& 
   const int last = l.pp * l.virtual_stages - 1, pp = l.pp, tp = l.tp;
   return [=, &w](int v, int64_t layers) {
     const int s = v % pp;
-    double bytes = static_cast<double>(stage_param_count(w.model, layers, v == 0, v == last)) / tp * per_param;
+    // layers' parameters at the model's mean per layer: the split does not know which layers a chunk
+    // starts at (dense leading layers hold fewer); the compiled Program's memory check is exact
+    const double mean_layer = static_cast<double>(layers_param_count(w.model, 0, w.model.layers)) /
+                              static_cast<double>(w.model.layers);
+    double bytes = (static_cast<double>(stage_param_count(w.model, 0, 0, v == 0, v == last)) +
+                    mean_layer * static_cast<double>(layers)) / tp * per_param;
     bytes += train ? held[s] * training_activation_bytes(w, layers, v == last, tp)
                    : kv_cache_bytes(w, layers, tp, w.prompt + w.generate);
     return bytes / room[s];

@@ -121,7 +121,8 @@ int64_t positive(const core::YamlDoc& doc, const YAML::Node& n, std::string_view
 ModelShape explicit_model(const core::YamlDoc& doc, const YAML::Node& n) {
   doc.check_keys(n, {"preset", "name", "layers", "hidden", "heads", "kv_heads", "head_dim", "ffn", "vocab", "context",
                      "max_seq", "tied_embeddings", "mlp", "norm", "bias", "qk_norm", "experts", "experts_per_token",
-                     "expert_ffn", "shared_experts", "shared_ffn"},
+                     "expert_ffn", "shared_experts", "shared_ffn", "dense_layers", "q_lora_rank", "kv_lora_rank", "qk_rope_head_dim",
+                     "v_head_dim"},
                  "'model'");
   ModelShape m;
   if (n["preset"]) m = *find_model(doc.choice(n["preset"], model_names(), "model preset"));
@@ -148,6 +149,11 @@ ModelShape explicit_model(const core::YamlDoc& doc, const YAML::Node& n) {
   set("expert_ffn", m.expert_ffn, 1);
   set("shared_experts", m.shared_experts, 0);
   set("shared_ffn", m.shared_ffn, 1);
+  set("dense_layers", m.dense_layers, 0);
+  set("q_lora_rank", m.q_lora_rank, 1);
+  set("kv_lora_rank", m.kv_lora_rank, 1);
+  set("qk_rope_head_dim", m.qk_rope_head_dim, 1);
+  set("v_head_dim", m.v_head_dim, 1);
   if (n["tied_embeddings"]) m.tied_embeddings = doc.boolean(n["tied_embeddings"], "tied_embeddings");
   if (n["bias"]) m.bias = doc.boolean(n["bias"], "bias");
   if (n["qk_norm"]) m.qk_norm = doc.boolean(n["qk_norm"], "qk_norm");

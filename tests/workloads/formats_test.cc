@@ -154,7 +154,7 @@ TEST(Formats, StoredWeightsSumThePartsInTheirFormats) {
   // per layer: (16,512 + 6,656) at 8.5 bits + 8 x 6,144 at 4.25; embedding 6,400 and the final
   // norm 64 at 8.5; head 6,400 at 16.
   const double expected = 2 * ((16512 + 6656) * 8.5 / 8 + 8 * 6144 * 4.25 / 8) + (6400 + 64) * 8.5 / 8 + 6400 * 2.0;
-  EXPECT_NEAR(stage_weight_bytes(w, 2, true, true), expected, 1e-6);
+  EXPECT_NEAR(stage_weight_bytes(w, 0, 2, true, true), expected, 1e-6);
   EXPECT_NEAR(compile(w, support::cluster(1)).memory[0].weights, expected, 1e-6);
 }
 

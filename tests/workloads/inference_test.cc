@@ -45,6 +45,20 @@ TEST(Inference, KvCacheMemory) {
   EXPECT_NEAR(p.memory[0].weights, 8030261248.0 * 2, 1e6);
 }
 
+TEST(Inference, ALatentKvCacheIsNotSplitByTensorParallel) {
+  // DeepSeek-V3 caches 512 + 64 elements per token per layer for every head at once: each of the 2
+  // tensor-parallel ranks keeps all of it. 1 sequence x (16 + 4) tokens x 61 layers x 576 x 2 B.
+  const Workload w = support::parse(
+      "name: d\nmodel: deepseek-v3-671b\ntask: infer\nbatch: {size: 1, prompt: 16, generate: 4}\n"
+      "precision: {compute: bf16, weights: q4_k, kv_cache: bf16}\nparallel: {strategy: tensor, tp: 2}\n");
+  const core::Program p = compile(w, support::cluster(2));
+  for (int r = 0; r < 2; ++r) EXPECT_DOUBLE_EQ(p.memory[r].kv_cache, 20.0 * 61 * 576 * 2) << "rank " << r;
+  std::string e = support::error_of(
+      "name: d\nmodel: {name: x, layers: 2, hidden: 64, heads: 4, kv_heads: 2, ffn: 64, vocab: 10, kv_lora_rank: 16}\n"
+      "task: infer\nbatch: {size: 1, prompt: 4, generate: 1}\nparallel: {strategy: replicas}\n");
+  EXPECT_NE(e.find("latent attention caches one latent for every head: leave kv_heads out"), std::string::npos) << e;
+}
+
 TEST(Inference, TensorParallelAllReducesTwicePerLayerPerToken) {
   core::Program p = compile(infer("{strategy: tensor, tp: 4}"), support::cluster(4));
   ASSERT_TRUE(support::runnable(p));

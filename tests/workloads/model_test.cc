@@ -42,10 +42,10 @@ TEST(Model, Llama31_8bByHand) {
 TEST(Model, StagesAddUpToTheModelPlusOneHeadCopyWhenTied) {
   for (const std::string& name : model_names()) {
     const ModelShape& m = M(name);
-    EXPECT_EQ(stage_param_count(m, m.layers, true, true), param_count(m)) << name;
+    EXPECT_EQ(stage_param_count(m, 0, m.layers, true, true), param_count(m)) << name;
     // two stages: the tied matrix is held by both (the embedding and the head's copy)
     int64_t copy = m.tied_embeddings ? m.vocab * m.hidden : 0;
-    EXPECT_EQ(stage_param_count(m, 1, true, false) + stage_param_count(m, m.layers - 1, false, true), param_count(m) + copy)
+    EXPECT_EQ(stage_param_count(m, 0, 1, true, false) + stage_param_count(m, 1, m.layers - 1, false, true), param_count(m) + copy)
         << name;
   }
 }
@@ -116,6 +116,35 @@ TEST(Model, ShapeChecks) {
   bad.kv_heads = 5;
   EXPECT_EQ(check_shape(bad), "heads 32 are not a multiple of kv_heads 5");
   for (const auto& n : model_names()) EXPECT_EQ(check_shape(M(n.c_str())), "") << n;
+}
+
+TEST(Model, DeepSeekV3CountsAsPublished) {
+  // deepseek-ai/DeepSeek-V3 config.json, by hand:
+  //   attention: q_a 7168 x 1536 + q_b 1536 x 128 x (128 + 64) + kv_a 7168 x (512 + 64)
+  //              + kv_b 512 x 128 x (128 + 128) + o 128 x 128 x 7168 + norms 1536 + 512 = 187,107,328
+  //   + 2 block norms of 7168; dense MLP 3 x 7168 x 18432 = 396,361,728;
+  //   MoE MLP: router 7168 x 256 + (256 routed + 1 shared) x 3 x 7168 x 2048 = 11,320,164,352.
+  const ModelShape& m = M("deepseek-v3-671b");
+  EXPECT_EQ(attention_params_per_layer(m), 187107328 + 2 * 7168);
+  const int64_t dense = 187107328 + 14336 + 396361728, moe = 187107328 + 14336 + 1835008 + 257 * 44040192LL;
+  const int64_t embed_and_head = 2 * 129280LL * 7168;
+  EXPECT_EQ(param_count(m), 3 * dense + 58 * moe + embed_and_head + 7168);  // 671.03 B, as published (671 B)
+  // active: 8 routed + the shared expert
+  const int64_t moe_active = 187107328 + 14336 + 1835008 + 9 * 44040192LL;
+  EXPECT_EQ(active_param_count(m), 3 * dense + 58 * moe_active + embed_and_head + 7168);  // 37.55 B (37 B)
+  // the KV cache holds the 512-wide latent and the 64-wide rotary key: 576 per token per layer
+  EXPECT_EQ(kv_elements_per_token_per_layer(m), 576);
+  // a stage of the first 3 layers holds dense MLPs; one of 3 later layers MoE ones
+  EXPECT_EQ(stage_param_count(m, 0, 3, false, false), 3 * dense);
+  EXPECT_EQ(stage_param_count(m, 10, 3, false, false), 3 * moe);
+}
+
+TEST(Model, LatentAttentionDecodesOverTheLatent) {
+  const ModelShape& m = M("deepseek-v3-671b");
+  // absorbed: per cached position, scores over 512 + 64 and values over 512, 2 FLOPs each, 128 heads
+  EXPECT_DOUBLE_EQ(decode_attention_flops(m, 1000), 2.0 * 1000 * 128 * (2 * 512 + 64));
+  // prefill (not absorbed): QK^T over 128 x 192 and AV over 128 x 128, causal: seq x (q + v)
+  EXPECT_DOUBLE_EQ(attention_flops_per_token(m, 100), 100.0 * (128 * 192 + 128 * 128));
 }
 
 }  // namespace
