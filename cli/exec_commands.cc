@@ -34,10 +34,10 @@ struct BenchArgs {
 
 core::Algorithm algorithm_flag(const std::string& text) {
   for (auto a : {core::Algorithm::Ring, core::Algorithm::Tree, core::Algorithm::Direct, core::Algorithm::HalvingDoubling,
-                 core::Algorithm::BidirectionalRing})
+                 core::Algorithm::BidirectionalRing, core::Algorithm::OneShot})
     if (core::name(a) == text) return a;
   throw core::InputError(fmt::format(
-      "--algorithm: error: expected ring, tree, direct, halving-doubling or bidirectional-ring, got '{}'", text));
+      "--algorithm: error: expected ring, tree, direct, halving-doubling, bidirectional-ring or one-shot, got '{}'", text));
 }
 
 core::DType dtype_flag(const std::string& text) {
@@ -179,8 +179,9 @@ void add_exec_commands(CLI::App& app) {
   cmd->add_option("--scale", ba->scale, "Bandwidths x this for the prediction (the emulation's --scale)")
       ->check(CLI::PositiveNumber)
       ->needs(topo_opt);
-  cmd->add_option("--algorithm", ba->algorithm, "ring (default), tree, direct, halving-doubling or bidirectional-ring (allreduce)")
-      ->check(CLI::IsMember({"ring", "tree", "direct", "halving-doubling", "bidirectional-ring"}));
+  cmd->add_option("--algorithm", ba->algorithm,
+                  "ring (default), tree, direct, halving-doubling, bidirectional-ring or one-shot (the last two: allreduce)")
+      ->check(CLI::IsMember({"ring", "tree", "direct", "halving-doubling", "bidirectional-ring", "one-shot"}));
   cmd->add_option("--dtype", ba->dtype, "Element type: fp32 (default), bf16 or fp16 (16-bit ones are added in fp32)")
       ->check(CLI::IsMember({"fp32", "bf16", "fp16"}));
   cmd->add_option("-b,--minbytes", ba->min, "Smallest size (bytes; K, M, G suffixes are binary)");

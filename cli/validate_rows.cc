@@ -53,9 +53,11 @@ CollectiveRow collective_row(const core::YamlDoc& doc, const YAML::Node& n) {
   CollectiveRow c;
   c.bytes = doc.quantity(doc.required(n, "bytes", "'collective'"), core::Quantity::Bytes, "bytes");
   // All-reduce algorithms of one flat group.
-  static const std::vector<std::string> algorithms{"ring", "tree", "direct", "halving-doubling", "bidirectional-ring"};
+  static const std::vector<std::string> algorithms{"ring", "tree", "direct", "halving-doubling", "bidirectional-ring",
+                                                   "one-shot"};
   static const core::Algorithm values[] = {core::Algorithm::Ring, core::Algorithm::Tree, core::Algorithm::Direct,
-                                           core::Algorithm::HalvingDoubling, core::Algorithm::BidirectionalRing};
+                                           core::Algorithm::HalvingDoubling, core::Algorithm::BidirectionalRing,
+                                           core::Algorithm::OneShot};
   if (n["algorithm"]) c.algorithm = values[choice_index(doc, n["algorithm"], algorithms, "algorithm")];
   if (n["stripes"]) {
     c.stripes = static_cast<int32_t>(doc.integer(n["stripes"], "stripes", 1, 64));

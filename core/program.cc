@@ -18,7 +18,7 @@ constexpr std::string_view kPhases[] = {"forward", "backward", "optimizer", "red
 constexpr std::string_view kCollectives[] = {"allreduce", "allgather", "reducescatter",
                                              "broadcast", "reduce",    "alltoall"};
 constexpr std::string_view kAlgorithms[] = {"ring", "tree", "direct", "halving-doubling", "hierarchical",
-                                            "bidirectional-ring"};
+                                            "bidirectional-ring", "one-shot"};
 constexpr std::string_view kDTypes[] = {"fp32", "bf16", "fp16", "int8", "int4"};
 
 template <typename E, size_t N>

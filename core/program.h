@@ -18,7 +18,9 @@ enum class CollectiveKind : uint8_t { AllReduce, AllGather, ReduceScatter, Broad
 // reduce-scatter and recursive doubling all-gather (Rabenseifner); Hierarchical = inside blocks of
 // `Op::local` consecutive members, then across blocks; BidirectionalRing = the buffer in two halves,
 // one ring each way round (MLX's ring). See workloads/collectives.h.
-enum class Algorithm : uint8_t { Ring, Tree, Direct, HalvingDoubling, Hierarchical, BidirectionalRing };
+// OneShot = every member sends its whole buffer to every other and adds what it receives (one
+// exchange for two members: the small-message all-reduce of tensor-parallel decode).
+enum class Algorithm : uint8_t { Ring, Tree, Direct, HalvingDoubling, Hierarchical, BidirectionalRing, OneShot };
 // I4 packs two values per byte: size_of(I4) is 1 (the storage unit), bytes_per_element 0.5.
 enum class DType : uint8_t { F32, BF16, F16, I8, I4 };
 

@@ -137,7 +137,7 @@ CollectiveRunner::CollectiveRunner(DataPlane& plane, int32_t rank, const std::ve
     const auto es = static_cast<size_t>(elem_size(op.dtype));
     const size_t bytes = static_cast<size_t>(element_count(op)) * es;
     most = std::max(most, bytes);
-    if (op.collective == CollectiveKind::AllToAll) out = std::max(out, bytes);
+    if (op.collective == CollectiveKind::AllToAll || op.algorithm == core::Algorithm::OneShot) out = std::max(out, bytes);
     // A round of lanes stages every reduce step's chunk at once.
     const auto plan = plan_for(op, groups_.at(op.group), rank_);
     const size_t lanes = static_cast<size_t>(work::lanes_of(spec_of(op)));
@@ -194,6 +194,9 @@ void CollectiveRunner::run(const core::Op& op, uint32_t index) {
     const int64_t b = element_count(op) / static_cast<int64_t>(group.size()), i = position_in(group, rank_);
     if (b > 0) std::memcpy(output_.data() + i * b * es, buf + i * b * es, static_cast<size_t>(b * es));
   }
+  const bool one_shot = op.algorithm == core::Algorithm::OneShot;
+  const auto bytes = static_cast<size_t>(element_count(op) * es);
+  if (one_shot && bytes > 0) std::memcpy(output_.data(), buf, bytes);  // the sum starts as the own input
   // A round: one step of every lane (a plan of one lane: one step), all sent and received at once.
   const size_t lanes = static_cast<size_t>(work::lanes_of(spec_of(op)));
   std::vector<ChunkOut> outs;
@@ -227,6 +230,7 @@ void CollectiveRunner::run(const core::Op& op, uint32_t index) {
                                                       std::min(plan.size(), r + lanes), plan.size(), lanes);
     plane_.exchange(outs, ins, fmt::format("{}, {}", describe(op, index), step));
   }
+  if (one_shot && bytes > 0) std::memcpy(buf, output_.data(), bytes);  // the result, in place as for every all-reduce
 }
 
 void CollectiveRunner::verify(const core::Op& op, uint32_t index) const {

@@ -109,6 +109,18 @@ void direct_all_to_all(std::vector<P2PStep>& out, const std::vector<int32_t>& g,
   }
 }
 
+// ---- one-shot -----------------------------------------------------------------------------------
+// Step k: the whole (unchanged) input to member i+k, the whole input of member i-k added into the
+// output, which starts as this member's input (out of place, so what is sent is never a partial sum).
+void one_shot(std::vector<P2PStep>& out, const std::vector<int32_t>& g, int i, Chunk all) {
+  const int n = static_cast<int>(g.size());
+  for (int k = 1; k < n; ++k) {
+    P2PStep st{g[mod(i + k, n)], all, g[mod(i - k, n)], all, true};
+    st.into_output = true;
+    out.push_back(st);
+  }
+}
+
 // ---- tree -------------------------------------------------------------------------------------
 // A binary tree in heap order starting at `root`: heap index h = (i - root) mod n, children 2h+1
 // and 2h+2, depth floor(log2(h+1)). The buffer is cut into K pipeline chunks. Every round has two
@@ -350,12 +362,13 @@ std::string unsupported(CollectiveKind kind, core::Algorithm algorithm) {
       ok = kind == CollectiveKind::AllReduce || kind == CollectiveKind::Broadcast || kind == CollectiveKind::Reduce;
       break;
     case Algorithm::Direct: ok = true; break;
-    case Algorithm::BidirectionalRing: ok = kind == CollectiveKind::AllReduce; break;
+    case Algorithm::BidirectionalRing:
+    case Algorithm::OneShot: ok = kind == CollectiveKind::AllReduce; break;
   }
   if (ok) return "";
   return fmt::format("algorithm '{}' does not implement {} (direct implements every collective; tree: allreduce, "
                      "broadcast, reduce; ring, halving-doubling, hierarchical: allreduce, reducescatter, allgather; "
-                     "bidirectional-ring: allreduce)",
+                     "bidirectional-ring, one-shot: allreduce)",
                      core::name(algorithm), core::name(kind));
 }
 
@@ -402,6 +415,7 @@ std::vector<P2PStep> plan_collective(const CollectiveSpec& spec, const std::vect
       break;
     }
     case core::Algorithm::HalvingDoubling: halving_doubling(out, spec.kind, group, i, count); break;
+    case core::Algorithm::OneShot: one_shot(out, group, i, all); break;
     case core::Algorithm::Hierarchical: hierarchical(out, spec.kind, group, i, count, spec.local); break;
   }
   return out;

@@ -5,7 +5,8 @@
 // at step s is received by its peer at its step s: a backend identifies a message by (collective
 // tag, step index). A member with nothing to do in a step has an idle step (both peers -1, empty
 // chunks). Within one step the chunk sent and the chunk received never overlap, so a backend may
-// send and receive at once from the same buffer. A backend that merges consecutive steps with the
+// send and receive at once from the same buffer (out-of-place steps, `into_output`, receive into a
+// second buffer instead: all-to-all and one-shot). A backend that merges consecutive steps with the
 // same peers into one message must keep the step index of the first as the message's id and may
 // only merge where the peer merges the same steps: true of ring plans (every member's peers are the
 // same throughout), not of tree or halving-doubling plans; idle steps carry nothing and can be
@@ -48,6 +49,10 @@
 //                     every step sends S/2n to each neighbour and receives as much from each, so on
 //                     full-duplex links each direction of each cable carries half a ring's bytes:
 //                     sent 2(n-1)/n·S in all, in half the time. MLX's ring (mlx/distributed/ring).
+//   one-shot          all-reduce only: n-1 steps; step k sends the whole input to member i+k and adds
+//                     the whole input of member i-k into the output (out of place: the output starts
+//                     as the own input and is the result). Sent (n-1)·S, but one step for 2 members
+//                     where ring takes 2: what a tensor-parallel decode's small all-reduce wants.
 //   stripes k         (ring and bidirectional-ring all-reduce) each direction's part again in k,
 //                     one lane per stripe on channel c = 0..k-1: MLX's several connections per
 //                     neighbour, one per cable. Lanes = k (ring) or 2k (bidirectional, lane 2c
@@ -72,7 +77,8 @@ struct Chunk {
 // received elements are then added into the buffer (`reduce`) or copied over it. A one-sided step
 // (a tree leaf sends only, a root receives only) has -1 for the missing peer. All-to-all is out of
 // place: received chunks land in a second buffer of the same size (`into_output`), and each rank's
-// own chunk is copied there locally (no step).
+// own chunk is copied there locally (no step). One-shot all-reduce is out of place too: the output
+// starts as the whole own buffer, received buffers are added into it, and it is the result.
 struct P2PStep {
   int32_t send_to = -1;
   Chunk send;

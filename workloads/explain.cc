@@ -183,6 +183,7 @@ std::string steps_formula(CollectiveKind k, core::Algorithm a) {
     case Algorithm::Tree: return "4(K+D-1)";
     case Algorithm::Hierarchical: return "ring inside, ring across";
     case Algorithm::BidirectionalRing: return "2(n-1) per lane, 2 lanes per stripe, run at once";
+    case Algorithm::OneShot: return "n-1";
   }
   return "";
 }

@@ -73,7 +73,7 @@ Hybrid model_parallel_plan(const Parallel& p) {
 namespace {
 const std::vector<std::string> kDTypeNames{"fp32", "bf16", "fp16", "int8", "int4"};
 const std::vector<std::string> kAlgorithmNames{"ring", "tree", "direct", "halving-doubling", "hierarchical",
-                                               "bidirectional-ring"};
+                                               "bidirectional-ring", "one-shot"};
 
 core::DType dtype(const core::YamlDoc& doc, const YAML::Node& n, std::string_view what,
                   const std::vector<std::string>& allowed = kDTypeNames) {

@@ -212,6 +212,9 @@ std::vector<Case> algorithm_cases() {
       out.push_back({CollectiveKind::AllReduce, Algorithm::BidirectionalRing, n, count, 0, 2});
       out.push_back({CollectiveKind::AllReduce, Algorithm::Ring, n, count, 0, 3});
     }
+  // One-shot: out of place, the whole buffer to every other member.
+  for (int n : {2, 3, 4})
+    for (int64_t count : {int64_t{0}, int64_t{7}, int64_t{1001}}) out.push_back({CollectiveKind::AllReduce, Algorithm::OneShot, n, count});
   // Chunks of several frames, reduced as they land, from two neighbours at once.
   out.push_back({CollectiveKind::AllReduce, Algorithm::BidirectionalRing, 4, 3 * 1048576 + 5, 0, 2});
   return out;

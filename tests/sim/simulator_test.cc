@@ -502,6 +502,19 @@ TEST(Simulator, BidirectionalRingHalvesTheBandwidthTermWhenBothDirectionsAreFree
   }
 }
 
+// One-shot between two ranks: one exchange of the whole buffer each way at once, T = alpha + S/B,
+// where the ring takes two steps of half the buffer, 2·alpha + S/B: one latency less.
+TEST(Simulator, OneShotBetweenTwoRanksPaysOneLatency) {
+  const double B = 10e9 / 8, alpha = 5e-6;
+  for (double S : {64.0, 8192.0, 4e6}) {
+    auto t = cabled_ring(2, 1, "10Gbps", "5us");
+    const double one_shot = last_end(simulate(ring_allreduce(2, S, core::Algorithm::OneShot, 0), t));
+    const double ring = last_end(simulate(ring_allreduce(2, S, core::Algorithm::Ring, 0), t));
+    EXPECT_NEAR(one_shot, alpha + S / B, 0.01 * (alpha + S / B)) << "S=" << S;
+    EXPECT_NEAR(ring - one_shot, alpha, 0.02 * alpha) << "S=" << S;
+  }
+}
+
 // Where the one-way ring already uses both directions, the other direction is not free: two ranks
 // (each sends to and receives from the one peer), or a switch (each host's one port carries what
 // it sends to both neighbours). The bidirectional ring gains nothing there: T = the ring's.

@@ -51,6 +51,9 @@ Outcome execute(const CollectiveSpec& spec, const std::vector<int32_t>& group, i
       int pos = static_cast<int>(std::find(group.begin(), group.end(), r) - group.begin());
       for (int64_t i = pos * b; i < (pos + 1) * b; ++i) o.out[r][i] = o.buf[r][i];  // the own block, locally
     }
+  const bool one_shot = spec.algorithm == core::Algorithm::OneShot;
+  if (one_shot)
+    for (int r : group) o.out[r] = o.buf[r];  // the sum starts as the own input
   for (size_t s = 0; s < o.steps; ++s) {
     Buffers before = o.buf;
     for (int r : group) {
@@ -82,6 +85,8 @@ Outcome execute(const CollectiveSpec& spec, const std::vector<int32_t>& group, i
       }
     }
   }
+  if (one_shot)
+    for (int r : group) o.buf[r] = o.out[r];  // the result, in place
   return o;
 }
 
@@ -205,6 +210,7 @@ const Case kCases[] = {
     {CollectiveKind::AllReduce, Algorithm::BidirectionalRing},
     {CollectiveKind::AllReduce, Algorithm::BidirectionalRing, 3},
     {CollectiveKind::AllReduce, Algorithm::Ring, 2},
+    {CollectiveKind::AllReduce, Algorithm::OneShot},
 };
 
 INSTANTIATE_TEST_SUITE_P(Shapes, EveryAlgorithm,
@@ -215,6 +221,17 @@ INSTANTIATE_TEST_SUITE_P(Shapes, EveryAlgorithm,
 std::vector<int64_t> sent(const CollectiveSpec& spec, int n, int64_t count) {
   auto g = shuffled_group(n);
   return execute(spec, g, count, patterned(n, count)).sent;
+}
+
+// One-shot: every rank sends its whole buffer to each of the n - 1 others, in n - 1 steps (one for
+// two ranks, where a ring takes two).
+TEST(BytesSent, OneShotSendsTheWholeBufferToEveryOtherMember) {
+  for (int n : {2, 3, 5}) {
+    const int64_t s = 840 * n;
+    for (int64_t e : sent({CollectiveKind::AllReduce, Algorithm::OneShot}, n, s)) EXPECT_EQ(e, (n - 1) * s) << n;
+    auto g = shuffled_group(n);
+    EXPECT_EQ(plan_collective(CollectiveKind::AllReduce, Algorithm::OneShot, g, g[0], s).size(), static_cast<size_t>(n - 1));
+  }
 }
 
 TEST(BytesSent, RingAllReduceIsTwoNMinus1OverNOfTheBuffer) {
