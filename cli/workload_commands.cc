@@ -19,10 +19,11 @@ namespace {
 struct ExplainArgs {
   std::string topology, workload;
   std::optional<int> rank;
+  std::string calibration;
 };
 
 void run_explain(const ExplainArgs& a) {
-  topo::Topology t = topo::load_topology(a.topology);
+  topo::Topology t = topo::load_topology(a.topology, "-t/--topology", a.calibration);
   work::Workload w = work::load_workload(a.workload);
   const core::Program p = work::compile(w, t);
   topo::place(t, p.placement);
@@ -38,6 +39,7 @@ void add_workload_commands(CLI::App& app) {
                                             "bubble, memory, with the formulas");
   cmd->add_option("-t,--topology", args->topology, "Topology YAML")->required();
   cmd->add_option("-w,--workload", args->workload, "Workload YAML")->required();
+  cmd->add_option("--calibration", args->calibration, "Apply this calibration overlay (clustertwin probe -o)");
   cmd->add_option("--rank", args->rank, "Also list this rank's ops (first step)")->check(CLI::NonNegativeNumber);
   cmd->callback([args] { run_explain(*args); });
 }
