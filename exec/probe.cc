@@ -5,6 +5,7 @@
 #include <cmath>
 #include <ctime>
 #include <map>
+#include <optional>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -211,9 +212,11 @@ struct StepPlan {
 std::vector<StepPlan> build_pair(Builder& b, const ProbePair& pair, const ProbeOptions& o) {
   const int A = pair.rank_a, B = pair.rank_b;
   std::vector<StepPlan> plan;
-  for (uint64_t size : o.sizes)
-    for (int round = 0; round <= o.rounds; ++round) {
-      StepPlan s{Measure::PingPong, size, round > 0};
+  for (uint64_t size : o.sizes) {
+    const bool small = size <= kSmall;
+    const int untimed = small ? 4 : 1, timed = small ? 4 * o.rounds : o.rounds;
+    for (int round = 0; round < untimed + timed; ++round) {
+      StepPlan s{Measure::PingPong, size, round >= untimed};
       auto [ping_s, ping_r] = b.message(A, B, size, b.last(A), b.last(B), "ping");
       auto [pong_s, pong_r] = b.message(B, A, size, {ping_r}, b.last(A), "pong");
       (void)pong_s;
@@ -222,6 +225,7 @@ std::vector<StepPlan> build_pair(Builder& b, const ProbePair& pair, const ProbeO
       plan.push_back(s);
       b.end_step();
     }
+  }
   const uint64_t chunk = std::max<uint64_t>(1, o.stream_bytes / std::max(1, o.stream_messages));
   const int n = std::max(1, o.stream_messages);
   for (Measure m : {Measure::StreamAB, Measure::StreamBA, Measure::Both})
@@ -374,6 +378,10 @@ PairResult analyse_pair(const ProbePair& pair, const std::vector<StepPlan>& plan
   }
   res.stream_ab = spread_of(ab);
   res.stream_ba = spread_of(ba);
+  if (!res.one_way.empty()) {
+    const double goodput = std::max(res.stream_ab.median, res.stream_ba.median);
+    res.fixed_s = std::max(0.0, res.one_way.front().median - (goodput > 0 ? res.sizes.front() / goodput : 0));
+  }
   res.both_ab = spread_of(both_ab);
   res.both_ba = spread_of(both_ba);
   return res;
@@ -434,9 +442,9 @@ ProbeResult run_probe(const topo::Topology& t, const ProbeOptions& o, const Prob
     const auto plan = build_pair(b, pair, o);
     try {
       PairResult r = analyse_pair(pair, plan, runner(b.p, ComputeMode::Modelled), o);
-      say(fmt::format("pair {}/{} {}: fixed {}, fit {} (rms residual {:.1f} %), stream {} / {}", i + 1, pairs.size(),
-                      pair_name(t, pair), core::format_seconds(r.fit.fixed_s), core::format_rate(r.fit.bytes_per_s),
-                      r.fit.rms_relative * 100, core::format_rate(r.stream_ab.median), core::format_rate(r.stream_ba.median)));
+      say(fmt::format("pair {}/{} {}: fixed {}, one flow {} / {} (fit {} + bytes / {}, rms residual {:.1f} %)", i + 1,
+                      pairs.size(), pair_name(t, pair), core::format_seconds(r.fixed_s), core::format_rate(r.stream_ab.median), core::format_rate(r.stream_ba.median),
+                      core::format_seconds(r.fit.fixed_s), core::format_rate(r.fit.bytes_per_s), r.fit.rms_relative * 100));
       res.pairs.push_back(std::move(r));
     } catch (const RunError& e) {
       PairResult r;
@@ -521,7 +529,7 @@ topo::Calibration to_calibration(const topo::Topology& t, const ProbeResult& r, 
     const auto& route = p.pair.route;
     const int hops = static_cast<int>(route.size()) - 1;
     const topo::Link* first = link_between(t, route[0], route[1]);
-    const auto [overhead, latency] = split_fixed(p.fit.fixed_s, first ? first->type.overhead : 0, hops);
+    const auto [overhead, latency] = split_fixed(p.fixed_s, first ? first->type.overhead : 0, hops);
     for (int h = 0; h < hops; ++h) {
       estimate(route[h], route[h + 1], p.stream_ab.median, latency, overhead);
       estimate(route[h + 1], route[h], p.stream_ba.median, latency, overhead);
@@ -551,31 +559,38 @@ topo::Calibration to_calibration(const topo::Topology& t, const ProbeResult& r, 
   };
   for (const auto& p : r.pairs) {
     if (!p.error.empty() || p.pair.kind != PairKind::Forwarded) continue;
-    double hops_fixed = 0, slowest = 1e300;
-    bool known = true;
-    for (size_t h = 0; h + 1 < p.pair.route.size(); ++h) {
-      const auto* l = calibrated_hop(p.pair.route[h], p.pair.route[h + 1]);
-      if (!l) {
-        known = false;
-        break;
+    const auto& route = p.pair.route;
+    // Per direction: the sum of the hops' latencies and the slowest hop's goodput.
+    auto hops_of = [&](bool forward, double& latency, double& slowest) {
+      latency = 0;
+      slowest = 1e300;
+      for (size_t h = 0; h + 1 < route.size(); ++h) {
+        const int x = forward ? route[h] : route[route.size() - 1 - h];
+        const int y = forward ? route[h + 1] : route[route.size() - 2 - h];
+        const auto* l = calibrated_hop(x, y);
+        if (!l) return false;
+        latency += l->latency;
+        slowest = std::min(slowest, l->goodput);
       }
-      hops_fixed += l->latency;
-      slowest = std::min(slowest, l->goodput);
-    }
-    const auto* first = calibrated_hop(p.pair.route[0], p.pair.route[1]);
-    if (!known || !first) continue;
-    hops_fixed += 2 * first->overhead.value_or(0);
+      return true;
+    };
+    double lat_ab = 0, slow_ab = 0, lat_ba = 0, slow_ba = 0;
+    const auto* first = calibrated_hop(route[0], route[1]);
+    if (!first || !hops_of(true, lat_ab, slow_ab) || !hops_of(false, lat_ba, slow_ba)) continue;
     topo::ForwarderCalibration f;
     f.node = t.nodes[p.pair.forwarder].name;
-    f.latency = std::max(0.0, p.fit.fixed_s - hops_fixed);
-    const double through = std::min(p.stream_ab.median, p.stream_ba.median);
-    if (through > 0 && through < 0.97 * slowest) {
-      f.bandwidth = through;
+    f.latency = std::max(0.0, p.fixed_s - (lat_ab + lat_ba) / 2 - 2 * first->overhead.value_or(0));
+    // A direction moving well below its slowest hop was held back by the forwarder.
+    std::optional<double> limit;
+    if (p.stream_ab.median > 0 && p.stream_ab.median < 0.97 * slow_ab) limit = p.stream_ab.median;
+    if (p.stream_ba.median > 0 && p.stream_ba.median < 0.97 * slow_ba) limit = std::min(limit.value_or(1e300), p.stream_ba.median);
+    if (limit) {
+      f.bandwidth = limit;
     } else if (notes) {
-      notes->push_back(fmt::format("{} forwards {} <-> {} at {} (its hops: {}): not a limit, its forward_bandwidth is "
-                                   "left as the topology says",
-                                   f.node, t.nodes[p.pair.a].name, t.nodes[p.pair.b].name, core::format_rate(through),
-                                   core::format_rate(slowest)));
+      notes->push_back(fmt::format("{} forwards {} -> {} at {} and back at {}, as fast as its hops allow: not a limit, "
+                                   "its forward_bandwidth is left as the topology says",
+                                   f.node, t.nodes[p.pair.a].name, t.nodes[p.pair.b].name,
+                                   core::format_rate(p.stream_ab.median), core::format_rate(p.stream_ba.median)));
     }
     f.when = {when.measured, fmt::format("{}; route {} -> {} against the sum of its hops", when.how,
                                          t.nodes[p.pair.a].name, t.nodes[p.pair.b].name)};
@@ -611,6 +626,8 @@ std::string probe_report(const topo::Topology& t, const ProbeResult& r) {
                          core::format_seconds(s.min), core::format_seconds(s.median), core::format_seconds(s.max),
                          core::format_seconds(fit));
     }
+    out += fmt::format("    fixed cost {} (the smallest size's median less its bytes at the one-flow goodput)\n",
+                       core::format_seconds(p.fixed_s));
     out += fmt::format("    fit: {} + bytes / {} (rms residual {:.1f} %, max {:.1f} %, {} points)\n",
                        core::format_seconds(p.fit.fixed_s), core::format_rate(p.fit.bytes_per_s), p.fit.rms_relative * 100,
                        p.fit.max_relative * 100, p.fit.points);

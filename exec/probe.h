@@ -40,9 +40,12 @@ struct LineFit {
 // Throws std::invalid_argument for fewer than 2 points, mismatched sizes or a time <= 0.
 LineFit fit_line(const std::vector<double>& bytes, const std::vector<double>& seconds);
 
+inline constexpr uint64_t kSmall = 4096;
+
 struct ProbeOptions {
   std::vector<uint64_t> sizes;  // ping-pong sizes
-  int rounds = 5;               // timed ping-pongs per size (after one untimed)
+  int rounds = 5;               // timed ping-pongs per size (after one untimed); sizes up to
+                                // kSmall get 4x as many, after 4 untimed: they are cheap and noisy
   uint64_t stream_bytes = 256ull << 20;  // per streaming measurement, in stream_messages messages
   int stream_messages = 8;
   int stream_rounds = 3;        // timed streams per direction (after one untimed)
@@ -79,7 +82,11 @@ struct PairResult {
   ProbePair pair;
   std::vector<uint64_t> sizes;
   std::vector<Spread> one_way;  // seconds per size: half the ping-pong round trip
-  LineFit fit;                  // over every timed point
+  LineFit fit;                  // over every timed point (a diagnostic: its residual says how linear)
+  // The per-message fixed cost (overheads + latency), as calibrated: the smallest size's median
+  // one-way time less its bytes at the streams' goodput. A token-bucket shaper or the caches make
+  // the curve bend (small messages pass at line rate), which pulls a fitted intercept off.
+  double fixed_s = 0;
   Spread stream_ab, stream_ba;  // bytes/s, one flow
   Spread both_ab, both_ba;      // bytes/s per direction, both flowing at once
   std::string error;            // the run failed: why (no figures then)
@@ -113,7 +120,7 @@ ProbeResult run_probe(const topo::Topology& t, const ProbeOptions& o, const Prob
                       const std::function<void(const std::string&)>& progress);
 
 // The calibration the result implies, each figure stamped with `when` (topologies/calibration.h):
-// per link direction the one-flow goodput, and the fixed cost split into the link's overhead (the
+// per link direction the one-flow goodput, and the fixed cost (PairResult::fixed_s) split into the link's overhead (the
 // topology's, capped at half the fixed cost: timing alone cannot tell the two apart) and latency;
 // per forwarder what its route costs beyond its hops; per device its sgemm rate and memory bandwidth.
 topo::Calibration to_calibration(const topo::Topology& t, const ProbeResult& r, const topo::Provenance& when,

@@ -85,7 +85,9 @@ TEST(ProbePrograms, AreValidAndHaveTheOpsTheOptionsSay) {
   // Rank a: per ping-pong 2 ops; per one-way stream n sends (or receives) + the ack; per
   // two-way stream n sends + n receives + 2 sync ops; untouched ranks: none.
   const int n = o.stream_messages, rounds = o.stream_rounds + 1;
-  const size_t expected = o.sizes.size() * (o.rounds + 1) * 2 + 2 * rounds * (n + 1) + rounds * (2 * n + 2);
+  size_t pingpongs = 0;
+  for (uint64_t size : o.sizes) pingpongs += size <= kSmall ? 4 + 4 * o.rounds : 1 + o.rounds;
+  const size_t expected = pingpongs * 2 + 2 * rounds * (n + 1) + rounds * (2 * n + 2);
   EXPECT_EQ(p.ranks[pair.rank_a].ops.size(), expected);
   EXPECT_EQ(p.ranks[pair.rank_b].ops.size(), expected);
   EXPECT_TRUE(p.ranks[0].ops.empty());  // mini1 forwards; its rank is not in this pair
@@ -106,7 +108,7 @@ TEST(ProbeCalibration, SplitsFixedCostsAndFindsTheForwardersShare) {
   auto result = [&](const ProbePair& p, double fixed, double ab, double ba) {
     PairResult x;
     x.pair = p;
-    x.fit = {fixed, ab, 0, 0, 8};
+    x.fixed_s = fixed;
     x.stream_ab = {ab, ab, ab, 1};
     x.stream_ba = {ba, ba, ba, 1};
     r.pairs.push_back(x);
@@ -134,9 +136,20 @@ TEST(ProbeCalibration, SplitsFixedCostsAndFindsTheForwardersShare) {
   ASSERT_EQ(c.devices.size(), 1u);
   EXPECT_EQ(c.devices[0].node, "mini2");
   EXPECT_DOUBLE_EQ(*c.devices[0].flops, 1e12);
+  // A slow hop one way (mini3 -> mini1 at 0.6 GB/s) slows the forwarded pair the same way: that
+  // is the hop, not the forwarder, which then gets no bandwidth (a note says why).
+  r.pairs[1].stream_ba = {0.6e9, 0.6e9, 0.6e9, 1};
+  r.pairs[2].stream_ab = {1.65e9, 1.65e9, 1.65e9, 1};
+  r.pairs[2].stream_ba = {0.6e9, 0.6e9, 0.6e9, 1};
+  std::vector<std::string> notes;
+  c = to_calibration(t, r, {"2026-12-03T14:05:00Z", "test"}, &notes);
+  ASSERT_EQ(c.forwarders.size(), 1u);
+  EXPECT_FALSE(c.forwarders[0].bandwidth);
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_NE(notes[0].find("not a limit"), std::string::npos) << notes[0];
   // A fixed cost below the two overheads leaves the overhead at half of it and no latency.
   r.pairs.resize(1);
-  r.pairs[0].fit.fixed_s = 60e-6;
+  r.pairs[0].fixed_s = 60e-6;
   c = to_calibration(t, r, {"2026-12-03T14:05:00Z", "test"});
   EXPECT_NEAR(*c.links[0].overhead, 30e-6, 1e-12);
   EXPECT_NEAR(c.links[0].latency, 0, 1e-12);
@@ -165,10 +178,11 @@ TEST(Probe, RunsOnLoopbackAndItsCalibrationApplies) {
   ASSERT_EQ(r.pairs.size(), 1u);
   ASSERT_EQ(r.pairs[0].error, "");
   EXPECT_EQ(r.pairs[0].pair.kind, PairKind::Direct);
-  EXPECT_GT(r.pairs[0].fit.fixed_s, 0);
+  EXPECT_GT(r.pairs[0].fixed_s, 0);
   EXPECT_GT(r.pairs[0].stream_ab.median, 0);
   EXPECT_GT(r.pairs[0].both_ba.median, 0);
-  EXPECT_EQ(r.pairs[0].one_way[0].n, 2);
+  EXPECT_EQ(r.pairs[0].one_way[0].n, 8);  // 8 B: small, 4 x 2 timed rounds
+  EXPECT_EQ(r.pairs[0].one_way[2].n, 2);  // 1 MiB: 2
   ASSERT_EQ(r.devices.size(), 2u);
   EXPECT_GT(r.devices[0].flops.median, 0);
   EXPECT_GT(r.devices[1].memory_bandwidth.median, 0);
