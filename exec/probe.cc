@@ -32,7 +32,7 @@ LineFit fit_line(const std::vector<double>& x, const std::vector<double>& t) {
   double s0 = 0, sx = 0, sxx = 0, st = 0, sxt = 0;
   for (size_t i = 0; i < x.size(); ++i) {
     if (!(t[i] > 0)) throw std::invalid_argument(fmt::format("fit_line: time {} of point {} is not above 0", t[i], i));
-    const double w = 1 / (t[i] * t[i]);
+    const double w = 1 / t[i];
     s0 += w;
     sx += w * x[i];
     sxx += w * x[i] * x[i];
@@ -84,6 +84,8 @@ ProbeOptions ProbeOptions::quick() {
   o.memory_bytes = 256ull << 20;
   o.device_rounds = 2;
   o.budget_s = 120;
+  o.max_message_s = 0.25;
+  o.stream_s = 0.5;
   return o;
 }
 
@@ -209,7 +211,7 @@ struct StepPlan {
   uint32_t a_first = 0, a_last = 0, b_first = 0, b_last = 0;
 };
 
-std::vector<StepPlan> build_pair(Builder& b, const ProbePair& pair, const ProbeOptions& o) {
+std::vector<StepPlan> build_pair(Builder& b, const ProbePair& pair, const ProbeOptions& o, bool streams = true) {
   const int A = pair.rank_a, B = pair.rank_b;
   std::vector<StepPlan> plan;
   for (uint64_t size : o.sizes) {
@@ -226,6 +228,7 @@ std::vector<StepPlan> build_pair(Builder& b, const ProbePair& pair, const ProbeO
       b.end_step();
     }
   }
+  if (!streams) return plan;
   const uint64_t chunk = std::max<uint64_t>(1, o.stream_bytes / std::max(1, o.stream_messages));
   const int n = std::max(1, o.stream_messages);
   for (Measure m : {Measure::StreamAB, Measure::StreamBA, Measure::Both})
@@ -397,6 +400,20 @@ std::string rate_spread(const Spread& s) {
 }
 }  // namespace
 
+ProbeOptions sized_for(const ProbeOptions& o, double goodput, std::vector<uint64_t>* dropped) {
+  ProbeOptions s = o;
+  if (!(goodput > 0)) return s;
+  s.sizes.clear();
+  for (uint64_t size : o.sizes) {
+    if (size <= o.scout_bytes || static_cast<double>(size) / goodput <= o.max_message_s) s.sizes.push_back(size);
+    else if (dropped) dropped->push_back(size);
+  }
+  const auto n = static_cast<uint64_t>(std::max(1, o.stream_messages));
+  const double wanted = std::clamp(goodput * o.stream_s, std::min<double>(o.stream_bytes, 1 << 20), static_cast<double>(o.stream_bytes));
+  s.stream_bytes = std::max<uint64_t>(n, static_cast<uint64_t>(wanted) / n * n);
+  return s;
+}
+
 core::Program pair_program(int world, const ProbePair& pair, const ProbeOptions& o) {
   Builder b(world, "probe-pair");
   build_pair(b, pair, o);
@@ -436,12 +453,31 @@ ProbeResult run_probe(const topo::Topology& t, const ProbeOptions& o, const Prob
       say(res.notes.back());
       continue;
     }
-    say(fmt::format("pair {}/{} {} ({}): ping-pong {} sizes x {} rounds, streams of {}", i + 1, pairs.size(),
-                    pair_name(t, pair), name(pair.kind), o.sizes.size(), o.rounds, core::format_bytes(o.stream_bytes)));
-    Builder b(world, "probe-pair");
-    const auto plan = build_pair(b, pair, o);
     try {
-      PairResult r = analyse_pair(pair, plan, runner(b.p, ComputeMode::Modelled), o);
+      // The scout: a few ping-pongs of scout_bytes size the rest for this pair's speed.
+      ProbeOptions scout = o;
+      scout.sizes = {o.scout_bytes};
+      scout.rounds = 2;
+      Builder sb(world, "probe-scout");
+      const auto splan = build_pair(sb, pair, scout, false);
+      const Times st = by_op(runner(sb.p, ComputeMode::Modelled));
+      std::vector<double> one_way;
+      for (const auto& s : splan)
+        if (s.timed) one_way.push_back(span(st, pair.rank_a, s.a_first, s.a_last) / 2);
+      const double scouted = static_cast<double>(o.scout_bytes) / std::max(1e-9, spread_of(one_way).median);
+      std::vector<uint64_t> dropped;
+      const ProbeOptions po = sized_for(o, scouted, &dropped);
+      if (!dropped.empty())
+        res.notes.push_back(fmt::format("{}: sizes from {} up not measured: at the scouted {} one message would take "
+                                        "over {}",
+                                        pair_name(t, pair), core::format_bytes(static_cast<double>(dropped.front())),
+                                        core::format_rate(scouted), core::format_seconds(o.max_message_s)));
+      say(fmt::format("pair {}/{} {} ({}): scouted {}; ping-pong {} sizes to {}, streams of {}", i + 1, pairs.size(),
+                      pair_name(t, pair), name(pair.kind), core::format_rate(scouted), po.sizes.size(),
+                      core::format_bytes(static_cast<double>(po.sizes.back())), core::format_bytes(po.stream_bytes)));
+      Builder b(world, "probe-pair");
+      const auto plan = build_pair(b, pair, po);
+      PairResult r = analyse_pair(pair, plan, runner(b.p, ComputeMode::Modelled), po);
       say(fmt::format("pair {}/{} {}: fixed {}, one flow {} / {} (fit {} + bytes / {}, rms residual {:.1f} %)", i + 1,
                       pairs.size(), pair_name(t, pair), core::format_seconds(r.fixed_s), core::format_rate(r.stream_ab.median), core::format_rate(r.stream_ba.median),
                       core::format_seconds(r.fit.fixed_s), core::format_rate(r.fit.bytes_per_s), r.fit.rms_relative * 100));
@@ -536,7 +572,7 @@ topo::Calibration to_calibration(const topo::Topology& t, const ProbeResult& r, 
     }
   }
   const std::string how = fmt::format("{}; goodput: one flow, median of the streams; latency + overhead: "
-                                      "ping-pong fit's fixed cost",
+                                      "the smallest ping-pong's median one-way time",
                                       when.how);
   for (auto [x, y] : order) {
     const auto& e = dirs.at({x, y});

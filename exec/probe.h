@@ -28,10 +28,12 @@ struct Spread {
 };
 Spread spread_of(std::vector<double> values);
 
-// time = fixed_s + bytes / bytes_per_s, fitted by least squares on relative residuals (each point
-// weighted 1/t²), so 8 B points count as much as 64 MiB ones; residuals are relative to the time.
+// time = fixed_s + bytes / bytes_per_s, fitted by least squares with each point weighted 1/t: between
+// plain least squares (the 64 MiB points alone set the line, the intercept is noise) and relative
+// residuals (weights 1/t², the many small points set the slope when the curve bends, as a token-bucket
+// shaper's burst makes it). Residuals are reported relative to each point's time.
 struct LineFit {
-  double fixed_s = 0;
+  double fixed_s = 0;       // may come out below 0 when the curve bends (the residual then says so)
   double bytes_per_s = 0;  // 0 when the slope is not positive (no size moved bytes measurably)
   double rms_relative = 0;  // root mean square of (fit - t) / t
   double max_relative = 0;  // largest |fit - t| / t
@@ -54,10 +56,21 @@ struct ProbeOptions {
   uint64_t memory_bytes = 1ull << 30;  // read + written by one memory measurement
   int device_rounds = 3;
   double budget_s = 900;  // no new pair starts after this many seconds (the result says which were skipped)
+  // Slow links (Wi-Fi, a shaped emulation) would make 64 MiB messages and 256 MiB streams take
+  // minutes: a scout ping-pong of scout_bytes first estimates the goodput, and sized_for() drops the
+  // sizes whose one-way time would pass max_message_s and shortens streams to about stream_s.
+  uint64_t scout_bytes = 1ull << 20;
+  double max_message_s = 1;
+  double stream_s = 2;
 
   static ProbeOptions standard();  // 8 B .. 64 MiB (x4), 5 rounds
   static ProbeOptions quick();     // 8 B .. 4 MiB (x8), 3 rounds, smaller streams and kernels
 };
+
+// `o` for a pair whose scout measured `goodput` bytes/s: sizes up to scout_bytes always, larger
+// ones while size / goodput <= max_message_s; streams of goodput x stream_s (at least 1 MiB, at
+// most o.stream_bytes), in whole messages. `dropped` gets the sizes left out.
+ProbeOptions sized_for(const ProbeOptions& o, double goodput, std::vector<uint64_t>* dropped = nullptr);
 
 enum class PairKind {
   Direct,     // one link: calibrates that link's two directions
