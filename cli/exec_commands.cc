@@ -34,6 +34,7 @@ struct BenchArgs {
   bool predict = false;
   double scale = 1;  // the emulation's --scale, for the prediction
   std::string algorithm = "ring", dtype = "fp32";
+  std::string calibration;  // --calibration: the overlay the prediction applies
 };
 
 core::Algorithm algorithm_flag(const std::string& text) {
@@ -106,20 +107,23 @@ void bench(const BenchArgs& a) {
   o.iters = a.iters;
   o.warmup = a.warmup;
   exec::BenchPredictor predictor;
+  std::string figures;  // the prediction's calibration, when predicted
   if (a.predict) {
     if (a.topology.empty())
       throw core::InputError("--predict: error: a prediction needs the topology\nhint: pass -t TOPOLOGY");
     if (!sim::available())
       throw core::InputError("--predict: error: this clustertwin was built without the simulator (-DCLUSTERTWIN_SIM=OFF)");
     auto t = std::make_shared<topo::Topology>(
-        exec::emulate::scaled_topology(topo::load_topology(a.topology), a.scale));
+        exec::emulate::scaled_topology(topo::load_topology(a.topology, "-t/--topology", a.calibration), a.scale));
     if (a.launch.local > 0 && static_cast<int>(t->rank_nodes().size()) != a.launch.local)
       throw core::InputError(fmt::format("-t/--topology: error: '{}' runs {} ranks, but --local starts {}\n"
                                          "hint: --local {} (topologies/examples/local-3.yaml models 3 local workers)",
                                          a.topology, t->rank_nodes().size(), a.launch.local, t->rank_nodes().size()));
     predictor = [t](const core::Program& p) { return sim::simulate(p, *t); };
     o.predicted = true;
+    figures = topo::calibration_text(*t);
   }
+  if (!figures.empty()) fmt::print("# predicted figures: {}\n", figures);
   fmt::print("{}", exec::bench_header(o, launch));
   std::fflush(stdout);
   auto rows = exec::run_bench(
@@ -237,6 +241,7 @@ void add_exec_commands(CLI::App& app) {
   cmd->add_option("--scale", ba->scale, "Bandwidths x this for the prediction (the emulation's --scale)")
       ->check(CLI::PositiveNumber)
       ->needs(topo_opt);
+  cmd->add_option("--calibration", ba->calibration, "Apply this calibration overlay (clustertwin probe -o) to --predict");
   cmd->add_option("--algorithm", ba->algorithm, "ring (default), tree, direct, halving-doubling or bidirectional-ring (allreduce)")
       ->check(CLI::IsMember({"ring", "tree", "direct", "halving-doubling", "bidirectional-ring"}));
   cmd->add_option("--dtype", ba->dtype, "Element type: fp32 (default), bf16 or fp16 (16-bit ones are added in fp32)")
