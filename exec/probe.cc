@@ -434,15 +434,82 @@ ProbeRunner probe_runner(const Launch& how, const RunSettings& s, const topo::To
   };
 }
 
-ProbeResult run_probe(const topo::Topology& t, const ProbeOptions& o, const ProbeRunner& runner,
-                      const std::function<void(const std::string&)>& progress) {
+namespace {
+using Say = std::function<void(const std::string&)>;
+
+// A few ping-pongs of scout_bytes: the pair's goodput, roughly (fixed cost included), in bytes/s.
+double scout(const ProbePair& pair, int world, const ProbeOptions& o, const ProbeRunner& runner) {
+  ProbeOptions s = o;
+  s.sizes = {o.scout_bytes};
+  s.rounds = 2;
+  Builder b(world, "probe-scout");
+  const auto plan = build_pair(b, pair, s, false);
+  const Times t = by_op(runner(b.p, ComputeMode::Modelled));
+  std::vector<double> one_way;
+  for (const auto& step : plan)
+    if (step.timed) one_way.push_back(span(t, pair.rank_a, step.a_first, step.a_last) / 2);
+  return static_cast<double>(o.scout_bytes) / std::max(1e-9, spread_of(one_way).median);
+}
+
+// The scout, then the pair's Program sized for its speed. Throws RunError.
+PairResult measure_pair(const topo::Topology& t, const ProbePair& pair, const std::string& counter, const ProbeOptions& o,
+                        const ProbeRunner& runner, std::vector<std::string>& notes, const Say& say) {
+  const int world = static_cast<int>(t.rank_nodes().size());
+  const double scouted = scout(pair, world, o, runner);
+  std::vector<uint64_t> dropped;
+  const ProbeOptions po = sized_for(o, scouted, &dropped);
+  if (!dropped.empty())
+    notes.push_back(fmt::format("{}: sizes from {} up not measured: at the scouted {} one message would take over {}",
+                                pair_name(t, pair), core::format_bytes(static_cast<double>(dropped.front())),
+                                core::format_rate(scouted), core::format_seconds(o.max_message_s)));
+  say(fmt::format("pair {} {} ({}): scouted {}; ping-pong {} sizes to {}, streams of {}", counter, pair_name(t, pair),
+                  name(pair.kind), core::format_rate(scouted), po.sizes.size(),
+                  core::format_bytes(static_cast<double>(po.sizes.back())), core::format_bytes(po.stream_bytes)));
+  Builder b(world, "probe-pair");
+  const auto plan = build_pair(b, pair, po);
+  PairResult r = analyse_pair(pair, plan, runner(b.p, ComputeMode::Modelled), po);
+  say(fmt::format("pair {} {}: fixed {}, one flow {} / {} (fit {} + bytes / {}, rms residual {:.1f} %)", counter,
+                  pair_name(t, pair), core::format_seconds(r.fixed_s), core::format_rate(r.stream_ab.median),
+                  core::format_rate(r.stream_ba.median), core::format_seconds(r.fit.fixed_s),
+                  core::format_rate(r.fit.bytes_per_s), r.fit.rms_relative * 100));
+  return r;
+}
+
+// Every device, one node after the other. Throws RunError.
+std::vector<DeviceResult> measure_devices(const topo::Topology& t, const ProbeOptions& o, const ProbeRunner& runner,
+                                          const Say& say) {
+  const auto devices = device_ranks(t);
+  say(fmt::format("devices: {} node{}, one at a time: {} sgemm {}x{} and a {} memory pass, {} rounds each", devices.size(),
+                  devices.size() == 1 ? "" : "s", o.gemm_count, o.gemm_n, o.gemm_n, core::format_bytes(o.memory_bytes),
+                  o.device_rounds));
+  Builder b(static_cast<int>(t.rank_nodes().size()), "probe-devices");
+  const auto plan = build_devices(b, t, o);
+  const Times times = by_op(runner(b.p, ComputeMode::Real));
+  std::vector<DeviceResult> out;
+  for (auto [node, rank] : devices) {
+    std::vector<double> f, m;
+    for (const auto& s : plan)
+      if (s.rank == rank && s.timed) {
+        const auto& g = times.at({rank, s.gemm});
+        const auto& mem = times.at({rank, s.memory});
+        f.push_back(b.p.ranks[rank].ops[s.gemm].flops / std::max(1e-9, g.end - g.start));
+        m.push_back(static_cast<double>(o.memory_bytes) / std::max(1e-9, mem.end - mem.start));
+      }
+    out.push_back({node, rank, spread_of(f), spread_of(m)});
+    say(fmt::format("device {}: sgemm {:.1f} GFLOP/s, memory {}", t.nodes[node].name, out.back().flops.median / 1e9,
+                    core::format_rate(out.back().memory_bandwidth.median)));
+  }
+  return out;
+}
+}  // namespace
+
+ProbeResult run_probe(const topo::Topology& t, const ProbeOptions& o, const ProbeRunner& runner, const Say& progress) {
   using clock = std::chrono::steady_clock;
   const auto start = clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(clock::now() - start).count(); };
-  auto say = [&](const std::string& line) {
+  const Say say = [&](const std::string& line) {
     if (progress) progress(fmt::format("probe: [{:6.1f} s] {}", elapsed(), line));
   };
-  const int world = static_cast<int>(t.rank_nodes().size());
   ProbeResult res;
   const auto pairs = probe_pairs(t);
   for (size_t i = 0; i < pairs.size(); ++i) {
@@ -454,34 +521,7 @@ ProbeResult run_probe(const topo::Topology& t, const ProbeOptions& o, const Prob
       continue;
     }
     try {
-      // The scout: a few ping-pongs of scout_bytes size the rest for this pair's speed.
-      ProbeOptions scout = o;
-      scout.sizes = {o.scout_bytes};
-      scout.rounds = 2;
-      Builder sb(world, "probe-scout");
-      const auto splan = build_pair(sb, pair, scout, false);
-      const Times st = by_op(runner(sb.p, ComputeMode::Modelled));
-      std::vector<double> one_way;
-      for (const auto& s : splan)
-        if (s.timed) one_way.push_back(span(st, pair.rank_a, s.a_first, s.a_last) / 2);
-      const double scouted = static_cast<double>(o.scout_bytes) / std::max(1e-9, spread_of(one_way).median);
-      std::vector<uint64_t> dropped;
-      const ProbeOptions po = sized_for(o, scouted, &dropped);
-      if (!dropped.empty())
-        res.notes.push_back(fmt::format("{}: sizes from {} up not measured: at the scouted {} one message would take "
-                                        "over {}",
-                                        pair_name(t, pair), core::format_bytes(static_cast<double>(dropped.front())),
-                                        core::format_rate(scouted), core::format_seconds(o.max_message_s)));
-      say(fmt::format("pair {}/{} {} ({}): scouted {}; ping-pong {} sizes to {}, streams of {}", i + 1, pairs.size(),
-                      pair_name(t, pair), name(pair.kind), core::format_rate(scouted), po.sizes.size(),
-                      core::format_bytes(static_cast<double>(po.sizes.back())), core::format_bytes(po.stream_bytes)));
-      Builder b(world, "probe-pair");
-      const auto plan = build_pair(b, pair, po);
-      PairResult r = analyse_pair(pair, plan, runner(b.p, ComputeMode::Modelled), po);
-      say(fmt::format("pair {}/{} {}: fixed {}, one flow {} / {} (fit {} + bytes / {}, rms residual {:.1f} %)", i + 1,
-                      pairs.size(), pair_name(t, pair), core::format_seconds(r.fixed_s), core::format_rate(r.stream_ab.median), core::format_rate(r.stream_ba.median),
-                      core::format_seconds(r.fit.fixed_s), core::format_rate(r.fit.bytes_per_s), r.fit.rms_relative * 100));
-      res.pairs.push_back(std::move(r));
+      res.pairs.push_back(measure_pair(t, pair, fmt::format("{}/{}", i + 1, pairs.size()), o, runner, res.notes, say));
     } catch (const RunError& e) {
       PairResult r;
       r.pair = pair;
@@ -490,31 +530,9 @@ ProbeResult run_probe(const topo::Topology& t, const ProbeOptions& o, const Prob
       res.pairs.push_back(std::move(r));
     }
   }
-  const auto devices = device_ranks(t);
-  if (!devices.empty()) {
-    say(fmt::format("devices: {} node{}, one at a time: {} sgemm {}x{} and a {} memory pass, {} rounds each", devices.size(),
-                    devices.size() == 1 ? "" : "s", o.gemm_count, o.gemm_n, o.gemm_n, core::format_bytes(o.memory_bytes),
-                    o.device_rounds));
-    Builder b(world, "probe-devices");
-    const auto plan = build_devices(b, t, o);
+  if (!device_ranks(t).empty()) {
     try {
-      const Times times = by_op(runner(b.p, ComputeMode::Real));
-      for (auto [node, rank] : devices) {
-        DeviceResult d{node, rank, {}, {}};
-        std::vector<double> f, m;
-        for (const auto& s : plan)
-          if (s.rank == rank && s.timed) {
-            const auto& g = times.at({rank, s.gemm});
-            const auto& mem = times.at({rank, s.memory});
-            f.push_back(b.p.ranks[rank].ops[s.gemm].flops / std::max(1e-9, g.end - g.start));
-            m.push_back(static_cast<double>(o.memory_bytes) / std::max(1e-9, mem.end - mem.start));
-          }
-        d.flops = spread_of(f);
-        d.memory_bandwidth = spread_of(m);
-        say(fmt::format("device {}: sgemm {:.1f} GFLOP/s, memory {}", t.nodes[node].name, d.flops.median / 1e9,
-                        core::format_rate(d.memory_bandwidth.median)));
-        res.devices.push_back(d);
-      }
+      res.devices = measure_devices(t, o, runner, say);
     } catch (const RunError& e) {
       res.device_error = e.what();
       say(fmt::format("devices failed: {}", res.device_error));
