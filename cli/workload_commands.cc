@@ -6,6 +6,7 @@
 
 #include "cli/app.h"
 #include "cli/lint.h"
+#include "topologies/calibration.h"
 #include "topologies/placement.h"
 #include "topologies/topology.h"
 #include "workloads/cluster.h"
@@ -28,6 +29,7 @@ void run_explain(const ExplainArgs& a) {
   const core::Program p = work::compile(w, t);
   topo::place(t, p.placement);
   warn_findings(t, p);
+  if (t.calibrated) fmt::print("figures: {}\n", topo::calibration_text(t));
   fmt::print("{}", work::explain_placement(w, t));
   fmt::print("{}", work::explain(w, work::cluster_of(t, w), {a.rank}));
 }

@@ -547,7 +547,18 @@ namespace {
 // Per direction (from node, to node), the estimates of every pair that crossed it.
 struct DirectionEstimates {
   std::vector<double> goodput, latency, overhead;
+  std::vector<std::string> spreads;  // per pair: what its figures came from, min..max
 };
+
+// "one flow 11.7 MB/s..12.0 MB/s (2 runs), 8 B one-way 14.3 us..169.8 us (12)": a calibration entry's spread.
+std::string spread_text(const Spread& flow, const PairResult& p) {
+  std::string s = fmt::format("one flow {}..{} ({} runs)", core::format_rate(flow.min), core::format_rate(flow.max), flow.n);
+  if (!p.one_way.empty())
+    s += fmt::format(", {} one-way {}..{} ({})", core::format_bytes(static_cast<double>(p.sizes.front())),
+                     core::format_seconds(p.one_way.front().min), core::format_seconds(p.one_way.front().max),
+                     p.one_way.front().n);
+  return s;
+}
 
 // The overhead a fixed cost implies on a link: the topology's, but never more than half the fixed
 // cost (a message pays it at both ends), the rest being latency.
@@ -571,9 +582,10 @@ topo::Calibration to_calibration(const topo::Topology& t, const ProbeResult& r, 
   c.when = when;
   std::map<std::pair<int, int>, DirectionEstimates> dirs;
   std::vector<std::pair<int, int>> order;
-  auto estimate = [&](int x, int y, double goodput, double latency, double overhead) {
+  auto estimate = [&](int x, int y, double goodput, double latency, double overhead, std::string spread) {
     auto [it, fresh] = dirs.try_emplace({x, y});
     if (fresh) order.emplace_back(x, y);
+    it->second.spreads.push_back(std::move(spread));
     if (goodput > 0) it->second.goodput.push_back(goodput);
     it->second.latency.push_back(latency);
     it->second.overhead.push_back(overhead);
@@ -585,8 +597,8 @@ topo::Calibration to_calibration(const topo::Topology& t, const ProbeResult& r, 
     const topo::Link* first = link_between(t, route[0], route[1]);
     const auto [overhead, latency] = split_fixed(p.fixed_s, first ? first->type.overhead : 0, hops);
     for (int h = 0; h < hops; ++h) {
-      estimate(route[h], route[h + 1], p.stream_ab.median, latency, overhead);
-      estimate(route[h + 1], route[h], p.stream_ba.median, latency, overhead);
+      estimate(route[h], route[h + 1], p.stream_ab.median, latency, overhead, spread_text(p.stream_ab, p));
+      estimate(route[h + 1], route[h], p.stream_ba.median, latency, overhead, spread_text(p.stream_ba, p));
     }
   }
   const std::string how = fmt::format("{}; goodput: one flow, median of the streams; latency + overhead: "
@@ -602,6 +614,7 @@ topo::Calibration to_calibration(const topo::Topology& t, const ProbeResult& r, 
     l.latency = spread_of(e.latency).median;
     l.overhead = spread_of(e.overhead).median;
     l.when = {when.measured, how};
+    for (const auto& s : e.spreads) l.spread += (l.spread.empty() ? "" : "; ") + s;
     c.links.push_back(l);
   }
   // A forwarded pair's fixed cost beyond its hops' latencies and its ends' overheads is the
@@ -633,6 +646,8 @@ topo::Calibration to_calibration(const topo::Topology& t, const ProbeResult& r, 
     if (!first || !hops_of(true, lat_ab, slow_ab) || !hops_of(false, lat_ba, slow_ba)) continue;
     topo::ForwarderCalibration f;
     f.node = t.nodes[p.pair.forwarder].name;
+    f.spread = fmt::format("{} -> {}: {}; back: {}", t.nodes[p.pair.a].name, t.nodes[p.pair.b].name,
+                           spread_text(p.stream_ab, p), spread_text(p.stream_ba, p));
     f.latency = std::max(0.0, p.fixed_s - (lat_ab + lat_ba) / 2 - 2 * first->overhead.value_or(0));
     // A direction moving well below its slowest hop was held back by the forwarder.
     std::optional<double> limit;
@@ -655,6 +670,8 @@ topo::Calibration to_calibration(const topo::Topology& t, const ProbeResult& r, 
     dc.node = t.nodes[d.node].name;
     if (d.flops.n > 0) dc.flops = d.flops.median;
     if (d.memory_bandwidth.n > 0) dc.memory_bandwidth = d.memory_bandwidth.median;
+    dc.spread = fmt::format("sgemm {:.2f}..{:.2f} GFLOP/s, memory {}..{} ({} runs)", d.flops.min / 1e9, d.flops.max / 1e9,
+                            core::format_rate(d.memory_bandwidth.min), core::format_rate(d.memory_bandwidth.max), d.flops.n);
     dc.when = {when.measured, fmt::format("{}; sgemm fp32 through CBLAS (one BLAS thread, as the executor runs it) "
                                           "and a streaming read+write pass, medians",
                                           when.how)};

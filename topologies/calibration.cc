@@ -56,6 +56,7 @@ LinkCalibration parse_link(const YamlDoc& doc, const YAML::Node& n, const Proven
   l.latency = measured(doc, doc.required(n, "latency", "a link entry"), Quantity::Time, "'latency'");
   if (n["overhead"]) l.overhead = measured(doc, n["overhead"], Quantity::Time, "'overhead'");
   l.when = provenance(doc, n, file);
+  if (n["spread"]) l.spread = doc.string(n["spread"], "'spread'");
   return l;
 }
 
@@ -68,6 +69,7 @@ ForwarderCalibration parse_forwarder(const YamlDoc& doc, const YAML::Node& n, co
   if (n["bandwidth"]) f.bandwidth = measured(doc, n["bandwidth"], Quantity::Bandwidth, "'bandwidth'");
   f.latency = measured(doc, doc.required(n, "latency", "a forwarder entry"), Quantity::Time, "'latency'");
   f.when = provenance(doc, n, file);
+  if (n["spread"]) f.spread = doc.string(n["spread"], "'spread'");
   return f;
 }
 
@@ -82,6 +84,7 @@ DeviceCalibration parse_device(const YamlDoc& doc, const YAML::Node& n, const Pr
   if (!d.flops && !d.memory_bandwidth)
     doc.fail(n, "a device entry needs 'flops' or 'memory_bandwidth'", "add the measured figure, or delete the entry");
   d.when = provenance(doc, n, file);
+  if (n["spread"]) d.spread = doc.string(n["spread"], "'spread'");
   return d;
 }
 
@@ -138,7 +141,8 @@ std::string quoted(const std::string& s) {
   return out + "\"";
 }
 
-void write_when(std::ostringstream& o, const Provenance& p, const Provenance& file) {
+void write_when(std::ostringstream& o, const Provenance& p, const Provenance& file, const std::string& spread) {
+  if (!spread.empty()) o << "    spread: " << quoted(spread) << "\n";
   if (p.measured != file.measured) o << "    measured: " << p.measured << "\n";
   if (p.how != file.how) o << "    how: " << quoted(p.how) << "\n";
 }
@@ -188,21 +192,21 @@ std::string calibration_yaml(const Calibration& c, const std::vector<std::string
     o << "  - from: " << quoted(l.from) << "\n    to: " << quoted(l.to) << "\n";
     o << "    goodput: " << rate(l.goodput) << "\n    latency: " << seconds(l.latency) << "\n";
     if (l.overhead) o << "    overhead: " << seconds(*l.overhead) << "\n";
-    write_when(o, l.when, c.when);
+    write_when(o, l.when, c.when, l.spread);
   }
   if (!c.forwarders.empty()) o << "forwarders:\n";
   for (const auto& f : c.forwarders) {
     o << "  - node: " << quoted(f.node) << "\n";
     if (f.bandwidth) o << "    bandwidth: " << rate(*f.bandwidth) << "\n";
     o << "    latency: " << seconds(f.latency) << "\n";
-    write_when(o, f.when, c.when);
+    write_when(o, f.when, c.when, f.spread);
   }
   if (!c.devices.empty()) o << "devices:\n";
   for (const auto& d : c.devices) {
     o << "  - node: " << quoted(d.node) << "\n";
     if (d.flops) o << "    flops: " << flops(*d.flops) << "\n";
     if (d.memory_bandwidth) o << "    memory_bandwidth: " << rate(*d.memory_bandwidth) << "\n";
-    write_when(o, d.when, c.when);
+    write_when(o, d.when, c.when, d.spread);
   }
   return o.str();
 }

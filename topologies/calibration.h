@@ -27,6 +27,7 @@ struct LinkCalibration {
   double latency = 0;   // seconds, one way, besides the endpoints' overheads
   std::optional<double> overhead;  // seconds per message at each endpoint (the link's, both directions)
   Provenance when;
+  std::string spread;  // free text: the measurements' min..max and count (probe writes it; not applied)
   core::SourcePos pos;
 };
 
@@ -35,6 +36,7 @@ struct ForwarderCalibration {
   std::optional<double> bandwidth;  // bytes/s of transit capacity; unset: not measured as a limit
   double latency = 0;               // seconds a message spends crossing the node
   Provenance when;
+  std::string spread;
   core::SourcePos pos;
 };
 
@@ -43,6 +45,7 @@ struct DeviceCalibration {
   std::optional<double> flops;             // sustained fp32 FLOP/s
   std::optional<double> memory_bandwidth;  // sustained bytes/s
   Provenance when;
+  std::string spread;
   core::SourcePos pos;
 };
 

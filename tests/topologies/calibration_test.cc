@@ -72,9 +72,9 @@ TEST(Calibration, WrittenFileReadsBack) {
   Calibration c;
   c.topology = "t";
   c.when = {"2026-12-03T14:05:00Z", "by hand \"quoted\""};
-  c.links.push_back({"a", "b", 1.25e9, 12.5e-6, 3e-6, c.when, {}});
-  c.forwarders.push_back({"hub", std::nullopt, 2e-3, {"2026-12-03T14:06:00Z", "other"}, {}});
-  c.devices.push_back({"a", 73.5e9, 21.45e9, c.when, {}});
+  c.links.push_back({"a", "b", 1.25e9, 12.5e-6, 3e-6, c.when, "one flow 1.2 GB/s..1.3 GB/s (3 runs)", {}});
+  c.forwarders.push_back({"hub", std::nullopt, 2e-3, {"2026-12-03T14:06:00Z", "other"}, "", {}});
+  c.devices.push_back({"a", 73.5e9, 21.45e9, c.when, "sgemm 70..75 GFLOP/s", {}});
   Calibration back = parse_calibration(calibration_yaml(c, {"a comment"}), "cal.yaml");
   EXPECT_EQ(back.when.how, "by hand \"quoted\"");
   ASSERT_EQ(back.links.size(), 1u);
@@ -87,6 +87,8 @@ TEST(Calibration, WrittenFileReadsBack) {
   EXPECT_EQ(back.forwarders[0].when.measured, "2026-12-03T14:06:00Z");
   EXPECT_EQ(back.forwarders[0].when.how, "other");
   EXPECT_NEAR(*back.devices[0].flops, 73.5e9, 73.5e9 * 1e-4);
+  EXPECT_EQ(back.links[0].spread, "one flow 1.2 GB/s..1.3 GB/s (3 runs)");
+  EXPECT_EQ(back.devices[0].spread, "sgemm 70..75 GFLOP/s");
   EXPECT_NEAR(*back.devices[0].memory_bandwidth, 21.45e9, 21.45e9 * 1e-4);
 }
 
