@@ -705,7 +705,7 @@ std::string probe_report(const topo::Topology& t, const ProbeResult& r) {
     out += fmt::format("    one flow   {} -> {}: {}; {} -> {}: {}   (median (min..max))\n", t.nodes[p.pair.a].name,
                        t.nodes[p.pair.b].name, rate_spread(p.stream_ab), t.nodes[p.pair.b].name, t.nodes[p.pair.a].name,
                        rate_spread(p.stream_ba));
-    out += fmt::format("    both ways  {} -> {}: {}; {} -> {}: {}\n", t.nodes[p.pair.a].name, t.nodes[p.pair.b].name,
+    out += fmt::format("    both ways  {} -> {}: {}; {} -> {}: {}   (the faster direction reads no faster than the slower)\n", t.nodes[p.pair.a].name, t.nodes[p.pair.b].name,
                        rate_spread(p.both_ab), t.nodes[p.pair.b].name, t.nodes[p.pair.a].name, rate_spread(p.both_ba));
   }
   for (const auto& d : r.devices)

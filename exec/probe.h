@@ -101,7 +101,11 @@ struct PairResult {
   // the curve bend (small messages pass at line rate), which pulls a fitted intercept off.
   double fixed_s = 0;
   Spread stream_ab, stream_ba;  // bytes/s, one flow
-  Spread both_ab, both_ba;      // bytes/s per direction, both flowing at once
+  // bytes/s per direction, both flowing at once: each direction's bytes over its receiver's span.
+  // A rank runs its sends and receives as one stream in program order, so its last receive ends
+  // no sooner than its own sends: when one direction is faster, it reads as fast as the slower one
+  // (a lower bound); the slower direction's figure is exact.
+  Spread both_ab, both_ba;
   std::string error;            // the run failed: why (no figures then)
 };
 

@@ -313,7 +313,8 @@ TEST_F(Emulated, AKilledWorkerEndsTheRunNamingRankAndHost) {
 namespace clustertwin::exec::emulate {
 namespace {
 
-// probe on an emulated pair shaped with tbf at 200 Mbit/s one way, 100 Mbit/s back: one flow
+// probe on an emulated pair shaped with tbf at 200 Mbit/s one way, 100 Mbit/s back (16 MiB
+// streams: the scout finds room for them): one flow
 // moves TCP payload at the rate times MSS / (MSS + headers): 1448 B of payload (MTU 1500 less
 // IPv4 20, TCP 20 and the timestamp option 12) per 1514 B frame tbf counts (the 14 B Ethernet
 // header included).
@@ -329,9 +330,10 @@ links:
   ProbeOptions o;
   o.sizes = {8, 64 << 10, 1 << 20};
   o.rounds = 2;
-  o.stream_bytes = 8 << 20;
+  o.stream_bytes = 16 << 20;  // 0.7 s up, 1.4 s down: slow start and the ack are a small part
   o.stream_messages = 4;
   o.stream_rounds = 2;
+  o.stream_s = 1;
   o.gemm_n = 64;
   o.gemm_count = 1;
   o.memory_bytes = 1 << 20;
@@ -343,16 +345,18 @@ links:
   ASSERT_EQ(r.pairs[0].error, "");
   const double framing = 1448.0 / 1514.0;
   const double up = 200e6 / 8 * framing, down = 100e6 / 8 * framing;  // 23.91 and 11.95 MB/s
-  EXPECT_NEAR(r.pairs[0].stream_ab.median, up, 0.03 * up);
-  EXPECT_NEAR(r.pairs[0].stream_ba.median, down, 0.03 * down);
-  // Full duplex: both at once move as fast as each alone.
-  EXPECT_NEAR(r.pairs[0].both_ab.median, up, 0.05 * up);
+  // Within 4 %: the rate is the shaper's, but ctest runs other tests on the same 2 cores meanwhile.
+  EXPECT_NEAR(r.pairs[0].stream_ab.median, up, 0.04 * up);
+  EXPECT_NEAR(r.pairs[0].stream_ba.median, down, 0.04 * down);
+  // Full duplex: the slower direction moves as fast with the other flowing as alone. (The faster
+  // one reads no faster than it: exec/probe.h, PairResult::both_ab.)
   EXPECT_NEAR(r.pairs[0].both_ba.median, down, 0.05 * down);
+  EXPECT_GE(r.pairs[0].both_ab.median, 0.95 * down);
   topo::Calibration c = to_calibration(t, r, {utc_now(), "test"});
   ASSERT_EQ(c.links.size(), 2u);
   topo::apply_calibration(t, c);
-  EXPECT_NEAR(t.links[0].type.bandwidth, up, 0.03 * up);
-  EXPECT_NEAR(t.links[0].back_bandwidth, down, 0.03 * down);
+  EXPECT_NEAR(t.links[0].type.bandwidth, up, 0.04 * up);
+  EXPECT_NEAR(t.links[0].back_bandwidth, down, 0.04 * down);
 }
 
 }  // namespace
