@@ -74,6 +74,8 @@ TEST_F(ProbeCli, LocalQuickWritesACalibrationThatPredictTakes) {
   const std::string md = read(out("cmp/report.md"));
   EXPECT_TRUE(has({0, md}, "; calibrated with " + cal + " (measured 20")) << md;
   EXPECT_FALSE(has({0, md}, "was not used")) << md;  // the topology copy found its overlay beside it
+  EXPECT_TRUE(has({0, read(out("cmp/report.html"))}, "; uncalibrated (preset figures))"));
+  EXPECT_TRUE(has({0, read(out("cmp/report.html"))}, "; calibrated with " + cal));
   // bench's predicted column takes it too.
   Result b = run(fmt::format("bench allreduce --local 3 -b 1K -e 1K -n 1 -w 0 -t {} --predict --calibration {}", topology, cal));
   ASSERT_EQ(b.code, 0) << b.output;
