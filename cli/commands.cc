@@ -18,14 +18,16 @@
 #include "reports/bottleneck.h"
 #include "reports/compare.h"
 #include "sim/simulator.h"
+#include "topologies/calibration.h"
 #include "topologies/placement.h"
 #include "topologies/topology.h"
 #include "workloads/workload.h"
 
 namespace clustertwin::cli {
 
-Loaded load(const std::string& topology, const std::string& workload, const Overrides& o) {
-  Loaded l{topo::load_topology(topology), work::load_workload(workload), {}};
+Loaded load(const std::string& topology, const std::string& workload, const Overrides& o,
+            const std::string& calibration) {
+  Loaded l{topo::load_topology(topology, "-t/--topology", calibration), work::load_workload(workload), {}};
   if (o.steps) l.workload.steps = *o.steps;
   if (o.micro_batch) l.workload.micro_batch = *o.micro_batch;
   l.program = work::compile(l.workload, l.topology);
@@ -49,10 +51,22 @@ void copy_topology(const std::string& dir, const std::string& topology) {
   if (ec) throw std::runtime_error(fmt::format("cannot copy '{}' into '{}': {}", topology, dir, ec.message()));
 }
 
+// A calibrated prediction keeps the overlay it used beside the topology copy (reports/run_view.cc
+// reads it from there: the copy's own `calibration:` path was relative to the original).
+void copy_calibration(const std::string& dir, const topo::Topology& t) {
+  if (!t.calibrated || t.calibrated->file.empty()) return;
+  std::error_code ec;
+  std::filesystem::copy_file(t.calibrated->file, std::filesystem::path(dir) / "calibration.yaml",
+                             std::filesystem::copy_options::overwrite_existing, ec);
+  if (ec)
+    throw std::runtime_error(fmt::format("cannot copy '{}' into '{}': {}", t.calibrated->file, dir, ec.message()));
+}
+
 void print_summary(const core::RunInfo& info, const core::Program& p, const core::Summary& s, const topo::Topology& t,
                    const std::string& dir) {
   fmt::print("{} run of '{}' on '{}' ({} ranks, {} steps; {})\n", info.backend, info.workload, info.topology, p.world(),
              p.steps, info.detail);
+  if (!info.calibration.empty()) fmt::print("  figures     {}\n", info.calibration);
   fmt::print("  step time   {} mean, {} p50, {} p95\n", core::format_seconds(s.step_mean),
              core::format_seconds(s.step_p50), core::format_seconds(s.step_p95));
   if (p.prefill_steps > 0)  // the mean over all steps would average the prefill into the decode rate
@@ -72,16 +86,17 @@ void print_summary(const core::RunInfo& info, const core::Program& p, const core
 
 std::string predict(const PredictArgs& a) {
   const auto ignored = ignored_codes(a.ignore_checks);
-  Loaded l = load(a.topology, a.workload, a.overrides);
+  Loaded l = load(a.topology, a.workload, a.overrides, a.calibration);
   require_checked(l.topology, l.program, ignored);
   if (a.scale != 1) l.topology = exec::emulate::scaled_topology(std::move(l.topology), a.scale);
   auto records = sim::simulate(l.program, l.topology);
   std::string detail = sim::model_description();
   if (a.scale != 1) detail += fmt::format(", bandwidths x{} (as emulate up --scale {})", a.scale, a.scale);
-  core::RunInfo info{"predicted", l.topology.name, l.program.name, detail};
+  core::RunInfo info{"predicted", l.topology.name, l.program.name, detail, topo::calibration_text(l.topology)};
   auto summary = core::summarize(l.program, records);
   write_program(a.out_dir, l.program);
   copy_topology(a.out_dir, a.topology);
+  copy_calibration(a.out_dir, l.topology);
   core::write_run(a.out_dir, info, l.program, records, summary);
   print_summary(info, l.program, summary, l.topology, a.out_dir);
   auto topology = std::make_shared<const topo::Topology>(l.topology);
@@ -118,7 +133,9 @@ std::string write_comparison(const std::vector<reports::RunView>& runs, const st
                              std::optional<double> max_error, int reference = -1) {
   auto c = reports::build_comparison(runs, reference);
   std::string path = reports::write_report(out_dir, c);
-  for (const auto& r : c.runs) fmt::print("{:>10}  step {}\n", r.name, core::format_seconds(r.step_mean));
+  for (const auto& r : c.runs)
+    fmt::print("{:>10}  step {}{}\n", r.name, core::format_seconds(r.step_mean),
+               r.run->info.calibration.empty() ? "" : "  (" + r.run->info.calibration + ")");
   if (!c.paired()) {
     fmt::print("  wrote       {} (and report.html, summary.csv, trace.json)\n", path);
     return path;

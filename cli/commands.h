@@ -27,13 +27,16 @@ struct Loaded {
   work::Workload workload;
   core::Program program;
 };
-Loaded load(const std::string& topology, const std::string& workload, const Overrides& o = {});
+// `calibration`: an overlay applied instead of the topology's `calibration:` key (--calibration).
+Loaded load(const std::string& topology, const std::string& workload, const Overrides& o = {},
+            const std::string& calibration = "");
 
 struct PredictArgs {
   std::string topology, workload, out_dir;
   Overrides overrides;
   double scale = 1;  // every bandwidth x this: the figures of `emulate up --scale`
   std::vector<std::string> ignore_checks;  // lint codes or names predicted anyway (what-ifs)
+  std::string calibration;  // --calibration: a `probe -o` overlay instead of the topology's key
 };
 
 struct RunArgs {

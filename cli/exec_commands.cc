@@ -1,5 +1,6 @@
-// The executor's own subcommands: `bench` (collectives in the nccl-tests format) and `emulate
-// up|down` (the topology as network namespaces on this machine).
+// The executor's own subcommands: `bench` (collectives in the nccl-tests format), `probe` (links,
+// forwarders and devices measured into a calibration overlay) and `emulate up|down` (the topology
+// as network namespaces on this machine).
 #include <fstream>
 #include <memory>
 #include <stdexcept>
@@ -13,7 +14,10 @@
 #include "core/file.h"
 #include "exec/bench.h"
 #include "exec/emulate/emulation.h"
+#include "exec/handshake.h"
+#include "exec/probe.h"
 #include "sim/simulator.h"
+#include "topologies/calibration.h"
 #include "topologies/topology.h"
 #include "workloads/collectives.h"
 
@@ -30,6 +34,7 @@ struct BenchArgs {
   bool predict = false;
   double scale = 1;  // the emulation's --scale, for the prediction
   std::string algorithm = "ring", dtype = "fp32";
+  std::string calibration;  // --calibration: the overlay the prediction applies
 };
 
 core::Algorithm algorithm_flag(const std::string& text) {
@@ -102,20 +107,23 @@ void bench(const BenchArgs& a) {
   o.iters = a.iters;
   o.warmup = a.warmup;
   exec::BenchPredictor predictor;
+  std::string figures;  // the prediction's calibration, when predicted
   if (a.predict) {
     if (a.topology.empty())
       throw core::InputError("--predict: error: a prediction needs the topology\nhint: pass -t TOPOLOGY");
     if (!sim::available())
       throw core::InputError("--predict: error: this clustertwin was built without the simulator (-DCLUSTERTWIN_SIM=OFF)");
     auto t = std::make_shared<topo::Topology>(
-        exec::emulate::scaled_topology(topo::load_topology(a.topology), a.scale));
+        exec::emulate::scaled_topology(topo::load_topology(a.topology, "-t/--topology", a.calibration), a.scale));
     if (a.launch.local > 0 && static_cast<int>(t->rank_nodes().size()) != a.launch.local)
       throw core::InputError(fmt::format("-t/--topology: error: '{}' runs {} ranks, but --local starts {}\n"
                                          "hint: --local {} (topologies/examples/local-3.yaml models 3 local workers)",
                                          a.topology, t->rank_nodes().size(), a.launch.local, t->rank_nodes().size()));
     predictor = [t](const core::Program& p) { return sim::simulate(p, *t); };
     o.predicted = true;
+    figures = topo::calibration_text(*t);
   }
+  if (!figures.empty()) fmt::print("# predicted figures: {}\n", figures);
   fmt::print("{}", exec::bench_header(o, launch));
   std::fflush(stdout);
   auto rows = exec::run_bench(
@@ -132,6 +140,60 @@ void bench(const BenchArgs& a) {
   size_t failed = std::count_if(rows.begin(), rows.end(), [](const exec::BenchRow& r) { return !r.error.empty(); });
   if (failed > 0) throw std::runtime_error(fmt::format("bench: {} of {} sizes failed (see the table)", failed, rows.size()));
 }
+struct ProbeArgs {
+  std::string topology, out;
+  bool quick = false;
+  double budget = 0;  // seconds; 0: the mode's default
+  LaunchFlags launch;
+  exec::RunSettings settings{.op_timeout_s = 60};
+};
+
+// The command line as typed, for the calibration's `how`.
+std::string probe_how(const ProbeArgs& a, const std::string& launch) {
+  return fmt::format("clustertwin probe{} ({}, clustertwin {})", a.quick ? " --quick" : "", launch,
+                     exec::software_version());
+}
+
+void probe(const ProbeArgs& a) {
+  const topo::Topology t = topo::load_topology(a.topology);
+  const int world = static_cast<int>(t.rank_nodes().size());
+  if (a.launch.local > 0 && a.launch.local != world)
+    throw core::InputError(fmt::format("--local: error: topology '{}' runs {} ranks, but --local starts {}\n"
+                                       "hint: --local {} (each local worker stands for one of its nodes)",
+                                       t.name, world, a.launch.local, world));
+  const exec::Launch how = to_launch(a.launch, t, self_exe());
+  const std::string launch = exec::launch_text(how, world);
+  exec::ProbeOptions o = a.quick ? exec::ProbeOptions::quick() : exec::ProbeOptions::standard();
+  if (a.budget > 0) o.budget_s = a.budget;
+  fmt::print(stderr, "probe: '{}' ({}), {} pair{} to measure, time budget {:.0f} s{}\n", t.name, launch,
+             exec::probe_pairs(t).size(), exec::probe_pairs(t).size() == 1 ? "" : "s", o.budget_s,
+             a.quick ? " (--quick)" : "");
+  auto result = exec::run_probe(t, o, exec::probe_runner(how, a.settings, t),
+                                [](const std::string& line) { fmt::print(stderr, "{}\n", line); });
+  fmt::print("{}", exec::probe_report(t, result));
+  const topo::Provenance when{exec::utc_now(), probe_how(a, launch)};
+  std::vector<std::string> notes = result.notes;
+  topo::Calibration c = exec::to_calibration(t, result, when, &notes);
+  std::vector<std::string> comments{
+      fmt::format("clustertwin calibration of '{}', written by `clustertwin probe` ({})", t.name, when.measured),
+      "Apply it: clustertwin predict --calibration THIS_FILE ..., or `calibration: THIS_FILE` in the topology",
+      "(the path relative to the topology file). Format: topologies/README.md, \"Calibration overlay\"."};
+  for (const auto& n : notes) comments.push_back("note: " + n);
+  const std::string yaml = topo::calibration_yaml(c, comments);
+  if (a.out.empty()) {
+    fmt::print("\n{}", yaml);
+  } else {
+    core::write_file(a.out, yaml);
+    fmt::print("wrote {} ({} link direction{}, {} forwarder{}, {} device{}) in {:.1f} s\n", a.out, c.links.size(),
+               c.links.size() == 1 ? "" : "s", c.forwarders.size(), c.forwarders.size() == 1 ? "" : "s",
+               c.devices.size(), c.devices.size() == 1 ? "" : "s", result.seconds);
+  }
+  size_t failed = std::count_if(result.pairs.begin(), result.pairs.end(), [](const auto& p) { return !p.error.empty(); });
+  if (failed > 0 || !result.device_error.empty())
+    throw std::runtime_error(fmt::format("probe: {} of {} pairs{} failed (see above)", failed, result.pairs.size(),
+                                         result.device_error.empty() ? "" : " and the device measurement"));
+}
+
 struct EmulateArgs {
   std::string topology, prefix;
   double scale = 1;
@@ -179,6 +241,7 @@ void add_exec_commands(CLI::App& app) {
   cmd->add_option("--scale", ba->scale, "Bandwidths x this for the prediction (the emulation's --scale)")
       ->check(CLI::PositiveNumber)
       ->needs(topo_opt);
+  cmd->add_option("--calibration", ba->calibration, "Apply this calibration overlay (clustertwin probe -o) to --predict");
   cmd->add_option("--algorithm", ba->algorithm,
                   "ring (default), tree, direct, halving-doubling, bidirectional-ring or one-shot (the last two: allreduce)")
       ->check(CLI::IsMember({"ring", "tree", "direct", "halving-doubling", "bidirectional-ring", "one-shot"}));
@@ -193,6 +256,28 @@ void add_exec_commands(CLI::App& app) {
   cmd->add_option("--json", ba->json, "Also write the table as JSON to FILE");
   add_settings_flags(cmd, ba->settings, false);
   cmd->callback([ba] { bench(*ba); });
+
+  auto pa = std::make_shared<ProbeArgs>();
+  auto* probe_cmd = app.add_subcommand(
+      "probe",
+      "Measure the cluster's links, forwarding nodes and devices with the executor, and write a calibration overlay "
+      "for predict --calibration");
+  auto* probe_topo = probe_cmd->add_option("-t,--topology", pa->topology, "Topology YAML (its nodes are probed)")->required();
+  probe_cmd->add_option("-o,--out", pa->out, "Write the calibration overlay here (default: print it)");
+  probe_cmd->add_flag("--quick", pa->quick, "Fewer sizes (8 B .. 4 MiB), rounds and smaller streams: about a minute");
+  probe_cmd->add_option("--budget", pa->budget,
+                        "Seconds after which no new pair starts (default 900, --quick 120); skipped pairs are listed")
+      ->check(CLI::PositiveNumber);
+  add_launch_flags(probe_cmd, pa->launch, {.attach = false, .topology = probe_topo});
+  add_settings_flags(probe_cmd, pa->settings, false);
+  probe_cmd->footer(
+      "Measures every pair of nodes joined by a link or by switches, and one pair across each node that forwards in "
+      "software: ping-pong 8 B .. 64 MiB, one flow each way and both at once; then each device's sgemm and memory "
+      "bandwidth.\nPorts: the workers' data ports (any free port) on the topology's cluster addresses; nothing "
+      "else.\nTime: 10 s on three local ranks (--quick 3 s); about 45 s per 100 Mbit/s pair (slow links get smaller "
+      "messages and shorter streams); --budget bounds it.\nLeaves behind: nothing but the -o file (workers exit after "
+      "each measurement; nothing is copied to the nodes).");
+  probe_cmd->callback([pa] { probe(*pa); });
 
   auto ea = std::make_shared<EmulateArgs>();
   auto* emu = app.add_subcommand("emulate", "Build a topology as network namespaces on this machine (Linux, root)");

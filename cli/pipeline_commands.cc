@@ -35,6 +35,9 @@ void add_pipeline_commands(CLI::App& app) {
   add_inputs(predict_cmd, pa->topology, pa->workload, pa->out_dir, pa->overrides);
   predict_cmd->add_option("--scale", pa->scale, "Multiply every bandwidth by this, as `emulate up --scale` does")
       ->check(CLI::PositiveNumber);
+  predict_cmd->add_option("--calibration", pa->calibration,
+                          "Apply this calibration overlay (written by `clustertwin probe -o`) instead of the topology's "
+                          "`calibration:` key");
   predict_cmd->add_option("--ignore-check", pa->ignore_checks,
                           "Predict although check reports this code (T008) or name (ports-exceeded): a what-if");
   predict_cmd->callback([pa] { predict(*pa); });

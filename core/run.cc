@@ -170,6 +170,7 @@ nlohmann::json summary_to_json(const RunInfo& info, const Program& p, const Summ
     for (const auto& m : p.memory) mem.push_back({{"required", m.total()}, {"capacity", m.capacity}});
     j["memory_per_rank_bytes"] = std::move(mem);
   }
+  if (!info.calibration.empty()) j["calibration"] = info.calibration;
   return j;
 }
 

@@ -24,6 +24,10 @@ struct RunInfo {
   std::string topology;  // topology name
   std::string workload;  // workload (program) name
   std::string detail;    // e.g. "compute=modelled", "SimGrid CM02"
+  // Predictions: which figures the topology carried, "uncalibrated (preset figures)" or "calibrated
+  // with cal.yaml (measured 2026-12-03T14:05:00Z)" (topo::calibration_text). "" = not stated
+  // (measured runs, summaries written before calibration existed).
+  std::string calibration{};
 };
 
 struct CollectiveTime {

@@ -147,8 +147,8 @@ bool routes_over_a_link_off(const RunStats& p, const RunStats& m, const std::vec
                              off.size(), format_error_percent(lo), format_error_percent(hi), format_seconds(dp),
                              format_seconds(dm), ok.size(), ok.size() > 1 ? "s that do" : " that does", format_percent(within)),
                  "the link's figures (bandwidth, latency, per-message overhead) are wrong, or the cable is: measure it "
-                 "with `clustertwin bench sendrecv -t TOPO` between two nodes on either side (or `probe`) and write the "
-                 "figures into the link's entry in the topology",
+                 "with `clustertwin probe -t TOPO -o calibration.yaml`, then predict again with `clustertwin predict "
+                 "--calibration calibration.yaml` (or write the figures into the link's entry in the topology)",
                  std::abs(dm - dp) / std::max(1, static_cast<int>(m.ranks.size()))});
   return true;
 }
@@ -175,8 +175,8 @@ bool one_route_off(const RunStats& p, const RunStats& m, std::vector<Hint>& out)
                              links.empty() ? "" : ", over " + links, errs.size() - 1, errs.size() > 2 ? "s" : "",
                              format_percent(others)),
                  "that route's link figures (bandwidth, latency, per-message overhead) are wrong: measure the pair "
-                 "with `clustertwin bench sendrecv -t TOPO` (or `probe`) and write the figures into the link's "
-                 "entry in the topology",
+                 "with `clustertwin probe -t TOPO -o calibration.yaml`, then predict again with `clustertwin predict "
+                 "--calibration calibration.yaml`",
                  std::abs(w.m->seconds - w.p->seconds) / std::max(1, static_cast<int>(m.ranks.size()))});
   return true;
 }
@@ -279,7 +279,8 @@ void communication_off(const RunStats& p, const RunStats& m, std::vector<Hint>& 
                  fmt::format("time in collectives and sends per step and rank: predicted {}, measured {} ({})",
                              format_seconds(pc / n), format_seconds(mc / n), format_error_percent(error_percent(pc, mc))),
                  "the links' bandwidth, latency or per-message overhead do not match this network: measure them "
-                 "with `clustertwin bench allreduce -t TOPO` (or `probe`) and write the figures into the topology",
+                 "with `clustertwin probe -t TOPO -o calibration.yaml`, then predict again with `clustertwin predict "
+                 "--calibration calibration.yaml`",
                  std::abs(mc - pc) / n});
 }
 }  // namespace

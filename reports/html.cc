@@ -171,8 +171,9 @@ std::string header(const Comparison& c) {
   std::string out = fmt::format("<h1>clustertwin: {}</h1><p class=\"meta\">workload <b>{}</b>, {} ranks, {} steps</p><ul class=\"runs\">",
                                 esc(title), esc(first.info.workload), first.world, first.steps);
   for (const auto& r : c.runs)
-    out += fmt::format("<li><b>{}</b>: {} on topology <b>{}</b> ({}): step {}</li>", esc(r.name), esc(r.run->dir),
-                       esc(r.run->info.topology), esc(r.run->info.detail), esc(seconds(r.step_mean)));
+    out += fmt::format("<li><b>{}</b>: {} on topology <b>{}</b> ({}{}): step {}</li>", esc(r.name), esc(r.run->dir),
+                       esc(r.run->info.topology), esc(r.run->info.detail),
+                       esc(r.run->info.calibration.empty() ? "" : "; " + r.run->info.calibration), esc(seconds(r.step_mean)));
   out += "</ul>";
   for (const auto& r : c.runs)
     for (const auto& n : r.run->notes) out += fmt::format("<p class=\"warn\">{}: {}</p>", esc(r.name), esc(n));

@@ -96,7 +96,8 @@ std::string header(const Comparison& c) {
   std::string out = fmt::format("{}\n\n- workload: `{}`, {} ranks, {} steps\n", title, first.info.workload, first.world,
                                 first.steps);
   for (const auto& r : c.runs)
-    out += fmt::format("- {}: `{}` on topology `{}` ({})\n", r.name, r.run->dir, r.run->info.topology, r.run->info.detail);
+    out += fmt::format("- {}: `{}` on topology `{}` ({}{})\n", r.name, r.run->dir, r.run->info.topology, r.run->info.detail,
+                       r.run->info.calibration.empty() ? "" : "; " + r.run->info.calibration);
   for (const auto& r : c.runs)
     for (const auto& n : r.run->notes) out += fmt::format("- note ({}): {}\n", r.name, n);
   if (!c.same_program)

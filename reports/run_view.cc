@@ -159,7 +159,7 @@ RunView run_view(const std::string& dir, const core::RunInfo& info, const core::
 namespace {
 void read_summary(const nlohmann::json& j, const std::string& file, RunView& v) {
   try {
-    v.info = {j.at("backend"), j.at("topology"), j.at("workload"), j.value("detail", "")};
+    v.info = {j.at("backend"), j.at("topology"), j.at("workload"), j.value("detail", ""), j.value("calibration", "")};
     v.program_hash = j.at("program_hash");
     v.world = j.at("world");
     v.steps = j.at("steps");
@@ -188,9 +188,13 @@ void read_summary(const nlohmann::json& j, const std::string& file, RunView& v) 
 
 // A run kept by an older clustertwin may hold a topology today's parser refuses: the report stands
 // without the drawing and says why.
+// A calibrated prediction keeps its overlay beside the topology copy (calibration.yaml): that one,
+// not the copy's `calibration:` key, whose path was relative to the original file.
 void load_topology_copy(const std::string& file, const std::string& origin, RunView& v) {
   try {
-    v.topology = std::make_shared<const topo::Topology>(topo::load_topology(file, origin));
+    const std::string overlay = (fs::path(file).parent_path() / "calibration.yaml").string();
+    v.topology = std::make_shared<const topo::Topology>(
+        topo::load_topology(file, origin, fs::exists(overlay) ? overlay : std::string()));
   } catch (const InputError& e) {
     std::string what = e.what();
     v.notes.push_back(fmt::format("{} was not used: {}", file, what.substr(0, what.find('\n'))));

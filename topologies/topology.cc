@@ -1,6 +1,7 @@
 #include "topologies/topology.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -8,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "core/yaml_doc.h"
+#include "topologies/calibration.h"
 #include "topologies/figures.h"
 
 namespace clustertwin::topo {
@@ -448,7 +450,7 @@ std::vector<std::string> split_lines(const std::string& text) {
 
 Topology build(const YamlDoc& doc, const std::string& text) {
   const YAML::Node& root = doc.root();
-  doc.check_keys(root, {"name", "description", "networks", "nodes", "links", "control"}, "a topology");
+  doc.check_keys(root, {"name", "description", "networks", "nodes", "links", "control", "calibration"}, "a topology");
   Topology t;
   t.file = doc.name();
   t.source_lines = split_lines(text);
@@ -469,6 +471,10 @@ Topology build(const YamlDoc& doc, const std::string& text) {
     for (const auto& l : root["links"]) t.links.push_back(parse_link(doc, l, t));
   }
   if (const auto& c = root["control"]) parse_control(doc, c, t);
+  if (const auto& c = root["calibration"]) {
+    t.calibration = doc.string(c, "'calibration' (the path of a file `clustertwin probe -o` wrote)");
+    t.calibration_pos = doc.pos(c);
+  }
   require_subnets(t);
   if (t.ip_mode) {
     for (auto& l : t.links) {
@@ -501,9 +507,23 @@ std::string read_text(const std::string& path) {
 }
 }  // namespace
 
-Topology load_topology(const std::string& path, const std::string& origin) {
+Topology load_topology(const std::string& path, const std::string& origin, const std::string& calibration_file) {
   auto doc = YamlDoc::load(path, origin);
-  return build_guarded(doc, read_text(path));
+  Topology t = build_guarded(doc, read_text(path));
+  if (!calibration_file.empty()) {
+    apply_calibration(t, load_calibration(calibration_file, "--calibration"));
+  } else if (!t.calibration.empty()) {
+    // Relative to the topology file, so the pair moves together.
+    std::filesystem::path file = std::filesystem::path(path).parent_path() / t.calibration;
+    if (std::filesystem::path(t.calibration).is_absolute()) file = t.calibration;
+    if (!std::filesystem::exists(file))
+      throw core::InputError(core::format_diagnostic(
+          t.calibration_pos, t.source_line(t.calibration_pos.line),
+          fmt::format("calibration file '{}' does not exist", file.string()),
+          "the path is relative to the topology file; write one with `clustertwin probe -t TOPO -o calibration.yaml`"));
+    apply_calibration(t, load_calibration(file.string(), fmt::format("{}'s 'calibration'", path)));
+  }
+  return t;
 }
 
 Topology parse_topology(const std::string& yaml_text, const std::string& file_name) {

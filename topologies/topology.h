@@ -154,6 +154,13 @@ struct Network {
   core::SourcePos pos;
 };
 
+// The calibration overlay applied to a topology (topologies/calibration.h), for reports to state.
+struct Calibrated {
+  std::string file;      // the overlay's path as given
+  std::string measured;  // UTC timestamp of the probe
+  std::string how;
+};
+
 struct Topology {
   std::string name;
   std::string file;
@@ -170,6 +177,10 @@ struct Topology {
   // The node of each rank when a workload's `placement:` chose the order (set only by topo::place,
   // topologies/placement.h, from the Program); empty = file order. Not part of the file.
   std::vector<int> placement;
+  // The file's `calibration:` key: an overlay's path, relative to the topology file (empty: none).
+  std::string calibration;
+  core::SourcePos calibration_pos;
+  std::optional<Calibrated> calibrated;  // set by topo::apply_calibration
 
   // Nodes that run ranks (not switches, not control machines), once each, in rank order: the
   // placement's order when one is set, else file order.
@@ -188,8 +199,11 @@ struct Topology {
   std::string source_line(int line) const;  // "" when out of range
 };
 
-// Loads and validates a topology file. Throws core::InputError naming file:line:col.
-Topology load_topology(const std::string& path, const std::string& origin = "-t/--topology");
+// Loads and validates a topology file, and applies a calibration overlay: `calibration_file` when
+// given (predict --calibration), else the file's `calibration:` key (relative to the topology
+// file). Throws core::InputError naming file:line:col.
+Topology load_topology(const std::string& path, const std::string& origin = "-t/--topology",
+                       const std::string& calibration_file = "");
 Topology parse_topology(const std::string& yaml_text, const std::string& file_name);
 
 // Built-in presets (embedded YAML).

@@ -29,8 +29,10 @@ namespace {
 namespace fs = std::filesystem;
 
 std::string src(const std::string& rel) { return fmt::format("{}/{}", CLUSTERTWIN_SOURCE_DIR, rel); }
-// An example file of a kind: topologies/examples/NAME or workloads/examples/NAME.
+// An example file of a kind: topologies/examples/NAME or workloads/examples/NAME; a calibration
+// overlay lives beside this corpus (tests/e2e/corpus/NAME).
 std::string example(const std::string& kind, const std::string& name) {
+  if (kind == "calibration") return src("tests/e2e/corpus/" + name);
   return src(fmt::format("{}/examples/{}", kind == "topology" ? "topologies" : "workloads", name));
 }
 
@@ -152,6 +154,9 @@ std::vector<std::string> commands_for(const Case& c, const std::string& path, co
       for (size_t at; (at = args.find(key)) != std::string::npos;) args.replace(at, std::string(key).size(), value);
     return {args};
   }
+  if (c.kind == "calibration")  // an overlay of kTopology (tb4-star-3minis)
+    return {fmt::format("predict -t {} -w {} -o {} --calibration {}", kTopology, kWorkload, out, path),
+            fmt::format("explain -t {} -w {} --calibration {}", kTopology, kWorkload, path)};
   // `run --local 64` refuses its worker count only after the files load, so nothing starts.
   if (c.kind == "topology")
     return {"check " + path, "topology show " + path, fmt::format("predict -t {} -w {} -o {}", path, kWorkload, out),
@@ -227,8 +232,9 @@ TEST_F(Corpus, TheExamplesItMutatesAreValid) {
     if (c.kind != "cli") bases.insert({c.kind, c.file});
   for (const auto& [kind, file] : bases) {
     std::string path = example(kind, file);
-    std::string cmd = kind == "topology" ? fmt::format("explain -t {} -w {}", path, kWorkload)
-                                         : fmt::format("explain -t {} -w {}", kWorkloadTopology, path);
+    std::string cmd = kind == "topology"      ? fmt::format("explain -t {} -w {}", path, kWorkload)
+                      : kind == "calibration" ? fmt::format("explain -t {} -w {} --calibration {}", kTopology, kWorkload, path)
+                                              : fmt::format("explain -t {} -w {}", kWorkloadTopology, path);
     Outcome o = run_in_process(cmd, dir_ / "capture.txt");
     EXPECT_EQ(o.code, 0) << cmd << "\n" << o.output;
   }

@@ -173,6 +173,28 @@ TEST_F(ExecCli, RunOverSshStartsAWorkerPerNode) {
   EXPECT_TRUE(fs::exists(dir_ / "run/clocks.json"));
 }
 
+// probe launches like run: the same stand-in ssh starts its workers for every measurement.
+TEST_F(ExecCli, ProbeOverSshMeasuresEveryPairAndWritesTheOverlay) {
+  Result r = run(fmt::format("probe -t {} --quick --ssh-command {} --remote-binary {} -o {}", topology(), fake_ssh(),
+                             CLUSTERTWIN_BIN, out("cal.yaml")));
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("probe: 'ssh-3' (3 workers started over ssh, TCP), 3 pairs to measure"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find(fmt::format("wrote {} (6 link directions, 0 forwarders, 3 devices)", out("cal.yaml"))),
+            std::string::npos)
+      << r.output;
+}
+
+// Every measurement starts a worker on every node: one unreachable node fails them all, each
+// naming it.
+TEST_F(ExecCli, ProbeOverSshNamesAnUnreachableAliasAndFails) {
+  Result r = run(fmt::format("probe -t {} --quick --ssh-command {} --remote-binary {} -o {}", topology("unreachable-c"),
+                             fake_ssh(), CLUSTERTWIN_BIN, out("cal.yaml")));
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("unreachable-c"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("probe: 3 of 3 pairs and the device measurement failed (see above)"), std::string::npos)
+      << r.output;
+}
+
 TEST_F(ExecCli, RunOverSshNamesAnUnreachableAlias) {
   Result r = run(fmt::format("run -t {} -w {} --micro-batch 1 --steps 1 --compute modelled --ssh-command {} "
                              "--remote-binary {} -o {}",

@@ -147,7 +147,10 @@ links:
   EXPECT_EQ(c.hints[0].evidence,
             "rank 0 -> rank 1: communication per step predicted 100.00 ms, measured 200.00 ms (-50.0 %), over a - b "
             "(eth-1g); the other 1 route within 0.0 %");
-  EXPECT_NE(c.hints[0].action.find("`clustertwin bench sendrecv -t TOPO` (or `probe`)"), std::string::npos);
+  EXPECT_NE(c.hints[0].action.find("`clustertwin probe -t TOPO -o calibration.yaml`, then predict again with "
+                                    "`clustertwin predict --calibration calibration.yaml`"),
+            std::string::npos);
+  EXPECT_EQ(c.hints[0].action.find("(or `probe`)"), std::string::npos);
   // A recv waiting for its sender with nothing else running is pipeline bubble: ranks 1 and 3
   // wait 100 ms for their sender's compute in both runs, ranks 0 and 2 never: (100 + 100) / 4 =
   // 50 ms. The rest of the recv is the transfer, exposed communication: the four ranks spend
