@@ -31,7 +31,7 @@ void print_presets() {
   fmt::print("runtimes (workload key `runtime:`; fixed costs per device kernel, per collective call, per message; tokens "
              "per tile of an expert GEMM, 0 = not modelled):\n");
   for (const auto& r : work::runtimes())
-    fmt::print("  {:<12} kernel {:>8}  collective {:>8}  message {:>8}  tile {:>2}  {}: {}\n", r.name,
+    fmt::print("  {:<14} kernel {:>8}  collective {:>8}  message {:>8}  tile {:>2}  {}: {}\n", r.name,
                core::format_seconds(r.kernel_launch), core::format_seconds(r.collective_call),
                core::format_seconds(r.message_call), r.gemm_tile_tokens, r.description, r.source);
   const work::KernelCounts& k = work::kernel_counts();

@@ -46,6 +46,12 @@ const std::vector<Runtime> kRuntimes{
      "RDMA, 24 tok/s = 41.7 ms per token, 25.1 ms beside its 2 messages per token: 8.3 ms each), checked over TCP "
      "by c2-layers-tcp: the same cost on both transports, so it is the engine's work per stage boundary, not the "
      "link's"},
+    {"llama.cpp-rpc", "llama.cpp with layers on rpc-server hosts (--rpc): a layer split over TCP", kLlamaCppKernel, 0,
+     3.7e-3, kGgmlTile,
+     "kernel_launch and gemm_tile_tokens as llama.cpp; message_call [D from M] github.com/ggml-org/llama.cpp/pull/6829 "
+     "(TinyLlama 1.1B F16: 63 tok/s local, 42 through an rpc-server on another host over 1 GbE: 7.9 ms per token, "
+     "0.5 ms of it the two 1 GbE messages, the rest the RPC layer's serialised graph and round trip: 3.7 ms per "
+     "message). Measured on CUDA over Linux; no Apple row checks it"},
     {"llama.cpp", "llama.cpp (Metal), one node", kLlamaCppKernel, 0, 0, kGgmlTile,
      "kernel_launch [F] a4-m3u-deepseek-r1-tg128 (DeepSeek R1 671B Q4_K_M on one M3 Ultra, 20.21 tok/s; "
      "github.com/geerlingguy/beowulf-ai-cluster/issues/17); the dense rows a1-a3 check it; gemm_tile_tokens [D] "
