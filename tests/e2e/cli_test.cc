@@ -21,7 +21,7 @@ namespace fs = std::filesystem;
 using clustertwin::cli_test::Result;
 using clustertwin::cli_test::run;
 
-std::string src(const std::string& rel) { return fmt::format("{}/{}", CLUSTERTWIN_SOURCE_DIR, rel); }
+using clustertwin::cli_test::src;
 std::string fixture(const std::string& name) { return src("tests/e2e/fixtures/" + name); }
 
 nlohmann::json read_json(const fs::path& p) {

@@ -28,7 +28,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string src(const std::string& rel) { return fmt::format("{}/{}", CLUSTERTWIN_SOURCE_DIR, rel); }
+using clustertwin::cli_test::src;
 // An example file of a kind: topologies/examples/NAME or workloads/examples/NAME; a calibration
 // overlay lives beside this corpus (tests/e2e/corpus/NAME).
 std::string example(const std::string& kind, const std::string& name) {

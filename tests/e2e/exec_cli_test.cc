@@ -26,7 +26,7 @@ namespace fs = std::filesystem;
 using clustertwin::cli_test::Result;
 using clustertwin::cli_test::run;
 
-std::string src(const std::string& rel) { return fmt::format("{}/{}", CLUSTERTWIN_SOURCE_DIR, rel); }
+using clustertwin::cli_test::src;
 
 class ExecCli : public test::TempDirTest {
  protected:

@@ -19,7 +19,7 @@ using clustertwin::cli_test::has;
 using clustertwin::cli_test::Result;
 using clustertwin::cli_test::run;
 
-std::string src(const std::string& rel) { return fmt::format("{}/{}", CLUSTERTWIN_SOURCE_DIR, rel); }
+using clustertwin::cli_test::src;
 std::string fixture(const std::string& name) { return src("tests/e2e/fixtures/" + name); }
 const std::string kCrossed = fixture("rdma-ring-crossed.yaml");
 const std::string kFileOrder = src("workloads/examples/ddp-gpt2.yaml");

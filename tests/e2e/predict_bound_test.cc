@@ -20,7 +20,7 @@ using clustertwin::cli_test::has;
 using clustertwin::cli_test::Result;
 using clustertwin::cli_test::run;
 
-std::string src(const std::string& rel) { return fmt::format("{}/{}", CLUSTERTWIN_SOURCE_DIR, rel); }
+using clustertwin::cli_test::src;
 
 class PredictBound : public test::TempDirTest {
  protected:

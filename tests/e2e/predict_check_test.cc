@@ -18,7 +18,7 @@ using clustertwin::cli_test::has;
 using clustertwin::cli_test::Result;
 using clustertwin::cli_test::run;
 
-std::string src(const std::string& rel) { return fmt::format("{}/{}", CLUSTERTWIN_SOURCE_DIR, rel); }
+using clustertwin::cli_test::src;
 std::string fixture(const std::string& name) { return src("tests/e2e/fixtures/" + name); }
 std::string lint_fixture(const std::string& name) { return src("tests/topologies/fixtures/" + name); }
 const std::string kDdp = src("workloads/examples/ddp-gpt2.yaml");

@@ -19,7 +19,7 @@ using clustertwin::cli_test::has;
 using clustertwin::cli_test::Result;
 using clustertwin::cli_test::run;
 
-std::string src(const std::string& rel) { return fmt::format("{}/{}", CLUSTERTWIN_SOURCE_DIR, rel); }
+using clustertwin::cli_test::src;
 
 std::string read(const std::string& path) {
   std::ifstream in(path);

@@ -17,4 +17,9 @@ Result run(const std::string& args, const std::string& env = "");
 // Whether the output contains `text`.
 bool has(const Result& r, const std::string& text);
 
+#ifdef CLUSTERTWIN_SOURCE_DIR
+// A path in the source tree (examples, fixtures), for test targets that define CLUSTERTWIN_SOURCE_DIR.
+inline std::string src(const std::string& rel) { return std::string(CLUSTERTWIN_SOURCE_DIR) + "/" + rel; }
+#endif
+
 }  // namespace clustertwin::cli_test

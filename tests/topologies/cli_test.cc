@@ -15,7 +15,7 @@ using clustertwin::cli_test::has;
 using clustertwin::cli_test::Result;
 using clustertwin::cli_test::run;
 
-std::string src(const std::string& rel) { return fmt::format("{}/{}", CLUSTERTWIN_SOURCE_DIR, rel); }
+using clustertwin::cli_test::src;
 std::string example(const std::string& name) { return src("topologies/examples/" + name); }
 std::string fixture(const std::string& name) { return src("tests/topologies/fixtures/" + name); }
 
