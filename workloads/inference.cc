@@ -54,10 +54,14 @@ class InferenceCompiler {
   }
 
  private:
-  // Per step: the tensor-parallel all-reduces of layer l, k = 0 (attention), 1 (MLP), 2 (head).
-  int32_t tp_tag(int step, int64_t l, int k) const {
-    return step * static_cast<int32_t>(3 * (w_.model.layers + 1)) + static_cast<int32_t>(l) * 3 + k;
+  // Per pass: the tensor-parallel all-reduces of layer l, k = 0 (attention), 1 (MLP), 2 (head).
+  int32_t tp_tag(int pass, int64_t l, int k) const {
+    return pass * static_cast<int32_t>(3 * (w_.model.layers + 1)) + static_cast<int32_t>(l) * 3 + k;
   }
+
+  // The prompt's chunks: prefill_chunk tokens each (the last may be shorter), or one.
+  int64_t chunk_tokens() const { return w_.prefill_chunk > 0 ? std::min(w_.prefill_chunk, w_.prompt) : w_.prompt; }
+  int prefill_chunks() const { return static_cast<int>((w_.prompt + chunk_tokens() - 1) / chunk_tokens()); }
 
   // The expert-parallel degree: `ep` replicas per group (0 = all), dividing the replicas.
   static int expert_degree(int ep, int dp) {
@@ -65,9 +69,9 @@ class InferenceCompiler {
     return ep;
   }
 
-  // Per step: the expert all-to-alls of layer l, k = 0 (dispatch), 1 (combine).
-  int32_t ep_tag(int step, int64_t l, int k) const {
-    return step * static_cast<int32_t>(2 * w_.model.layers) + static_cast<int32_t>(l) * 2 + k;
+  // Per pass: the expert all-to-alls of layer l, k = 0 (dispatch), 1 (combine).
+  int32_t ep_tag(int pass, int64_t l, int k) const {
+    return pass * static_cast<int32_t>(2 * w_.model.layers) + static_cast<int32_t>(l) * 2 + k;
   }
 
   void rank(RankBuilder& b, int stage, int d, int t, int32_t tp_group, int32_t ep_group) {
@@ -78,17 +82,26 @@ class InferenceCompiler {
     const bool is_first = stage == 0, is_last = stage == l_.pp - 1;
     const int32_t prev = is_first ? -1 : l_.rank_at(stage - 1, d, t), next = is_last ? -1 : l_.rank_at(stage + 1, d, t);
     const int32_t head_rank = l_.rank_at(l_.pp - 1, d, t), first_rank = l_.rank_at(0, d, t);
-    std::vector<uint32_t> carry;  // a step's trailing all-reduce, which the next step's compute waits for
-    for (int step = 0; step <= w_.generate; ++step) {
-      const bool prefill = step == 0;
+    std::vector<uint32_t> carry;  // a pass's trailing all-reduce, which the next pass's compute waits for
+    // Passes: the prefill's chunks (step 0), then one per decode step. A pass numbers its messages
+    // and collectives, so chunks of one step stay apart.
+    const int chunks = prefill_chunks();
+    for (int pass = 0; pass < chunks + w_.generate; ++pass) {
+      const bool prefill = pass < chunks;
+      const int step = prefill ? 0 : pass - chunks + 1;
       const Phase ph = prefill ? Phase::Prefill : Phase::Decode;
-      const int64_t tokens = prefill ? batch * w_.prompt : batch;
+      const int64_t offset = prefill ? pass * chunk_tokens() : 0;  // prompt positions before this chunk
+      const int64_t len = prefill ? std::min(chunk_tokens(), w_.prompt - offset) : 1;
+      const bool last_chunk = prefill && pass == chunks - 1;
+      const int64_t tokens = batch * len;
       const int64_t kv_len = w_.prompt + step;  // positions attended to by the new token
-      UnitCosts cost(w_, tokens, prefill ? w_.prompt : 1, l_.tp);
+      // A chunk's tokens attend, on average, to the chunk's earlier half and every position before
+      // it: the causal cost of a sequence of 2·offset + len.
+      UnitCosts cost(w_, tokens, prefill ? 2 * offset + len : 1, l_.tp);
       const double act_bytes = static_cast<double>(tokens) * h * act;
       std::vector<uint32_t> extra = carry;
-      if (!is_first) extra.push_back(b.recv(prev, step, act_bytes, step, "act.recv", {}));
-      else if (!prefill && l_.pp > 1) extra.push_back(b.recv(head_rank, step, batch * 4.0, step, "token.recv", {}));
+      if (!is_first) extra.push_back(b.recv(prev, pass, act_bytes, step, "act.recv", {}));
+      else if (!prefill && l_.pp > 1) extra.push_back(b.recv(head_rank, pass, batch * 4.0, step, "token.recv", {}));
       // The runtime's launches: kernels of this model part x its cost per kernel.
       auto launched = [&](uint32_t id, int kernels) { b.rp.ops[id].overhead = kernels * w_.runtime.kernel_launch; };
       const KernelCounts& k = kernel_counts();
@@ -109,9 +122,9 @@ class InferenceCompiler {
       for (int64_t l = first; l < first + layers; ++l) {
         const UnitCosts& block = cost.layer(l);  // a dense leading layer has its own MLP
         Cost attn = prefill ? block.attention_fwd() : block.attention_decode(kv_len);
-        then_allreduce(fmt::format("L{}.attn", l), attn, k.attention, tp_tag(step, l, 0), act_bytes);
+        then_allreduce(fmt::format("L{}.attn", l), attn, k.attention, tp_tag(pass, l, 0), act_bytes);
         if (ep_group < 0 || !m.moe_layer(l)) {
-          then_allreduce(fmt::format("L{}.mlp", l), block.mlp_fwd(), mlp_kernels(block.model(), tokens), tp_tag(step, l, 1),
+          then_allreduce(fmt::format("L{}.mlp", l), block.mlp_fwd(), mlp_kernels(block.model(), tokens), tp_tag(pass, l, 1),
                          act_bytes);
           continue;
         }
@@ -128,20 +141,21 @@ class InferenceCompiler {
                                .group = ep_group, .tag = tag, .bytes = rows_bytes, .dtype = w_.precision.compute,
                                .step = step, .label = label, .deps = {after}});
         };
-        const uint32_t dispatched = all_to_all(fmt::format("L{}.dispatch", l), ep_tag(step, l, 0), id);
+        const uint32_t dispatched = all_to_all(fmt::format("L{}.dispatch", l), ep_tag(pass, l, 0), id);
         id = b.compute(ph, step, fmt::format("L{}.experts", l), experts.flops, experts.bytes, experts.gemm, {dispatched});
         launched(id, expert_kernels(m, static_cast<int64_t>(cost.routed_rows()), m.experts / ep_));
-        extra.push_back(all_to_all(fmt::format("L{}.combine", l), ep_tag(step, l, 1), id));
+        extra.push_back(all_to_all(fmt::format("L{}.combine", l), ep_tag(pass, l, 1), id));
       }
-      if (is_last) {
+      if (is_last && (!prefill || last_chunk)) {
         // logits of each sequence's last position only, then sampling (an arg-max across the
         // vocabulary shards: value and index per sequence)
         UnitCosts last(w_, batch, 1, l_.tp);
-        then_allreduce("head", last.head_fwd(), k.head, tp_tag(step, m.layers, 2), batch * 8.0);
+        then_allreduce("head", last.head_fwd(), k.head, tp_tag(pass, m.layers, 2), batch * 8.0);
       }
       uint32_t done = extra.empty() ? static_cast<uint32_t>(b.last_compute) : extra.back();
-      if (!is_last) b.send(next, step, act_bytes, step, "act.send", {done}, Phase::Comm);
-      else if (l_.pp > 1 && step < w_.generate) b.send(first_rank, step + 1, batch * 4.0, step, "token.send", {done});
+      if (!is_last) b.send(next, pass, act_bytes, step, "act.send", {done}, Phase::Comm);
+      else if (l_.pp > 1 && pass + 1 >= chunks && step < w_.generate)
+        b.send(first_rank, pass + 1, batch * 4.0, step, "token.send", {done});
       carry = extra;
     }
   }
@@ -157,11 +171,11 @@ class InferenceCompiler {
     mu.weights -= (1.0 - 1.0 / ep_) * static_cast<double>(moe_layers * m.experts * params_per_expert(m)) *
                   w_.precision.of(Part::Experts).bytes_per_element();
     mu.kv_cache = kv_cache_bytes(w_, l_.layers[stage], l_.tp, w_.prompt + w_.generate);
-    // prefill's working set: one layer's activations for every prompt token, and the logits
-    UnitCosts prefill(w_, w_.micro_batch * w_.prompt, w_.prompt, l_.tp);
+    // prefill's working set: one layer's activations for every token of a chunk, and the logits
+    UnitCosts prefill(w_, w_.micro_batch * chunk_tokens(), w_.prompt, l_.tp);
     Workload full = w_;
     full.memory.activation_checkpointing = false;
-    mu.activations = UnitCosts(full, w_.micro_batch * w_.prompt, w_.prompt, l_.tp).activation_bytes_per_layer() +
+    mu.activations = UnitCosts(full, w_.micro_batch * chunk_tokens(), w_.prompt, l_.tp).activation_bytes_per_layer() +
                      static_cast<double>(w_.micro_batch) * static_cast<double>(m.vocab) * 4 / l_.tp;
     mu.buffers = l_.pp > 1 ? 2 * prefill.layer_input_bytes() : 0;
     mu.capacity = c_.ranks[rank].capacity;

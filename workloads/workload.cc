@@ -581,10 +581,11 @@ void batch(const core::YamlDoc& doc, const Lines& lines, const YAML::Node& b, Wo
     w.micro_batch = doc.integer(doc.required(b, "micro_batch", "'batch'"), "micro_batch", 1, 1 << 20);
     w.seq_len = doc.integer(doc.required(b, "seq_len", "'batch'"), "seq_len", 1, 1 << 24);
   } else {
-    doc.check_keys(b, {"size", "prompt", "generate"}, "'batch' (inference)");
+    doc.check_keys(b, {"size", "prompt", "generate", "prefill_chunk"}, "'batch' (inference)");
     w.micro_batch = doc.integer(doc.required(b, "size", "'batch'"), "batch size", 1, 1 << 20);
     w.prompt = doc.integer(doc.required(b, "prompt", "'batch'"), "prompt", 1, 1 << 24);
     w.generate = doc.integer(doc.required(b, "generate", "'batch'"), "generate", 1, 1 << 20);
+    if (b["prefill_chunk"]) w.prefill_chunk = doc.integer(b["prefill_chunk"], "prefill_chunk", 1, 1 << 24);
     w.seq_len = w.prompt + w.generate;
   }
   const int64_t longest = w.model.longest_sequence();

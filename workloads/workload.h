@@ -190,6 +190,9 @@ struct Workload {
   int64_t seq_len = 0;      // training sequence length
   int64_t prompt = 0;       // inference: prompt tokens (prefill)
   int64_t generate = 0;     // inference: tokens generated (decode steps)
+  // inference: the prompt is prefilled in chunks of this many tokens (0 = all at once); under a
+  // layer split, chunk c+1 runs on a stage while chunk c runs on the next (pipelined prefill)
+  int64_t prefill_chunk = 0;
   Precision precision;
   Optimizer optimizer = Optimizer::AdamW;
   Parallel parallel;
