@@ -93,6 +93,8 @@ class InferenceCompiler {
       const int64_t offset = prefill ? pass * chunk_tokens() : 0;  // prompt positions before this chunk
       const int64_t len = prefill ? std::min(chunk_tokens(), w_.prompt - offset) : 1;
       const bool last_chunk = prefill && pass == chunks - 1;
+      // labels: a chunked prefill's ops say their chunk ("c2.L0.attn")
+      const std::string at = prefill && chunks > 1 ? fmt::format("c{}.", pass) : "";
       const int64_t tokens = batch * len;
       const int64_t kv_len = w_.prompt + step;  // positions attended to by the new token
       // A chunk's tokens attend, on average, to the chunk's earlier half and every position before
@@ -100,7 +102,7 @@ class InferenceCompiler {
       UnitCosts cost(w_, tokens, prefill ? 2 * offset + len : 1, l_.tp);
       const double act_bytes = static_cast<double>(tokens) * h * act;
       std::vector<uint32_t> extra = carry;
-      if (!is_first) extra.push_back(b.recv(prev, pass, act_bytes, step, "act.recv", {}));
+      if (!is_first) extra.push_back(b.recv(prev, pass, act_bytes, step, at + "act.recv", {}));
       else if (!prefill && l_.pp > 1) extra.push_back(b.recv(head_rank, pass, batch * 4.0, step, "token.recv", {}));
       // The runtime's launches: kernels of this model part x its cost per kernel.
       auto launched = [&](uint32_t id, int kernels) { b.rp.ops[id].overhead = kernels * w_.runtime.kernel_launch; };
@@ -116,15 +118,15 @@ class InferenceCompiler {
       };
       if (is_first) {
         Cost e = cost.embed_fwd();
-        launched(b.compute(ph, step, "embed", e.flops, e.bytes / l_.tp, e.gemm, extra), k.embed);
+        launched(b.compute(ph, step, at + "embed", e.flops, e.bytes / l_.tp, e.gemm, extra), k.embed);
         extra.clear();
       }
       for (int64_t l = first; l < first + layers; ++l) {
         const UnitCosts& block = cost.layer(l);  // a dense leading layer has its own MLP
         Cost attn = prefill ? block.attention_fwd() : block.attention_decode(kv_len);
-        then_allreduce(fmt::format("L{}.attn", l), attn, k.attention, tp_tag(pass, l, 0), act_bytes);
+        then_allreduce(fmt::format("{}L{}.attn", at, l), attn, k.attention, tp_tag(pass, l, 0), act_bytes);
         if (ep_group < 0 || !m.moe_layer(l)) {
-          then_allreduce(fmt::format("L{}.mlp", l), block.mlp_fwd(), mlp_kernels(block.model(), tokens), tp_tag(pass, l, 1),
+          then_allreduce(fmt::format("{}L{}.mlp", at, l), block.mlp_fwd(), mlp_kernels(block.model(), tokens), tp_tag(pass, l, 1),
                          act_bytes);
           continue;
         }
@@ -133,7 +135,7 @@ class InferenceCompiler {
         // arrive, send the results back, and combine them.
         const double rows_bytes = cost.routed_rows() * h * act;
         const Cost router = cost.router_fwd(), experts = cost.experts_fwd(ep_);
-        uint32_t id = b.compute(ph, step, fmt::format("L{}.router", l), router.flops, router.bytes, router.gemm, extra);
+        uint32_t id = b.compute(ph, step, fmt::format("{}L{}.router", at, l), router.flops, router.bytes, router.gemm, extra);
         launched(id, router_kernels(m));
         extra.clear();
         auto all_to_all = [&](const std::string& label, int32_t tag, uint32_t after) {
@@ -141,10 +143,10 @@ class InferenceCompiler {
                                .group = ep_group, .tag = tag, .bytes = rows_bytes, .dtype = w_.precision.compute,
                                .step = step, .label = label, .deps = {after}});
         };
-        const uint32_t dispatched = all_to_all(fmt::format("L{}.dispatch", l), ep_tag(pass, l, 0), id);
-        id = b.compute(ph, step, fmt::format("L{}.experts", l), experts.flops, experts.bytes, experts.gemm, {dispatched});
+        const uint32_t dispatched = all_to_all(fmt::format("{}L{}.dispatch", at, l), ep_tag(pass, l, 0), id);
+        id = b.compute(ph, step, fmt::format("{}L{}.experts", at, l), experts.flops, experts.bytes, experts.gemm, {dispatched});
         launched(id, expert_kernels(m, static_cast<int64_t>(cost.routed_rows()), m.experts / ep_));
-        extra.push_back(all_to_all(fmt::format("L{}.combine", l), ep_tag(pass, l, 1), id));
+        extra.push_back(all_to_all(fmt::format("{}L{}.combine", at, l), ep_tag(pass, l, 1), id));
       }
       if (is_last && (!prefill || last_chunk)) {
         // logits of each sequence's last position only, then sampling (an arg-max across the
@@ -153,7 +155,7 @@ class InferenceCompiler {
         then_allreduce("head", last.head_fwd(), k.head, tp_tag(pass, m.layers, 2), batch * 8.0);
       }
       uint32_t done = extra.empty() ? static_cast<uint32_t>(b.last_compute) : extra.back();
-      if (!is_last) b.send(next, pass, act_bytes, step, "act.send", {done}, Phase::Comm);
+      if (!is_last) b.send(next, pass, act_bytes, step, at + "act.send", {done}, Phase::Comm);
       else if (l_.pp > 1 && pass + 1 >= chunks && step < w_.generate)
         b.send(first_rank, pass + 1, batch * 4.0, step, "token.send", {done});
       carry = extra;
