@@ -233,7 +233,7 @@ void emulate_up(const EmulateArgs& a) {
     fmt::print("{}", plan.text());
     return;
   }
-  exec::emulate::up(plan);
+  double overhead = exec::emulate::up(plan);
   fmt::print("emulating '{}' in {} network namespaces ({}*), bandwidths x{}:\n", t.name, plan.namespaces.size(), plan.prefix,
              a.scale);
   for (size_t n = 0; n < t.nodes.size(); ++n)
@@ -243,8 +243,10 @@ void emulate_up(const EmulateArgs& a) {
   for (const auto& note : plan.notes) fmt::print("note: {}\n", note);
   if (a.delay)
     fmt::print("link latency added with {}\n",
-               netem ? "netem" : fmt::format("NFQUEUE and {} delay process(es) ({})", plan.delay_processes.size(),
-                                             exec::emulate::kDelayProcessName));
+               netem ? "netem"
+                     : fmt::format("NFQUEUE and {} delay process(es) ({}), {:.1f} us of measured path overhead taken off "
+                                   "each delay",
+                                   plan.delay_processes.size(), exec::emulate::kDelayProcessName, overhead * 1e6));
   if (a.verify) print_delays(plan);
   fmt::print("run a command on a node: ip netns exec {}NODE COMMAND; remove all: clustertwin emulate down {}{}\n",
              plan.prefix, a.topology, a.prefix.empty() ? "" : " --prefix " + a.prefix);

@@ -71,8 +71,10 @@ bool supported(std::string* why = nullptr);
 // True when this kernel has the netem qdisc (tried on a throwaway namespace's loopback).
 bool netem_available();
 // Runs the plan, then starts its delay processes; on a failure removes what it made and throws
-// RunError naming the failed command and its error output.
-void up(const EmulationPlan& plan);
+// RunError naming the failed command and its error output. Returns the path overhead (seconds:
+// the stack and the trip through user space, measured on the first delay path) taken off every
+// user-space delay, or 0.
+double up(const EmulationPlan& plan);
 // Stops the delay processes in, then deletes, every namespace whose name starts with `prefix`
 // (`ip netns list` sweep: the namespaces are the emulation's record, and their iptables rules and
 // qdiscs go with them); returns them.

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cerrno>
 #include <cstring>
@@ -73,7 +74,9 @@ void stop_delay_processes(const std::string& ns) {
   for (int pid : pids) ::kill(pid, SIGTERM);
   for (int pid : pids) {
     for (int i = 0; i < 100 && !exited(pid); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    if (!exited(pid)) ::kill(pid, SIGKILL);
+    if (exited(pid)) continue;
+    ::kill(pid, SIGKILL);
+    for (int i = 0; i < 100 && !exited(pid); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
 }
 
@@ -86,6 +89,14 @@ std::string hint_for(const std::string& err) {
     return " — the kernel lacks the NFQUEUE target (CONFIG_NETFILTER_XT_TARGET_NFQUEUE)";
   if (err.find("Operation not permitted") != std::string::npos) return " — needs root";
   return "";
+}
+
+// Every queue's delay less `overhead` (not below 0).
+void start_delay_processes(const std::vector<NamespaceDelays>& all, double overhead) {
+  for (NamespaceDelays d : all) {
+    for (auto& q : d.queues) q.delay_s = std::max(0.0, q.delay_s - overhead);
+    start_delay_process(d);
+  }
 }
 
 void remove_quietly(const std::string& prefix) {
@@ -145,7 +156,7 @@ std::vector<std::string> down(const std::string& prefix) {
   return names;
 }
 
-void up(const EmulationPlan& plan) {
+double up(const EmulationPlan& plan) {
   std::string why;
   if (!supported(&why)) throw RunError("exec: emulate: " + why);
   auto existing = list(plan.prefix);
@@ -164,13 +175,23 @@ void up(const EmulationPlan& plan) {
                                err.empty() ? "exit status " + std::to_string(WEXITSTATUS(o.status)) : err,
                                hint_for(err)));
   }
-  for (const auto& d : plan.delay_processes) {
-    try {
-      start_delay_process(d);
-    } catch (const RunError& e) {
-      remove_quietly(plan.prefix);
-      throw RunError(std::string(e.what()) + " (everything made so far was removed)");
-    }
+  if (plan.delay_processes.empty()) return 0;
+  try {
+    start_delay_processes(plan.delay_processes, 0);
+    // The stack and the trip through user space add a fixed share to every held packet: measured
+    // on one path, it is taken off every delay, so the end-to-end one-way delay is the link's.
+    if (plan.delay_paths.empty()) return 0;
+    EmulationPlan one = plan;
+    one.delay_paths.resize(1);
+    auto m = measure_delays(one, 60).front();
+    double excess = ((m.a_to_b - m.path.a_to_b) + (m.b_to_a - m.path.b_to_a)) / 2;
+    if (excess <= 0) return 0;
+    for (const auto& d : plan.delay_processes) stop_delay_processes(d.ns);
+    start_delay_processes(plan.delay_processes, excess);
+    return excess;
+  } catch (const RunError& e) {
+    remove_quietly(plan.prefix);
+    throw RunError(std::string(e.what()) + " (everything made so far was removed)");
   }
 }
 
