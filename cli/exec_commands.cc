@@ -1,6 +1,7 @@
 // The executor's own subcommands: `bench` (collectives in the nccl-tests format), `probe` (links,
 // forwarders and devices measured into a calibration overlay) and `emulate up|down` (the topology
 // as network namespaces on this machine).
+#include <cmath>
 #include <fstream>
 #include <memory>
 #include <stdexcept>
@@ -204,24 +205,27 @@ struct EmulateArgs {
 // Configured vs measured one-way delay per direction of every link between two addressed nodes.
 void print_delays(const exec::emulate::EmulationPlan& plan) {
   auto m = exec::emulate::measure_delays(plan);
-  fmt::print("# one-way delay per direction: median of 200 UDP probes (one clock), round trip beside
-");
-  fmt::print("# {:<24} {:>12} {:>12} {:>8} {:>12}
-", "direction", "configured", "measured", "error", "round trip");
-  fmt::print("# {:<24} {:>12} {:>12} {:>8} {:>12}
-", "", "(us)", "(us)", "(%)", "(us)");
+  fmt::print("# one-way delay per direction: median of 200 UDP probes (one clock), round trip beside\n");
+  fmt::print("# {:<24} {:>12} {:>12} {:>8} {:>12} {:>7}\n", "direction", "configured", "measured", "error", "round trip",
+             "within");
+  fmt::print("# {:<24} {:>12} {:>12} {:>8} {:>12} {:>7}\n", "", "(us)", "(us)", "(%)", "(us)", "5%+20us");
+  int off = 0;
   for (const auto& d : m) {
     auto row = [&](const std::string& from, const std::string& to, double want, double got, double rtt) {
       std::string err = want > 0 ? fmt::format("{:+.1f}", (got - want) / want * 100) : "-";
-      fmt::print("  {:<24} {:>12.1f} {:>12.1f} {:>8} {:>12.1f}
-", from + " -> " + to, want * 1e6, got * 1e6, err,
-                 rtt * 1e6);
+      bool ok = std::abs(got - want) <= 0.05 * want + 20e-6;
+      off += !ok;
+      fmt::print("  {:<24} {:>12.1f} {:>12.1f} {:>8} {:>12.1f} {:>7}\n", from + " -> " + to, want * 1e6, got * 1e6, err,
+                 rtt * 1e6, ok ? "yes" : "NO");
     };
     row(d.path.node_a, d.path.node_b, d.path.a_to_b, d.a_to_b, d.round_trip);
     row(d.path.node_b, d.path.node_a, d.path.b_to_a, d.b_to_a, d.round_trip);
   }
-  if (m.empty()) fmt::print("# no link joins two nodes with addresses: nothing to measure
-");
+  if (m.empty())
+    fmt::print("# no two addressed nodes are joined by links and switches alone: nothing to measure\n");
+  else
+    fmt::print("# {}\n", off == 0 ? "OK: every direction within 5 % + 20 us"
+                                   : fmt::format("{} direction(s) off by more than 5 % + 20 us (a loaded machine?)", off));
 }
 
 void emulate_up(const EmulateArgs& a) {
