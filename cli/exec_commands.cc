@@ -230,8 +230,9 @@ void print_delays(const exec::emulate::EmulationPlan& plan) {
 
 void emulate_up(const EmulateArgs& a) {
   topo::Topology t = topo::load_topology(a.topology);
-  // netem where the kernel has it; else user space (NFQUEUE). A dry run on another machine shows netem.
-  bool netem = !a.delay || a.dry_run || exec::emulate::netem_available();
+  // netem where the kernel has it, else user space (NFQUEUE); trying needs root, so a dry run
+  // without it shows netem.
+  bool netem = !a.delay || (a.dry_run && !exec::emulate::supported()) || exec::emulate::netem_available();
   auto plan = exec::emulate::plan_emulation(t, {a.scale, a.prefix, a.delay, netem});
   if (a.dry_run) {
     fmt::print("{}", plan.text());

@@ -112,9 +112,7 @@ TEST(EmulatePlan, DelayFromASwitchIsHeldOnTheWayIn) {
   EXPECT_TRUE(has(p, "ip netns exec ct-s-m1 iptables -w -t mangle -A PREROUTING -i l0 -j NFQUEUE --queue-num 1")) << p.text();
   ASSERT_EQ(p.delay_processes.size(), 2u);  // m2's link has eth-1g's 100 us
   EXPECT_DOUBLE_EQ(p.delay_processes[0].queues[1].delay_s, 40e-6);
-  ASSERT_EQ(p.delay_paths.size(), 1u);  // m1 -> s -> m2: 40 + 100 us, and back
-  EXPECT_NEAR(p.delay_paths[0].a_to_b, 140e-6, 1e-12);
-  EXPECT_NEAR(p.delay_paths[0].b_to_a, 140e-6, 1e-12);
+  EXPECT_TRUE(p.delay_paths.empty());  // --verify measures direct links only
 }
 
 TEST(EmulatePlan, SwitchBecomesABridgeAndSubnetsAreKept) {
@@ -451,6 +449,10 @@ TEST_F(Emulated, OneWayDelayMakesTheRoundTripAndDownRemovesAll) {
     EXPECT_NEAR(m[0].round_trip, 1e-3, 0.1e-3 + 40e-6) << "netem: " << netem;
     EXPECT_NEAR(m[0].a_to_b, 500e-6, 0.1 * 500e-6 + 20e-6);
     EXPECT_NEAR(m[0].b_to_a, 500e-6, 0.1 * 500e-6 + 20e-6);
+    // The held packets still move at the shaped rate: 100 Mbit/s.
+    double rate = tcp_rate(prefix_ + "a", prefix_ + "b", "10.95.0.2", 4 << 20);
+    EXPECT_GT(rate, 0.9 * 12.5e6) << rate;
+    EXPECT_LT(rate, 1.05 * 12.5e6) << rate;
   }
   EXPECT_TRUE(list(prefix_).empty());
   for (int pid : pids) {
