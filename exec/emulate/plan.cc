@@ -193,6 +193,10 @@ class Planner {
 
   void bridge(int node, const std::string& name, const std::vector<std::string>& ports) {
     in_ns(ns(node), {"link", "add", name, "type", "bridge"});
+    // Bridged frames skip iptables (br_netfilter would otherwise pass them through it here, and
+    // frames queued at a bridge's hooks were seen lost): user-space delay is held at the nodes.
+    if (o_.delay && !o_.netem)
+      add({"ip", "netns", "exec", ns(node), "sysctl", "-qw", "net.bridge.bridge-nf-call-iptables=0"});
     for (const auto& d : ports) in_ns(ns(node), {"link", "set", d, "master", name});
     devices_[node].push_back(name);
   }
