@@ -280,14 +280,22 @@ class Planner {
       }
   }
 
-  // Links between two nodes with addresses, with the delay each way. (Pairs across a switch are
-  // left out: their probes were lost in a first try — see docs/ARCHITECTURE.md.)
+  // Pairs of addressed nodes joined by a link or across switches only (no forwarding node, whose
+  // own cost the emulation leaves out), with the sum of the hops' delays each way.
   void delay_paths() {
-    for (const auto& l : t_.links) {
-      if (p_.node_address[l.a].empty() || p_.node_address[l.b].empty()) continue;
-      p_.delay_paths.push_back({t_.nodes[l.a].name, t_.nodes[l.b].name, ns(l.a), ns(l.b), p_.node_address[l.a],
-                                p_.node_address[l.b], l.latency(true), l.latency(false)});
-    }
+    topo::Routes routes(t_);
+    auto direct = [&](int s, int d) {
+      if (!routes.reachable(s, d)) return false;
+      const auto& nodes = routes.between(s, d).nodes;
+      return std::all_of(nodes.begin() + 1, nodes.end() - 1, [&](int n) { return t_.nodes[n].is_switch; });
+    };
+    for (size_t a = 0; a < t_.nodes.size(); ++a)
+      for (size_t b = a + 1; b < t_.nodes.size(); ++b) {
+        int ia = static_cast<int>(a), ib = static_cast<int>(b);
+        if (p_.node_address[a].empty() || p_.node_address[b].empty() || !direct(ia, ib) || !direct(ib, ia)) continue;
+        p_.delay_paths.push_back({t_.nodes[a].name, t_.nodes[b].name, ns(ia), ns(ib), p_.node_address[a],
+                                  p_.node_address[b], routes.between(ia, ib).latency, routes.between(ib, ia).latency});
+      }
   }
 
   void number(int node, const std::string& dev, uint32_t mine, uint32_t peer) {

@@ -112,7 +112,9 @@ TEST(EmulatePlan, DelayFromASwitchIsHeldOnTheWayIn) {
   EXPECT_TRUE(has(p, "ip netns exec ct-s-m1 iptables -w -t mangle -A PREROUTING -i l0 -j NFQUEUE --queue-num 1")) << p.text();
   ASSERT_EQ(p.delay_processes.size(), 2u);  // m2's link has eth-1g's 100 us
   EXPECT_DOUBLE_EQ(p.delay_processes[0].queues[1].delay_s, 40e-6);
-  EXPECT_TRUE(p.delay_paths.empty());  // --verify measures direct links only
+  ASSERT_EQ(p.delay_paths.size(), 1u);  // m1 -> s -> m2: 40 + 100 us, and back
+  EXPECT_NEAR(p.delay_paths[0].a_to_b, 140e-6, 1e-12);
+  EXPECT_NEAR(p.delay_paths[0].b_to_a, 140e-6, 1e-12);
 }
 
 TEST(EmulatePlan, SwitchBecomesABridgeAndSubnetsAreKept) {
