@@ -1,6 +1,7 @@
 // The executor's own subcommands: `bench` (collectives in the nccl-tests format), `probe` (links,
 // forwarders and devices measured into a calibration overlay) and `emulate up|down` (the topology
 // as network namespaces on this machine).
+#include <cmath>
 #include <fstream>
 #include <memory>
 #include <stdexcept>
@@ -13,6 +14,7 @@
 #include "core/diag.h"
 #include "core/file.h"
 #include "exec/bench.h"
+#include "exec/emulate/delay.h"
 #include "exec/emulate/emulation.h"
 #include "exec/handshake.h"
 #include "exec/probe.h"
@@ -197,17 +199,46 @@ void probe(const ProbeArgs& a) {
 struct EmulateArgs {
   std::string topology, prefix;
   double scale = 1;
-  bool delay = false, dry_run = false;
+  bool delay = false, dry_run = false, verify = false;
 };
+
+// Configured vs measured one-way delay per direction of every link between two addressed nodes.
+void print_delays(const exec::emulate::EmulationPlan& plan) {
+  auto m = exec::emulate::measure_delays(plan);
+  fmt::print("# one-way delay per direction: median of 200 UDP probes (one clock), round trip beside\n");
+  fmt::print("# {:<24} {:>12} {:>12} {:>8} {:>12} {:>7}\n", "direction", "configured", "measured", "error", "round trip",
+             "within");
+  fmt::print("# {:<24} {:>12} {:>12} {:>8} {:>12} {:>7}\n", "", "(us)", "(us)", "(%)", "(us)", "5%+20us");
+  int off = 0;
+  for (const auto& d : m) {
+    auto row = [&](const std::string& from, const std::string& to, double want, double got, double rtt) {
+      std::string err = want > 0 ? fmt::format("{:+.1f}", (got - want) / want * 100) : "-";
+      bool ok = std::abs(got - want) <= 0.05 * want + 20e-6;
+      off += !ok;
+      fmt::print("  {:<24} {:>12.1f} {:>12.1f} {:>8} {:>12.1f} {:>7}\n", from + " -> " + to, want * 1e6, got * 1e6, err,
+                 rtt * 1e6, ok ? "yes" : "NO");
+    };
+    row(d.path.node_a, d.path.node_b, d.path.a_to_b, d.a_to_b, d.round_trip);
+    row(d.path.node_b, d.path.node_a, d.path.b_to_a, d.b_to_a, d.round_trip);
+  }
+  if (m.empty())
+    fmt::print("# no two addressed nodes are joined by links and switches alone: nothing to measure\n");
+  else
+    fmt::print("# {}\n", off == 0 ? "OK: every direction within 5 % + 20 us"
+                                   : fmt::format("{} direction(s) off by more than 5 % + 20 us (a loaded machine?)", off));
+}
 
 void emulate_up(const EmulateArgs& a) {
   topo::Topology t = topo::load_topology(a.topology);
-  auto plan = exec::emulate::plan_emulation(t, {a.scale, a.prefix, a.delay});
+  // netem where the kernel has it, else user space (NFQUEUE); trying needs root, so a dry run
+  // without it shows netem.
+  bool netem = !a.delay || (a.dry_run && !exec::emulate::supported()) || exec::emulate::netem_available();
+  auto plan = exec::emulate::plan_emulation(t, {a.scale, a.prefix, a.delay, netem});
   if (a.dry_run) {
     fmt::print("{}", plan.text());
     return;
   }
-  exec::emulate::up(plan);
+  double overhead = exec::emulate::up(plan);
   fmt::print("emulating '{}' in {} network namespaces ({}*), bandwidths x{}:\n", t.name, plan.namespaces.size(), plan.prefix,
              a.scale);
   for (size_t n = 0; n < t.nodes.size(); ++n)
@@ -215,6 +246,13 @@ void emulate_up(const EmulateArgs& a) {
       fmt::print("  {:<12} {:<24} {}\n", t.nodes[n].name, plan.node_namespace[n],
                  plan.node_address[n].empty() ? "" : plan.node_address[n]);
   for (const auto& note : plan.notes) fmt::print("note: {}\n", note);
+  if (a.delay)
+    fmt::print("link latency added with {}\n",
+               netem ? "netem"
+                     : fmt::format("NFQUEUE and {} delay process(es) ({}), {:.1f} us of measured path overhead taken off "
+                                   "each delay",
+                                   plan.delay_processes.size(), exec::emulate::kDelayProcessName, overhead * 1e6));
+  if (a.verify) print_delays(plan);
   fmt::print("run a command on a node: ip netns exec {}NODE COMMAND; remove all: clustertwin emulate down {}{}\n",
              plan.prefix, a.topology, a.prefix.empty() ? "" : " --prefix " + a.prefix);
 }
@@ -287,7 +325,11 @@ void add_exec_commands(CLI::App& app) {
   up->add_option("--scale", ea->scale, "Multiply every bandwidth by this (the prediction must use the same)")
       ->check(CLI::PositiveNumber);
   up->add_option("--prefix", ea->prefix, "Namespace names start with this (default ct-<topology name>-)");
-  up->add_flag("--delay", ea->delay, "Also add each link's latency with netem (needs a kernel with netem)");
+  auto* delay = up->add_flag("--delay", ea->delay,
+                             "Also add each link's latency, per direction: netem where the kernel has it, else held in "
+                             "user space (NFQUEUE; needs iptables and libnetfilter-queue)");
+  up->add_flag("--verify", ea->verify, "Measure the one-way delay per direction and print it beside the configured figure")
+      ->needs(delay);
   up->add_flag("--dry-run", ea->dry_run, "Print the ip/tc commands instead of running them");
   up->callback([ea] { emulate_up(*ea); });
   auto* down = emu->add_subcommand("down", "Remove every namespace `emulate up` made for the topology");

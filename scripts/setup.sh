@@ -4,11 +4,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# iptables, libnetfilter-queue-dev: `emulate up --delay` on kernels without netem holds packets in
+# user space (exec/emulate/delay.h); the build works without them.
 # chromium: the report tests open report.html in it, headless (tests/reports/browser_test.cc).
 packages=(build-essential cmake pkg-config git
   libsimgrid-dev libboost-graph-dev libyaml-cpp-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libfmt-dev libopenblas-dev libssl-dev
-  iproute2 chromium)
+  iproute2 iptables libnetfilter-queue-dev chromium)
 
 missing=()
 for p in "${packages[@]}"; do

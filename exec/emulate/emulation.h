@@ -16,7 +16,29 @@ namespace clustertwin::exec::emulate {
 struct EmulateOptions {
   double scale = 1;    // every link (and forwarding) bandwidth multiplied by this
   std::string prefix;  // namespace names start with it; empty: "ct-<topology name>-"
-  bool delay = false;  // add each link's latency with netem (fails where the kernel has no netem)
+  bool delay = false;  // add each link's latency, one way, per direction
+  // How: netem under tbf where the kernel has it (netem_available()), else NFQUEUE rules and a
+  // delay process per namespace (exec/emulate/delay.h; needs libnetfilter-queue).
+  bool netem = true;
+};
+
+// One NFQUEUE of a delay process: packets of `dev` on `hook` (POSTROUTING: leaving, with -o;
+// PREROUTING: entering, with -i) are held `delay_s` seconds.
+struct QueuedDelay {
+  std::string hook, dev;
+  int queue = 0;
+  double delay_s = 0;
+};
+// Every queue of one namespace: one delay process serves them.
+struct NamespaceDelays {
+  std::string ns;
+  std::vector<QueuedDelay> queues;
+};
+// A link between two nodes with addresses, and its configured one-way delay each way: what
+// `emulate up --verify` measures.
+struct DelayPath {
+  std::string node_a, node_b, ns_a, ns_b, addr_a, addr_b;
+  double a_to_b = 0, b_to_a = 0;  // seconds, configured
 };
 
 struct EmulationPlan {
@@ -27,6 +49,8 @@ struct EmulationPlan {
   std::vector<std::string> node_address;       // per node: where its worker listens ("" none)
   std::vector<std::vector<std::string>> commands;  // argv of each `ip` / `tc` / `sysctl` step, in order
   std::vector<std::string> notes;              // what the emulation leaves out ("link latency not emulated")
+  std::vector<NamespaceDelays> delay_processes;  // user-space delay: started after the commands
+  std::vector<DelayPath> delay_paths;          // links whose delay --verify can measure
   std::string text() const;                    // the commands as shell lines
 };
 
@@ -44,11 +68,27 @@ topo::Topology scaled_topology(topo::Topology t, double scale);
 
 // True on Linux when this process may create namespaces (root).
 bool supported(std::string* why = nullptr);
-// Runs the plan; on a failure removes what it made and throws RunError naming the failed command
-// and its error output.
-void up(const EmulationPlan& plan);
-// Deletes every namespace whose name starts with `prefix` (`ip netns list` sweep); returns them.
+// True when this kernel has the netem qdisc (tried on a throwaway namespace's loopback).
+bool netem_available();
+// Runs the plan, then starts its delay processes; on a failure removes what it made and throws
+// RunError naming the failed command and its error output. Returns the path overhead (seconds:
+// the stack and the trip through user space, measured on the first delay path) taken off every
+// user-space delay, or 0.
+double up(const EmulationPlan& plan);
+// Stops the delay processes in, then deletes, every namespace whose name starts with `prefix`
+// (`ip netns list` sweep: the namespaces are the emulation's record, and their iptables rules and
+// qdiscs go with them); returns them.
 std::vector<std::string> down(const std::string& prefix);
+// Pids of the delay processes running in the namespaces with that prefix.
+std::vector<int> delay_processes(const std::string& prefix);
+
+// What --verify measured on one path: one-way delay each way (one clock: both namespaces are on
+// this machine) and the round trip, medians of `probes` UDP ping-pongs.
+struct DelayMeasurement {
+  DelayPath path;
+  double a_to_b = 0, b_to_a = 0, round_trip = 0;  // seconds
+};
+std::vector<DelayMeasurement> measure_delays(const EmulationPlan& plan, int probes = 200);
 // Namespaces that exist now with that prefix.
 std::vector<std::string> list(const std::string& prefix);
 

@@ -14,9 +14,12 @@ bool supported(std::string* why) {
   if (why) *why = "emulated clusters need Linux network namespaces";
   return false;
 }
+bool netem_available() { return false; }
 std::vector<std::string> list(const std::string&) { unsupported(); }
+std::vector<int> delay_processes(const std::string&) { unsupported(); }
+std::vector<DelayMeasurement> measure_delays(const EmulationPlan&, int) { unsupported(); }
 std::vector<std::string> down(const std::string&) { unsupported(); }
-void up(const EmulationPlan&) { unsupported(); }
+double up(const EmulationPlan&) { unsupported(); }
 Emulation::Emulation(EmulationPlan plan) : plan_(std::move(plan)) { unsupported(); }
 Emulation::~Emulation() = default;
 InNamespace::InNamespace(const std::string&) { unsupported(); }

@@ -58,7 +58,9 @@ class Planner {
     bring_up();
     forwarding();
     if (!o_.delay)
-      p_.notes.push_back("link latency not emulated (pass --delay where the kernel has netem): only bandwidth is shaped");
+      p_.notes.push_back("link latency not emulated (pass --delay): only bandwidth is shaped");
+    else
+      delay_paths();
     for (const auto& l : t_.links)
       if (!l.type.full_duplex) {
         p_.notes.push_back("half-duplex links are emulated as full duplex (each direction shaped on its own)");
@@ -110,14 +112,18 @@ class Planner {
 
   std::string rate(double bytes_per_s) const { return fmt::format("{:.0f}bit", bytes_per_s * 8 * o_.scale); }
 
-  void shape(int node, const std::string& dev, double bandwidth, double latency) {
+  // Shapes node -> peer on `dev` (the peer's end: `peer_dev`): tbf at the rate, and the latency
+  // with netem under it, or with an NFQUEUE rule where the kernel has no netem.
+  void shape(int node, const std::string& dev, int peer, const std::string& peer_dev, double bandwidth, double latency) {
+    const bool delay = o_.delay && latency > 0;
+    if (delay && !o_.netem) queue_delay(node, dev, peer, peer_dev, latency);
     if (bandwidth <= 0) return;
     const double bps = bandwidth * o_.scale;  // bytes/s
     // Burst: 2 ms of traffic and at least one 64 KiB GSO segment, so tbf never drops a packet for
     // being larger than its bucket; limit: 50 ms of queue.
     auto burst = static_cast<long long>(std::max(65536.0 + 1514, bps * 0.002));
     std::string tbf_parent = "root";
-    if (o_.delay && latency > 0) {
+    if (delay && o_.netem) {
       in_ns(ns(node), {"link", "set", dev, "up"});
       add({"tc", "-n", ns(node), "qdisc", "add", "dev", dev, "root", "handle", "1:", "netem", "delay",
            fmt::format("{:.0f}us", latency * 1e6)});
@@ -132,6 +138,28 @@ class Planner {
     add(std::move(tc));
   }
 
+  // The delay of node -> peer on the sender's way out; a switch (a bridge: its frames skip
+  // iptables) sends it, so it is held on the receiver's way in instead.
+  void queue_delay(int node, const std::string& dev, int peer, const std::string& peer_dev, double latency) {
+    int at = node;
+    std::string hook = "POSTROUTING", flag = "-o", on = dev;
+    if (t_.nodes[node].is_switch) {
+      if (t_.nodes[peer].is_switch) {
+        p_.notes.push_back(fmt::format("the delay between switches '{}' and '{}' is not emulated", t_.nodes[node].name,
+                                       t_.nodes[peer].name));
+        return;
+      }
+      at = peer, hook = "PREROUTING", flag = "-i", on = peer_dev;
+    }
+    auto it = std::find_if(p_.delay_processes.begin(), p_.delay_processes.end(),
+                           [&](const NamespaceDelays& d) { return d.ns == ns(at); });
+    if (it == p_.delay_processes.end()) it = p_.delay_processes.insert(it, NamespaceDelays{ns(at), {}});
+    int queue = static_cast<int>(it->queues.size());
+    it->queues.push_back({hook, on, queue, latency});
+    add({"ip", "netns", "exec", ns(at), "iptables", "-w", "-t", "mangle", "-A", hook, flag, on, "-j", "NFQUEUE",
+         "--queue-num", std::to_string(queue)});
+  }
+
   void veths() {
     for (size_t i = 0; i < t_.links.size(); ++i) {
       const topo::Link& l = t_.links[i];
@@ -142,8 +170,8 @@ class Planner {
       dev_a_[i] = device_name(static_cast<int>(i), true);
       dev_b_[i] = device_name(static_cast<int>(i), false);
       add({"ip", "link", "add", dev_a_[i], "netns", ns(l.a), "type", "veth", "peer", "name", dev_b_[i], "netns", ns(l.b)});
-      shape(l.a, dev_a_[i], l.bandwidth(true), l.latency(true));
-      shape(l.b, dev_b_[i], l.bandwidth(false), l.latency(false));
+      shape(l.a, dev_a_[i], l.b, dev_b_[i], l.bandwidth(true), l.latency(true));
+      shape(l.b, dev_b_[i], l.a, dev_a_[i], l.bandwidth(false), l.latency(false));
     }
     // A switch is a bridge joining all its links.
     for (size_t n = 0; n < t_.nodes.size(); ++n) {
@@ -165,6 +193,10 @@ class Planner {
 
   void bridge(int node, const std::string& name, const std::vector<std::string>& ports) {
     in_ns(ns(node), {"link", "add", name, "type", "bridge"});
+    // Bridged frames skip iptables (br_netfilter would otherwise pass them through it here, and
+    // frames queued at a bridge's hooks were seen lost): user-space delay is held at the nodes.
+    if (o_.delay && !o_.netem)
+      add({"ip", "netns", "exec", ns(node), "sysctl", "-qw", "net.bridge.bridge-nf-call-iptables=0"});
     for (const auto& d : ports) in_ns(ns(node), {"link", "set", d, "master", name});
     devices_[node].push_back(name);
   }
@@ -245,6 +277,24 @@ class Planner {
         else  // through a forwarding node, itself on-link
           a.insert(a.end(), {"via", topo::ipv4_str(ip[next]), "dev", dev, "onlink"});
         routes_.push_back({ns(s), a});
+      }
+  }
+
+  // Pairs of addressed nodes joined by a link or across switches only (no forwarding node, whose
+  // own cost the emulation leaves out), with the sum of the hops' delays each way.
+  void delay_paths() {
+    topo::Routes routes(t_);
+    auto direct = [&](int s, int d) {
+      if (!routes.reachable(s, d)) return false;
+      const auto& nodes = routes.between(s, d).nodes;
+      return std::all_of(nodes.begin() + 1, nodes.end() - 1, [&](int n) { return t_.nodes[n].is_switch; });
+    };
+    for (size_t a = 0; a < t_.nodes.size(); ++a)
+      for (size_t b = a + 1; b < t_.nodes.size(); ++b) {
+        int ia = static_cast<int>(a), ib = static_cast<int>(b);
+        if (p_.node_address[a].empty() || p_.node_address[b].empty() || !direct(ia, ib) || !direct(ib, ia)) continue;
+        p_.delay_paths.push_back({t_.nodes[a].name, t_.nodes[b].name, ns(ia), ns(ib), p_.node_address[a],
+                                  p_.node_address[b], routes.between(ia, ib).latency, routes.between(ib, ia).latency});
       }
   }
 

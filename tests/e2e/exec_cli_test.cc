@@ -308,6 +308,36 @@ TEST_F(ExecCli, HybridClusterEmulatedRunsDdpAndPipeline) {
   EXPECT_EQ(gone.output, fmt::format("removed 5 network namespaces ({}*)\n", prefix));
 }
 
+// Two minis on one 100 Mbit/s cable, 200 us one way, 300 us back: --verify measures each way beside
+// the configured figure, and `down` leaves no namespace.
+TEST_F(ExecCli, EmulateDelayIsVerifiedAndRemoved) {
+  if (::geteuid() != 0) GTEST_SKIP() << "emulation needs root";
+  const std::string topo = out("pair.yaml");
+  std::ofstream(topo) << "name: pair\nnodes:\n  - {name: mini1, device: mac-mini-m4, address: 10.93.0.1}\n"
+                         "  - {name: mini2, device: mac-mini-m4, address: 10.93.0.2}\nlinks:\n"
+                         "  - {between: [mini1, mini2], type: eth-1g, bandwidth: 100Mbps, latency: [200us, 300us]}\n";
+  const std::string prefix = fmt::format("ct-e2d{}-", ::getpid());
+  struct Down {
+    std::string cmd;
+    ~Down() { run(cmd); }
+  } down{fmt::format("emulate down {} --prefix {}", topo, prefix)};
+  Result up = run(fmt::format("emulate up {} --prefix {} --delay --verify", topo, prefix));
+  ASSERT_EQ(up.code, 0) << up.output;
+  EXPECT_NE(up.output.find("# direction                  configured     measured    error   round trip  within\n"),
+            std::string::npos)
+      << up.output;
+  EXPECT_NE(up.output.find("  mini1 -> mini2                  200.0 "), std::string::npos) << up.output;
+  EXPECT_NE(up.output.find("  mini2 -> mini1                  300.0 "), std::string::npos) << up.output;
+  Result gone = run(fmt::format("emulate down {} --prefix {}", topo, prefix));
+  EXPECT_EQ(gone.output, fmt::format("removed 2 network namespaces ({}*)\n", prefix));
+}
+
+TEST_F(ExecCli, VerifyNeedsDelay) {
+  Result r = run(fmt::format("emulate up {} --verify --dry-run", src("topologies/examples/two-minis-1gbe.yaml")));
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_NE(r.output.find("--verify requires --delay"), std::string::npos) << r.output;
+}
+
 TEST_F(ExecCli, WorkerNeedsAnAddress) {
   Result r = run("worker --token t");
   EXPECT_EQ(r.code, 2);

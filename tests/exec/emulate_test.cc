@@ -2,6 +2,7 @@
 // tests skip otherwise. Every namespace they make carries a prefix unique to this test process and
 // is removed in TearDown even when an assertion failed.
 #include "exec/emulate/emulation.h"
+#include "exec/emulate/delay.h"
 
 #include <gtest/gtest.h>
 #include <poll.h>
@@ -13,6 +14,7 @@
 #include <thread>
 
 #include "core/diag.h"
+#include "core/process.h"
 #include "exec/errors.h"
 #include "exec/executor.h"
 #include "exec/probe.h"
@@ -64,6 +66,55 @@ TEST(EmulatePlan, ChainWithHostRoutesAndShaping) {
   EXPECT_EQ(p.node_address, (std::vector<std::string>{"10.99.0.1", "10.99.0.2", "10.99.0.3"}));
   ASSERT_FALSE(p.notes.empty());
   EXPECT_EQ(p.notes[0].rfind("link latency not emulated", 0), 0u);
+  EXPECT_TRUE(p.delay_processes.empty());
+}
+
+// Two nodes, 500 us one way a -> b and 300 us back, 100 Mbit/s.
+const char* kDelayPair = R"(name: delay-pair
+nodes:
+  - {name: a, device: mac-mini-m4, address: 10.95.0.1}
+  - {name: b, device: mac-mini-m4, address: 10.95.0.2}
+links:
+  - {between: [a, b], type: eth-1g, bandwidth: 100Mbps, latency: [500us, 300us]}
+)";
+
+TEST(EmulatePlan, DelayWithNetemSitsUnderTbf) {
+  auto p = plan_emulation(topo::parse_topology(kDelayPair, "pair.yaml"), {1, "ct-d-", true, true});
+  EXPECT_TRUE(has(p, "tc -n ct-d-a qdisc add dev l0 root handle 1: netem delay 500us")) << p.text();
+  EXPECT_TRUE(has(p, "tc -n ct-d-b qdisc add dev l0 root handle 1: netem delay 300us")) << p.text();
+  EXPECT_TRUE(has(p, "tc -n ct-d-a qdisc add dev l0 parent 1:1 handle 10: tbf rate 100000000bit burst 67050 latency 50ms"))
+      << p.text();
+  EXPECT_TRUE(p.delay_processes.empty());
+  ASSERT_EQ(p.delay_paths.size(), 1u);
+  EXPECT_DOUBLE_EQ(p.delay_paths[0].a_to_b, 500e-6);
+  EXPECT_DOUBLE_EQ(p.delay_paths[0].b_to_a, 300e-6);
+}
+
+TEST(EmulatePlan, DelayWithoutNetemQueuesEachSendersWayOut) {
+  auto p = plan_emulation(topo::parse_topology(kDelayPair, "pair.yaml"), {1, "ct-d-", true, false});
+  EXPECT_TRUE(has(p, "ip netns exec ct-d-a iptables -w -t mangle -A POSTROUTING -o l0 -j NFQUEUE --queue-num 0")) << p.text();
+  EXPECT_TRUE(has(p, "ip netns exec ct-d-b iptables -w -t mangle -A POSTROUTING -o l0 -j NFQUEUE --queue-num 0")) << p.text();
+  EXPECT_TRUE(has(p, "tc -n ct-d-a qdisc add dev l0 root tbf rate 100000000bit burst 67050 latency 50ms")) << p.text();
+  EXPECT_EQ(p.text().find("netem"), std::string::npos) << p.text();
+  ASSERT_EQ(p.delay_processes.size(), 2u);
+  EXPECT_EQ(p.delay_processes[0].ns, "ct-d-a");
+  ASSERT_EQ(p.delay_processes[0].queues.size(), 1u);
+  EXPECT_DOUBLE_EQ(p.delay_processes[0].queues[0].delay_s, 500e-6);
+  EXPECT_DOUBLE_EQ(p.delay_processes[1].queues[0].delay_s, 300e-6);
+}
+
+// Frames a switch bridges skip iptables: its side's delay is held on the node's way in.
+TEST(EmulatePlan, DelayFromASwitchIsHeldOnTheWayIn) {
+  std::string sw = kSwitch;
+  sw.replace(sw.find("type: eth-1g}"), 13, "type: eth-1g, latency: 40us}");
+  auto p = plan_emulation(topo::parse_topology(sw, "sw.yaml"), {1, "ct-s-", true, false});
+  EXPECT_TRUE(has(p, "ip netns exec ct-s-m1 iptables -w -t mangle -A POSTROUTING -o l0 -j NFQUEUE --queue-num 0")) << p.text();
+  EXPECT_TRUE(has(p, "ip netns exec ct-s-m1 iptables -w -t mangle -A PREROUTING -i l0 -j NFQUEUE --queue-num 1")) << p.text();
+  ASSERT_EQ(p.delay_processes.size(), 2u);  // m2's link has eth-1g's 100 us
+  EXPECT_DOUBLE_EQ(p.delay_processes[0].queues[1].delay_s, 40e-6);
+  ASSERT_EQ(p.delay_paths.size(), 1u);  // m1 -> s -> m2: 40 + 100 us, and back
+  EXPECT_NEAR(p.delay_paths[0].a_to_b, 140e-6, 1e-12);
+  EXPECT_NEAR(p.delay_paths[0].b_to_a, 140e-6, 1e-12);
 }
 
 TEST(EmulatePlan, SwitchBecomesABridgeAndSubnetsAreKept) {
@@ -103,6 +154,17 @@ class Emulated : public testing::Test {
     std::string why;
     if (!supported(&why)) GTEST_SKIP() << why;
     prefix_ = "ct-t" + std::to_string(::getpid()) + "-";
+    sweep_killed_tests();
+  }
+  // Emulations of test processes that were killed before their TearDown: ct-t<pid>- of a pid gone.
+  static void sweep_killed_tests() {
+    for (const auto& ns : list("ct-t")) {
+      auto dash = ns.find('-', 4);
+      if (dash == std::string::npos) continue;
+      std::string pid = ns.substr(4, dash - 4);
+      if (pid.empty() || pid.find_first_not_of("0123456789") != std::string::npos) continue;
+      if (!std::filesystem::exists("/proc/" + pid)) down(ns.substr(0, dash + 1));
+    }
   }
   void TearDown() override {
     if (prefix_.empty()) return;
@@ -357,6 +419,67 @@ links:
   topo::apply_calibration(t, c);
   EXPECT_NEAR(t.links[0].type.bandwidth, up, 0.04 * up);
   EXPECT_NEAR(t.links[0].back_bandwidth, down, 0.04 * down);
+}
+
+}  // namespace
+}  // namespace clustertwin::exec::emulate
+
+namespace clustertwin::exec::emulate {
+namespace {
+
+bool process_gone(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat;
+  if (!std::getline(in, stat)) return true;
+  return stat.find(") Z ") != std::string::npos;  // a zombie waiting for whoever reaps orphans
+}
+
+// 500 us one way each way: the round trip is 1 ms (+ the stack's few tens of us), with netem
+// where the kernel has it, else held in user space; `down` leaves no namespace, rule or process.
+TEST_F(Emulated, OneWayDelayMakesTheRoundTripAndDownRemovesAll) {
+  std::string pair = kDelayPair;
+  pair.replace(pair.find("[500us, 300us]"), 14, "500us");
+  bool netem = netem_available();
+  auto plan = plan_emulation(topo::parse_topology(pair, "pair.yaml"), {1, prefix_, true, netem});
+  std::vector<int> pids;
+  {
+    Emulation emu(plan);
+    pids = delay_processes(prefix_);
+    EXPECT_EQ(pids.size(), netem ? 0u : 2u);
+    auto m = measure_delays(plan, 100);
+    ASSERT_EQ(m.size(), 1u);
+    EXPECT_NEAR(m[0].round_trip, 1e-3, 0.1e-3 + 40e-6) << "netem: " << netem;
+    EXPECT_NEAR(m[0].a_to_b, 500e-6, 0.1 * 500e-6 + 20e-6);
+    EXPECT_NEAR(m[0].b_to_a, 500e-6, 0.1 * 500e-6 + 20e-6);
+    // The held packets still move at the shaped rate: 100 Mbit/s.
+    double rate = tcp_rate(prefix_ + "a", prefix_ + "b", "10.95.0.2", 4 << 20);
+    EXPECT_GT(rate, 0.9 * 12.5e6) << rate;
+    EXPECT_LT(rate, 1.05 * 12.5e6) << rate;
+  }
+  EXPECT_TRUE(list(prefix_).empty());
+  for (int pid : pids) {
+    for (int i = 0; i < 100 && !process_gone(pid); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    EXPECT_TRUE(process_gone(pid)) << pid;
+  }
+  // The rules lived in the namespaces; none was put in this one.
+  auto rules = core::run_captured({"iptables", "-w", "-t", "mangle", "-S"}, 10);
+  EXPECT_EQ(rules.out.find(prefix_), std::string::npos);
+  EXPECT_EQ(rules.out.find("NFQUEUE"), std::string::npos) << rules.out;
+}
+
+// A test killed before `down`: its namespaces are deleted by a later sweep (plain `ip netns del`
+// here), and the delay processes notice and exit instead of keeping the namespaces alive.
+TEST_F(Emulated, DelayProcessesExitWhenTheirNamespaceIsDeleted) {
+  if (!user_space_delay_available()) GTEST_SKIP() << "built without libnetfilter-queue";
+  auto plan = plan_emulation(topo::parse_topology(kDelayPair, "pair.yaml"), {1, prefix_, true, false});
+  up(plan);
+  auto pids = delay_processes(prefix_);
+  EXPECT_EQ(pids.size(), 2u);
+  for (const auto& ns : plan.namespaces) core::run_captured({"ip", "netns", "del", ns}, 10);
+  for (int pid : pids) {
+    for (int i = 0; i < 300 && !process_gone(pid); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    EXPECT_TRUE(process_gone(pid)) << pid;
+  }
 }
 
 }  // namespace
