@@ -51,8 +51,11 @@ WorkerProcesses::WorkerProcesses(std::vector<WorkerLaunch> launches, const std::
     Child c;
     c.process = start(l, env, r);
     set_nonblocking(c.process.out().get());
-    // A few bytes into an empty pipe: they fit, the write does not wait for the child.
-    if (!l.stdin_text.empty() && !core::write_full(c.process.in().get(), l.stdin_text.data(), l.stdin_text.size()))
+    // A few bytes into an empty pipe: they fit, the write does not wait for the child. EPIPE means
+    // the child has already gone (an ssh that could not reach its host): read_ports reports how it
+    // exited, which says more than the broken pipe.
+    if (!l.stdin_text.empty() && !core::write_full(c.process.in().get(), l.stdin_text.data(), l.stdin_text.size()) &&
+        errno != EPIPE)
       throw RunError(fmt::format("exec: rank {}: cannot write to the stdin of '{}': {}", r, core::joined(l.argv),
                                  std::strerror(errno)));
     children_.push_back(std::move(c));
