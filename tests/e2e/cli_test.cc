@@ -22,7 +22,7 @@ using clustertwin::cli_test::Result;
 using clustertwin::cli_test::run;
 
 using clustertwin::cli_test::src;
-std::string fixture(const std::string& name) { return src("tests/e2e/fixtures/" + name); }
+using clustertwin::cli_test::fixture;
 
 nlohmann::json read_json(const fs::path& p) {
   std::ifstream in(p);

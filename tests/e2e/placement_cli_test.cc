@@ -20,7 +20,7 @@ using clustertwin::cli_test::Result;
 using clustertwin::cli_test::run;
 
 using clustertwin::cli_test::src;
-std::string fixture(const std::string& name) { return src("tests/e2e/fixtures/" + name); }
+using clustertwin::cli_test::fixture;
 const std::string kCrossed = fixture("rdma-ring-crossed.yaml");
 const std::string kFileOrder = src("workloads/examples/ddp-gpt2.yaml");
 const std::string kAuto = fixture("ddp-gpt2-auto.yaml");

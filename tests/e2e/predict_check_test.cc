@@ -19,7 +19,7 @@ using clustertwin::cli_test::Result;
 using clustertwin::cli_test::run;
 
 using clustertwin::cli_test::src;
-std::string fixture(const std::string& name) { return src("tests/e2e/fixtures/" + name); }
+using clustertwin::cli_test::fixture;
 std::string lint_fixture(const std::string& name) { return src("tests/topologies/fixtures/" + name); }
 const std::string kDdp = src("workloads/examples/ddp-gpt2.yaml");
 

@@ -20,6 +20,8 @@ bool has(const Result& r, const std::string& text);
 #ifdef CLUSTERTWIN_SOURCE_DIR
 // A path in the source tree (examples, fixtures), for test targets that define CLUSTERTWIN_SOURCE_DIR.
 inline std::string src(const std::string& rel) { return std::string(CLUSTERTWIN_SOURCE_DIR) + "/" + rel; }
+// A file of tests/e2e/fixtures.
+inline std::string fixture(const std::string& name) { return src("tests/e2e/fixtures/" + name); }
 #endif
 
 }  // namespace clustertwin::cli_test
