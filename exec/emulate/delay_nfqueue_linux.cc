@@ -1,7 +1,10 @@
-// The user-space delay process: one per namespace, one NFQUEUE per delayed link end in it. Each
-// packet is held until its arrival + the link's delay, then accepted; a queue's delay is constant,
-// so arrival order is release order and a FIFO per queue suffices. It sleeps in ppoll() until the
-// next release or packet (timer slack 1 ns: the release is a deadline, not a hint), never spins.
+// The user-space delay process: one per namespace, one NFQUEUE per queued link direction in it.
+// Each packet passes a FIFO server at the link's rate (it leaves the wire when the packets before
+// it have and its own frames' bytes / rate later) and is held the link's delay more, then
+// accepted; both are monotone, so arrival order is release order and a FIFO per queue suffices.
+// The server runs in virtual time (a late wake-up delays packets, it does not slow the rate). It
+// sleeps in ppoll() until the next release or packet (timer slack 1 ns: the release is a
+// deadline, not a hint), never spins.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <libnetfilter_queue/libnetfilter_queue.h>
@@ -26,6 +29,7 @@
 #include <fmt/format.h>
 
 #include "exec/emulate/delay.h"
+#include "exec/emulate/frames.h"
 #include "exec/emulate/emulation.h"
 #include "exec/executor.h"
 
@@ -33,6 +37,7 @@ namespace clustertwin::exec::emulate {
 
 namespace {
 constexpr size_t kMaxHeld = 16384;  // packets per queue; more are dropped (a full link queue)
+constexpr int kCopyBytes = 64;      // of each packet: its IP and TCP headers, for its length on the wire
 
 int64_t now_ns() {
   timespec ts{};
@@ -47,7 +52,9 @@ struct Held {
 
 struct Queue {
   nfq_q_handle* handle = nullptr;
-  int64_t delay = 0;  // ns
+  int64_t delay = 0;          // ns
+  double ns_per_byte = 0;     // 1e9 / rate; 0: no rate
+  double wire_free = 0;       // ns: when the wire has sent every packet so far
   std::deque<Held> held;
 };
 
@@ -57,7 +64,15 @@ int on_packet(nfq_q_handle* qh, nfgenmsg*, nfq_data* nfa, void* data) {
   if (!ph) return 0;
   uint32_t id = ntohl(ph->packet_id);
   if (q->held.size() >= kMaxHeld) return nfq_set_verdict(qh, id, NF_DROP, 0, nullptr);
-  q->held.push_back({id, now_ns() + q->delay});
+  const auto now = static_cast<double>(now_ns());
+  double sent = now;
+  if (q->ns_per_byte > 0) {
+    unsigned char* data = nullptr;
+    int n = nfq_get_payload(nfa, &data);
+    sent = std::max(now, q->wire_free) + q->ns_per_byte * static_cast<double>(wire_bytes(data, n > 0 ? n : 0));
+    q->wire_free = sent;
+  }
+  q->held.push_back({id, static_cast<int64_t>(sent) + q->delay});
   return 0;
 }
 
@@ -106,12 +121,13 @@ bool namespace_alive(const std::string& ns, const struct stat& mine) {
   for (const auto& qd : d.queues) {
     Queue& q = queues.emplace_back();
     q.delay = static_cast<int64_t>(qd.delay_s * 1e9);
+    q.ns_per_byte = qd.rate > 0 ? 1e9 / qd.rate : 0;
     q.handle = nfq_create_queue(h, static_cast<uint16_t>(qd.queue), &on_packet, &q);
     if (!q.handle)
       fail(report, fmt::format("exec: emulate: delay process in '{}': cannot bind NFQUEUE {} ({} {}): {} — the kernel "
                                "needs CONFIG_NETFILTER_NETLINK_QUEUE",
                                d.ns, qd.queue, qd.hook, qd.dev, std::strerror(errno)));
-    if (nfq_set_mode(q.handle, NFQNL_COPY_META, 0) < 0)
+    if (nfq_set_mode(q.handle, NFQNL_COPY_PACKET, kCopyBytes) < 0)
       fail(report, fmt::format("exec: emulate: delay process in '{}': nfq_set_mode: {}", d.ns, std::strerror(errno)));
     nfq_set_queue_maxlen(q.handle, kMaxHeld);
     // Whole GSO packets, not segments: fewer round trips through user space at high rates.

@@ -22,12 +22,16 @@ struct EmulateOptions {
   bool netem = true;
 };
 
-// One NFQUEUE of a delay process: packets of `dev` on `hook` (POSTROUTING: leaving, with -o;
-// PREROUTING: entering, with -i) are held `delay_s` seconds.
+// One NFQUEUE of a delay process: one direction of a link. Packets of `dev` on `hook`
+// (POSTROUTING: leaving, with -o; PREROUTING: entering, with -i) pass a FIFO server at `rate`
+// (each takes its frames' bytes / rate, after the packets before it, as on a wire) and are then
+// held `delay_s` seconds: netem's `rate` and `delay`, so a message of one packet pays its
+// serialisation as on a real link (tbf would let a bucketful through at once).
 struct QueuedDelay {
   std::string hook, dev;
   int queue = 0;
   double delay_s = 0;
+  double rate = 0;  // bytes/s of frames (payload + headers + 14 B of Ethernet header each); 0: unlimited
 };
 // Every queue of one namespace: one delay process serves them.
 struct NamespaceDelays {
@@ -38,7 +42,10 @@ struct NamespaceDelays {
 // `emulate up --verify` measures.
 struct DelayPath {
   std::string node_a, node_b, ns_a, ns_b, addr_a, addr_b;
-  double a_to_b = 0, b_to_a = 0;  // seconds, configured
+  // Seconds one --verify probe should take each way: the hops' latencies, and its frame's time at
+  // the rate of every hop paced in user space.
+  double a_to_b = 0, b_to_a = 0;
+  int queues_a_to_b = 0, queues_b_to_a = 0;  // user-space queues passed each way
 };
 
 struct EmulationPlan {

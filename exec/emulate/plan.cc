@@ -5,11 +5,13 @@
 #include <cmath>
 #include <map>
 #include <set>
+#include <tuple>
 
 #include <fmt/format.h>
 
 #include "core/diag.h"
 #include "exec/emulate/emulation.h"
+#include "exec/emulate/frames.h"
 #include "topologies/address.h"
 #include "topologies/routing.h"
 
@@ -17,6 +19,7 @@ namespace clustertwin::exec::emulate {
 
 namespace {
 using Argv = std::vector<std::string>;
+constexpr double kFrameBytes = 1514;  // a full Ethernet frame on a veth of MTU 1500, as tbf counts it
 
 std::string clean(const std::string& s) {
   std::string out;
@@ -112,16 +115,32 @@ class Planner {
 
   std::string rate(double bytes_per_s) const { return fmt::format("{:.0f}bit", bytes_per_s * 8 * o_.scale); }
 
-  // Shapes node -> peer on `dev` (the peer's end: `peer_dev`): tbf at the rate, and the latency
+  // Is this end of a link a port of a bridge (a switch, or one of several cables on one
+  // interface in IP mode, like a Thunderbolt Bridge hub)? Frames it bridges skip iptables.
+  bool bridged(int link, bool end_a) const {
+    const topo::Link& l = t_.links[link];
+    int node = end_a ? l.a : l.b, iface = end_a ? l.iface_a : l.iface_b;
+    if (t_.nodes[node].is_switch) return true;
+    return t_.ip_mode && iface >= 0 && links_on(node, iface) > 1;
+  }
+
+  // Shapes one direction of a link, leaving the `from_a` end: tbf at the rate, and the latency
   // with netem under it, or with an NFQUEUE rule where the kernel has no netem.
-  void shape(int node, const std::string& dev, int peer, const std::string& peer_dev, double bandwidth, double latency) {
+  void shape(int link, bool from_a, double bandwidth, double latency) {
+    const topo::Link& l = t_.links[link];
+    const int node = from_a ? l.a : l.b;
+    const std::string& dev = from_a ? dev_a_[link] : dev_b_[link];
     const bool delay = o_.delay && latency > 0;
-    if (delay && !o_.netem) queue_delay(node, dev, peer, peer_dev, latency);
+    // Without netem, --delay queues every direction in user space, which also paces it at the
+    // rate; tbf only where that cannot be done (both ends bridged).
+    if (o_.delay && !o_.netem && queue_delay(link, from_a, latency, bandwidth)) return;
     if (bandwidth <= 0) return;
     const double bps = bandwidth * o_.scale;  // bytes/s
-    // Burst: 2 ms of traffic and at least one 64 KiB GSO segment, so tbf never drops a packet for
-    // being larger than its bucket; limit: 50 ms of queue.
-    auto burst = static_cast<long long>(std::max(65536.0 + 1514, bps * 0.002));
+    // Burst: two full frames, or 250 us of traffic at high rates (a timer that fires late then
+    // loses no tokens). Small, because whatever fits the bucket passes at the veth's speed: a
+    // 64 KiB bucket let 64 KiB messages cross a 50 Mbit/s link in no time. GSO packets larger
+    // than the bucket are segmented by tbf, not dropped. Limit: 50 ms of queue.
+    auto burst = static_cast<long long>(std::max(2.0 * kFrameBytes, bps * 250e-6));
     std::string tbf_parent = "root";
     if (delay && o_.netem) {
       in_ns(ns(node), {"link", "set", dev, "up"});
@@ -138,26 +157,31 @@ class Planner {
     add(std::move(tc));
   }
 
-  // The delay of node -> peer on the sender's way out; a switch (a bridge: its frames skip
-  // iptables) sends it, so it is held on the receiver's way in instead.
-  void queue_delay(int node, const std::string& dev, int peer, const std::string& peer_dev, double latency) {
-    int at = node;
-    std::string hook = "POSTROUTING", flag = "-o", on = dev;
-    if (t_.nodes[node].is_switch) {
-      if (t_.nodes[peer].is_switch) {
-        p_.notes.push_back(fmt::format("the delay between switches '{}' and '{}' is not emulated", t_.nodes[node].name,
-                                       t_.nodes[peer].name));
-        return;
+  // One direction of a link queued in user space, on the sender's way out (POSTROUTING -o its end).
+  // Frames a bridge sends (a switch, a bridged hub) skip iptables, so when the sender's end is
+  // bridged the queue is on the receiver's way in (PREROUTING -i its end) instead; between two
+  // bridged ends it cannot be (a note says so; returns false).
+  bool queue_delay(int link, bool from_a, double latency, double bandwidth) {
+    const topo::Link& l = t_.links[link];
+    int at = from_a ? l.a : l.b;
+    std::string hook = "POSTROUTING", flag = "-o", on = from_a ? dev_a_[link] : dev_b_[link];
+    if (bridged(link, from_a)) {
+      if (bridged(link, !from_a)) {
+        if (latency > 0)
+          p_.notes.push_back(fmt::format("the delay from '{}' to '{}' is not emulated: both ends are bridged",
+                                         t_.nodes[from_a ? l.a : l.b].name, t_.nodes[from_a ? l.b : l.a].name));
+        return false;
       }
-      at = peer, hook = "PREROUTING", flag = "-i", on = peer_dev;
+      at = from_a ? l.b : l.a, hook = "PREROUTING", flag = "-i", on = from_a ? dev_b_[link] : dev_a_[link];
     }
     auto it = std::find_if(p_.delay_processes.begin(), p_.delay_processes.end(),
                            [&](const NamespaceDelays& d) { return d.ns == ns(at); });
     if (it == p_.delay_processes.end()) it = p_.delay_processes.insert(it, NamespaceDelays{ns(at), {}});
     int queue = static_cast<int>(it->queues.size());
-    it->queues.push_back({hook, on, queue, latency});
+    it->queues.push_back({hook, on, queue, latency, bandwidth > 0 ? bandwidth * o_.scale : 0});
     add({"ip", "netns", "exec", ns(at), "iptables", "-w", "-t", "mangle", "-A", hook, flag, on, "-j", "NFQUEUE",
          "--queue-num", std::to_string(queue)});
+    return true;
   }
 
   void veths() {
@@ -170,8 +194,8 @@ class Planner {
       dev_a_[i] = device_name(static_cast<int>(i), true);
       dev_b_[i] = device_name(static_cast<int>(i), false);
       add({"ip", "link", "add", dev_a_[i], "netns", ns(l.a), "type", "veth", "peer", "name", dev_b_[i], "netns", ns(l.b)});
-      shape(l.a, dev_a_[i], l.b, dev_b_[i], l.bandwidth(true), l.latency(true));
-      shape(l.b, dev_b_[i], l.a, dev_a_[i], l.bandwidth(false), l.latency(false));
+      shape(static_cast<int>(i), true, l.bandwidth(true), l.latency(true));
+      shape(static_cast<int>(i), false, l.bandwidth(false), l.latency(false));
     }
     // A switch is a bridge joining all its links.
     for (size_t n = 0; n < t_.nodes.size(); ++n) {
@@ -293,9 +317,26 @@ class Planner {
       for (size_t b = a + 1; b < t_.nodes.size(); ++b) {
         int ia = static_cast<int>(a), ib = static_cast<int>(b);
         if (p_.node_address[a].empty() || p_.node_address[b].empty() || !direct(ia, ib) || !direct(ib, ia)) continue;
-        p_.delay_paths.push_back({t_.nodes[a].name, t_.nodes[b].name, ns(ia), ns(ib), p_.node_address[a],
-                                  p_.node_address[b], routes.between(ia, ib).latency, routes.between(ib, ia).latency});
+        DelayPath path{t_.nodes[a].name, t_.nodes[b].name, ns(ia), ns(ib), p_.node_address[a], p_.node_address[b]};
+        std::tie(path.a_to_b, path.queues_a_to_b) = probe_delay(routes.between(ia, ib));
+        std::tie(path.b_to_a, path.queues_b_to_a) = probe_delay(routes.between(ib, ia));
+        p_.delay_paths.push_back(path);
       }
+  }
+
+  // What --verify's probe should take along a route, and how many user-space queues it passes:
+  // the hops' latencies, plus, where user space paces a hop, the probe's frame at its rate.
+  std::pair<double, int> probe_delay(const topo::Route& r) const {
+    double seconds = 0;
+    int queues = 0;
+    for (const topo::Hop& h : r.hops) {
+      const topo::Link& l = t_.links[h.link];
+      seconds += l.latency(h.up);
+      if (o_.netem || (bridged(h.link, true) && bridged(h.link, false))) continue;
+      ++queues;
+      if (l.bandwidth(h.up) > 0) seconds += kDelayProbeFrameBytes / (l.bandwidth(h.up) * o_.scale);
+    }
+    return {seconds, queues};
   }
 
   void number(int node, const std::string& dev, uint32_t mine, uint32_t peer) {

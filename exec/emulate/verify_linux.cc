@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -19,12 +20,14 @@
 
 #include "core/fd.h"
 #include "exec/emulate/emulation.h"
+#include "exec/emulate/frames.h"
 #include "exec/executor.h"
 
 namespace clustertwin::exec::emulate {
 
 namespace {
-constexpr int kWarmup = 5;  // first probes resolve neighbours (ARP) and wake the delay process
+constexpr int kWarmup = 5;      // first probes resolve neighbours (ARP) and wake the delay process
+constexpr int kReachTries = 50;  // 5 s for a fresh path to pass its first probe
 
 int64_t now_ns() {
   timespec ts{};
@@ -54,6 +57,7 @@ class RealTime {
 struct Probe {
   int64_t seq, sent_a, sent_b;
 };
+static_assert(sizeof(Probe) + 8 + 20 + kEthernetHeaderBytes == kDelayProbeFrameBytes, "the plan prices this frame");
 
 // A UDP socket bound to addr:0 inside namespace `ns`.
 core::Fd udp_in(const std::string& ns, const std::string& addr) {
@@ -93,39 +97,51 @@ DelayMeasurement measure(const DelayPath& path, int probes) {
   ::connect(a.get(), reinterpret_cast<sockaddr*>(&to_b), sizeof to_b);
   ::connect(b.get(), reinterpret_cast<sockaddr*>(&to_a), sizeof to_a);
   std::vector<double> ab, ba, rtt;
+  std::atomic<bool> done{false};
+  // The echo serves until the sender is done: a path that starts passing late (neighbours still
+  // resolving, a fresh bridge) loses its first probes, not the whole measurement.
   std::thread echo([&] {
     RealTime rt;
     Probe p{};
-    while (recv_probe(b.get(), p, 1000)) {
+    while (!done.load()) {
+      if (!recv_probe(b.get(), p, 50)) continue;
       int64_t got = now_ns();
       if (p.seq >= kWarmup) ab.push_back((got - p.sent_a) * 1e-9);
       p.sent_b = now_ns();
       ::send(b.get(), &p, sizeof p, 0);
-      if (p.seq + 1 >= probes + kWarmup) return;
     }
   });
   int lost = 0;
-  RealTime rt;
-  for (int64_t i = 0; i < probes + kWarmup; ++i) {
-    Probe p{i, now_ns(), 0};
-    ::send(a.get(), &p, sizeof p, 0);
+  {
+    RealTime rt;
+    // Until the first echo (at most kReachTries x 100 ms), probes only open the path.
     Probe r{};
-    bool got = false;
-    while (recv_probe(a.get(), r, 500))
-      if (r.seq == i) {
-        got = true;
-        break;
-      }
-    int64_t back = now_ns();
-    if (!got) {
-      ++lost;
-      continue;
+    for (int i = 0; i < kReachTries; ++i) {
+      Probe p{-1, now_ns(), 0};
+      ::send(a.get(), &p, sizeof p, 0);
+      if (recv_probe(a.get(), r, 100)) break;
     }
-    if (i >= kWarmup) {
-      ba.push_back((back - r.sent_b) * 1e-9);
-      rtt.push_back((back - r.sent_a) * 1e-9);
+    for (int64_t i = 0; i < probes + kWarmup; ++i) {
+      Probe p{i, now_ns(), 0};
+      ::send(a.get(), &p, sizeof p, 0);
+      bool got = false;
+      while (recv_probe(a.get(), r, 500))
+        if (r.seq == i) {
+          got = true;
+          break;
+        }
+      int64_t back = now_ns();
+      if (!got) {
+        ++lost;
+        continue;
+      }
+      if (i >= kWarmup) {
+        ba.push_back((back - r.sent_b) * 1e-9);
+        rtt.push_back((back - r.sent_a) * 1e-9);
+      }
     }
   }
+  done = true;
   echo.join();
   if (rtt.size() < static_cast<size_t>(probes) / 2)
     throw RunError(fmt::format("exec: emulate: --verify: {} of {} probes between '{}' ({}) and '{}' ({}) were lost — "

@@ -3,6 +3,7 @@
 // is removed in TearDown even when an assertion failed.
 #include "exec/emulate/emulation.h"
 #include "exec/emulate/delay.h"
+#include "exec/emulate/frames.h"
 
 #include <gtest/gtest.h>
 #include <poll.h>
@@ -50,6 +51,33 @@ bool has(const EmulationPlan& p, const std::string& line) {
   return p.text().find(line + "\n") != std::string::npos;
 }
 
+// IPv4 + TCP headers as the delay process sees them (its first 64 bytes of a packet).
+std::vector<unsigned char> tcp_packet(size_t total, int tcp_header = 32) {
+  std::vector<unsigned char> p(64, 0);
+  p[0] = 0x45;  // IPv4, 20-byte header
+  p[2] = static_cast<unsigned char>(total >> 8);
+  p[3] = static_cast<unsigned char>(total & 0xff);
+  p[9] = 6;  // TCP
+  p[20 + 12] = static_cast<unsigned char>((tcp_header / 4) << 4);
+  return p;
+}
+
+TEST(Frames, AGsoPacketCostsEverySegmentsHeaders) {
+  // Three full segments of 1448 B (MTU 1500 - 20 IP - 32 TCP with timestamps): 4344 B of payload,
+  // each segment 52 B of headers + 14 B of Ethernet header on the wire.
+  auto gso = tcp_packet(52 + 3 * 1448);
+  EXPECT_EQ(wire_bytes(gso.data(), gso.size()), 4344u + 3 * 66);
+  // One more byte is a fourth segment.
+  auto more = tcp_packet(52 + 3 * 1448 + 1);
+  EXPECT_EQ(wire_bytes(more.data(), more.size()), 4345u + 4 * 66);
+  auto full = tcp_packet(1500);
+  EXPECT_EQ(wire_bytes(full.data(), full.size()), 1514u);
+  auto ack = tcp_packet(52);
+  EXPECT_EQ(wire_bytes(ack.data(), ack.size()), 66u);
+  const unsigned char not_ip[4] = {0x60, 0, 0, 0};
+  EXPECT_EQ(wire_bytes(not_ip, sizeof not_ip), 18u);
+}
+
 TEST(EmulatePlan, ChainWithHostRoutesAndShaping) {
   auto t = topo::parse_topology(kChain, "chain.yaml");
   auto p = plan_emulation(t, {0.5, "ct-x-", false});
@@ -57,8 +85,8 @@ TEST(EmulatePlan, ChainWithHostRoutesAndShaping) {
   EXPECT_TRUE(has(p, "ip netns add ct-x-a")) << p.text();
   EXPECT_TRUE(has(p, "ip link add l0 netns ct-x-a type veth peer name l0 netns ct-x-b")) << p.text();
   // Each direction shaped on the sending side, scaled by 0.5: 100 Mbit/s -> 50, 50 -> 25.
-  EXPECT_TRUE(has(p, "tc -n ct-x-a qdisc add dev l0 root tbf rate 50000000bit burst 67050 latency 50ms")) << p.text();
-  EXPECT_TRUE(has(p, "tc -n ct-x-c qdisc add dev l1 root tbf rate 25000000bit burst 67050 latency 50ms")) << p.text();
+  EXPECT_TRUE(has(p, "tc -n ct-x-a qdisc add dev l0 root tbf rate 50000000bit burst 3028 latency 50ms")) << p.text();
+  EXPECT_TRUE(has(p, "tc -n ct-x-c qdisc add dev l1 root tbf rate 25000000bit burst 3028 latency 50ms")) << p.text();
   EXPECT_TRUE(has(p, "ip -n ct-x-a addr add 10.99.0.1/32 peer 10.99.0.2/32 dev l0")) << p.text();
   EXPECT_TRUE(has(p, "ip -n ct-x-a route replace 10.99.0.3/32 via 10.99.0.2 dev l0 onlink")) << p.text();
   EXPECT_TRUE(has(p, "ip -n ct-x-c route replace 10.99.0.1/32 via 10.99.0.2 dev l1 onlink")) << p.text();
@@ -82,7 +110,7 @@ TEST(EmulatePlan, DelayWithNetemSitsUnderTbf) {
   auto p = plan_emulation(topo::parse_topology(kDelayPair, "pair.yaml"), {1, "ct-d-", true, true});
   EXPECT_TRUE(has(p, "tc -n ct-d-a qdisc add dev l0 root handle 1: netem delay 500us")) << p.text();
   EXPECT_TRUE(has(p, "tc -n ct-d-b qdisc add dev l0 root handle 1: netem delay 300us")) << p.text();
-  EXPECT_TRUE(has(p, "tc -n ct-d-a qdisc add dev l0 parent 1:1 handle 10: tbf rate 100000000bit burst 67050 latency 50ms"))
+  EXPECT_TRUE(has(p, "tc -n ct-d-a qdisc add dev l0 parent 1:1 handle 10: tbf rate 100000000bit burst 3125 latency 50ms"))
       << p.text();
   EXPECT_TRUE(p.delay_processes.empty());
   ASSERT_EQ(p.delay_paths.size(), 1u);
@@ -94,13 +122,19 @@ TEST(EmulatePlan, DelayWithoutNetemQueuesEachSendersWayOut) {
   auto p = plan_emulation(topo::parse_topology(kDelayPair, "pair.yaml"), {1, "ct-d-", true, false});
   EXPECT_TRUE(has(p, "ip netns exec ct-d-a iptables -w -t mangle -A POSTROUTING -o l0 -j NFQUEUE --queue-num 0")) << p.text();
   EXPECT_TRUE(has(p, "ip netns exec ct-d-b iptables -w -t mangle -A POSTROUTING -o l0 -j NFQUEUE --queue-num 0")) << p.text();
-  EXPECT_TRUE(has(p, "tc -n ct-d-a qdisc add dev l0 root tbf rate 100000000bit burst 67050 latency 50ms")) << p.text();
+  // The queue paces the link at its rate (100 Mbit/s: 12.5 MB/s of frames): no tbf.
+  EXPECT_EQ(p.text().find("tbf"), std::string::npos) << p.text();
   EXPECT_EQ(p.text().find("netem"), std::string::npos) << p.text();
   ASSERT_EQ(p.delay_processes.size(), 2u);
   EXPECT_EQ(p.delay_processes[0].ns, "ct-d-a");
   ASSERT_EQ(p.delay_processes[0].queues.size(), 1u);
   EXPECT_DOUBLE_EQ(p.delay_processes[0].queues[0].delay_s, 500e-6);
   EXPECT_DOUBLE_EQ(p.delay_processes[1].queues[0].delay_s, 300e-6);
+  EXPECT_DOUBLE_EQ(p.delay_processes[0].queues[0].rate, 12.5e6);
+  // --verify's probe: the latency and its 66-byte frame at 12.5 MB/s.
+  ASSERT_EQ(p.delay_paths.size(), 1u);
+  EXPECT_NEAR(p.delay_paths[0].a_to_b, 500e-6 + 66 / 12.5e6, 1e-12);
+  EXPECT_EQ(p.delay_paths[0].queues_a_to_b, 1);
 }
 
 // Frames a switch bridges skip iptables: its side's delay is held on the node's way in.
@@ -112,9 +146,36 @@ TEST(EmulatePlan, DelayFromASwitchIsHeldOnTheWayIn) {
   EXPECT_TRUE(has(p, "ip netns exec ct-s-m1 iptables -w -t mangle -A PREROUTING -i l0 -j NFQUEUE --queue-num 1")) << p.text();
   ASSERT_EQ(p.delay_processes.size(), 2u);  // m2's link has eth-1g's 100 us
   EXPECT_DOUBLE_EQ(p.delay_processes[0].queues[1].delay_s, 40e-6);
-  ASSERT_EQ(p.delay_paths.size(), 1u);  // m1 -> s -> m2: 40 + 100 us, and back
-  EXPECT_NEAR(p.delay_paths[0].a_to_b, 140e-6, 1e-12);
-  EXPECT_NEAR(p.delay_paths[0].b_to_a, 140e-6, 1e-12);
+  ASSERT_EQ(p.delay_paths.size(), 1u);  // m1 -> s -> m2: 40 + 100 us, and back, each hop pacing the probe
+  const double frame = 66 / (940e6 / 8);
+  EXPECT_NEAR(p.delay_paths[0].a_to_b, 140e-6 + 2 * frame, 1e-12);
+  EXPECT_NEAR(p.delay_paths[0].b_to_a, 140e-6 + 2 * frame, 1e-12);
+  EXPECT_EQ(p.delay_paths[0].queues_a_to_b, 2);
+}
+
+// A hub whose two cables share one interface (a Thunderbolt Bridge, smolcluster-hybrid's mini2)
+// bridges them: what it sends, and what it passes from one leaf to the other, skips iptables, so
+// the hub's side of each cable is queued where the cable arrives.
+TEST(EmulatePlan, ABridgedHubsSideIsQueuedWhereItsCablesArrive) {
+  const char* hub = R"(name: hub
+nodes:
+  - {name: a, device: mac-mini-m4, interfaces: [{name: en0, address: 10.97.0.1/24}]}
+  - {name: h, device: mac-mini-m4, forwards: true, interfaces: [{name: bridge0, address: 10.97.0.2/24}]}
+  - {name: c, device: mac-mini-m4, interfaces: [{name: en0, address: 10.97.0.3/24}]}
+links:
+  - {between: [a, h], ports: [en0, bridge0], type: eth-1g, bandwidth: 100Mbps, latency: [300us, 200us]}
+  - {between: [h, c], ports: [bridge0, en0], type: eth-1g, bandwidth: 100Mbps, latency: [400us, 100us]}
+)";
+  auto p = plan_emulation(topo::parse_topology(hub, "hub.yaml"), {1, "ct-h-", true, false});
+  EXPECT_TRUE(has(p, "ip -n ct-h-h link add bridge0 type bridge")) << p.text();
+  EXPECT_TRUE(has(p, "ip netns exec ct-h-a iptables -w -t mangle -A POSTROUTING -o en0 -j NFQUEUE --queue-num 0")) << p.text();
+  EXPECT_TRUE(has(p, "ip netns exec ct-h-a iptables -w -t mangle -A PREROUTING -i en0 -j NFQUEUE --queue-num 1")) << p.text();
+  EXPECT_TRUE(has(p, "ip netns exec ct-h-c iptables -w -t mangle -A PREROUTING -i en0 -j NFQUEUE --queue-num 0")) << p.text();
+  EXPECT_TRUE(has(p, "ip netns exec ct-h-c iptables -w -t mangle -A POSTROUTING -o en0 -j NFQUEUE --queue-num 1")) << p.text();
+  EXPECT_EQ(p.text().find("ct-h-h iptables"), std::string::npos) << p.text();
+  ASSERT_EQ(p.delay_processes.size(), 2u);  // a and c; the hub holds nothing
+  EXPECT_DOUBLE_EQ(p.delay_processes[0].queues[1].delay_s, 200e-6);  // h -> a, at a
+  EXPECT_DOUBLE_EQ(p.delay_processes[1].queues[0].delay_s, 400e-6);  // h -> c, at c
 }
 
 TEST(EmulatePlan, SwitchBecomesABridgeAndSubnetsAreKept) {
@@ -123,7 +184,7 @@ TEST(EmulatePlan, SwitchBecomesABridgeAndSubnetsAreKept) {
   EXPECT_TRUE(has(p, "ip -n ct-y-s link set l0 master br0")) << p.text();
   EXPECT_TRUE(has(p, "ip -n ct-y-m1 addr add 10.98.0.1/24 dev l0")) << p.text();
   // eth-1g is 940 Mbit/s of TCP goodput in the presets.
-  EXPECT_TRUE(has(p, "tc -n ct-y-m1 qdisc add dev l0 root tbf rate 940000000bit burst 235000 latency 50ms")) << p.text();
+  EXPECT_TRUE(has(p, "tc -n ct-y-m1 qdisc add dev l0 root tbf rate 940000000bit burst 29375 latency 50ms")) << p.text();
 }
 
 TEST(EmulatePlan, DefaultPrefixNamesTheTopology) {
