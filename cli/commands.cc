@@ -110,7 +110,7 @@ std::string predict(const PredictArgs& a) {
 }
 
 std::string run(const RunArgs& a) {
-  Loaded l = load(a.topology, a.workload, a.overrides);
+  Loaded l = load(a.topology, a.workload, a.overrides, a.calibration);
   warn_findings(l.topology, l.program);
   const exec::Launch how = to_launch(a.launch, l.topology, self_exe());
   exec::check_launch(how, l.program, l.topology);
@@ -120,7 +120,8 @@ std::string run(const RunArgs& a) {
   auto measured = exec::run(l.program, l.topology, how, a.settings);
   core::RunInfo info{"measured", l.topology.name, l.program.name,
                      fmt::format("{}, compute={}, {}", exec::launch_text(how, l.program.world()),
-                                 exec::name(a.settings.compute), measured.clock_text())};
+                                 exec::name(a.settings.compute), measured.clock_text()),
+                     l.topology.calibrated ? topo::calibration_text(l.topology) : ""};
   auto summary = core::summarize(l.program, measured.records);
   core::write_run(out_dir, info, l.program, measured.records, summary);
   print_summary(info, l.program, summary, l.topology, out_dir);

@@ -41,6 +41,7 @@ struct PredictArgs {
 
 struct RunArgs {
   std::string topology, workload;
+  std::string calibration;  // --calibration: figures for modelled compute (and the run's record)
   Overrides overrides;
   LaunchFlags launch;
   exec::RunSettings settings{.compute = exec::ComputeMode::Real};  // -o is settings.out_dir

@@ -6,6 +6,8 @@
 #include <memory>
 #include <stdexcept>
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "cli/app.h"
@@ -108,7 +110,7 @@ void bench(const BenchArgs& a) {
   o.factor = a.factor;
   o.iters = a.iters;
   o.warmup = a.warmup;
-  exec::BenchPredictor predictor;
+  exec::BenchPredictor predictor, presets_predictor;
   std::string figures;  // the prediction's calibration, when predicted
   if (a.predict) {
     if (a.topology.empty())
@@ -124,6 +126,12 @@ void bench(const BenchArgs& a) {
     predictor = [t](const core::Program& p) { return sim::simulate(p, *t); };
     o.predicted = true;
     figures = topo::calibration_text(*t);
+    if (t->calibrated) {  // beside it, what the presets alone predict
+      auto presets = std::make_shared<topo::Topology>(
+          exec::emulate::scaled_topology(topo::load_topology(a.topology, "-t/--topology", "", false), a.scale));
+      presets_predictor = [presets](const core::Program& p) { return sim::simulate(p, *presets); };
+      o.predicted_presets = true;
+    }
   }
   if (!figures.empty()) fmt::print("# predicted figures: {}\n", figures);
   fmt::print("{}", exec::bench_header(o, launch));
@@ -131,10 +139,10 @@ void bench(const BenchArgs& a) {
   auto rows = exec::run_bench(
       o, runner,
       [&o](const exec::BenchRow& r) {
-        fmt::print("{}", exec::bench_row_text(r, o.predicted, o.dtype));
+        fmt::print("{}", exec::bench_row_text(r, o));
         std::fflush(stdout);
       },
-      predictor);
+      predictor, presets_predictor);
   fmt::print("{}", exec::bench_footer(rows));
   if (!a.json.empty()) {
     core::write_file(a.json, exec::bench_json(o, rows, launch).dump(1) + '\n');
@@ -252,6 +260,14 @@ void emulate_up(const EmulateArgs& a) {
                      : fmt::format("NFQUEUE and {} delay process(es) ({}), {:.1f} us of measured path overhead taken off "
                                    "each delay",
                                    plan.delay_processes.size(), exec::emulate::kDelayProcessName, overhead * 1e6));
+  double shortest = 1e300;
+  for (const auto& d : plan.delay_processes)
+    for (const auto& q : d.queues)
+      if (q.delay_s > 0) shortest = std::min(shortest, q.delay_s);
+  if (shortest < overhead)
+    fmt::print("note: a hop's one-way delay cannot go below this machine's {:.0f} us trip through user space: the "
+               "{:.0f} us hops take that long (use longer delays, or a kernel with netem)\n",
+               overhead * 1e6, shortest * 1e6);
   if (a.verify) print_delays(plan);
   fmt::print("run a command on a node: ip netns exec {}NODE COMMAND; remove all: clustertwin emulate down {}{}\n",
              plan.prefix, a.topology, a.prefix.empty() ? "" : " --prefix " + a.prefix);

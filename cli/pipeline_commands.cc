@@ -49,6 +49,9 @@ void add_pipeline_commands(CLI::App& app) {
   add_inputs(run_cmd, ra->topology, ra->workload, ra->settings.out_dir, ra->overrides);
   add_launch_flags(run_cmd, ra->launch, {.attach = true, .topology = nullptr});
   add_settings_flags(run_cmd, ra->settings, true);
+  run_cmd->add_option("--calibration", ra->calibration,
+                      "Apply this calibration overlay (clustertwin probe -o): --compute modelled then sleeps for the "
+                      "measured device figures, as predict --calibration models them");
   run_cmd->callback([ra] { run(*ra); });
 
   auto ca = std::make_shared<CompareArgs>();

@@ -158,7 +158,8 @@ double median_time(const std::vector<core::OpRecord>& records, const core::Progr
 }  // namespace
 
 std::vector<BenchRow> run_bench(const BenchOptions& o, const BenchRunner& runner,
-                                const std::function<void(const BenchRow&)>& on_row, const BenchPredictor& predict) {
+                                const std::function<void(const BenchRow&)>& on_row, const BenchPredictor& predict,
+                                const BenchPredictor& presets) {
   std::vector<BenchRow> rows;
   const int steps = o.warmup + o.iters;
   for (uint64_t bytes : bench_sizes(o)) {
@@ -183,6 +184,7 @@ std::vector<BenchRow> run_bench(const BenchOptions& o, const BenchRunner& runner
       if (row.predicted_s > 0)
         row.predicted_busbw = static_cast<double>(bytes) / row.predicted_s / 1e9 * busbw_factor(o.kind, o.ranks);
     }
+    if (presets) row.presets_s = median_time(presets(p), p, o.warmup, steps);
     if (on_row) on_row(row);
     rows.push_back(std::move(row));
   }
@@ -199,24 +201,30 @@ std::string bench_header(const BenchOptions& o, std::string_view launch) {
                    : o.kind == BenchKind::SendRecv ? "1"
                                                    : "(n-1)/n");
   if (o.predicted) h += "# predicted: the simulator's time for the same Program on the topology (same median)\n";
+  if (o.predicted_presets) h += "# presets: the same prediction on the preset figures, without the calibration\n";
   h += "#\n";
+  auto extra = [&o](const char* a, const char* b, const char* c) {
+    return (o.predicted ? fmt::format(" {:>10} {:>8}", a, b) : "") + (o.predicted_presets ? fmt::format(" {:>10}", c) : "");
+  };
   h += fmt::format("# {:>12} {:>12} {:>6} {:>10} {:>8} {:>8} {:>7}{}\n", "size", "count", "type", "time", "algbw", "busbw",
-                   "#wrong", o.predicted ? fmt::format(" {:>10} {:>8}", "predicted", "busbw") : "");
+                   "#wrong", extra("predicted", "busbw", "presets"));
   h += fmt::format("# {:>12} {:>12} {:>6} {:>10} {:>8} {:>8} {:>7}{}\n", "(B)", "(elements)", "", "(us)", "(GB/s)", "(GB/s)",
-                   "", o.predicted ? fmt::format(" {:>10} {:>8}", "(us)", "(GB/s)") : "");
+                   "", extra("(us)", "(GB/s)", "(us)"));
   return h;
 }
 
-std::string bench_row_text(const BenchRow& r, bool predicted, core::DType dtype) {
+std::string bench_row_text(const BenchRow& r, const BenchOptions& o) {
   std::string pred;
-  if (predicted && r.predicted_s > 0)
+  if (o.predicted && r.predicted_s > 0)
     pred = fmt::format(" {:>10.1f} {:>8.3f}", r.predicted_s * 1e6, r.predicted_busbw);
-  else if (predicted)
+  else if (o.predicted)
     pred = fmt::format(" {:>10} {:>8}", "-", "-");
+  if (o.predicted_presets) pred += r.presets_s > 0 ? fmt::format(" {:>10.1f}", r.presets_s * 1e6) : fmt::format(" {:>10}", "-");
   if (!r.error.empty())
-    return fmt::format("  {:>12} {:>12} {:>6} {:>10} {:>8} {:>8} {:>7}{}\n# size {} failed: {}\n", r.bytes, r.count, type_name(dtype),
-                       "-", "-", "-", r.wrong < 0 ? std::string("N/A") : std::to_string(r.wrong), pred, r.bytes, r.error);
-  return fmt::format("  {:>12} {:>12} {:>6} {:>10.1f} {:>8.3f} {:>8.3f} {:>7}{}\n", r.bytes, r.count, type_name(dtype),
+    return fmt::format("  {:>12} {:>12} {:>6} {:>10} {:>8} {:>8} {:>7}{}\n# size {} failed: {}\n", r.bytes, r.count,
+                       type_name(o.dtype), "-", "-", "-", r.wrong < 0 ? std::string("N/A") : std::to_string(r.wrong), pred,
+                       r.bytes, r.error);
+  return fmt::format("  {:>12} {:>12} {:>6} {:>10.1f} {:>8.3f} {:>8.3f} {:>7}{}\n", r.bytes, r.count, type_name(o.dtype),
                      r.time_s * 1e6, r.algbw, r.busbw, r.wrong, pred);
 }
 
@@ -253,6 +261,7 @@ nlohmann::json bench_json(const BenchOptions& o, const std::vector<BenchRow>& ro
       row["predicted_time_us"] = r.predicted_s * 1e6;
       row["predicted_busbw_gbps"] = r.predicted_busbw;
     }
+    if (r.presets_s > 0) row["presets_time_us"] = r.presets_s * 1e6;
     if (!r.error.empty()) row["error"] = r.error;
     j["rows"].push_back(row);
   }

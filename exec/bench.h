@@ -33,6 +33,7 @@ struct BenchOptions {
   int iters = 20;     // timed iterations per size (the median is shown)
   int warmup = 5;     // untimed iterations before them (checked all the same)
   bool predicted = false;  // rows carry the simulator's time for the same Program (a column more)
+  bool predicted_presets = false;  // and its time on the preset figures, beside a calibrated one
   core::Algorithm algorithm = core::Algorithm::Ring;  // collectives only (work::unsupported checks the pair)
   core::DType dtype = core::DType::F32;               // fp32, bf16 or fp16 (16-bit: added in fp32)
 };
@@ -66,6 +67,7 @@ struct BenchRow {
   std::string error;          // why the size failed, when it did
   double predicted_s = -1;    // the simulator's median for the same iterations; -1: not predicted
   double predicted_busbw = 0;  // GB/s
+  double presets_s = -1;       // the simulator's median on the uncalibrated topology; -1: not asked
 };
 
 // The iteration time: from the last rank entering the step to the last rank leaving it (what a
@@ -73,13 +75,15 @@ struct BenchRow {
 double step_time(const std::vector<core::OpRecord>& records, const core::Program& p, int step);
 
 // Runs every size, calling on_row as each finishes (the table streams). Never throws for a failed
-// size: its row carries the error.
+// size: its row carries the error. `presets`: the same prediction without the calibration, so the
+// table shows what probing buys.
 std::vector<BenchRow> run_bench(const BenchOptions& o, const BenchRunner& runner,
-                                const std::function<void(const BenchRow&)>& on_row, const BenchPredictor& predict = {});
+                                const std::function<void(const BenchRow&)>& on_row, const BenchPredictor& predict = {},
+                                const BenchPredictor& presets = {});
 
 // The table, nccl-tests style: '#' lines, a units row, data rows, an OK/FAILED footer.
 std::string bench_header(const BenchOptions& o, std::string_view launch);
-std::string bench_row_text(const BenchRow& r, bool predicted = false, core::DType dtype = core::DType::F32);
+std::string bench_row_text(const BenchRow& r, const BenchOptions& o);
 std::string bench_footer(const std::vector<BenchRow>& rows);
 nlohmann::json bench_json(const BenchOptions& o, const std::vector<BenchRow>& rows, std::string_view launch);
 

@@ -214,20 +214,24 @@ struct StepPlan {
 std::vector<StepPlan> build_pair(Builder& b, const ProbePair& pair, const ProbeOptions& o, bool streams = true) {
   const int A = pair.rank_a, B = pair.rank_b;
   std::vector<StepPlan> plan;
-  for (uint64_t size : o.sizes) {
-    const bool small = size <= kSmall;
-    const int untimed = small ? 4 : 1, timed = small ? 4 * o.rounds : o.rounds;
-    for (int round = 0; round < untimed + timed; ++round) {
-      StepPlan s{Measure::PingPong, size, round >= untimed};
-      auto [ping_s, ping_r] = b.message(A, B, size, b.last(A), b.last(B), "ping");
-      auto [pong_s, pong_r] = b.message(B, A, size, {ping_r}, b.last(A), "pong");
-      (void)pong_s;
-      s.a_first = ping_s;
-      s.a_last = pong_r;
-      plan.push_back(s);
-      b.end_step();
-    }
-  }
+  auto ping_pong = [&](uint64_t size, bool timed) {
+    StepPlan s{Measure::PingPong, size, timed};
+    auto [ping_s, ping_r] = b.message(A, B, size, b.last(A), b.last(B), "ping");
+    auto [pong_s, pong_r] = b.message(B, A, size, {ping_r}, b.last(A), "pong");
+    (void)pong_s;
+    s.a_first = ping_s;
+    s.a_last = pong_r;
+    plan.push_back(s);
+    b.end_step();
+  };
+  // Untimed rounds of every size, then the timed ones round by round across the sizes, so a stall
+  // of the machine (another process, a page-in) spoils one round of several sizes, not a size.
+  auto rounds = [&](uint64_t size, bool timed) { return size <= kSmall ? 4 * (timed ? o.rounds : 1) : (timed ? o.rounds : 1); };
+  for (uint64_t size : o.sizes)
+    for (int r = 0; r < rounds(size, false); ++r) ping_pong(size, false);
+  for (int r = 0; r < 4 * o.rounds; ++r)
+    for (uint64_t size : o.sizes)
+      if (r < rounds(size, true)) ping_pong(size, true);
   if (!streams) return plan;
   const uint64_t chunk = std::max<uint64_t>(1, o.stream_bytes / std::max(1, o.stream_messages));
   const int n = std::max(1, o.stream_messages);
@@ -382,8 +386,13 @@ PairResult analyse_pair(const ProbePair& pair, const std::vector<StepPlan>& plan
   res.stream_ab = spread_of(ab);
   res.stream_ba = spread_of(ba);
   if (!res.one_way.empty()) {
+    // Every timed ping-pong up to kFixedBytes, less its bytes at the goodput: the median of them all.
     const double goodput = std::max(res.stream_ab.median, res.stream_ba.median);
-    res.fixed_s = std::max(0.0, res.one_way.front().median - (goodput > 0 ? res.sizes.front() / goodput : 0));
+    std::vector<double> fixed;
+    for (const auto& [size, times] : one_way)
+      if (size <= kFixedBytes || size == res.sizes.front())
+        for (double w : times) fixed.push_back(w - (goodput > 0 ? static_cast<double>(size) / goodput : 0));
+    res.fixed_s = std::max(0.0, spread_of(fixed).median);
   }
   res.both_ab = spread_of(both_ab);
   res.both_ba = spread_of(both_ba);
@@ -602,7 +611,7 @@ topo::Calibration to_calibration(const topo::Topology& t, const ProbeResult& r, 
     }
   }
   const std::string how = fmt::format("{}; goodput: one flow, median of the streams; latency + overhead: "
-                                      "the smallest ping-pong's median one-way time",
+                                      "the median one-way time of the ping-pongs up to 1 KiB less their bytes at the goodput",
                                       when.how);
   for (auto [x, y] : order) {
     const auto& e = dirs.at({x, y});
@@ -697,7 +706,7 @@ std::string probe_report(const topo::Topology& t, const ProbeResult& r) {
                          core::format_seconds(s.min), core::format_seconds(s.median), core::format_seconds(s.max),
                          core::format_seconds(fit));
     }
-    out += fmt::format("    fixed cost {} (the smallest size's median less its bytes at the one-flow goodput)\n",
+    out += fmt::format("    fixed cost {} (the ping-pongs up to 1 KiB: median one-way time less the bytes at the one-flow goodput)\n",
                        core::format_seconds(p.fixed_s));
     out += fmt::format("    fit: {} + bytes / {} (rms residual {:.1f} %, max {:.1f} %, {} points)\n",
                        core::format_seconds(p.fit.fixed_s), core::format_rate(p.fit.bytes_per_s), p.fit.rms_relative * 100,

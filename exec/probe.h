@@ -43,6 +43,7 @@ struct LineFit {
 LineFit fit_line(const std::vector<double>& bytes, const std::vector<double>& seconds);
 
 inline constexpr uint64_t kSmall = 4096;
+inline constexpr uint64_t kFixedBytes = 1024;  // ping-pongs up to this size calibrate the fixed cost
 
 struct ProbeOptions {
   std::vector<uint64_t> sizes;  // ping-pong sizes
@@ -96,8 +97,9 @@ struct PairResult {
   std::vector<uint64_t> sizes;
   std::vector<Spread> one_way;  // seconds per size: half the ping-pong round trip
   LineFit fit;                  // over every timed point (a diagnostic: its residual says how linear)
-  // The per-message fixed cost (overheads + latency), as calibrated: the smallest size's median
-  // one-way time less its bytes at the streams' goodput. A token-bucket shaper or the caches make
+  // The per-message fixed cost (overheads + latency), as calibrated: the median over the ping-pongs
+  // up to kFixedBytes (at least the smallest size) of the one-way time less its bytes at the
+  // streams' goodput. A token-bucket shaper or the caches make
   // the curve bend (small messages pass at line rate), which pulls a fitted intercept off.
   double fixed_s = 0;
   Spread stream_ab, stream_ba;  // bytes/s, one flow

@@ -507,9 +507,11 @@ std::string read_text(const std::string& path) {
 }
 }  // namespace
 
-Topology load_topology(const std::string& path, const std::string& origin, const std::string& calibration_file) {
+Topology load_topology(const std::string& path, const std::string& origin, const std::string& calibration_file,
+                       bool calibrate) {
   auto doc = YamlDoc::load(path, origin);
   Topology t = build_guarded(doc, read_text(path));
+  if (!calibrate) return t;
   if (!calibration_file.empty()) {
     apply_calibration(t, load_calibration(calibration_file, "--calibration"));
   } else if (!t.calibration.empty()) {

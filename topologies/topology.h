@@ -201,9 +201,10 @@ struct Topology {
 
 // Loads and validates a topology file, and applies a calibration overlay: `calibration_file` when
 // given (predict --calibration), else the file's `calibration:` key (relative to the topology
-// file). Throws core::InputError naming file:line:col.
+// file); with `calibrate` false, neither (the preset figures). Throws core::InputError naming
+// file:line:col.
 Topology load_topology(const std::string& path, const std::string& origin = "-t/--topology",
-                       const std::string& calibration_file = "");
+                       const std::string& calibration_file = "", bool calibrate = true);
 Topology parse_topology(const std::string& yaml_text, const std::string& file_name);
 
 // Built-in presets (embedded YAML).

@@ -101,7 +101,10 @@ class Planner {
     const std::string& port = end_a ? l.port_a : l.port_b;
     if (iface >= 0 && links_on(node, iface) == 1 && valid_ifname(t_.nodes[node].interfaces[iface].name))
       return t_.nodes[node].interfaces[iface].name;
-    std::string name = valid_ifname(port) ? port : fmt::format("l{}", link);
+    // Several cables on one interface become ports of a bridge named after it: a port may not take
+    // the bridge's name (a hybrid's `ports: [bridge0, bridge0]`).
+    const bool bridge_name = iface >= 0 && port == t_.nodes[node].interfaces[iface].name;
+    std::string name = valid_ifname(port) && !bridge_name ? port : fmt::format("l{}", link);
     if (!taken_[node].insert(name).second) name = fmt::format("l{}", link);
     taken_[node].insert(name);
     return name;

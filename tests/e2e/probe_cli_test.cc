@@ -82,6 +82,53 @@ TEST_F(ProbeCli, LocalQuickWritesACalibrationThatPredictTakes) {
   EXPECT_TRUE(has(b, "# predicted figures: calibrated with " + cal)) << b.output;
 }
 
+// A calibration written by hand: every hop of local-3 (rank -> the loopback "switch" -> rank) at
+// 1 MB/s and 1 ms. bench predicts with it, and beside it with the presets.
+TEST_F(ProbeCli, BenchPredictsWithTheCalibrationAndBesideItWithThePresets) {
+  if (!CLUSTERTWIN_HAS_SIM) GTEST_SKIP() << "built without the simulator";
+  const std::string cal = out("slow.yaml");
+  std::string links;
+  for (const char* r : {"rank0", "rank1", "rank2"})
+    links += fmt::format("  - {{from: {0}, to: lo, goodput: 1MB/s, latency: 1ms, overhead: 0us}}\n"
+                         "  - {{from: lo, to: {0}, goodput: 1MB/s, latency: 1ms, overhead: 0us}}\n", r);
+  std::ofstream(cal) << "calibration: 1\ntopology: local-3\nmeasured: 2026-12-03T12:00:00Z\nhow: by hand\nlinks:\n" << links;
+  const std::string json = out("bench.json");
+  Result b = run(fmt::format("bench allreduce --local 3 -b 1K -e 1K -n 1 -w 0 -t {} --predict --calibration {} --json {}",
+                             src("topologies/examples/local-3.yaml"), cal, json));
+  ASSERT_EQ(b.code, 0) << b.output;
+  EXPECT_TRUE(has(b, "# presets: the same prediction on the preset figures, without the calibration")) << b.output;
+  auto row = nlohmann::json::parse(read(json))["rows"][0];
+  // Ring of 3 over 1 KiB (256 floats in chunks of 86, 85, 85): 2 x 2 steps, each 2 hops of 1 ms
+  // and its largest chunk, 344 B, at 1 MB/s.
+  EXPECT_NEAR(row["predicted_time_us"].get<double>(), 4 * (2000 + 344), 0.01 * 4 * 2344) << row.dump();
+  // The presets' loopback is 6.9 Gb/s and 10 us a hop: two orders of magnitude faster.
+  EXPECT_LT(row["presets_time_us"].get<double>(), 200) << row.dump();
+}
+
+// run --calibration: modelled compute sleeps for the calibrated device figures (here a tenth of
+// the preset's FLOP/s), as predict --calibration models them, and the run records it.
+TEST_F(ProbeCli, RunModelsComputeWithTheCalibratedDevices) {
+  if (!CLUSTERTWIN_HAS_SIM) GTEST_SKIP() << "built without the simulator";
+  const std::string cal = out("devices.yaml");
+  std::ofstream(cal) << "calibration: 1\ntopology: local-3\nmeasured: 2026-12-03T12:00:00Z\nhow: by hand\ndevices:\n"
+                        "  - {node: rank0, flops: 10GFLOP/s}\n  - {node: rank1, flops: 10GFLOP/s}\n"
+                        "  - {node: rank2, flops: 10GFLOP/s}\n";
+  const std::string t = src("topologies/examples/local-3.yaml"), w = src("tests/fidelity/ddp.yaml");
+  auto compute = [&](const std::string& dir) {
+    return nlohmann::json::parse(read(dir + "/summary.json"))["breakdown_s"]["compute"].get<double>();
+  };
+  Result slow = run(fmt::format("run --local 3 -t {} -w {} --compute modelled --steps 1 --calibration {} -o {}", t, w, cal,
+                                out("slow")));
+  ASSERT_EQ(slow.code, 0) << slow.output;
+  EXPECT_TRUE(has(slow, "figures     calibrated with " + cal)) << slow.output;
+  Result plain = run(fmt::format("run --local 3 -t {} -w {} --compute modelled --steps 1 -o {}", t, w, out("plain")));
+  ASSERT_EQ(plain.code, 0) << plain.output;
+  Result pred = run(fmt::format("predict -t {} -w {} --steps 1 --calibration {} -o {}", t, w, cal, out("pred")));
+  ASSERT_EQ(pred.code, 0) << pred.output;
+  EXPECT_GT(compute(out("slow")), 5 * compute(out("plain")));
+  EXPECT_NEAR(compute(out("slow")), compute(out("pred")), 0.1 * compute(out("pred")));
+}
+
 TEST_F(ProbeCli, HelpSaysPortsTimeAndWhatItLeaves) {
   Result r = run("probe --help");
   ASSERT_EQ(r.code, 0) << r.output;

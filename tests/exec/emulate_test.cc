@@ -168,6 +168,9 @@ links:
 )";
   auto p = plan_emulation(topo::parse_topology(hub, "hub.yaml"), {1, "ct-h-", true, false});
   EXPECT_TRUE(has(p, "ip -n ct-h-h link add bridge0 type bridge")) << p.text();
+  // Its cables' ends are ports of that bridge, not devices of its name.
+  EXPECT_TRUE(has(p, "ip -n ct-h-h link set l0 master bridge0")) << p.text();
+  EXPECT_TRUE(has(p, "ip -n ct-h-h link set l1 master bridge0")) << p.text();
   EXPECT_TRUE(has(p, "ip netns exec ct-h-a iptables -w -t mangle -A POSTROUTING -o en0 -j NFQUEUE --queue-num 0")) << p.text();
   EXPECT_TRUE(has(p, "ip netns exec ct-h-a iptables -w -t mangle -A PREROUTING -i en0 -j NFQUEUE --queue-num 1")) << p.text();
   EXPECT_TRUE(has(p, "ip netns exec ct-h-c iptables -w -t mangle -A PREROUTING -i en0 -j NFQUEUE --queue-num 0")) << p.text();
