@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <map>
 #include <set>
 #include <system_error>
@@ -40,6 +41,13 @@ constexpr const char* kModelConfig[] = {
     "network/weight-S:0",      "network/TCP-gamma:0",      "network/crosstraffic:0",
     "cpu/optim:Lazy",          "network/optim:Lazy",
 };
+
+// Sends up to this many bytes are eager, as the executor's are: written into the transport's
+// buffer (a TCP socket takes up to 4 MiB before write() blocks, Linux's tcp_wmem and macOS's
+// autotuned send space alike), they leave without holding the sender, and move whether or not
+// the receiver has posted its receive (it drains its sockets continuously). Larger ones hold the
+// sender until their bytes have moved.
+constexpr double kEagerBytes = 4 << 20;
 
 // Consecutive steps of a collective plan that exchange with the same two peers, merged into one
 // transfer: SimGrid moves their bytes as one communication, and the latencies and overheads of the
@@ -192,11 +200,24 @@ class RankInterpreter {
   size_t done() const { return done_; }
 
  private:
-  enum class What { OpDone, SendDelay, Delay, Comm, Striped, Reduce, Called, Started, Ended };
+  // EagerDelay -> EagerBytes -> EagerTold: an eager message's arrival delay, its bytes host to host,
+  // the receiver told; none of them holds the sender.
+  enum class What { OpDone, SendDelay, Delay, Comm, Striped, Reduce, Called, Started, Ended, EagerDelay, EagerBytes, EagerTold };
   struct Owner {
     uint32_t op;
     What what;
-    int lane = 0;
+    int lane = 0;  // collectives: the lane; eager messages: their index in eager_
+  };
+  // A message on its way without its sender: where its bytes go and whom to tell.
+  struct Eager {
+    sg4::Host *from = nullptr, *to = nullptr;
+    uint64_t bytes = 0;
+    sg4::Mailbox* told = nullptr;
+    uint32_t op = 0;
+  };
+  struct Connection {
+    bool busy = false;       // a message's bytes are moving
+    std::deque<int> waiting;  // eager_ indices whose delay has passed, in order
   };
   struct LaneState {
     size_t next = 0;  // transfer in progress
@@ -245,6 +266,13 @@ class RankInterpreter {
         break;
       case core::OpKind::Send: {
         const PairCost& pc = cost(op.peer);
+        if (op.bytes <= kEagerBytes) {
+          // Eager: the runtime's call holds the sender; the bytes then leave on their own.
+          send_eager(i, op.overhead, pc.overhead + pc.latency, platform_.rank_hosts[rank_], platform_.rank_hosts[op.peer],
+                     mailbox('p', op.tag, 0, rank_, op.peer));
+          track(delay(op.overhead), i, What::OpDone);
+          break;
+        }
         if (op.overhead + pc.overhead + pc.latency > 0) track(delay(op.overhead + pc.overhead + pc.latency), i, What::SendDelay);
         else put_message(i);
         break;
@@ -308,8 +336,50 @@ class RankInterpreter {
     const Transfer& t = seq[c.lane[lane].next];
     const PairCost pc = t.send_to >= 0 ? cost(t.send_to, t.channel) : PairCost{};
     double extra = t.steps * (pc.overhead + pc.latency);
+    if (t.send_to >= 0 && t.send_bytes <= kEagerBytes) {
+      // The send is eager: it arrives after the delay without holding this lane, which waits
+      // only for what it receives.
+      const bool striped = t.channel != 0;
+      send_eager(i, 0, extra, striped ? platform_.channel_hosts.at({rank_, t.channel}) : platform_.rank_hosts[rank_],
+                 striped ? platform_.channel_hosts.at({t.send_to, t.channel}) : platform_.rank_hosts[t.send_to],
+                 mailbox('c', ops_[i].tag, t.first_step, rank_, t.send_to), static_cast<uint64_t>(t.send_bytes));
+      return start_comm(i, lane, false);
+    }
     if (extra > 0) track(delay(extra), i, What::Delay, lane);
     else start_comm(i, lane);
+  }
+
+  // Starts an eager message: after `hold` (the sender's own call, already charged to it by the
+  // caller) and `arrival` more, its bytes move host to host, then the receiver is told through
+  // `told` (no bytes). `bytes` < 0: the op's own.
+  void send_eager(uint32_t i, double hold, double arrival, sg4::Host* from, sg4::Host* to, sg4::Mailbox* told,
+                  int64_t bytes = -1) {
+    eager_.push_back({from, to, static_cast<uint64_t>(bytes < 0 ? ops_[i].bytes : static_cast<double>(bytes)), told});
+    const int k = static_cast<int>(eager_.size() - 1);
+    if (hold + arrival > 0) return track(delay(hold + arrival), i, What::EagerDelay, k);
+    move_eager(i, k);
+  }
+
+  // Messages between two hosts move one after the other, as on one TCP connection: a message
+  // whose delay has passed waits for the bytes before it (max-min sharing would let it slow them).
+  void move_eager(uint32_t i, int k) {
+    Eager& e = eager_[k];
+    e.op = i;
+    Connection& c = connections_[{e.from, e.to}];
+    if (c.busy) return c.waiting.push_back(k);
+    c.busy = true;
+    track(sg4::Comm::sendto_async(e.from, e.to, e.bytes), i, What::EagerBytes, k);
+  }
+
+  void moved_eager(int k) {
+    const Eager& e = eager_[k];
+    track(e.told->put_async(&payload_, 0), e.op, What::EagerTold, k);
+    Connection& c = connections_[{e.from, e.to}];
+    c.busy = false;
+    if (c.waiting.empty()) return;
+    const int next = c.waiting.front();
+    c.waiting.pop_front();
+    move_eager(eager_[next].op, next);
   }
 
   const Transfer& current(uint32_t i, int lane) const {
@@ -320,13 +390,13 @@ class RankInterpreter {
   // A step may be one-sided (a tree's leaf only sends, its root only receives): -1 = no peer.
   // Channel 0 moves its bytes through the mailbox; a higher channel moves them between its own
   // hosts (its own route, platform.h) and then tells the receiver through the mailbox.
-  void start_comm(uint32_t i, int lane) {
+  void start_comm(uint32_t i, int lane, bool send = true) {
     CollState& c = coll_[i];
     const Transfer& t = current(i, lane);
     const core::Op& op = ops_[i];
     LaneState& ls = c.lane[lane];
     ls.pending = 0;
-    if (t.send_to >= 0) {
+    if (send && t.send_to >= 0) {
       const auto bytes = static_cast<uint64_t>(t.send_bytes);
       if (t.channel == 0) {
         track(mailbox('c', op.tag, t.first_step, rank_, t.send_to)->put_async(&payload_, bytes), i, What::Comm, lane);
@@ -363,6 +433,9 @@ class RankInterpreter {
       case What::Called: return begin_collective(o.op);
       case What::Started: return start_lanes(o.op);
       case What::Ended: return finish(o.op);
+      case What::EagerDelay: return move_eager(o.op, o.lane);
+      case What::EagerBytes: return moved_eager(o.lane);
+      case What::EagerTold: return;
     }
   }
 
@@ -402,6 +475,8 @@ class RankInterpreter {
   std::map<std::pair<int, int>, int> occurrences_;  // merged collectives met so far, per (group, tag)
   std::vector<sg4::ActivityPtr> inflight_;
   std::vector<Owner> owners_;
+  std::vector<Eager> eager_;  // every eager message started (indices stay valid)
+  std::map<std::pair<sg4::Host*, sg4::Host*>, Connection> connections_;
   size_t done_ = 0;
   int payload_ = 0;  // SimGrid moves a pointer; only the declared size costs time
   int* received_ = nullptr;
