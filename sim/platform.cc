@@ -77,7 +77,7 @@ Platform build_platform(const topo::Topology& t, const std::vector<std::pair<int
     // Each hop's link, then the forwarder it arrives at (topo::transit_forwarders, in route order);
     // the latency is topo::route_latency, what `topology show` prints.
     PairCost cost{t.links[r.hops.front().link].type.overhead + t.links[r.hops.back().link].type.overhead,
-                  topo::route_latency(t, r)};
+                  topo::route_latency(t, r), r.bottleneck};
     for (const auto& hop : r.hops) {
       route.emplace_back(hop.up ? links[hop.link].up : links[hop.link].down);
       int via = arrival(t, hop);

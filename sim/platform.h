@@ -16,6 +16,7 @@ namespace clustertwin::sim {
 struct PairCost {
   double overhead = 0;  // seconds per message: the sender's plus the receiver's transport overhead
   double latency = 0;   // seconds: the route's links and forwarding nodes, in the direction travelled
+  double bandwidth = 0;  // bytes/s: the route's slowest hop (forwarding caps aside); 0 unknown
 };
 using PairCosts = std::map<std::pair<int, int>, PairCost>;  // by (src rank, dst rank)
 

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <deque>
 #include <map>
+#include <optional>
 #include <set>
 #include <system_error>
 #include <tuple>
@@ -112,13 +113,51 @@ class TransferPlans {
     auto it = cache_.find(key);
     if (it != cache_.end()) return it->second;
     auto plan = work::plan_collective(op, p_.groups.at(op.group), rank, count);
-    return cache_.emplace(key, merge_steps(plan, core::size_of(op.dtype), mergeable(op.algorithm))).first->second;
+    return cache_.emplace(key, merge_steps(plan, core::size_of(op.dtype), merged(op))).first->second;
+  }
+
+  // Whether op's steps are merged (see Transfer): a ring-like algorithm on a group whose every
+  // pair of neighbours costs the same. On a ring of unequal links the steps stay one by one: each
+  // waits for what the previous one received, so a step pays the links its data crosses, where a
+  // merged ring would pay the slowest link at every step (on seed 001's hybrid, a 64-byte
+  // all-reduce twice over).
+  bool merged(const core::Op& op) const {
+    if (!mergeable(op.algorithm)) return false;
+    if (!costs_) return true;  // before the platform: only the peers are wanted, which merging keeps
+    auto it = uniform_.find(op.group);
+    if (it != uniform_.end()) return it->second;
+    return uniform_[op.group] = uniform(p_.groups.at(op.group));
+  }
+
+  // From now on (the platform is built) merge only where the costs allow: the plans made for the
+  // peers are dropped.
+  void set_costs(const PairCosts& costs) {
+    costs_ = &costs;
+    cache_.clear();
   }
 
  private:
+  bool uniform(const std::vector<int32_t>& group) const {
+    std::optional<PairCost> first;
+    auto same = [](double a, double b) { return std::abs(a - b) <= 1e-6 * std::max(std::abs(a), std::abs(b)); };
+    for (size_t k = 0; k < group.size(); ++k)
+      for (int32_t peer : {group[(k + 1) % group.size()], group[(k + group.size() - 1) % group.size()]}) {
+        if (peer == group[k]) continue;
+        auto c = costs_->find({group[k], peer});
+        if (c == costs_->end()) continue;
+        if (!first) first = c->second;
+        if (!same(first->overhead + first->latency, c->second.overhead + c->second.latency) ||
+            !same(first->bandwidth, c->second.bandwidth))
+          return false;
+      }
+    return true;
+  }
+
   using Key = std::tuple<int, int, int, int, int64_t, int, int, int, int>;
   const core::Program& p_;
   std::map<Key, Lanes> cache_;
+  const PairCosts* costs_ = nullptr;
+  mutable std::map<int, bool> uniform_;  // by group
 };
 
 // Where the members of a merged collective meet. A merged transfer moves a member's bytes for
@@ -293,7 +332,7 @@ class RankInterpreter {
   // A collective's plan: merged ones meet their group first (see Rendezvous).
   void begin_collective(uint32_t i) {
     const core::Op& op = ops_[i];
-    if (!mergeable(op.algorithm) || members(op) < 2) return start_lanes(i);
+    if (!plans_.merged(op) || members(op) < 2) return start_lanes(i);
     coll_[i].occurrence = occurrences_[{op.group, op.tag}]++;
     meet(i, 0, What::Started);
   }
@@ -522,6 +561,7 @@ std::vector<core::OpRecord> simulate_here(const core::Program& p, const topo::To
   TransferPlans plans(p);
   const Talks talks = talking_pairs(p, plans);
   Platform platform = build_platform(t, talks.pairs, talks.channels);
+  plans.set_costs(platform.costs);
   Rendezvous rendezvous(platform.timer);
   std::vector<std::vector<core::OpRecord>> per_rank(p.world());
   std::vector<std::unique_ptr<RankInterpreter>> ranks;
