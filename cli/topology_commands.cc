@@ -272,9 +272,14 @@ void print_device(const topo::Device& d) {
 
 void print_link_type(const topo::LinkType& l) {
   fmt::print("{}: {}\n  source: {}\n", l.preset, l.description, l.source);
-  std::vector<std::pair<std::string, std::string>> f{{"bandwidth", core::format_bit_rate(l.bandwidth)},
-                                                     {"latency", core::format_seconds(l.latency)},
-                                                     {"duplex", l.full_duplex ? "full" : "half"}};
+  std::vector<std::pair<std::string, std::string>> f{
+      {"goodput", fmt::format("{} of TCP payload ({})", core::format_bit_rate(l.bandwidth),
+                              l.goodput_derived ? fmt::format("derived from the rate, mtu {}, {} framing",
+                                                              l.mtu > 0 ? l.mtu : topo::kDefaultMtu, topo::name(l.framing))
+                                                : "as given")}};
+  if (l.rate > 0) f.push_back({"rate", fmt::format("{} on the wire ({} framing)", core::format_bit_rate(l.rate), topo::name(l.framing))});
+  f.push_back({"latency", core::format_seconds(l.latency)});
+  f.push_back({"duplex", l.full_duplex ? "full" : "half"});
   if (l.overhead > 0) f.push_back({"overhead", core::format_seconds(l.overhead)});
   if (l.notes.count("forward_bandwidth")) f.push_back({"forward_bandwidth", core::format_bit_rate(l.forward_bandwidth)});
   if (l.notes.count("forward_latency")) f.push_back({"forward_latency", core::format_seconds(l.forward_latency)});

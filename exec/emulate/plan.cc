@@ -112,13 +112,17 @@ class Planner {
 
   std::string rate(double bytes_per_s) const { return fmt::format("{:.0f}bit", bytes_per_s * 8 * o_.scale); }
 
-  // Shapes node -> peer on `dev` (the peer's end: `peer_dev`): tbf at the rate, and the latency
-  // with netem under it, or with an NFQUEUE rule where the kernel has no netem.
-  void shape(int node, const std::string& dev, int peer, const std::string& peer_dev, double bandwidth, double latency) {
+  // Shapes node -> peer on `dev` (the peer's end: `peer_dev`): tbf at the rate that carries the
+  // link's goodput, and the latency with netem under it, or with an NFQUEUE rule where the kernel
+  // has no netem. tbf counts each 1500-byte packet (the veth's MTU) with its 14-byte Ethernet header,
+  // so that rate is goodput x 1514 / 1448: a link written `rate: R, framing: tbf` is shaped at R
+  // exactly, and one with a measured goodput moves that goodput, as the simulator assumes.
+  void shape(int node, const std::string& dev, int peer, const std::string& peer_dev, double goodput, double latency) {
     const bool delay = o_.delay && latency > 0;
     if (delay && !o_.netem) queue_delay(node, dev, peer, peer_dev, latency);
-    if (bandwidth <= 0) return;
-    const double bps = bandwidth * o_.scale;  // bytes/s
+    if (goodput <= 0) return;
+    const double wire = topo::wire_rate(goodput, topo::kDefaultMtu, topo::Framing::Tbf);
+    const double bps = wire * o_.scale;  // bytes/s
     // Burst: 2 ms of traffic and at least one 64 KiB GSO segment, so tbf never drops a packet for
     // being larger than its bucket; limit: 50 ms of queue.
     auto burst = static_cast<long long>(std::max(65536.0 + 1514, bps * 0.002));
@@ -134,7 +138,7 @@ class Planner {
       tc.push_back("root");
     else
       tc.insert(tc.end(), {"parent", "1:1", "handle", "10:"});
-    tc.insert(tc.end(), {"tbf", "rate", rate(bandwidth), "burst", std::to_string(burst), "latency", "50ms"});
+    tc.insert(tc.end(), {"tbf", "rate", rate(wire), "burst", std::to_string(burst), "latency", "50ms"});
     add(std::move(tc));
   }
 
@@ -347,6 +351,8 @@ topo::Topology scaled_topology(topo::Topology t, double scale) {
   for (auto& l : t.links) {
     l.type.bandwidth *= scale;
     l.back_bandwidth *= scale;
+    l.type.rate *= scale;
+    l.back_rate *= scale;
     l.type.forward_bandwidth *= scale;
   }
   for (auto& n : t.nodes)

@@ -24,15 +24,16 @@
 namespace clustertwin::exec::emulate {
 namespace {
 
-// a -- b -- c, b forwarding, 100 Mbit/s links: the guide's star hub, in a line.
+// a -- b -- c, b forwarding, tbf at 100 Mbit/s: the guide's star hub, in a line. `rate` with tbf
+// framing is what the shaper counts, so the plan shapes at exactly that rate.
 const char* kChain = R"(name: chain
 nodes:
   - {name: a, device: mac-mini-m4, address: 10.99.0.1}
   - {name: b, device: mac-mini-m4, address: 10.99.0.2, forwards: true}
   - {name: c, device: mac-mini-m4, address: 10.99.0.3}
 links:
-  - {between: [a, b], type: eth-1g, bandwidth: 100Mbps}
-  - {between: [b, c], type: eth-1g, bandwidth: [100Mbps, 50Mbps]}
+  - {between: [a, b], type: eth-1g, rate: 100Mbps, framing: tbf}
+  - {between: [b, c], type: eth-1g, rate: [100Mbps, 50Mbps], framing: tbf}
 )";
 
 // Two nodes on a switch with subnets: the IP-mode path (addresses as written, a bridge).
@@ -75,7 +76,7 @@ nodes:
   - {name: a, device: mac-mini-m4, address: 10.95.0.1}
   - {name: b, device: mac-mini-m4, address: 10.95.0.2}
 links:
-  - {between: [a, b], type: eth-1g, bandwidth: 100Mbps, latency: [500us, 300us]}
+  - {between: [a, b], type: eth-1g, rate: 100Mbps, framing: tbf, latency: [500us, 300us]}
 )";
 
 TEST(EmulatePlan, DelayWithNetemSitsUnderTbf) {
@@ -122,8 +123,9 @@ TEST(EmulatePlan, SwitchBecomesABridgeAndSubnetsAreKept) {
   EXPECT_TRUE(has(p, "ip -n ct-y-s link add br0 type bridge")) << p.text();
   EXPECT_TRUE(has(p, "ip -n ct-y-s link set l0 master br0")) << p.text();
   EXPECT_TRUE(has(p, "ip -n ct-y-m1 addr add 10.98.0.1/24 dev l0")) << p.text();
-  // eth-1g is 940 Mbit/s of TCP goodput in the presets.
-  EXPECT_TRUE(has(p, "tc -n ct-y-m1 qdisc add dev l0 root tbf rate 940000000bit burst 235000 latency 50ms")) << p.text();
+  // eth-1g is 940 Mbit/s of TCP goodput in the presets: tbf carries it at 940 x 1514 / 1448 Mbit/s
+  // (1448 B of payload per 1514 B frame it counts) = 982.845 Mbit/s; burst 2 ms of that in bytes.
+  EXPECT_TRUE(has(p, "tc -n ct-y-m1 qdisc add dev l0 root tbf rate 982845304bit burst 245711 latency 50ms")) << p.text();
 }
 
 TEST(EmulatePlan, DefaultPrefixNamesTheTopology) {
@@ -271,9 +273,9 @@ nodes:
   - {name: r1, device: mac-mini-m4, address: 10.96.0.2}
   - {name: r2, device: mac-mini-m4, address: 10.96.0.3}
 links:
-  - {between: [r0, r1], type: eth-1g, bandwidth: 200Mbps}
-  - {between: [r1, r2], type: eth-1g, bandwidth: 200Mbps}
-  - {between: [r2, r0], type: eth-1g, bandwidth: 200Mbps}
+  - {between: [r0, r1], type: eth-1g, rate: 200Mbps, framing: tbf}
+  - {between: [r1, r2], type: eth-1g, rate: 200Mbps, framing: tbf}
+  - {between: [r2, r0], type: eth-1g, rate: 200Mbps, framing: tbf}
 )";
 
 core::Program allreduces(int world, double bytes, int steps) {
@@ -386,7 +388,7 @@ nodes:
   - {name: a, device: this-machine, address: 10.96.0.1}
   - {name: b, device: this-machine, address: 10.96.0.2}
 links:
-  - {between: [a, b], type: eth-1g, bandwidth: [200Mbps, 100Mbps]}
+  - {between: [a, b], type: eth-1g, rate: [200Mbps, 100Mbps], framing: tbf}
 )", "pair.yaml");
   Emulation emu(plan_emulation(t, {1, prefix_, false}));
   ProbeOptions o;
@@ -407,6 +409,9 @@ links:
   ASSERT_EQ(r.pairs[0].error, "");
   const double framing = 1448.0 / 1514.0;
   const double up = 200e6 / 8 * framing, down = 100e6 / 8 * framing;  // 23.91 and 11.95 MB/s
+  // The topology's own goodput, derived from the tbf rate, is what the probe is to find.
+  EXPECT_NEAR(t.links[0].type.bandwidth, up, 1e-6 * up);
+  EXPECT_NEAR(t.links[0].back_bandwidth, down, 1e-6 * down);
   // Within 4 %: the rate is the shaper's, but ctest runs other tests on the same 2 cores meanwhile.
   EXPECT_NEAR(r.pairs[0].stream_ab.median, up, 0.04 * up);
   EXPECT_NEAR(r.pairs[0].stream_ba.median, down, 0.04 * down);
