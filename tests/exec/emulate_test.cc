@@ -214,19 +214,24 @@ double tcp_rate(const std::string& from, const std::string& to_ns, const std::st
   return seconds > 0 ? static_cast<double>(bytes - bytes / 4) / seconds : 0;
 }
 
+// The goodput the model gives the first link of a topology (what the emulation is to carry).
+double plan_goodput(const char* yaml) { return topo::parse_topology(yaml, "t.yaml").links[0].type.bandwidth; }
+
 TEST_F(Emulated, ChainIsShapedToItsTbfRateAndTornDown) {
   auto plan = plan_emulation(topo::parse_topology(kChain, "chain.yaml"), {1, prefix_, false});
   {
     Emulation emu(plan);
     EXPECT_EQ(list(prefix_).size(), 3u);
-    // a -> c crosses b: the bottleneck is 100 Mbit/s = 12.5 MB/s.
+    // a -> c crosses b: the bottleneck is tbf at 100 Mbit/s, 11.95 MB/s of TCP goodput (x 1448/1514).
+    const double goodput = 100e6 / 8 * 1448 / 1514;
+    EXPECT_DOUBLE_EQ(plan_goodput(kChain), goodput);
     double rate = tcp_rate(prefix_ + "a", prefix_ + "c", "10.99.0.3", 4 << 20);
-    EXPECT_GT(rate, 0.9 * 12.5e6) << rate;
-    EXPECT_LT(rate, 1.05 * 12.5e6) << rate;
+    EXPECT_GT(rate, 0.9 * goodput) << rate;
+    EXPECT_LT(rate, 1.05 * goodput) << rate;
     // c -> b is the 50 Mbit/s direction.
     double back = tcp_rate(prefix_ + "c", prefix_ + "b", "10.99.0.2", 2 << 20);
-    EXPECT_GT(back, 0.9 * 6.25e6) << back;
-    EXPECT_LT(back, 1.05 * 6.25e6) << back;
+    EXPECT_GT(back, 0.9 * goodput / 2) << back;
+    EXPECT_LT(back, 1.05 * goodput / 2) << back;
   }
   EXPECT_TRUE(list(prefix_).empty());  // the destructor removed everything
 }
@@ -456,10 +461,11 @@ TEST_F(Emulated, OneWayDelayMakesTheRoundTripAndDownRemovesAll) {
     EXPECT_NEAR(m[0].round_trip, 1e-3, 0.1e-3 + 40e-6) << "netem: " << netem;
     EXPECT_NEAR(m[0].a_to_b, 500e-6, 0.1 * 500e-6 + 20e-6);
     EXPECT_NEAR(m[0].b_to_a, 500e-6, 0.1 * 500e-6 + 20e-6);
-    // The held packets still move at the shaped rate: 100 Mbit/s.
+    // The held packets still move at the shaped rate: tbf at 100 Mbit/s, 11.95 MB/s of goodput.
+    const double goodput = 100e6 / 8 * 1448 / 1514;
     double rate = tcp_rate(prefix_ + "a", prefix_ + "b", "10.95.0.2", 4 << 20);
-    EXPECT_GT(rate, 0.9 * 12.5e6) << rate;
-    EXPECT_LT(rate, 1.05 * 12.5e6) << rate;
+    EXPECT_GT(rate, 0.9 * goodput) << rate;
+    EXPECT_LT(rate, 1.05 * goodput) << rate;
   }
   EXPECT_TRUE(list(prefix_).empty());
   for (int pid : pids) {
