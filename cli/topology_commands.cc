@@ -116,7 +116,7 @@ void print_nodes(const topo::Topology& t) {
 
 void print_links(const topo::Topology& t) {
   std::vector<std::vector<std::string>> rows{
-      {"#", "between", "ports", "type", "bandwidth", "latency", "overhead", "duplex", "mtu", "subnet"}};
+      {"#", "between", "ports", "type", "goodput", "latency", "overhead", "duplex", "mtu", "subnet"}};
   for (size_t i = 0; i < t.links.size(); ++i) {
     const auto& l = t.links[i];
     auto sub = t.ip_mode ? l.subnet(t) : std::nullopt;
@@ -126,7 +126,8 @@ void print_links(const topo::Topology& t) {
                     l.type.full_duplex ? "full" : "half", l.type.mtu ? std::to_string(l.type.mtu) : "-",
                     l.type.transport == topo::Transport::Rdma ? "(rdma)" : sub ? topo::subnet_str(*sub) : "-"});
   }
-  fmt::print("links (bandwidth and latency a -> b / b -> a when they differ)\n");
+  fmt::print("links (goodput: TCP payload, given or derived from the wire rate; goodput and latency a -> b / b -> a "
+             "when they differ)\n");
   print_table(rows);
 }
 
