@@ -20,6 +20,7 @@ int run_command_line(int argc, char** argv) {
   add_topology_commands(app);
   add_workload_commands(app);
   add_exec_commands(app);
+  add_calibration_commands(app);
   add_validate_command(app);
   try {
     app.parse(argc, argv);  // runs the chosen subcommand's callback

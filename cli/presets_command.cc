@@ -18,10 +18,12 @@ void print_presets() {
                d->compute_efficiency, core::format_rate(d->memory_bandwidth), d->memory_efficiency,
                core::format_bytes(d->memory), d->source);
   }
-  fmt::print("links:\n");
+  fmt::print("links (goodput: TCP payload of one flow, what predict uses, given or derived from the wire rate; rate: "
+             "the wire's line rate):\n");
   for (const auto& n : topo::link_type_names()) {
     const auto* l = topo::find_link_type(n);
-    fmt::print("  {:<14} {:>10} {:>10} {}-duplex  [{}]\n", n, core::format_bit_rate(l->bandwidth),
+    fmt::print("  {:<14} goodput {:>10} {:<8} rate {:>10} {:>10} {}-duplex  [{}]\n", n, core::format_bit_rate(l->bandwidth),
+               l->goodput_derived ? "derived" : "given", l->rate > 0 ? core::format_bit_rate(l->rate) : "-",
                core::format_seconds(l->latency), l->full_duplex ? "full" : "half", l->source);
   }
   fmt::print("formats (weights and KV cache; bits per element with scales, dequantisation ops per element read):\n");

@@ -116,7 +116,7 @@ void print_nodes(const topo::Topology& t) {
 
 void print_links(const topo::Topology& t) {
   std::vector<std::vector<std::string>> rows{
-      {"#", "between", "ports", "type", "bandwidth", "latency", "overhead", "duplex", "mtu", "subnet"}};
+      {"#", "between", "ports", "type", "goodput", "latency", "overhead", "duplex", "mtu", "subnet"}};
   for (size_t i = 0; i < t.links.size(); ++i) {
     const auto& l = t.links[i];
     auto sub = t.ip_mode ? l.subnet(t) : std::nullopt;
@@ -126,7 +126,8 @@ void print_links(const topo::Topology& t) {
                     l.type.full_duplex ? "full" : "half", l.type.mtu ? std::to_string(l.type.mtu) : "-",
                     l.type.transport == topo::Transport::Rdma ? "(rdma)" : sub ? topo::subnet_str(*sub) : "-"});
   }
-  fmt::print("links (bandwidth and latency a -> b / b -> a when they differ)\n");
+  fmt::print("links (goodput: TCP payload, given or derived from the wire rate; goodput and latency a -> b / b -> a "
+             "when they differ)\n");
   print_table(rows);
 }
 
@@ -272,9 +273,14 @@ void print_device(const topo::Device& d) {
 
 void print_link_type(const topo::LinkType& l) {
   fmt::print("{}: {}\n  source: {}\n", l.preset, l.description, l.source);
-  std::vector<std::pair<std::string, std::string>> f{{"bandwidth", core::format_bit_rate(l.bandwidth)},
-                                                     {"latency", core::format_seconds(l.latency)},
-                                                     {"duplex", l.full_duplex ? "full" : "half"}};
+  std::vector<std::pair<std::string, std::string>> f{
+      {"goodput", fmt::format("{} of TCP payload ({})", core::format_bit_rate(l.bandwidth),
+                              l.goodput_derived ? fmt::format("derived from the rate, mtu {}, {} framing",
+                                                              l.mtu > 0 ? l.mtu : topo::kDefaultMtu, topo::name(l.framing))
+                                                : "as given")}};
+  if (l.rate > 0) f.push_back({"rate", fmt::format("{} on the wire ({} framing)", core::format_bit_rate(l.rate), topo::name(l.framing))});
+  f.push_back({"latency", core::format_seconds(l.latency)});
+  f.push_back({"duplex", l.full_duplex ? "full" : "half"});
   if (l.overhead > 0) f.push_back({"overhead", core::format_seconds(l.overhead)});
   if (l.notes.count("forward_bandwidth")) f.push_back({"forward_bandwidth", core::format_bit_rate(l.forward_bandwidth)});
   if (l.notes.count("forward_latency")) f.push_back({"forward_latency", core::format_seconds(l.forward_latency)});

@@ -645,7 +645,8 @@ topo::Calibration to_calibration(const topo::Topology& t, const ProbeResult& r, 
         const int y = forward ? route[h + 1] : route[route.size() - 2 - h];
         const auto* l = calibrated_hop(x, y);
         if (!l) return false;
-        latency += l->latency;
+        if (!l->latency) return false;
+        latency += *l->latency;
         slowest = std::min(slowest, l->goodput);
       }
       return true;

@@ -53,7 +53,7 @@ LinkCalibration parse_link(const YamlDoc& doc, const YAML::Node& n, const Proven
   l.from = doc.string(doc.required(n, "from", "a link entry"), "'from'");
   l.to = doc.string(doc.required(n, "to", "a link entry"), "'to'");
   l.goodput = measured(doc, doc.required(n, "goodput", "a link entry"), Quantity::Bandwidth, "'goodput'");
-  l.latency = measured(doc, doc.required(n, "latency", "a link entry"), Quantity::Time, "'latency'");
+  if (n["latency"]) l.latency = measured(doc, n["latency"], Quantity::Time, "'latency'");
   if (n["overhead"]) l.overhead = measured(doc, n["overhead"], Quantity::Time, "'overhead'");
   l.when = provenance(doc, n, file);
   if (n["spread"]) l.spread = doc.string(n["spread"], "'spread'");
@@ -190,7 +190,8 @@ std::string calibration_yaml(const Calibration& c, const std::vector<std::string
   if (!c.links.empty()) o << "links:  # one entry per direction\n";
   for (const auto& l : c.links) {
     o << "  - from: " << quoted(l.from) << "\n    to: " << quoted(l.to) << "\n";
-    o << "    goodput: " << rate(l.goodput) << "\n    latency: " << seconds(l.latency) << "\n";
+    o << "    goodput: " << rate(l.goodput) << "\n";
+    if (l.latency) o << "    latency: " << seconds(*l.latency) << "\n";
     if (l.overhead) o << "    overhead: " << seconds(*l.overhead) << "\n";
     write_when(o, l.when, c.when, l.spread);
   }
@@ -220,7 +221,7 @@ void apply_calibration(Topology& t, const Calibration& c) {
       found = true;
       const bool up = link.a == from;
       (up ? link.type.bandwidth : link.back_bandwidth) = l.goodput;
-      (up ? link.type.latency : link.back_latency) = l.latency;
+      if (l.latency) (up ? link.type.latency : link.back_latency) = *l.latency;
       if (l.overhead) link.type.overhead = *l.overhead;
     }
     if (!found)

@@ -24,7 +24,7 @@ struct Provenance {
 struct LinkCalibration {
   std::string from, to;
   double goodput = 0;   // bytes/s of payload one flow moves (the simulator's link bandwidth)
-  double latency = 0;   // seconds, one way, besides the endpoints' overheads
+  std::optional<double> latency;  // seconds, one way, besides the endpoints' overheads; unset: not measured (iperf3)
   std::optional<double> overhead;  // seconds per message at each endpoint (the link's, both directions)
   Provenance when;
   std::string spread;  // free text: the measurements' min..max and count (probe writes it; not applied)

@@ -22,4 +22,11 @@ double figure(const core::YamlDoc& doc, const YAML::Node& n, core::Quantity q, s
 // "50W", "7.2 W", "1.2kW" -> watts.
 double parse_power(const core::YamlDoc& doc, const YAML::Node& n, std::string_view what);
 
+// The node of `goodput:` or of `bandwidth:` (one figure, two spellings), or an undefined node when
+// neither is written. Fails at the second when both are.
+YAML::Node goodput_node(const core::YamlDoc& doc, const YAML::Node& n);
+
+// `framing: ethernet | tbf | none`.
+Framing parse_framing(const core::YamlDoc& doc, const YAML::Node& n);
+
 }  // namespace clustertwin::topo::detail

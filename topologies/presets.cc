@@ -53,6 +53,17 @@ double parse_power(const core::YamlDoc& doc, const YAML::Node& n, std::string_vi
            "write the number and W together (watts at the wall under load)");
 }
 
+YAML::Node goodput_node(const core::YamlDoc& doc, const YAML::Node& n) {
+  if (n["goodput"] && n["bandwidth"])
+    doc.fail(n["bandwidth"], "a link takes 'goodput' or 'bandwidth' (the same figure), not both",
+             "keep 'goodput' (TCP payload rate); write a wire rate as 'rate'");
+  return n["goodput"] ? n["goodput"] : n["bandwidth"];
+}
+
+Framing parse_framing(const core::YamlDoc& doc, const YAML::Node& n) {
+  return framing_named(doc.choice(n, framing_names(), "framing"));
+}
+
 namespace {
 int port_count(const core::YamlDoc& doc, const YAML::Node& n, const char* key) {
   return n[key] ? static_cast<int>(doc.integer(n[key], fmt::format("ports.{}", key), 0, 64)) : 0;
@@ -139,13 +150,24 @@ Device parse_device(const core::YamlDoc& doc, const std::vector<std::string>& li
 LinkType parse_link_type(const core::YamlDoc& doc, const std::vector<std::string>& lines, const std::string& name,
                          const YAML::Node& n) {
   using core::Quantity;
-  doc.check_keys(n, {"description", "bandwidth", "latency", "duplex", "overhead", "forward_bandwidth",
-                     "forward_latency", "transport", "port", "thunderbolt", "mtu", "source"},
+  doc.check_keys(n, {"description", "goodput", "bandwidth", "rate", "framing", "latency", "duplex", "overhead",
+                     "forward_bandwidth", "forward_latency", "transport", "port", "thunderbolt", "mtu", "source"},
                  "link preset");
   LinkType t;
   t.preset = name;
   t.description = doc.string(doc.required(n, "description", "a link preset"), "description");
-  t.bandwidth = detail::figure(doc, doc.required(n, "bandwidth", "a link preset"), Quantity::Bandwidth, "bandwidth");
+  if (n["mtu"]) t.mtu = static_cast<int>(doc.integer(n["mtu"], "mtu", 576, 65536));
+  if (n["framing"]) t.framing = detail::parse_framing(doc, n["framing"]);
+  if (n["rate"]) t.rate = detail::figure(doc, n["rate"], Quantity::Bandwidth, "rate");
+  if (YAML::Node g = detail::goodput_node(doc, n)) {
+    t.bandwidth = detail::figure(doc, g, Quantity::Bandwidth, "goodput");
+  } else if (t.rate > 0) {
+    t.bandwidth = tcp_goodput(t.rate, t.mtu, t.framing);
+    t.goodput_derived = true;
+  } else {
+    doc.fail(n, "a link preset needs 'goodput' (or 'bandwidth') or 'rate'",
+             "write the measured TCP goodput, or the wire rate to derive it from");
+  }
   t.latency = detail::figure(doc, doc.required(n, "latency", "a link preset"), Quantity::Time, "latency");
   t.full_duplex = doc.choice(doc.required(n, "duplex", "a link preset"), {"full", "half"}, "duplex") == "full";
   t.overhead = n["overhead"] ? detail::figure(doc, n["overhead"], Quantity::Time, "overhead") : 0;
@@ -161,9 +183,8 @@ LinkType parse_link_type(const core::YamlDoc& doc, const std::vector<std::string
            : port == "wifi"      ? PortKind::Wifi
                                  : PortKind::None;
   if (n["thunderbolt"]) t.thunderbolt = static_cast<int>(doc.integer(n["thunderbolt"], "thunderbolt (generation)", 3, 5));
-  if (n["mtu"]) t.mtu = static_cast<int>(doc.integer(n["mtu"], "mtu", 576, 65536));
   t.source = doc.string(doc.required(n, "source", "a link preset"), "source");
-  for (const char* key : {"bandwidth", "latency", "duplex", "overhead", "forward_bandwidth", "forward_latency",
+  for (const char* key : {"goodput", "bandwidth", "rate", "framing", "latency", "duplex", "overhead", "forward_bandwidth", "forward_latency",
                           "thunderbolt", "mtu"})
     if (n[key]) t.notes[key] = note_of(lines, n[key]);
   return t;

@@ -315,13 +315,40 @@ void run_at_port_generation(Link& link, const Topology& t) {
   if (!slower) return;
   link.slowed_to_thunderbolt = generation;
   link.type.bandwidth = slower->bandwidth;
+  link.type.rate = slower->rate;
+  link.type.goodput_derived = slower->goodput_derived;
   link.type.latency = slower->latency;
   link.type.forward_bandwidth = slower->forward_bandwidth;
   link.type.forward_latency = slower->forward_latency;
 }
 
+// The link's goodput and wire rate per direction. A goodput written (`goodput:` or `bandwidth:`) is
+// taken as is; otherwise a rate written, or a new MTU or framing under a goodput the preset derived,
+// derives it again (topologies/goodput.h). A measured preset goodput stays under a new MTU: it was
+// measured at the preset's.
+void apply_link_speed(const YamlDoc& doc, const YAML::Node& n, Link& link) {
+  LinkType& type = link.type;
+  if (n["mtu"]) type.mtu = static_cast<int>(doc.integer(n["mtu"], "mtu", 576, 65536));
+  if (n["framing"]) type.framing = detail::parse_framing(doc, n["framing"]);
+  if (n["rate"]) std::tie(type.rate, link.back_rate) = per_direction(doc, n["rate"], Quantity::Bandwidth, "rate");
+  if (YAML::Node g = detail::goodput_node(doc, n)) {
+    std::tie(type.bandwidth, link.back_bandwidth) =
+        per_direction(doc, g, Quantity::Bandwidth, n["goodput"] ? "goodput" : "bandwidth");
+    type.goodput_derived = false;
+  } else if (type.rate > 0 && (n["rate"] || (type.goodput_derived && (n["mtu"] || n["framing"])))) {
+    type.bandwidth = tcp_goodput(type.rate, type.mtu, type.framing);
+    link.back_bandwidth = tcp_goodput(link.back_rate, type.mtu, type.framing);
+    type.goodput_derived = true;
+  } else if (n["framing"] && type.rate <= 0) {
+    doc.fail(n["framing"], "'framing' says what a wire rate counts, but this link has no 'rate'",
+             "add the wire rate (rate: 1Gbps), or delete 'framing'");
+  }
+}
+
 Link parse_link(const YamlDoc& doc, const YAML::Node& n, const Topology& t) {
-  doc.check_keys(n, {"between", "ports", "type", "bandwidth", "latency", "duplex", "overhead", "mtu", "note"}, "a link");
+  doc.check_keys(n, {"between", "ports", "type", "goodput", "bandwidth", "rate", "framing", "latency", "duplex", "overhead",
+                     "mtu", "note"},
+                 "a link");
   Link link;
   link.pos = doc.pos(n);
   const YAML::Node& ends = doc.required(n, "between", "a link");
@@ -348,12 +375,12 @@ Link parse_link(const YamlDoc& doc, const YAML::Node& n, const Topology& t) {
   link.type = *find_link_type(doc.choice(doc.required(n, "type", "a link"), link_type_names(), "link type"));
   run_at_port_generation(link, t);
   link.back_bandwidth = link.type.bandwidth;
+  link.back_rate = link.type.rate;
   link.back_latency = link.type.latency;
-  if (n["bandwidth"]) std::tie(link.type.bandwidth, link.back_bandwidth) = per_direction(doc, n["bandwidth"], Quantity::Bandwidth, "bandwidth");
+  apply_link_speed(doc, n, link);
   if (n["latency"]) std::tie(link.type.latency, link.back_latency) = per_direction(doc, n["latency"], Quantity::Time, "latency");
   if (n["duplex"]) link.type.full_duplex = doc.choice(n["duplex"], {"full", "half"}, "duplex") == "full";
   if (n["overhead"]) link.type.overhead = detail::figure(doc, n["overhead"], Quantity::Time, "overhead");
-  if (n["mtu"]) link.type.mtu = static_cast<int>(doc.integer(n["mtu"], "mtu", 576, 65536));
   if (link.type.bandwidth <= 0 || link.back_bandwidth <= 0)
     doc.fail(n["bandwidth"] ? n["bandwidth"] : n, "link bandwidth must be positive");
   return link;

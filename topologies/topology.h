@@ -11,6 +11,7 @@
 #include "core/diag.h"
 #include "core/program.h"
 #include "topologies/address.h"
+#include "topologies/goodput.h"
 
 namespace clustertwin::topo {
 
@@ -58,7 +59,13 @@ std::string_view name(PortKind);
 struct LinkType {
   std::string preset;
   std::string description;
-  double bandwidth = 0;  // bytes/s per direction (for a Link: the a -> b direction)
+  // bytes/s of TCP goodput per direction (for a Link: a -> b): the payload one flow moves, what the
+  // simulator prices messages at. The file's `goodput:` (or `bandwidth:`, the same figure), else
+  // derived from `rate:` (topologies/goodput.h).
+  double bandwidth = 0;
+  double rate = 0;                    // bytes/s of wire rate (a Link: a -> b) as `framing` counts it; 0 = not stated
+  Framing framing = Framing::Ethernet;  // what `rate` counts per frame besides the IP packet
+  bool goodput_derived = false;       // bandwidth was derived from rate, mtu and framing (no goodput given)
   double latency = 0;    // seconds, one way (for a Link: a -> b)
   bool full_duplex = true;
   double overhead = 0;   // seconds of per-message software cost at each endpoint (TCP stack vs RDMA)
@@ -70,7 +77,7 @@ struct LinkType {
   Transport transport = Transport::Tcp;  // RDMA is never forwarded and carries no IP
   PortKind port = PortKind::None;        // the kind of port it takes at each end
   int thunderbolt = 0;                   // Thunderbolt generation both ends need (tb5-rdma: 5)
-  int mtu = 0;                           // bytes; 0 = not stated
+  int mtu = 0;                           // bytes of IP packet; 0 = not stated (1500 where a goodput is derived)
   std::string source;
   std::map<std::string, std::string> notes;  // figure key -> its source note
 };
@@ -127,7 +134,8 @@ struct Topology;
 struct Link {
   int a = -1, b = -1;  // node indices; direction "up" is a -> b
   LinkType type;       // preset with the file's overrides applied; bandwidth and latency are a -> b
-  double back_bandwidth = 0;  // b -> a
+  double back_bandwidth = 0;  // b -> a: goodput, as type.bandwidth
+  double back_rate = 0;       // b -> a: wire rate, as type.rate
   double back_latency = 0;    // b -> a
   std::string port_a, port_b;  // physical port (or interface) names at each end, when written
   int iface_a = -1, iface_b = -1;  // the interface of each end that carries the link (-1: none)
@@ -137,6 +145,7 @@ struct Link {
   core::SourcePos pos;
 
   double bandwidth(bool up) const { return up ? type.bandwidth : back_bandwidth; }
+  double rate(bool up) const { return up ? type.rate : back_rate; }
   double latency(bool up) const { return up ? type.latency : back_latency; }
   int other(int node) const { return node == a ? b : a; }
   // The subnet the link carries, when both ends sit in one (a switch end takes the other end's).

@@ -127,18 +127,22 @@ class Planner {
     return t_.ip_mode && iface >= 0 && links_on(node, iface) > 1;
   }
 
-  // Shapes one direction of a link, leaving the `from_a` end: tbf at the rate, and the latency
-  // with netem under it, or with an NFQUEUE rule where the kernel has no netem.
-  void shape(int link, bool from_a, double bandwidth, double latency) {
+  // Shapes one direction of a link, leaving the `from_a` end, at the rate that carries the link's
+  // goodput: each 1500-byte packet (the veth's MTU) counts with its 14-byte Ethernet header, so
+  // that rate is goodput x 1514 / 1448 (a link written `rate: R, framing: tbf` is shaped at R
+  // exactly, one with a measured goodput moves that goodput, as the simulator assumes). tbf does
+  // it, with netem under it for the latency; where the kernel has no netem, --delay queues every
+  // direction in user space, which paces it at that rate too (tbf only where it cannot: both ends
+  // bridged).
+  void shape(int link, bool from_a, double goodput, double latency) {
     const topo::Link& l = t_.links[link];
     const int node = from_a ? l.a : l.b;
     const std::string& dev = from_a ? dev_a_[link] : dev_b_[link];
     const bool delay = o_.delay && latency > 0;
-    // Without netem, --delay queues every direction in user space, which also paces it at the
-    // rate; tbf only where that cannot be done (both ends bridged).
-    if (o_.delay && !o_.netem && queue_delay(link, from_a, latency, bandwidth)) return;
-    if (bandwidth <= 0) return;
-    const double bps = bandwidth * o_.scale;  // bytes/s
+    const double wire = goodput > 0 ? topo::wire_rate(goodput, topo::kDefaultMtu, topo::Framing::Tbf) : 0;
+    if (o_.delay && !o_.netem && queue_delay(link, from_a, latency, wire)) return;
+    if (goodput <= 0) return;
+    const double bps = wire * o_.scale;  // bytes/s
     // Burst: two full frames, or 250 us of traffic at high rates (a timer that fires late then
     // loses no tokens). Small, because whatever fits the bucket passes at the veth's speed: a
     // 64 KiB bucket let 64 KiB messages cross a 50 Mbit/s link in no time. GSO packets larger
@@ -156,7 +160,7 @@ class Planner {
       tc.push_back("root");
     else
       tc.insert(tc.end(), {"parent", "1:1", "handle", "10:"});
-    tc.insert(tc.end(), {"tbf", "rate", rate(bandwidth), "burst", std::to_string(burst), "latency", "50ms"});
+    tc.insert(tc.end(), {"tbf", "rate", rate(wire), "burst", std::to_string(burst), "latency", "50ms"});
     add(std::move(tc));
   }
 
@@ -337,7 +341,9 @@ class Planner {
       seconds += l.latency(h.up);
       if (o_.netem || (bridged(h.link, true) && bridged(h.link, false))) continue;
       ++queues;
-      if (l.bandwidth(h.up) > 0) seconds += kDelayProbeFrameBytes / (l.bandwidth(h.up) * o_.scale);
+      if (l.bandwidth(h.up) > 0)
+        seconds += kDelayProbeFrameBytes /
+                   (topo::wire_rate(l.bandwidth(h.up), topo::kDefaultMtu, topo::Framing::Tbf) * o_.scale);
     }
     return {seconds, queues};
   }
@@ -391,6 +397,8 @@ topo::Topology scaled_topology(topo::Topology t, double scale) {
   for (auto& l : t.links) {
     l.type.bandwidth *= scale;
     l.back_bandwidth *= scale;
+    l.type.rate *= scale;
+    l.back_rate *= scale;
     l.type.forward_bandwidth *= scale;
   }
   for (auto& n : t.nodes)

@@ -315,7 +315,7 @@ TEST_F(ExecCli, EmulateDelayIsVerifiedAndRemoved) {
   const std::string topo = out("pair.yaml");
   std::ofstream(topo) << "name: pair\nnodes:\n  - {name: mini1, device: mac-mini-m4, address: 10.93.0.1}\n"
                          "  - {name: mini2, device: mac-mini-m4, address: 10.93.0.2}\nlinks:\n"
-                         "  - {between: [mini1, mini2], type: eth-1g, bandwidth: 100Mbps, latency: [200us, 300us]}\n";
+                         "  - {between: [mini1, mini2], type: eth-1g, rate: 100Mbps, framing: tbf, latency: [200us, 300us]}\n";
   const std::string prefix = fmt::format("ct-e2d{}-", ::getpid());
   struct Down {
     std::string cmd;

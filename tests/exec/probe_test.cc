@@ -146,8 +146,8 @@ TEST(ProbeCalibration, SplitsFixedCostsAndFindsTheForwardersShare) {
   EXPECT_DOUBLE_EQ(c.links[0].goodput, 1.8e9);
   EXPECT_DOUBLE_EQ(c.links[1].goodput, 1.7e9);  // mini2 -> mini1
   EXPECT_NEAR(*c.links[0].overhead, 45e-6, 1e-12);
-  EXPECT_NEAR(c.links[0].latency, 300e-6 - 2 * 45e-6, 1e-12);
-  EXPECT_NEAR(c.links[2].latency, 250e-6 - 2 * 45e-6, 1e-12);
+  EXPECT_NEAR(*c.links[0].latency, 300e-6 - 2 * 45e-6, 1e-12);
+  EXPECT_NEAR(*c.links[2].latency, 250e-6 - 2 * 45e-6, 1e-12);
   ASSERT_EQ(c.forwarders.size(), 1u);
   EXPECT_EQ(c.forwarders[0].node, "mini1");
   // 800 us - (210 us mini2 -> mini1 + 160 us mini1 -> mini3 + 2 x 45 us) = 340 us.
@@ -174,7 +174,7 @@ TEST(ProbeCalibration, SplitsFixedCostsAndFindsTheForwardersShare) {
   r.pairs[0].fixed_s = 60e-6;
   c = to_calibration(t, r, {"2026-12-03T14:05:00Z", "test"});
   EXPECT_NEAR(*c.links[0].overhead, 30e-6, 1e-12);
-  EXPECT_NEAR(c.links[0].latency, 0, 1e-12);
+  EXPECT_NEAR(*c.links[0].latency, 0, 1e-12);
 }
 
 // The whole probe on two local workers over loopback, with tiny sizes: every figure is there and

@@ -30,7 +30,7 @@ TEST(Calibration, ReadsTheOverlay) {
   EXPECT_EQ(c.when.measured, "2026-12-03T14:05:00Z");
   ASSERT_EQ(c.links.size(), 2u);
   EXPECT_DOUBLE_EQ(c.links[0].goodput, 2.5e9);
-  EXPECT_DOUBLE_EQ(c.links[0].latency, 40e-6);
+  EXPECT_DOUBLE_EQ(*c.links[0].latency, 40e-6);
   EXPECT_DOUBLE_EQ(*c.links[0].overhead, 8e-6);
   EXPECT_EQ(c.links[0].when.measured, "2026-12-03T14:05:00Z");  // the file's, inherited
   ASSERT_EQ(c.forwarders.size(), 1u);
@@ -79,7 +79,7 @@ TEST(Calibration, WrittenFileReadsBack) {
   EXPECT_EQ(back.when.how, "by hand \"quoted\"");
   ASSERT_EQ(back.links.size(), 1u);
   EXPECT_NEAR(back.links[0].goodput, 1.25e9, 1.25e9 * 1e-4);
-  EXPECT_NEAR(back.links[0].latency, 12.5e-6, 1e-10);
+  EXPECT_NEAR(*back.links[0].latency, 12.5e-6, 1e-10);
   EXPECT_NEAR(*back.links[0].overhead, 3e-6, 1e-10);
   ASSERT_EQ(back.forwarders.size(), 1u);
   EXPECT_FALSE(back.forwarders[0].bandwidth);

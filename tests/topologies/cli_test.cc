@@ -73,7 +73,7 @@ TEST(TopologyShow, TablesOfNodesLinksAndRoutes) {
   EXPECT_EQ(r.code, 0) << r.output;
   for (const char* want : {"topology 'smolcluster-hybrid'", "nodes (* the address its worker listens on)",
                            "*10.10.0.1/24 (bridge0), 192.168.50.1/24 (en0)", "pi4: 10.10.0.0/24 via 192.168.51.2",
-                           "links (bandwidth and latency", "routes (IP: subnets and static routes)",
+                           "links (goodput: TCP payload, given or derived from the wire rate; goodput and latency", "routes (IP: subnets and static routes)",
                            "pi4 -> mini3 -> mini2 -> mini1 -> pi5"})
     EXPECT_TRUE(has(r, want)) << want << "\n" << r.output;
 }

@@ -36,7 +36,7 @@ std::vector<std::string> corpus() {
 // Tokens that steer mutants into the loader's corners: keys, presets, odd values.
 const std::vector<std::string> kTokens = {
     "forwards", "routes", "interfaces", "between", "via", "to", "type", "device", "address", "network", "networks",
-    "control", "ports", "kind: switch", "role: control", "bandwidth", "latency", "overhead", "mtu", "subnet",
+    "control", "ports", "kind: switch", "role: control", "bandwidth", "goodput", "rate", "framing", "tbf", "latency", "overhead", "mtu", "subnet",
     "tb5-rdma", "tb4", "wifi-6", "eth-1g", "mac-mini-m4", "raspberry-pi-5", "10.10.0.0/24", "10.10.0.1",
     "192.168.51.2", "0.0.0.0/0", "255.255.255.255/33", "default", "999999999Gbps", "0Gbps", "-1us", "nanGbps",
     "infTFLOPS", "1e308TFLOPS", "[]", "{}", "[a, b]", "{x: y}", "~", "null", "true", "no", "''", "\"\"", "&a", "*a",

@@ -235,7 +235,9 @@ TEST(Presets, EveryFigureNamesItsSource) {
   }
   for (const auto& n : link_type_names()) {
     const LinkType& l = *find_link_type(n);
-    for (const char* key : {"bandwidth", "latency", "duplex"}) EXPECT_FALSE(l.notes.at(key).empty()) << n << " " << key;
+    // A goodput as given, or the wire rate it is derived from.
+    for (const char* key : {l.goodput_derived ? "rate" : "goodput", "latency", "duplex"})
+      EXPECT_FALSE(l.notes.count(key) == 0 || l.notes.at(key).empty()) << n << " " << key;
     if (l.overhead > 0) {
       EXPECT_FALSE(l.notes.at("overhead").empty()) << n;
     }
@@ -284,7 +286,7 @@ links:
   EXPECT_DOUBLE_EQ(f.bandwidth, 940e6 / 8);  // the slowest forwardable link type
   EXPECT_DOUBLE_EQ(f.latency, 100e-6);
   Forwarding s = t.forwarding_of(3);
-  EXPECT_DOUBLE_EQ(s.bandwidth, 9.4e9 / 8);  // line rate
+  EXPECT_DOUBLE_EQ(s.bandwidth, 10e9 / 8 * 1448 / 1538);  // line rate: eth-10g's goodput, derived from 10 Gbit/s
   EXPECT_DOUBLE_EQ(s.latency, 0);
 }
 
