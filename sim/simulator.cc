@@ -40,7 +40,7 @@ namespace {
 constexpr const char* kModelConfig[] = {
     "network/model:CM02",      "network/latency-factor:1", "network/bandwidth-factor:1",
     "network/weight-S:0",      "network/TCP-gamma:0",      "network/crosstraffic:0",
-    "cpu/optim:Lazy",          "network/optim:Lazy",
+    "cpu/optim:Full",          "network/optim:Lazy",
 };
 
 // Sends up to this many bytes are eager, as the executor's are: written into the transport's
@@ -67,6 +67,7 @@ constexpr double kEagerBytes = 4 << 20;
 struct Transfer {
   int32_t send_to = -1, recv_from = -1;
   double send_bytes = 0;
+  double recv_bytes = 0;  // the sender's send_bytes of the same steps (plans are lockstep)
   int steps = 0;
   double reduce_elements = 0;  // received elements added into the buffer
   uint32_t first_step = 0;     // names the transfer's messages on both sides
@@ -89,9 +90,10 @@ Lanes merge_steps(const std::vector<work::P2PStep>& plan, int esize, bool merge)
     auto& seq = out[s.lane];
     bool extend = merge && !seq.empty() && seq.back().send_to == s.send_to && seq.back().recv_from == s.recv_from &&
                   seq.back().channel == s.channel && seq.back().last_step + lanes == i;
-    if (!extend) seq.push_back({s.send_to, s.recv_from, 0, 0, 0, static_cast<uint32_t>(i), s.channel, 0});
+    if (!extend) seq.push_back({s.send_to, s.recv_from, 0, 0, 0, 0, static_cast<uint32_t>(i), s.channel, 0});
     Transfer& t = seq.back();
     t.send_bytes += static_cast<double>(s.send.count) * esize;
+    t.recv_bytes += static_cast<double>(s.recv.count) * esize;
     t.steps += 1;
     t.last_step = static_cast<uint32_t>(i);
     if (s.reduce) t.reduce_elements += static_cast<double>(s.recv.count);
@@ -209,13 +211,65 @@ class Rendezvous {
   std::map<Key, std::shared_ptr<Meeting>> meetings_;
 };
 
+// Eager messages whose bytes have arrived, and receivers waiting for them, per message (kind,
+// tag, index, src, dst; messages of one key are matched in order). The receiver is told without
+// the network: a 0-byte SimGrid communication on a busy route completes only with the flows
+// sharing it (seen: 1.7 ms behind a 1 MB chunk), which would add a transfer to every step. A
+// waiting receiver parks on a suspended timer delay, as at a Rendezvous.
+class Deliveries {
+ public:
+  using Key = std::tuple<char, int, uint32_t, int, int>;
+
+  explicit Deliveries(sg4::Host* timer) : timer_(timer) {}
+
+  void arrived(const Key& key) {
+    Slot& s = slots_[key];
+    if (s.parked.empty()) {
+      ++s.ready;
+      return;
+    }
+    sg4::ExecPtr e = s.parked.front();
+    s.parked.pop_front();
+    e->resume();
+  }
+
+  // nullptr when the message has arrived already (it is taken), else an activity that completes
+  // when it does. s4u calls yield to other actors: an arrival while parking is checked after.
+  sg4::ExecPtr wait(const Key& key) {
+    Slot& s = slots_[key];
+    if (s.ready > 0) {
+      --s.ready;
+      return nullptr;
+    }
+    sg4::ExecPtr e = sg4::this_actor::exec_init(1);  // one FLOP: a nanosecond on the timer
+    e->set_host(timer_);
+    e->start();
+    e->suspend();
+    if (s.ready > 0) {
+      --s.ready;
+      e->resume();
+    } else {
+      s.parked.push_back(e);
+    }
+    return e;
+  }
+
+ private:
+  struct Slot {
+    int ready = 0;
+    std::deque<sg4::ExecPtr> parked;
+  };
+  sg4::Host* timer_;
+  std::map<Key, Slot> slots_;
+};
+
 // State of one rank's interpreter: its ops, what each still waits for, what is in flight.
 class RankInterpreter {
  public:
   RankInterpreter(const core::Program& p, int rank, const topo::Device& device, const Platform& platform,
-                  TransferPlans& plans, Rendezvous& rendezvous, std::vector<core::OpRecord>& out)
+                  TransferPlans& plans, Rendezvous& rendezvous, Deliveries& deliveries, std::vector<core::OpRecord>& out)
       : rank_(rank), program_(p), ops_(p.ranks[rank].ops), device_(device), costs_(platform.costs), platform_(platform),
-        plans_(plans), rendezvous_(rendezvous), timer_(platform.timer), out_(out), waiting_(ops_.size()),
+        plans_(plans), rendezvous_(rendezvous), deliveries_(deliveries), timer_(platform.timer), out_(out), waiting_(ops_.size()),
         successors_(ops_.size()), coll_(ops_.size()) {}
 
   void operator()() {
@@ -239,9 +293,9 @@ class RankInterpreter {
   size_t done() const { return done_; }
 
  private:
-  // EagerDelay -> EagerBytes -> EagerTold: an eager message's arrival delay, its bytes host to host,
-  // the receiver told; none of them holds the sender.
-  enum class What { OpDone, SendDelay, Delay, Comm, Striped, Reduce, Called, Started, Ended, EagerDelay, EagerBytes, EagerTold };
+  // EagerDelay -> EagerBytes: an eager message's arrival delay, then its bytes host to host (the
+  // receiver is then told through Deliveries); neither holds the sender.
+  enum class What { OpDone, SendDelay, Delay, Comm, Striped, Reduce, Called, Started, Ended, EagerDelay, EagerBytes };
   struct Owner {
     uint32_t op;
     What what;
@@ -251,12 +305,14 @@ class RankInterpreter {
   struct Eager {
     sg4::Host *from = nullptr, *to = nullptr;
     uint64_t bytes = 0;
-    sg4::Mailbox* told = nullptr;
+    Deliveries::Key told;
     uint32_t op = 0;
+    uint64_t seq = 0;  // its place on the connection
   };
   struct Connection {
-    bool busy = false;       // a message's bytes are moving
-    std::deque<int> waiting;  // eager_ indices whose delay has passed, in order
+    bool busy = false;           // a message's bytes are moving
+    uint64_t sent = 0, next = 0;  // messages sent on it; the sequence number to move next
+    std::map<uint64_t, int> ready;  // eager_ index by sequence number, once its delay has passed
   };
   struct LaneState {
     size_t next = 0;  // transfer in progress
@@ -308,7 +364,7 @@ class RankInterpreter {
         if (op.bytes <= kEagerBytes) {
           // Eager: the runtime's call holds the sender; the bytes then leave on their own.
           send_eager(i, op.overhead, pc.overhead + pc.latency, platform_.rank_hosts[rank_], platform_.rank_hosts[op.peer],
-                     mailbox('p', op.tag, 0, rank_, op.peer));
+                     Deliveries::Key{'p', op.tag, 0, rank_, op.peer});
           track(delay(op.overhead), i, What::OpDone);
           break;
         }
@@ -317,6 +373,11 @@ class RankInterpreter {
         break;
       }
       case core::OpKind::Recv:
+        if (op.bytes <= kEagerBytes) {  // as its sender decided
+          if (sg4::ExecPtr e = deliveries_.wait({'p', op.tag, 0, op.peer, rank_})) track(e, i, What::OpDone);
+          else finish(i);
+          break;
+        }
         track(mailbox('p', op.tag, 0, op.peer, rank_)->get_async(&received_), i, What::OpDone);
         break;
       case core::OpKind::Collective: {
@@ -381,7 +442,7 @@ class RankInterpreter {
       const bool striped = t.channel != 0;
       send_eager(i, 0, extra, striped ? platform_.channel_hosts.at({rank_, t.channel}) : platform_.rank_hosts[rank_],
                  striped ? platform_.channel_hosts.at({t.send_to, t.channel}) : platform_.rank_hosts[t.send_to],
-                 mailbox('c', ops_[i].tag, t.first_step, rank_, t.send_to), static_cast<uint64_t>(t.send_bytes));
+                 Deliveries::Key{'c', ops_[i].tag, t.first_step, rank_, t.send_to}, static_cast<int64_t>(t.send_bytes));
       return start_comm(i, lane, false);
     }
     if (extra > 0) track(delay(extra), i, What::Delay, lane);
@@ -389,36 +450,46 @@ class RankInterpreter {
   }
 
   // Starts an eager message: after `hold` (the sender's own call, already charged to it by the
-  // caller) and `arrival` more, its bytes move host to host, then the receiver is told through
-  // `told` (no bytes). `bytes` < 0: the op's own.
-  void send_eager(uint32_t i, double hold, double arrival, sg4::Host* from, sg4::Host* to, sg4::Mailbox* told,
+  // caller) and `arrival` more, its bytes move host to host, then the receiver is told (Deliveries,
+  // `told`). `bytes` < 0: the op's own.
+  void send_eager(uint32_t i, double hold, double arrival, sg4::Host* from, sg4::Host* to, const Deliveries::Key& told,
                   int64_t bytes = -1) {
     eager_.push_back({from, to, static_cast<uint64_t>(bytes < 0 ? ops_[i].bytes : static_cast<double>(bytes)), told});
     const int k = static_cast<int>(eager_.size() - 1);
+    eager_[k].seq = connections_[{from, to}].sent++;
     if (hold + arrival > 0) return track(delay(hold + arrival), i, What::EagerDelay, k);
     move_eager(i, k);
   }
 
-  // Messages between two hosts move one after the other, as on one TCP connection: a message
-  // whose delay has passed waits for the bytes before it (max-min sharing would let it slow them).
+  // Messages between two hosts move one after the other in the order they were sent, as on one
+  // TCP connection: a message whose delay has passed waits for the bytes before it (max-min
+  // sharing would let it slow them, and delays that end at once complete in any order).
   void move_eager(uint32_t i, int k) {
     Eager& e = eager_[k];
     e.op = i;
     Connection& c = connections_[{e.from, e.to}];
-    if (c.busy) return c.waiting.push_back(k);
+    c.ready[e.seq] = k;
+    start_next(c);
+  }
+
+  void start_next(Connection& c) {
+    if (c.busy) return;
+    auto it = c.ready.find(c.next);
+    if (it == c.ready.end()) return;
+    const int k = it->second;
+    c.ready.erase(it);
+    ++c.next;
     c.busy = true;
-    track(sg4::Comm::sendto_async(e.from, e.to, e.bytes), i, What::EagerBytes, k);
+    const Eager& e = eager_[k];
+    track(sg4::Comm::sendto_async(e.from, e.to, e.bytes), e.op, What::EagerBytes, k);
   }
 
   void moved_eager(int k) {
     const Eager& e = eager_[k];
-    track(e.told->put_async(&payload_, 0), e.op, What::EagerTold, k);
+    deliveries_.arrived(e.told);
     Connection& c = connections_[{e.from, e.to}];
     c.busy = false;
-    if (c.waiting.empty()) return;
-    const int next = c.waiting.front();
-    c.waiting.pop_front();
-    move_eager(eager_[next].op, next);
+    start_next(c);
   }
 
   const Transfer& current(uint32_t i, int lane) const {
@@ -446,7 +517,12 @@ class RankInterpreter {
       }
       ++ls.pending;
     }
-    if (t.recv_from >= 0) {
+    if (t.recv_from >= 0 && t.recv_bytes <= kEagerBytes) {  // eager, as its sender decided
+      if (sg4::ExecPtr e = deliveries_.wait({'c', op.tag, t.first_step, t.recv_from, rank_})) {
+        track(e, i, What::Comm, lane);
+        ++ls.pending;
+      }
+    } else if (t.recv_from >= 0) {
       track(mailbox('c', op.tag, t.first_step, t.recv_from, rank_)->get_async(&received_), i, What::Comm, lane);
       ++ls.pending;
     }
@@ -474,7 +550,6 @@ class RankInterpreter {
       case What::Ended: return finish(o.op);
       case What::EagerDelay: return move_eager(o.op, o.lane);
       case What::EagerBytes: return moved_eager(o.lane);
-      case What::EagerTold: return;
     }
   }
 
@@ -506,6 +581,7 @@ class RankInterpreter {
   const Platform& platform_;
   TransferPlans& plans_;
   Rendezvous& rendezvous_;
+  Deliveries& deliveries_;
   sg4::Host* timer_;
   std::vector<core::OpRecord>& out_;
   std::vector<size_t> waiting_;
@@ -563,11 +639,12 @@ std::vector<core::OpRecord> simulate_here(const core::Program& p, const topo::To
   Platform platform = build_platform(t, talks.pairs, talks.channels);
   plans.set_costs(platform.costs);
   Rendezvous rendezvous(platform.timer);
+  Deliveries deliveries(platform.timer);
   std::vector<std::vector<core::OpRecord>> per_rank(p.world());
   std::vector<std::unique_ptr<RankInterpreter>> ranks;
   for (int r = 0; r < p.world(); ++r) {
     per_rank[r].resize(p.ranks[r].ops.size());
-    ranks.push_back(std::make_unique<RankInterpreter>(p, r, *t.nodes[rank_node[r]].device, platform, plans, rendezvous,
+    ranks.push_back(std::make_unique<RankInterpreter>(p, r, *t.nodes[rank_node[r]].device, platform, plans, rendezvous, deliveries,
                                                       per_rank[r]));
     RankInterpreter* ri = ranks.back().get();
     sg4::Actor::create(fmt::format("rank{}", r), platform.rank_hosts[r], [ri] { (*ri)(); });

@@ -407,6 +407,9 @@ namespace {
 //   may still be busy. Reducing, both children of a node are ready after L and the node takes
 //   their chunks one after the other: L + 2t per level. Broadcasting, a node sends to its two
 //   children in turn, paying L before each: 2(L + t) per level. All-reduce = 3 D L + 4 D t.
+TEST(Simulator, DebugTree) {
+  fprintf(stderr, "end %.6f\n", last_end(simulate(allreduce_with(7, 8 * 1024 * 1024, core::Algorithm::Tree), switched(7, "10Gbps", "5us"))));
+}
 TEST(Simulator, TreeAllReduceOnAFullTreeMatchesClosedForm) {
   const double B = 10e9 / 8, L = 2 * 5e-6;
   for (int depth : {1, 2, 3}) {
