@@ -54,6 +54,7 @@ std::vector<Wait> waits(const Program& p, const std::vector<OpRecord>& records) 
       Wait& w = out[at[dst][ops[k]]];
       const OpRecord& recv = records[at[dst][ops[k]]];
       if (send.start > recv.start) w = {std::min(send.start, recv.end), src, it->second[k]};
+      out[at[src][it->second[k]]].delivered = recv.end;
     }
   }
 

@@ -20,6 +20,7 @@ struct Wait {
   double until = 0;
   int32_t peer = -1;
   uint32_t peer_op = 0;  // the peer's matching op (the send, or its copy of the collective)
+  double delivered = -1;  // a send: when its matching receive ended (its message was in); else -1
 };
 
 // One Wait per record, in the records' order. Sends never wait (messages are eager). Matching

@@ -48,6 +48,9 @@ Summary summarize(const Program& p, const std::vector<OpRecord>& records) {
     double& begin = (op.kind == OpKind::Recv ? first_recv : first)[s];
     begin = std::min(begin, r.start);
     last[s] = std::max(last[s], r.end);
+    // A message belongs to the step that sent it: the send returns once its bytes are handed over
+    // (eager), the step ends when they are in (a pipeline's token back to the first stage).
+    if (op.kind == OpKind::Send) last[s] = std::max(last[s], wait[i].delivered);
     Streams& st = at[s][r.rank];
     if (!is_comm(op.kind)) {
       st.comp.push_back({r.start, r.end});

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 #include <deque>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -622,7 +623,9 @@ Talks talking_pairs(const core::Program& p, TransferPlans& plans) {
   return {{pairs.begin(), pairs.end()}, {channels.begin(), channels.end()}};
 }
 
-std::vector<core::OpRecord> simulate_here(const core::Program& p, const topo::Topology& t) {
+// `on_deadlock` (may be empty) gets the deadlock's message when SimGrid finds one, and must not return.
+std::vector<core::OpRecord> simulate_here(const core::Program& p, const topo::Topology& t,
+                                          const std::function<void(const std::string&)>& on_deadlock = {}) {
   int argc = 1;
   char arg0[] = "clustertwin";
   char* argv[] = {arg0, nullptr};
@@ -649,18 +652,22 @@ std::vector<core::OpRecord> simulate_here(const core::Program& p, const topo::To
     RankInterpreter* ri = ranks.back().get();
     sg4::Actor::create(fmt::format("rank{}", r), platform.rank_hosts[r], [ri] { (*ri)(); });
   }
+  auto deadlock = [&]() -> std::string {
+    for (int r = 0; r < p.world(); ++r)
+      if (ranks[r]->done() != p.ranks[r].ops.size())
+        return fmt::format("sim: the program deadlocks: rank {} finished {} of {} ops (a send without a matching recv, "
+                           "or a cycle between ranks)",
+                           r, ranks[r]->done(), p.ranks[r].ops.size());
+    return "";
+  };
+  // SimGrid 3.32 aborts while it kills actors parked on suspended activities (Deliveries,
+  // Rendezvous) after a deadlock: report it from the callback, before the killing.
+  if (on_deadlock) sg4::Engine::on_deadlock_cb([&] { on_deadlock(deadlock()); });
   engine.run();
 
+  if (std::string stuck = deadlock(); !stuck.empty()) throw SimError(stuck);
   std::vector<core::OpRecord> out;
-  for (int r = 0; r < p.world(); ++r) {
-    if (ranks[r]->done() != p.ranks[r].ops.size()) {
-      size_t stuck = ranks[r]->done();
-      throw SimError(fmt::format("sim: the program deadlocks: rank {} finished {} of {} ops (a send without a "
-                                 "matching recv, or a cycle between ranks)",
-                                 r, stuck, p.ranks[r].ops.size()));
-    }
-    out.insert(out.end(), per_rank[r].begin(), per_rank[r].end());
-  }
+  for (int r = 0; r < p.world(); ++r) out.insert(out.end(), per_rank[r].begin(), per_rank[r].end());
   return out;
 }
 
@@ -683,8 +690,14 @@ std::vector<core::OpRecord> simulate_in_child(const core::Program& p, const topo
     std::string msg;
     std::vector<core::OpRecord> recs;
     uint64_t input_error = 0;  // the parent rethrows the user's mistakes as input errors
+    const int report_fd = to_parent.get();
+    auto report_deadlock = [report_fd](const std::string& stuck) {
+      uint64_t header[3] = {0, stuck.size(), 0};
+      bool sent = core::write_full(report_fd, header, sizeof header) && core::write_full(report_fd, stuck.data(), stuck.size());
+      _exit(sent ? 0 : 3);
+    };
     try {
-      recs = simulate_here(p, t);
+      recs = simulate_here(p, t, report_deadlock);
     } catch (const core::InputError& e) {
       msg = e.what();
       input_error = 1;

@@ -1,5 +1,5 @@
-// `placement: auto` on smolcluster's hybrid, predicted: a ring all-reduce is paced by its slowest
-// neighbour pair, and file order makes the two Pis neighbours across all three Macs.
+// `placement: auto` on smolcluster's hybrid, predicted: each ring step waits for its left
+// neighbour's chunk, and file order makes the two Pis neighbours across all three Macs.
 #include <gtest/gtest.h>
 
 #include "programs.h"
@@ -25,16 +25,16 @@ double last_end(const std::vector<core::OpRecord>& records) {
   return end;
 }
 
-// The ring of `order` from the presets' figures, as sim/README.md's merged ring runs it: rank i
-// first waits D_i, the 2(n-1) steps' latencies and overheads of its pair i -> i+1 (both endpoints'
-// per-message overhead, the links' latencies and the forwarding latency of every Mac crossed),
-// then sends 2(n-1)/n of S through the pair's slowest link or forwarding node (V_i) while it
-// receives from i-1. A pair's transfer starts when both its ends have waited, so it ends at
-// max(D_i, D_i+1) + V_i, and the ring when its last pair does.
+// The ring of `order` from the presets' figures, step by step: rank i's step s (of 2(n-1), one
+// chunk of S/n each) ends when it has the chunk its left neighbour sent at step s, which that
+// neighbour sent once its own step s-1 had ended (sends are eager: 64 KB chunks leave at once), so
+// T(i, s) = max(T(i, s-1), T(i-1, s-1) + c(i-1 -> i)), c = both endpoints' per-message overhead +
+// the links' latencies and the forwarding latency of every Mac crossed + the chunk through the
+// pair's slowest link or forwarding node. The ring ends with its last rank.
 double ring_by_hand(const topo::Topology& t, const std::vector<std::string>& order, double S) {
   const topo::Routes routes(t);
   const int n = static_cast<int>(order.size());
-  std::vector<double> wait(n), carry(n);
+  std::vector<double> cost(n);  // pair i -> i+1
   for (int i = 0; i < n; ++i) {
     const topo::Route& r = routes.between(t.find(order[i]), t.find(order[(i + 1) % n]));
     double latency = 0, bandwidth = 1e300;
@@ -47,12 +47,15 @@ double ring_by_hand(const topo::Topology& t, const std::vector<std::string>& ord
       bandwidth = std::min(bandwidth, t.forwarding_of(r.nodes[k]).bandwidth);
     }
     const double overheads = t.links[r.hops.front().link].type.overhead + t.links[r.hops.back().link].type.overhead;
-    wait[i] = 2.0 * (n - 1) * (overheads + latency);
-    carry[i] = 2.0 * (n - 1) / n * S / bandwidth;
+    cost[i] = overheads + latency + S / n / bandwidth;
   }
-  double end = 0;
-  for (int i = 0; i < n; ++i) end = std::max(end, std::max(wait[i], wait[(i + 1) % n]) + carry[i]);
-  return end;
+  std::vector<double> T(n, 0.0);
+  for (int s = 1; s <= 2 * (n - 1); ++s) {
+    std::vector<double> next(n);
+    for (int i = 0; i < n; ++i) next[i] = std::max(T[i], T[(i + n - 1) % n] + cost[(i + n - 1) % n]);
+    T = next;
+  }
+  return *std::max_element(T.begin(), T.end());
 }
 
 // 64 KB: small enough that the per-step latency the Pis' long route adds is most of the time.
@@ -77,7 +80,9 @@ TEST(Placement, AutoMakesTheHybridsRingAllReduceFaster) {
   const double expected_after = ring_by_hand(t, placed.placement, S);
   EXPECT_NEAR(before, expected_before, 0.02 * expected_before);
   EXPECT_NEAR(after, expected_after, 0.02 * expected_after);
-  EXPECT_LT(after, 0.6 * before) << "file order " << before << " s, auto " << after << " s";
+  // Each step pays only the pair its chunk crosses, so the Pi-to-Pi route costs the file order two
+  // of its eight steps, not all eight: auto is faster, by less than a lockstep would say.
+  EXPECT_LT(after, before) << "file order " << before << " s, auto " << after << " s";
 }
 
 }  // namespace

@@ -324,8 +324,11 @@ TEST(Simulator, RingAllReduceWaitsForItsLastMember) {
   }
 }
 
-// Each ring step forwards what the previous step received, so the slowest link paces every rank:
-// one link 10x slower makes the whole all-reduce 10x slower, for every member.
+// Each ring step forwards what the previous step received, so the slowest link paces every rank
+// downstream of it. Rank 1 sends its six 10 MB chunks over the one 1 Gbit/s link one after the
+// other (above the eager size, each send holds it until its bytes are across): it and rank 2, the
+// receiver, end after 6 slow chunk times; ranks 3 and 0 get their last chunk one fast hop after
+// rank 1's fifth.
 TEST(Simulator, RingAllReduceIsPacedByItsSlowestLinkOnEveryRank) {
   const int n = 4;
   const double S = 40e6;
@@ -337,8 +340,9 @@ TEST(Simulator, RingAllReduceIsPacedByItsSlowestLinkOnEveryRank) {
     y += fmt::format("  - {{between: [h{}, h{}], type: tb4, bandwidth: {}, latency: 0us, overhead: 0us}}\n", i,
                      (i + 1) % n, i == 1 ? "1Gbps" : "10Gbps");
   auto records = simulate(one_allreduce(n, S), topo::parse_topology(y, "ring.yaml"));
-  const double expected = 2.0 * (n - 1) * (S / n) / (1e9 / 8);
-  for (const auto& r : records) EXPECT_NEAR(r.end, expected, 0.01 * expected) << "rank " << r.rank;
+  const double slow = (S / n) / (1e9 / 8), fast = (S / n) / (10e9 / 8);
+  const double expected[] = {5 * slow + fast, 6 * slow, 6 * slow, 5 * slow + fast};
+  for (const auto& r : records) EXPECT_NEAR(r.end, expected[r.rank], 0.01 * expected[r.rank]) << "rank " << r.rank;
 }
 
 }  // namespace
@@ -400,16 +404,13 @@ namespace {
 // on a switch (route latency L = 2 alpha): the buffer goes in K pipeline chunks (1 per 256 Ki
 // elements, at most 32), up the tree then down, one level per round, each round two half-steps
 // (left child, right child).
-// - Large buffers (K = 32): each half-step moves S/K per pair over distinct link directions (a node
-//   sends up while it receives from a child), so a phase is 2(K + D - 1) half-steps of S/(K B):
-//   4(K + D - 1) S / (K B), latencies adding under 0.5 %.
-// - One chunk (K = 1, transfer t = S/B): a sender pays L before its bytes move, while its receiver
-//   may still be busy. Reducing, both children of a node are ready after L and the node takes
-//   their chunks one after the other: L + 2t per level. Broadcasting, a node sends to its two
-//   children in turn, paying L before each: 2(L + t) per level. All-reduce = 3 D L + 4 D t.
-TEST(Simulator, DebugTree) {
-  fprintf(stderr, "end %.6f\n", last_end(simulate(allreduce_with(7, 8 * 1024 * 1024, core::Algorithm::Tree), switched(7, "10Gbps", "5us"))));
-}
+// - Large buffers (K = 32): a node's link carries two chunks per round (its two children's, or its
+//   two sends down), so a phase is 2(K + D - 1) chunk times of S/(K B): 4(K + D - 1) S / (K B).
+//   Sends are eager, so the half-steps of one round overlap and the phases meet a little later
+//   than in lockstep: within 4 %.
+// - One chunk (K = 1, transfer t = S/B): sends are eager, so a node's two children send up at once
+//   and share its link (L + 2t per level), and a node sends to its two children at once (L + 2t
+//   per level): all-reduce = 2 D L + 4 D t.
 TEST(Simulator, TreeAllReduceOnAFullTreeMatchesClosedForm) {
   const double B = 10e9 / 8, L = 2 * 5e-6;
   for (int depth : {1, 2, 3}) {
@@ -419,9 +420,9 @@ TEST(Simulator, TreeAllReduceOnAFullTreeMatchesClosedForm) {
     };
     const double large = 64e6, K = 32;
     const double expected_large = 4 * (K + depth - 1) * large / K / B;
-    EXPECT_NEAR(tree(large), expected_large, 0.01 * expected_large) << "n=" << n;
+    EXPECT_NEAR(tree(large), expected_large, 0.04 * expected_large) << "n=" << n;
     const double small = 1024;
-    const double expected_small = 3 * depth * L + 4 * depth * small / B;
+    const double expected_small = 2 * depth * L + 4 * depth * small / B;
     EXPECT_NEAR(tree(small), expected_small, 0.01 * expected_small) << "n=" << n;
   }
 }
