@@ -1,0 +1,137 @@
+// plan/evaluate.cc and plan/rank.cc: rejections with their reasons, rankings against figures derived
+// from the presets (not from a run), the cache, the fixed global batch, and the CSV and JSON forms.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <sstream>
+#include <string>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "plan/candidates.h"
+#include "plan/evaluate.h"
+#include "plan/rank.h"
+#include "topologies/topology.h"
+
+namespace {
+
+namespace plan = clustertwin::plan;
+const std::string kSrc = CLUSTERTWIN_SOURCE_DIR;
+
+struct Swept {
+  plan::Spec spec;
+  std::vector<plan::Candidate> candidates;
+  std::vector<plan::Outcome> outcomes;
+  plan::EvalStats stats;
+};
+
+Swept sweep(const std::string& topology, const std::string& workload, const std::string& rest) {
+  Swept s;
+  s.spec = plan::parse_spec(fmt::format("topology: {}/topologies/examples/{}\nworkload: {}/workloads/examples/{}\n{}", kSrc,
+                                        topology, kSrc, workload, rest),
+                            "p.yaml");
+  s.candidates = plan::expand(s.spec, plan::load_base(s.spec));
+  s.outcomes = plan::evaluate(s.spec, s.candidates, {}, &s.stats);
+  return s;
+}
+
+// Llama-3.2-1B under DDP on 16 GB minis: AdamW's fp32 moments and master weights alone are 12 bytes
+// per parameter, more than the 2/3 of 16 GB macOS lets the GPU wire; FSDP over 3 ranks fits.
+TEST(PlanEvaluate, DdpOfLlama1bIsRejectedForMemoryAndFsdpWins) {
+  auto s = sweep("tb4-star-3minis.yaml", "fsdp-llama-3.2-1b.yaml", "axes:\n  strategy: [ddp, fsdp]\n");
+  ASSERT_EQ(s.outcomes[0].status, plan::Status::Rejected);
+  EXPECT_EQ(s.outcomes[0].refused_by, "memory");
+  const double params = 1'235'814'400;  // Llama 3.2 1B's published parameter count
+  const std::string optimizer = fmt::format("optimizer {:.2f} GB", 12 * params / 1e9);
+  const std::string usable = fmt::format("of {:.2f} GB usable", 16e9 * 2 / 3 / 1e9);
+  EXPECT_NE(s.outcomes[0].reason.find("rank 0 on mini1 (mac-mini-m4) needs"), std::string::npos) << s.outcomes[0].reason;
+  EXPECT_NE(s.outcomes[0].reason.find(usable), std::string::npos) << s.outcomes[0].reason;
+  EXPECT_NE(s.outcomes[0].reason.find(optimizer), std::string::npos) << s.outcomes[0].reason;
+  ASSERT_EQ(s.outcomes[1].status, plan::Status::Ok);
+  EXPECT_EQ(plan::ranking(s.spec, s.outcomes), (std::vector<int>{1, 0}));
+  EXPECT_NE(plan::why_loses(s.outcomes[0], s.outcomes[1]).find("memory: rank 0"), std::string::npos);
+}
+
+TEST(PlanEvaluate, HeadroomRejectsWhatBarelyFits) {
+  auto s = sweep("tb4-star-3minis.yaml", "fsdp-llama-3.2-1b.yaml", "headroom: 50%\n");
+  ASSERT_EQ(s.outcomes.size(), 1u);
+  EXPECT_EQ(s.outcomes[0].status, plan::Status::Rejected);
+  EXPECT_NE(s.outcomes[0].reason.find("after 50 % headroom"), std::string::npos) << s.outcomes[0].reason;
+}
+
+// Two minis on a switch, one bucket of GPT-2's whole gradient: the step differs only by the ring
+// all-reduce of S bytes between two ranks, S / bandwidth each way (2 (n-1)/n S sent per rank).
+TEST(PlanEvaluate, FasterLinkRanksFirstByTheClosedForm) {
+  auto s = sweep("two-minis-1gbe.yaml", "ddp-gpt2.yaml", "axes:\n  link: [eth-1g, eth-10g, eth-2.5g]\n");
+  for (const auto& o : s.outcomes) ASSERT_EQ(o.status, plan::Status::Ok) << o.reason;
+  EXPECT_EQ(plan::ranking(s.spec, s.outcomes), (std::vector<int>{1, 2, 0}));
+  const double grad = 124439808.0 * 4;
+  const double bw1 = clustertwin::topo::find_link_type("eth-1g")->bandwidth;
+  const double bw10 = clustertwin::topo::find_link_type("eth-10g")->bandwidth;
+  const double expected = grad / bw1 - grad / bw10;
+  const double got = s.outcomes[0].summary.step_mean - s.outcomes[1].summary.step_mean;
+  EXPECT_NEAR(got, expected, 0.03 * expected);
+  EXPECT_NE(plan::why_loses(s.outcomes[0], s.outcomes[1]).find("exposed communication"), std::string::npos);
+}
+
+// A Wi-Fi link in the collective is never chosen while a wired one is offered: the best is wired,
+// and every Wi-Fi candidate ranks below its wired twin (same micro-batch).
+TEST(PlanEvaluate, WifiNeverWinsOverAWiredLink) {
+  auto s = sweep("two-minis-1gbe.yaml", "ddp-gpt2.yaml", "axes:\n  micro_batch: [1, 8]\n  link: [wifi-6, eth-1g]\n");
+  const auto order = plan::ranking(s.spec, s.outcomes);
+  ASSERT_EQ(order.size(), 4u);
+  EXPECT_EQ(s.candidates[order[0]].labels[1], "eth-1g");
+  auto place = [&](int id) { return std::find(order.begin(), order.end(), id) - order.begin(); };
+  EXPECT_GT(place(0), place(1));  // mb=1: wifi-6 after eth-1g
+  EXPECT_GT(place(2), place(3));  // mb=8
+  EXPECT_NE(plan::why_loses(s.outcomes[0], s.outcomes[order[0]]).find("T004 wifi-collective"), std::string::npos);
+}
+
+// Different YAML, same Program and topology (usable memory is metadata, outside the Program hash):
+// one simulation serves both.
+TEST(PlanEvaluate, TheCacheSimulatesAProgramOnce) {
+  auto s = sweep("two-minis-1gbe.yaml", "ddp-gpt2.yaml", "axes:\n  memory.usable_fraction: [0.6, 0.7]\n");
+  ASSERT_EQ(s.outcomes.size(), 2u);
+  EXPECT_EQ(s.stats.simulations, 1);
+  EXPECT_EQ(s.stats.cache_hits, 1);
+  EXPECT_EQ(s.outcomes[0].program_hash, s.outcomes[1].program_hash);
+  EXPECT_DOUBLE_EQ(s.outcomes[0].summary.step_mean, s.outcomes[1].summary.step_mean);
+}
+
+// Global batch 12 on 3 DDP ranks: micro-batch 1 accumulates 4, 2 accumulates 2, 4 none, 8 cannot.
+TEST(PlanEvaluate, FixedGlobalBatchSetsTheAccumulation) {
+  auto s = sweep("tb4-star-3minis.yaml", "ddp-gpt2.yaml", "global_batch: 12\naxes:\n  micro_batch: [1, 2, 4, 8]\n");
+  ASSERT_EQ(s.outcomes.size(), 4u);
+  EXPECT_NE(s.outcomes[0].workload_yaml.find("micro_batches: 4"), std::string::npos) << s.outcomes[0].workload_yaml;
+  EXPECT_NE(s.outcomes[1].workload_yaml.find("micro_batches: 2"), std::string::npos);
+  EXPECT_EQ(s.outcomes[2].workload_yaml.find("micro_batches"), std::string::npos);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(s.outcomes[i].status, plan::Status::Ok) << s.outcomes[i].reason;
+    EXPECT_DOUBLE_EQ(s.outcomes[i].tokens_per_step, 12 * 1024);
+  }
+  EXPECT_EQ(s.outcomes[3].refused_by, "batch");
+  EXPECT_EQ(s.outcomes[3].reason, "global batch 12 is not a multiple of micro_batch 8 x 3 replicas");
+}
+
+TEST(PlanEvaluate, CsvAndJsonHaveARowPerCandidate) {
+  auto s = sweep("tb4-star-3minis.yaml", "fsdp-llama-3.2-1b.yaml", "axes:\n  strategy: [ddp, fsdp]\n  bucket: [all]\n");
+  const std::string csv = plan::csv(s.spec, s.candidates, s.outcomes);
+  std::istringstream in(csv);
+  std::vector<std::string> lines;
+  for (std::string l; std::getline(in, l);) lines.push_back(l);
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[0],
+            "id,rank,status,strategy,bucket,tokens_per_s,step_s,time_to_train_s,memory_peak,compute_s,"
+            "exposed_communication_s,waiting_s,bubble_s,idle_s,world,cached,refused_by,reason");
+  EXPECT_EQ(lines[1].rfind("0,,rejected,ddp,bucket=all,", 0), 0u) << lines[1];
+  EXPECT_EQ(lines[2].rfind("1,1,ok,fsdp,bucket=all,", 0), 0u) << lines[2];
+  const auto j = plan::to_json(s.spec, s.candidates, s.outcomes);
+  EXPECT_EQ(j.at("best"), 1);
+  EXPECT_EQ(j.at("candidates").size(), 2u);
+  EXPECT_EQ(j.at("candidates")[0].at("refused_by"), "memory");
+  EXPECT_GT(j.at("candidates")[1].at("tokens_per_second").get<double>(), 0);
+  EXPECT_EQ(j.at("axes")[0].at("values")[1], "fsdp");
+}
+
+}  // namespace
