@@ -97,9 +97,18 @@ struct Compiled {
   bool check_memory = true;  // the workload's `memory: check:`
 };
 
-Compiled compile(const std::string& topology_yaml, const std::string& workload_yaml, const std::string& dir) {
+// Whether simulating `sim_steps` of the workload gives its step time (see Spec::sim_steps).
+bool steady(const work::Workload& w) {
+  if (w.task != work::Task::Train) return false;
+  const auto* ps = std::get_if<work::ParameterServer>(&w.parallel.options);
+  return !(ps && ps->async);
+}
+
+Compiled compile(const std::string& topology_yaml, const std::string& workload_yaml, const std::string& dir,
+                 int sim_steps) {
   Compiled c{topo::parse_topology(topology_yaml, dir + "/topology.yaml"),
              work::parse_workload(workload_yaml, dir + "/workload.yaml"), {}};
+  if (sim_steps > 0 && steady(c.workload)) c.workload.steps = std::min(c.workload.steps, sim_steps);
   c.check_memory = c.workload.memory.check;
   c.workload.memory.check = false;  // the planner checks memory itself, with its headroom
   c.program = work::compile(c.workload, c.topology);
@@ -168,7 +177,7 @@ Outcome judge(const Spec& s, const Candidate& cand, Cache& cache, std::atomic<in
   o.workload_yaml = cand.workload_yaml;
   Compiled c;
   try {
-    c = compile(o.topology_yaml, o.workload_yaml, dir);
+    c = compile(o.topology_yaml, o.workload_yaml, dir, s.sim_steps);
     if (s.global_batch && c.workload.task == work::Task::Train) {
       auto need = accumulation_for(s, c);
       if (auto* why = std::get_if<std::string>(&need)) return rejected("batch", *why);
@@ -183,7 +192,7 @@ Outcome judge(const Spec& s, const Candidate& cand, Cache& cache, std::atomic<in
           return rejected("batch", fmt::format("strategy '{}' has no gradient accumulation to reach global batch {}",
                                                work::name(c.workload.parallel.strategy()), *s.global_batch));
         o.workload_yaml = emit(d.workload);
-        c = compile(o.topology_yaml, o.workload_yaml, dir);
+        c = compile(o.topology_yaml, o.workload_yaml, dir, s.sim_steps);
       }
     }
   } catch (const core::InputError& e) {

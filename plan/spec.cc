@@ -164,7 +164,7 @@ Spec parse_spec(const std::string& text, const std::string& file_name) {
   const core::YamlDoc doc = core::YamlDoc::parse(text, file_name);
   const YAML::Node& root = doc.root();
   doc.check_keys(root, {"name", "description", "topology", "workload", "objective", "train_tokens", "headroom",
-                        "global_batch", "axes"},
+                        "global_batch", "sim_steps", "axes"},
                  "the plan");
   Spec s;
   s.file = file_name;
@@ -201,6 +201,7 @@ Spec parse_spec(const std::string& text, const std::string& file_name) {
     s.global_batch = doc.integer(root["global_batch"], "global_batch", 1, 1 << 24);
     s.global_batch_pos = doc.pos(root["global_batch"]);
   }
+  if (root["sim_steps"]) s.sim_steps = static_cast<int>(doc.integer(root["sim_steps"], "sim_steps", 0, 1000000));
   if (root["axes"]) {
     doc.require_map(root["axes"], "'axes'");
     for (const auto& kv : root["axes"]) s.axes.push_back(parse_axis(doc, doc.string(kv.first, "an axis"), kv.second));

@@ -71,6 +71,12 @@ struct Spec {
   // degrees vary; gradient accumulation (`micro_batches`) makes up the rest. nullopt: not fixed.
   std::optional<int64_t> global_batch;
   core::SourcePos global_batch_pos;
+  // Training steps simulated per candidate (0: the workload's). Synchronous training repeats one
+  // step exactly once the first is done (per-step times agree to 1e-9), so 2 rank candidates as
+  // the workload's 10 would, at a fifth of the simulation; the written winner keeps its steps.
+  // Inference (prefill then decode with a growing cache) and the asynchronous parameter server
+  // (steps overlap) always run the workload's steps.
+  int sim_steps = 2;
 };
 
 // Throws core::InputError naming file:line:col.
