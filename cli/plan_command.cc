@@ -58,9 +58,7 @@ plan::Spec spec_of(const PlanArgs& a) {
     else s.axes.push_back(std::move(parsed));
   }
   if (!a.objective.empty()) {
-    s.objective = a.objective == "tokens/s"    ? plan::Objective::TokensPerSecond
-                  : a.objective == "step-time" ? plan::Objective::StepTime
-                                               : plan::Objective::TimeToTrain;
+    s.objective = plan::objective_named(a.objective);
   }
   if (a.train_tokens) s.train_tokens = *a.train_tokens;
   if (a.headroom) s.headroom = *a.headroom / 100;
@@ -108,8 +106,8 @@ void add_plan_command(CLI::App& app) {
   for (auto& [axis, values] : a->axes)
     for (const auto& [name, text] : help)
       if (axis == name) cmd->add_option(flag_of(axis), values, text);
-  cmd->add_option("--objective", a->objective, "tokens/s (default), step-time or time-to-train")
-      ->check(CLI::IsMember({"tokens/s", "step-time", "time-to-train"}));
+  cmd->add_option("--objective", a->objective, "tokens/s (default), step-time, time-to-train or J/token")
+      ->check(CLI::IsMember(plan::objective_names()));
   cmd->add_option("--train-tokens", a->train_tokens, "Tokens to train, for --objective time-to-train")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--headroom", a->headroom, "Percent of each rank's usable memory kept free (default 0)")

@@ -26,6 +26,9 @@ struct Outcome {
   bool inference = false;
   double tokens_per_step = 0;
   double memory_peak = 0;   // the fullest rank's need / its usable memory (before headroom)
+  // Watts at the wall of every node that runs ranks, at its device preset's `power` (under load,
+  // as presets.yaml sources it); 0 when a device's power is unknown.
+  double power = 0;
   std::string bound;        // what bounds the step (reports::what_bounds)
   std::vector<std::string> forwarders;  // nodes forwarding in software on the Program's routes
   std::vector<std::string> warnings;    // the lint's warnings, "T004 wifi-collective"

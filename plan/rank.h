@@ -17,6 +17,8 @@ double objective_value(const Spec& s, const Outcome& o);
 std::string objective_text(const Spec& s, const Outcome& o);
 // Tokens/s as the planner compares them: decode tokens/s for inference, all tokens/s for training.
 double tokens_per_second(const Outcome& o);
+// Energy per token at the devices' preset power; 0 when a device's power is unknown.
+double joules_per_token(const Outcome& o);
 
 // Indices of the evaluated candidates, best first (ties by candidate order), then the rejected.
 std::vector<int> ranking(const Spec& s, const std::vector<Outcome>& outcomes);

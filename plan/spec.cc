@@ -1,7 +1,7 @@
 #include "plan/spec.h"
 
+#include <algorithm>
 #include <filesystem>
-#include <fstream>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -90,8 +90,22 @@ std::string_view name(Objective o) {
     case Objective::TokensPerSecond: return "tokens/s";
     case Objective::StepTime: return "step-time";
     case Objective::TimeToTrain: return "time-to-train";
+    case Objective::JoulesPerToken: return "J/token";
   }
   return "?";
+}
+
+const std::vector<std::string>& objective_names() {
+  static const std::vector<std::string> names{"tokens/s", "step-time", "time-to-train", "J/token"};
+  return names;
+}
+
+Objective objective_named(const std::string& n) {
+  const Objective all[] = {Objective::TokensPerSecond, Objective::StepTime, Objective::TimeToTrain,
+                           Objective::JoulesPerToken};
+  const auto& names = objective_names();
+  const auto at = std::find(names.begin(), names.end(), n);
+  return at == names.end() ? Objective::TokensPerSecond : all[at - names.begin()];
 }
 
 const std::vector<std::string>& axis_keys() {
@@ -160,8 +174,9 @@ Axis parse_axis(const core::YamlDoc& doc, const std::string& key, const YAML::No
   return axis;
 }
 
-Spec parse_spec(const std::string& text, const std::string& file_name) {
-  const core::YamlDoc doc = core::YamlDoc::parse(text, file_name);
+namespace {
+Spec spec_of(const core::YamlDoc& doc) {
+  const std::string& file_name = doc.name();
   const YAML::Node& root = doc.root();
   doc.check_keys(root, {"name", "description", "topology", "workload", "objective", "train_tokens", "headroom",
                         "global_batch", "sim_steps", "axes"},
@@ -176,9 +191,7 @@ Spec parse_spec(const std::string& text, const std::string& file_name) {
   s.topology = path("topology");
   s.workload = path("workload");
   if (root["objective"]) {
-    const std::vector<std::string> names{"tokens/s", "step-time", "time-to-train"};
-    std::string o = doc.choice(root["objective"], names, "objective");
-    s.objective = o == "tokens/s" ? Objective::TokensPerSecond : o == "step-time" ? Objective::StepTime : Objective::TimeToTrain;
+    s.objective = objective_named(doc.choice(root["objective"], objective_names(), "objective"));
   }
   if (root["train_tokens"]) {
     s.train_tokens = doc.number(root["train_tokens"], "train_tokens");
@@ -199,7 +212,6 @@ Spec parse_spec(const std::string& text, const std::string& file_name) {
   }
   if (root["global_batch"]) {
     s.global_batch = doc.integer(root["global_batch"], "global_batch", 1, 1 << 24);
-    s.global_batch_pos = doc.pos(root["global_batch"]);
   }
   if (root["sim_steps"]) s.sim_steps = static_cast<int>(doc.integer(root["sim_steps"], "sim_steps", 0, 1000000));
   if (root["axes"]) {
@@ -209,12 +221,12 @@ Spec parse_spec(const std::string& text, const std::string& file_name) {
   return s;
 }
 
-Spec load_spec(const std::string& path) {
-  const core::YamlDoc doc = core::YamlDoc::load(path, "PLAN");
-  (void)doc;
-  std::ifstream in(path);
-  std::string text((std::istreambuf_iterator<char>(in)), {});
-  return parse_spec(text, path);
+}  // namespace
+
+Spec parse_spec(const std::string& text, const std::string& file_name) {
+  return spec_of(core::YamlDoc::parse(text, file_name));
 }
+
+Spec load_spec(const std::string& path) { return spec_of(core::YamlDoc::load(path, "PLAN")); }
 
 }  // namespace clustertwin::plan

@@ -57,8 +57,12 @@ struct Axis {
   core::SourcePos pos;
 };
 
-enum class Objective { TokensPerSecond, StepTime, TimeToTrain };
+// Higher tokens/s first; the others lower first. JoulesPerToken: the compute nodes' devices at
+// their preset power (watts at the wall under load) over tokens/s; unknown power ranks last.
+enum class Objective { TokensPerSecond, StepTime, TimeToTrain, JoulesPerToken };
 std::string_view name(Objective);
+const std::vector<std::string>& objective_names();  // as plan files and --objective write them
+Objective objective_named(const std::string& name);  // one of objective_names()
 
 struct Spec {
   std::string file;  // the plan file ("" from flags only)
@@ -70,7 +74,6 @@ struct Spec {
   // Training: the global batch (sequences per step, all replicas) held fixed while micro-batch and
   // degrees vary; gradient accumulation (`micro_batches`) makes up the rest. nullopt: not fixed.
   std::optional<int64_t> global_batch;
-  core::SourcePos global_batch_pos;
   // Training steps simulated per candidate (0: the workload's). Synchronous training repeats one
   // step exactly once the first is done (per-step times agree to 1e-9), so 2 rank candidates as
   // the workload's 10 would, at a fifth of the simulation; the written winner keeps its steps.

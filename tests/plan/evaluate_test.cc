@@ -98,6 +98,30 @@ TEST(PlanEvaluate, TensorDecodePrefersTheRdmaMesh) {
   EXPECT_NE(plan::why_loses(s.outcomes[0], s.outcomes[1]).find("exposed communication"), std::string::npos);
 }
 
+// Energy per token at the presets' wall power: 2 minis M4 at 42 W each; a device whose power no
+// source gives (the M4 Pro mini) ranks last under J/token, however fast it is.
+TEST(PlanEvaluate, JoulesPerTokenFromThePresetsPower) {
+  auto s = sweep("two-minis-1gbe.yaml", "ddp-gpt2.yaml",
+                 "objective: J/token\naxes:\n  device: [mac-mini-m4-pro, mac-mini-m4]\n");
+  for (const auto& o : s.outcomes) ASSERT_EQ(o.status, plan::Status::Ok) << o.reason;
+  const double watts = 2 * clustertwin::topo::find_device("mac-mini-m4")->power;
+  EXPECT_DOUBLE_EQ(watts, 84);
+  EXPECT_DOUBLE_EQ(s.outcomes[1].power, watts);
+  EXPECT_DOUBLE_EQ(plan::joules_per_token(s.outcomes[1]), watts / s.outcomes[1].summary.tokens_per_second);
+  EXPECT_EQ(s.outcomes[0].power, 0);
+  EXPECT_GT(plan::tokens_per_second(s.outcomes[0]), plan::tokens_per_second(s.outcomes[1]));
+  EXPECT_EQ(plan::ranking(s.spec, s.outcomes), (std::vector<int>{1, 0}));
+  EXPECT_EQ(plan::objective_text(s.spec, s.outcomes[0]), "power unknown");
+}
+
+// Times rank lower first: time to train N tokens is N / tokens/s.
+TEST(PlanEvaluate, TimeToTrainRanksTheFastestFirst) {
+  auto s = sweep("two-minis-1gbe.yaml", "ddp-gpt2.yaml",
+                 "objective: time-to-train\ntrain_tokens: 1e9\naxes:\n  link: [eth-1g, eth-10g]\n");
+  EXPECT_EQ(plan::ranking(s.spec, s.outcomes), (std::vector<int>{1, 0}));
+  EXPECT_DOUBLE_EQ(plan::objective_value(s.spec, s.outcomes[1]), 1e9 / s.outcomes[1].summary.tokens_per_second);
+}
+
 // Different YAML, same Program and topology (usable memory is metadata, outside the Program hash):
 // one simulation serves both.
 TEST(PlanEvaluate, TheCacheSimulatesAProgramOnce) {
@@ -132,8 +156,8 @@ TEST(PlanEvaluate, CsvAndJsonHaveARowPerCandidate) {
   for (std::string l; std::getline(in, l);) lines.push_back(l);
   ASSERT_EQ(lines.size(), 3u);
   EXPECT_EQ(lines[0],
-            "id,rank,status,strategy,bucket,tokens_per_s,step_s,time_to_train_s,memory_peak,compute_s,"
-            "exposed_communication_s,waiting_s,bubble_s,idle_s,world,cached,refused_by,reason");
+            "id,rank,status,strategy,bucket,tokens_per_s,step_s,time_to_train_s,memory_peak,power_w,joules_per_token,"
+            "compute_s,exposed_communication_s,waiting_s,bubble_s,idle_s,world,cached,refused_by,reason");
   EXPECT_EQ(lines[1].rfind("0,,rejected,ddp,bucket=all,", 0), 0u) << lines[1];
   EXPECT_EQ(lines[2].rfind("1,1,ok,fsdp,bucket=all,", 0), 0u) << lines[2];
   const auto j = plan::to_json(s.spec, s.candidates, s.outcomes);
