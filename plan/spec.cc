@@ -29,7 +29,7 @@ constexpr KeyAxis kKeyAxes[] = {
     {"ep", "parallel.ep", "ep"},                      {"batch", "batch.size", "batch"},
     {"context", "batch.prompt", "context"},           {"generate", "batch.generate", "generate"},
     {"weights", "precision.weights", "weights"},      {"kv_cache", "precision.kv_cache", "kv"},
-    {"placement", "placement", "placement"},
+    {"split", "parallel.split", "split"},           {"placement", "placement", "placement"},
 };
 
 

@@ -153,4 +153,18 @@ TEST(PlanEdits, StrategyKeepsTheBasesSettingsButNotItsDegrees) {
   EXPECT_TRUE(mb.memory.activation_checkpointing);
 }
 
+TEST(PlanEdits, InferenceKeys) {
+  const auto base = example("mesh-4-studios-rdma.yaml", "infer-tensor-llama-3.1-70b.yaml");
+  auto w = edited_workload(base, {plan::SetKey{"batch.size", YAML::Node(4)}, plan::SetKey{"batch.prompt", YAML::Node(8192)},
+                                  plan::SetKey{"precision.weights", YAML::Node("q4_k_m")},
+                                  plan::SetParallel{YAML::Load("{strategy: hybrid, tp: 2, pp: 2}")}});
+  EXPECT_EQ(w.micro_batch, 4);
+  EXPECT_EQ(w.prompt, 8192);
+  EXPECT_EQ(w.precision.weights.name, "q4_k_m");
+  const auto h = clustertwin::work::model_parallel_plan(w.parallel);
+  EXPECT_EQ(h.tp, 2);
+  EXPECT_EQ(h.pp, 2);
+  EXPECT_EQ(h.tensor.allreduce.algorithm, clustertwin::core::Algorithm::Ring);  // tp_allreduce: ring, carried over
+}
+
 }  // namespace

@@ -10,6 +10,8 @@
 #include <nlohmann/json.hpp>
 
 #include "plan/candidates.h"
+#include "temp_dir.h"
+#include "workloads/workload.h"
 #include "plan/evaluate.h"
 #include "plan/rank.h"
 #include "topologies/topology.h"
@@ -166,6 +168,24 @@ TEST(PlanEvaluate, CsvAndJsonHaveARowPerCandidate) {
   EXPECT_EQ(j.at("candidates")[0].at("refused_by"), "memory");
   EXPECT_GT(j.at("candidates")[1].at("tokens_per_second").get<double>(), 0);
   EXPECT_EQ(j.at("axes")[0].at("values")[1], "fsdp");
+}
+
+// The winner's files load with the ordinary loaders, and compile to the Program that was ranked
+// (the planner simulated 2 of its steps; the file keeps the workload's).
+TEST(PlanEvaluate, TheWrittenWinnerLoads) {
+  test::TempDir dir;
+  auto s = sweep("tb4-star-3minis.yaml", "fsdp-llama-3.2-1b.yaml", "axes:\n  add_nodes: [0, 1]\n  strategy: [ddp, fsdp]\n");
+  const int best = plan::write_outputs(dir.out("plan"), s.spec, s.candidates, s.outcomes);
+  ASSERT_EQ(best, 3);  // +1 node, fsdp
+  const auto t = clustertwin::topo::load_topology(dir.out("plan/best/topology.yaml"));
+  const auto w = clustertwin::work::load_workload(dir.out("plan/best/workload.yaml"));
+  EXPECT_EQ(t.compute_nodes().size(), 4u);
+  EXPECT_EQ(w.parallel.strategy(), clustertwin::work::Strategy::Zero);
+  EXPECT_EQ(w.steps, 3);
+  auto ranked = w;
+  ranked.steps = 2;
+  ranked.memory.check = false;
+  EXPECT_EQ(clustertwin::core::program_hash(clustertwin::work::compile(ranked, t)), s.outcomes[best].program_hash);
 }
 
 }  // namespace
