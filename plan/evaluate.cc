@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -180,6 +181,24 @@ std::vector<std::string> forwarders_of(const topo::Topology& t, const topo::Chec
   return {names.begin(), names.end()};
 }
 
+// With a fixed global batch, sets the workload's accumulation (o.workload_yaml) and recompiles `c`;
+// the refusal when no accumulation reaches it.
+std::optional<Outcome> hold_global_batch(const Spec& s, const std::string& dir, Outcome& o, Compiled& c) {
+  if (!s.global_batch || c.workload.task != work::Task::Train) return std::nullopt;
+  auto need = accumulation_for(s, c);
+  if (auto* why = std::get_if<std::string>(&need)) return rejected("batch", *why);
+  const int micro_batches = std::get<int>(need);
+  if (micro_batches == accumulation(c.workload)) return std::nullopt;
+  const Edit set = SetKey{"parallel.micro_batches", YAML::Node(micro_batches)};
+  const Documents d = apply_edits({YAML::Node(), YAML::Load(o.workload_yaml)}, {&set});
+  if (!d.workload["parallel"]["micro_batches"])
+    return rejected("batch", fmt::format("strategy '{}' has no gradient accumulation to reach global batch {}",
+                                         work::name(c.workload.parallel.strategy()), *s.global_batch));
+  o.workload_yaml = emit(d.workload);
+  c = compile(o.topology_yaml, o.workload_yaml, dir, s.sim_steps);
+  return std::nullopt;
+}
+
 Outcome judge(const Spec& s, const Candidate& cand, Cache& cache, std::atomic<int>& sims, std::atomic<int>& hits,
               std::atomic<long long>& sim_us) {
   const std::string dir = fmt::format("candidate-{}", cand.id);
@@ -189,23 +208,7 @@ Outcome judge(const Spec& s, const Candidate& cand, Cache& cache, std::atomic<in
   Compiled c;
   try {
     c = compile(o.topology_yaml, o.workload_yaml, dir, s.sim_steps);
-    if (s.global_batch && c.workload.task == work::Task::Train) {
-      auto need = accumulation_for(s, c);
-      if (auto* why = std::get_if<std::string>(&need)) return rejected("batch", *why);
-      if (std::get<int>(need) != accumulation(c.workload)) {
-        YAML::Node w = YAML::Load(o.workload_yaml);
-        SetKey k{"parallel.micro_batches", YAML::Node(std::get<int>(need))};
-        std::vector<const Edit*> edits;
-        Edit e = k;
-        edits.push_back(&e);
-        Documents d = apply_edits({YAML::Node(), w}, edits);
-        if (!d.workload["parallel"]["micro_batches"])
-          return rejected("batch", fmt::format("strategy '{}' has no gradient accumulation to reach global batch {}",
-                                               work::name(c.workload.parallel.strategy()), *s.global_batch));
-        o.workload_yaml = emit(d.workload);
-        c = compile(o.topology_yaml, o.workload_yaml, dir, s.sim_steps);
-      }
-    }
+    if (auto refused = hold_global_batch(s, dir, o, c)) return *refused;
   } catch (const core::InputError& e) {
     return rejected("invalid", reason_of(e.what()), e.what());
   }

@@ -118,12 +118,11 @@ std::string table(const Spec& s, const std::vector<Candidate>& c, const std::vec
   const int dups = static_cast<int>(std::count_if(o.begin(), o.end(), [](const Outcome& x) { return x.status == Status::Duplicate; }));
   out += fmt::format("plan: {} candidates, {} evaluated, {} rejected, {} duplicates; objective {}\n", c.size(), evaluated,
                      static_cast<int>(order.size()) - evaluated, dups, name(s.objective));
-  if (evaluated == 0) return out + "no candidate could be evaluated (rejected reasons below)\n" +
-                             [&] {
-                               std::string r;
-                               for (int i : order) r += fmt::format("  #{} {}: {}\n", i, c[i].label(), why_loses(o[i], o[i]));
-                               return r;
-                             }();
+  if (evaluated == 0) {
+    out += "no candidate could be evaluated:\n";
+    for (int i : order) out += fmt::format("  #{} {}: {}\n", i, c[i].label(), why_loses(o[i], o[i]));
+    return out;
+  }
   const Outcome& best = o[order.front()];
   size_t width = 9;
   for (int r = 0; r < std::min(evaluated, top); ++r) width = std::max(width, c[order[r]].label().size());

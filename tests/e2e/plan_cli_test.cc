@@ -33,6 +33,7 @@ TEST_F(PlanCli, FlagsOnlyRankWriteAndTheWinnerPredicts) {
   ASSERT_EQ(r.code, 0) << r.output;
   EXPECT_TRUE(has(r, "plan: 4 candidates, 4 evaluated, 0 rejected, 0 duplicates; objective tokens/s")) << r.output;
   EXPECT_TRUE(has(r, "   1  eth-10g, mb=2")) << r.output;
+  EXPECT_FALSE(has(r, "ETA")) << "progress is for a terminal only:\n" << r.output;
   for (const char* f : {"plan/plan.csv", "plan/plan.json", "plan/best/topology.yaml", "plan/best/workload.yaml"})
     EXPECT_TRUE(std::filesystem::exists(dir_ / f)) << f;
   std::ifstream in(dir_ / "plan/plan.json");
