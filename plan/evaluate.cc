@@ -213,6 +213,7 @@ Outcome judge(const Spec& s, const Candidate& cand, Cache& cache, std::atomic<in
     return rejected("invalid", reason_of(e.what()), e.what());
   }
   o.world = c.program.world();
+  o.micro_batches = accumulation(c.workload);
   o.inference = c.program.prefill_steps > 0;
   o.tokens_per_step = c.program.tokens_per_step;
   o.program_hash = core::program_hash(c.program);

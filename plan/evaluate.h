@@ -23,6 +23,7 @@ struct Outcome {
   std::string diagnostic;  // Rejected: the full text (file:line:col, caret, hint) where there is one
   core::Summary summary;   // Ok
   int world = 0;
+  int micro_batches = 1;  // per replica per step, as run (a fixed global batch sets it)
   bool inference = false;
   double tokens_per_step = 0;
   double memory_peak = 0;   // the fullest rank's need / its usable memory (before headroom)

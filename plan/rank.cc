@@ -101,7 +101,7 @@ std::string why_loses(const Outcome& o, const Outcome& best) {
   }
   std::string why = fmt::format("{} {} vs {}", mine[worst].first, core::format_seconds(mine[worst].second * scale),
                                 core::format_seconds(theirs[worst].second));
-  if (worst_delta <= 0) why = "as fast within the model";
+  if (worst_delta <= 1e-3 * best.summary.step_mean) why = "as fast within the model";  // within 0.1 % of a step
   std::vector<std::string> hubs;
   for (const auto& f : o.forwarders)
     if (std::find(best.forwarders.begin(), best.forwarders.end(), f) == best.forwarders.end()) hubs.push_back(f);
@@ -158,7 +158,7 @@ std::string csv(const Spec& s, const std::vector<Candidate>& c, const std::vecto
   std::string out = "id,rank,status";
   for (const auto& a : s.axes) out += "," + quote(a.name);
   out += ",tokens_per_s,step_s,time_to_train_s,memory_peak,power_w,joules_per_token,compute_s,exposed_communication_s,"
-         "waiting_s,bubble_s,idle_s,world,cached,refused_by,reason\n";
+         "waiting_s,bubble_s,idle_s,world,micro_batches,cached,refused_by,reason\n";
   for (size_t i = 0; i < c.size(); ++i) {
     const Outcome& x = o[i];
     out += fmt::format("{},{},{}", i, rank_of[i] ? std::to_string(rank_of[i]) : "", status_name(x.status));
@@ -166,13 +166,14 @@ std::string csv(const Spec& s, const std::vector<Candidate>& c, const std::vecto
     if (x.status == Status::Ok) {
       const auto& m = x.summary;
       auto known = [](double v) { return v > 0 ? fmt::format("{:.6g}", v) : std::string(); };
-      out += fmt::format(",{:.6g},{:.6g},{},{:.4f},{},{},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{},{}", tokens_per_second(x),
+      out += fmt::format(",{:.6g},{:.6g},{},{:.4f},{},{},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{},{},{}", tokens_per_second(x),
                          m.step_mean, s.train_tokens > 0 ? known(s.train_tokens / tokens_per_second(x)) : "",
                          x.memory_peak, known(x.power), known(joules_per_token(x)),
-                         m.compute, m.exposed_communication, m.waiting, m.bubble, m.idle, x.world, x.cached ? 1 : 0);
+                         m.compute, m.exposed_communication, m.waiting, m.bubble, m.idle, x.world, x.micro_batches,
+                         x.cached ? 1 : 0);
       out += ",," + quote(best && best != &x ? why_loses(x, *best) : "") + "\n";
     } else {
-      out += ",,,,,,,,,,,,,," + quote(x.refused_by) + "," + quote(x.reason) + "\n";
+      out += ",,,,,,,,,,,,,,," + quote(x.refused_by) + "," + quote(x.reason) + "\n";
     }
   }
   return out;
@@ -217,6 +218,7 @@ nlohmann::json to_json(const Spec& s, const std::vector<Candidate>& c, const std
                         {"bubble", x.summary.bubble},
                         {"idle", x.summary.idle}};
       e["world"] = x.world;
+      e["micro_batches"] = x.micro_batches;
       e["program_hash"] = x.program_hash;
       e["cached"] = x.cached;
       e["bound"] = x.bound;

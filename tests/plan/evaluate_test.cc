@@ -145,6 +145,7 @@ TEST(PlanEvaluate, FixedGlobalBatchSetsTheAccumulation) {
   for (int i = 0; i < 3; ++i) {
     ASSERT_EQ(s.outcomes[i].status, plan::Status::Ok) << s.outcomes[i].reason;
     EXPECT_DOUBLE_EQ(s.outcomes[i].tokens_per_step, 12 * 1024);
+    EXPECT_EQ(s.outcomes[i].micro_batches, 4 >> i);
   }
   EXPECT_EQ(s.outcomes[3].refused_by, "batch");
   EXPECT_EQ(s.outcomes[3].reason, "global batch 12 is not a multiple of micro_batch 8 x 3 replicas");
@@ -159,7 +160,7 @@ TEST(PlanEvaluate, CsvAndJsonHaveARowPerCandidate) {
   ASSERT_EQ(lines.size(), 3u);
   EXPECT_EQ(lines[0],
             "id,rank,status,strategy,bucket,tokens_per_s,step_s,time_to_train_s,memory_peak,power_w,joules_per_token,"
-            "compute_s,exposed_communication_s,waiting_s,bubble_s,idle_s,world,cached,refused_by,reason");
+            "compute_s,exposed_communication_s,waiting_s,bubble_s,idle_s,world,micro_batches,cached,refused_by,reason");
   EXPECT_EQ(lines[1].rfind("0,,rejected,ddp,bucket=all,", 0), 0u) << lines[1];
   EXPECT_EQ(lines[2].rfind("1,1,ok,fsdp,bucket=all,", 0), 0u) << lines[2];
   const auto j = plan::to_json(s.spec, s.candidates, s.outcomes);
