@@ -22,4 +22,7 @@ double figure(const core::YamlDoc& doc, const YAML::Node& n, core::Quantity q, s
 // "50W", "7.2 W", "1.2kW" -> watts.
 double parse_power(const core::YamlDoc& doc, const YAML::Node& n, std::string_view what);
 
+// "$599" -> US dollars.
+double parse_price(const core::YamlDoc& doc, const YAML::Node& n, std::string_view what);
+
 }  // namespace clustertwin::topo::detail
