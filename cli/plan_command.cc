@@ -106,7 +106,7 @@ void add_plan_command(CLI::App& app) {
   for (auto& [axis, values] : a->axes)
     for (const auto& [name, text] : help)
       if (axis == name) cmd->add_option(flag_of(axis), values, text);
-  cmd->add_option("--objective", a->objective, "tokens/s (default), step-time, time-to-train or J/token")
+  cmd->add_option("--objective", a->objective, "tokens/s (default), step-time, time-to-train, J/token or tokens/s/$")
       ->check(CLI::IsMember(plan::objective_names()));
   cmd->add_option("--train-tokens", a->train_tokens, "Tokens to train, for --objective time-to-train")
       ->check(CLI::PositiveNumber);

@@ -168,6 +168,17 @@ double power_of(const topo::Topology& t) {
   return watts;
 }
 
+// US dollars of the compute nodes' devices; 0 when one device's price is unknown.
+double price_of(const topo::Topology& t) {
+  double dollars = 0;
+  for (int n : t.compute_nodes()) {
+    const auto& d = t.nodes[n].device;
+    if (!d || !(d->price > 0)) return 0;
+    dollars += d->price;
+  }
+  return dollars;
+}
+
 // Nodes forwarding in software on the routes the Program's rank pairs use.
 std::vector<std::string> forwarders_of(const topo::Topology& t, const topo::CheckOptions& pairs) {
   std::set<std::string> names;
@@ -253,6 +264,7 @@ Outcome judge(const Spec& s, const Candidate& cand, Cache& cache, std::atomic<in
   o.bound = reports::what_bounds(o.summary, &c.topology);
   o.forwarders = forwarders_of(c.topology, pairs);
   o.power = power_of(c.topology);
+  o.price = price_of(c.topology);
   return o;
 }
 

@@ -30,6 +30,9 @@ struct Outcome {
   // Watts at the wall of every node that runs ranks, at its device preset's `power` (under load,
   // as presets.yaml sources it); 0 when a device's power is unknown.
   double power = 0;
+  // US dollars of the devices of those nodes, at their preset's list `price`; 0 when one is unknown.
+  // Switches and cables are not counted (no preset prices them yet).
+  double price = 0;
   std::string bound;        // what bounds the step (reports::what_bounds)
   std::vector<std::string> forwarders;  // nodes forwarding in software on the Program's routes
   std::vector<std::string> warnings;    // the lint's warnings, "T004 wifi-collective"

@@ -48,12 +48,15 @@ double joules_per_token(const Outcome& o) {
   return o.power > 0 && tokens_per_second(o) > 0 ? o.power / tokens_per_second(o) : 0;
 }
 
+double tokens_per_dollar(const Outcome& o) { return o.price > 0 ? tokens_per_second(o) / o.price : 0; }
+
 double objective_value(const Spec& s, const Outcome& o) {
   switch (s.objective) {
     case Objective::TokensPerSecond: return tokens_per_second(o);
     case Objective::StepTime: return o.summary.step_mean;
     case Objective::TimeToTrain: return tokens_per_second(o) > 0 ? s.train_tokens / tokens_per_second(o) : 0;
     case Objective::JoulesPerToken: return joules_per_token(o);
+    case Objective::TokensPerDollar: return tokens_per_dollar(o);
   }
   return 0;
 }
@@ -65,6 +68,8 @@ std::string objective_text(const Spec& s, const Outcome& o) {
     case Objective::TimeToTrain: return hours_or_seconds(objective_value(s, o));
     case Objective::JoulesPerToken:
       return o.power > 0 ? fmt::format("{:.3g} J/tok", joules_per_token(o)) : "power unknown";
+    case Objective::TokensPerDollar:
+      return o.price > 0 ? fmt::format("{:.3g} tok/s/$", tokens_per_dollar(o)) : "price unknown";
   }
   return {};
 }
@@ -75,7 +80,7 @@ std::vector<int> ranking(const Spec& s, const std::vector<Outcome>& outcomes) {
     if (outcomes[i].status == Status::Ok) ok.push_back(static_cast<int>(i));
     if (outcomes[i].status == Status::Rejected) refused.push_back(static_cast<int>(i));
   }
-  const bool higher = s.objective == Objective::TokensPerSecond;
+  const bool higher = s.objective == Objective::TokensPerSecond || s.objective == Objective::TokensPerDollar;
   std::stable_sort(ok.begin(), ok.end(), [&](int a, int b) {
     const double va = objective_value(s, outcomes[a]), vb = objective_value(s, outcomes[b]);
     if ((va > 0) != (vb > 0)) return va > 0;  // an unknown (0) ranks last whatever the direction
@@ -126,13 +131,14 @@ std::string table(const Spec& s, const std::vector<Candidate>& c, const std::vec
   const Outcome& best = o[order.front()];
   size_t width = 9;
   for (int r = 0; r < std::min(evaluated, top); ++r) width = std::max(width, c[order[r]].label().size());
-  out += fmt::format("{:>4}  {:<{}} {:>14} {:>10} {:>5} {:>7}  {}\n", "rank", "candidate", width, name(s.objective),
-                     "step", "mem", "J/tok", "why it loses to #1");
+  out += fmt::format("{:>4}  {:<{}} {:>14} {:>10} {:>5} {:>7} {:>7}  {}\n", "rank", "candidate", width,
+                     name(s.objective), "step", "mem", "J/tok", "devices", "why it loses to #1");
   for (int r = 0; r < std::min(evaluated, top); ++r) {
     const int i = order[r];
-    out += fmt::format("{:>4}  {:<{}} {:>14} {:>10} {:>4.0f}% {:>7}  {}\n", r + 1, c[i].label(), width,
+    out += fmt::format("{:>4}  {:<{}} {:>14} {:>10} {:>4.0f}% {:>7} {:>7}  {}\n", r + 1, c[i].label(), width,
                        objective_text(s, o[i]), core::format_seconds(o[i].summary.step_mean), 100 * o[i].memory_peak,
                        o[i].power > 0 ? fmt::format("{:.3g}", joules_per_token(o[i])) : "-",
+                       o[i].price > 0 ? fmt::format("${:.0f}", o[i].price) : "-",
                        r == 0 ? "best: " + best.bound : why_loses(o[i], best));
   }
   if (evaluated > top) out += fmt::format("      ... {} more evaluated (plan.csv has every candidate)\n", evaluated - top);
@@ -157,7 +163,8 @@ std::string csv(const Spec& s, const std::vector<Candidate>& c, const std::vecto
   const Outcome* best = !order.empty() && o[order.front()].status == Status::Ok ? &o[order.front()] : nullptr;
   std::string out = "id,rank,status";
   for (const auto& a : s.axes) out += "," + quote(a.name);
-  out += ",tokens_per_s,step_s,time_to_train_s,memory_peak,power_w,joules_per_token,compute_s,exposed_communication_s,"
+  out += ",tokens_per_s,step_s,time_to_train_s,memory_peak,power_w,joules_per_token,price_usd,tokens_per_s_per_usd,"
+         "compute_s,exposed_communication_s,"
          "waiting_s,bubble_s,idle_s,world,micro_batches,cached,refused_by,reason\n";
   for (size_t i = 0; i < c.size(); ++i) {
     const Outcome& x = o[i];
@@ -166,14 +173,15 @@ std::string csv(const Spec& s, const std::vector<Candidate>& c, const std::vecto
     if (x.status == Status::Ok) {
       const auto& m = x.summary;
       auto known = [](double v) { return v > 0 ? fmt::format("{:.6g}", v) : std::string(); };
-      out += fmt::format(",{:.6g},{:.6g},{},{:.4f},{},{},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{},{},{}", tokens_per_second(x),
-                         m.step_mean, s.train_tokens > 0 ? known(s.train_tokens / tokens_per_second(x)) : "",
-                         x.memory_peak, known(x.power), known(joules_per_token(x)),
+      out += fmt::format(",{:.6g},{:.6g},{},{:.4f},{},{},{},{},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{},{},{}",
+                         tokens_per_second(x), m.step_mean,
+                         s.train_tokens > 0 ? known(s.train_tokens / tokens_per_second(x)) : "", x.memory_peak,
+                         known(x.power), known(joules_per_token(x)), known(x.price), known(tokens_per_dollar(x)),
                          m.compute, m.exposed_communication, m.waiting, m.bubble, m.idle, x.world, x.micro_batches,
                          x.cached ? 1 : 0);
       out += ",," + quote(best && best != &x ? why_loses(x, *best) : "") + "\n";
     } else {
-      out += ",,,,,,,,,,,,,,," + quote(x.refused_by) + "," + quote(x.reason) + "\n";
+      out += ",,,,,,,,,,,,,,,,," + quote(x.refused_by) + "," + quote(x.reason) + "\n";
     }
   }
   return out;
@@ -212,6 +220,8 @@ nlohmann::json to_json(const Spec& s, const std::vector<Candidate>& c, const std
       e["memory_peak"] = x.memory_peak;
       e["power_watts"] = x.power > 0 ? nlohmann::json(x.power) : nlohmann::json(nullptr);
       e["joules_per_token"] = x.power > 0 ? nlohmann::json(joules_per_token(x)) : nlohmann::json(nullptr);
+      e["price_usd"] = x.price > 0 ? nlohmann::json(x.price) : nlohmann::json(nullptr);
+      e["tokens_per_second_per_usd"] = x.price > 0 ? nlohmann::json(tokens_per_dollar(x)) : nlohmann::json(nullptr);
       e["breakdown"] = {{"compute", x.summary.compute},
                         {"exposed_communication", x.summary.exposed_communication},
                         {"waiting", x.summary.waiting},

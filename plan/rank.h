@@ -19,6 +19,8 @@ std::string objective_text(const Spec& s, const Outcome& o);
 double tokens_per_second(const Outcome& o);
 // Energy per token at the devices' preset power; 0 when a device's power is unknown.
 double joules_per_token(const Outcome& o);
+// Tokens/s per US dollar of devices; 0 when a device's price is unknown.
+double tokens_per_dollar(const Outcome& o);
 
 // Indices of the evaluated candidates, best first (ties by candidate order), then the rejected.
 std::vector<int> ranking(const Spec& s, const std::vector<Outcome>& outcomes);

@@ -91,18 +91,19 @@ std::string_view name(Objective o) {
     case Objective::StepTime: return "step-time";
     case Objective::TimeToTrain: return "time-to-train";
     case Objective::JoulesPerToken: return "J/token";
+    case Objective::TokensPerDollar: return "tokens/s/$";
   }
   return "?";
 }
 
 const std::vector<std::string>& objective_names() {
-  static const std::vector<std::string> names{"tokens/s", "step-time", "time-to-train", "J/token"};
+  static const std::vector<std::string> names{"tokens/s", "step-time", "time-to-train", "J/token", "tokens/s/$"};
   return names;
 }
 
 Objective objective_named(const std::string& n) {
   const Objective all[] = {Objective::TokensPerSecond, Objective::StepTime, Objective::TimeToTrain,
-                           Objective::JoulesPerToken};
+                           Objective::JoulesPerToken, Objective::TokensPerDollar};
   const auto& names = objective_names();
   const auto at = std::find(names.begin(), names.end(), n);
   return at == names.end() ? Objective::TokensPerSecond : all[at - names.begin()];

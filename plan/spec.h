@@ -59,7 +59,8 @@ struct Axis {
 
 // Higher tokens/s first; the others lower first. JoulesPerToken: the compute nodes' devices at
 // their preset power (watts at the wall under load) over tokens/s; unknown power ranks last.
-enum class Objective { TokensPerSecond, StepTime, TimeToTrain, JoulesPerToken };
+// TokensPerDollar: tokens/s over the devices' list prices (higher first; unknown prices last).
+enum class Objective { TokensPerSecond, StepTime, TimeToTrain, JoulesPerToken, TokensPerDollar };
 std::string_view name(Objective);
 const std::vector<std::string>& objective_names();  // as plan files and --objective write them
 Objective objective_named(const std::string& name);  // one of objective_names()

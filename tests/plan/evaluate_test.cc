@@ -116,6 +116,18 @@ TEST(PlanEvaluate, JoulesPerTokenFromThePresetsPower) {
   EXPECT_EQ(plan::objective_text(s.spec, s.outcomes[0]), "power unknown");
 }
 
+// Tokens/s per dollar at the presets' list prices: 2 minis M4 are $1198, 2 M4 Pro minis $2798;
+// the ranking follows tokens/s divided by those sums, whichever is faster.
+TEST(PlanEvaluate, TokensPerDollarFromThePresetsPrices) {
+  auto s = sweep("two-minis-1gbe.yaml", "ddp-gpt2.yaml", "objective: tokens/s/$\naxes:\n  device: [mac-mini-m4-pro, mac-mini-m4]\n");
+  for (const auto& o : s.outcomes) ASSERT_EQ(o.status, plan::Status::Ok) << o.reason;
+  EXPECT_DOUBLE_EQ(s.outcomes[0].price, 2 * 1399.0);
+  EXPECT_DOUBLE_EQ(s.outcomes[1].price, 2 * 599.0);
+  const double pro = plan::tokens_per_second(s.outcomes[0]) / 2798, m4 = plan::tokens_per_second(s.outcomes[1]) / 1198;
+  EXPECT_DOUBLE_EQ(plan::tokens_per_dollar(s.outcomes[0]), pro);
+  EXPECT_EQ(plan::ranking(s.spec, s.outcomes), (pro > m4 ? std::vector<int>{0, 1} : std::vector<int>{1, 0}));
+}
+
 // Times rank lower first: time to train N tokens is N / tokens/s.
 TEST(PlanEvaluate, TimeToTrainRanksTheFastestFirst) {
   auto s = sweep("two-minis-1gbe.yaml", "ddp-gpt2.yaml",
@@ -160,6 +172,7 @@ TEST(PlanEvaluate, CsvAndJsonHaveARowPerCandidate) {
   ASSERT_EQ(lines.size(), 3u);
   EXPECT_EQ(lines[0],
             "id,rank,status,strategy,bucket,tokens_per_s,step_s,time_to_train_s,memory_peak,power_w,joules_per_token,"
+            "price_usd,tokens_per_s_per_usd,"
             "compute_s,exposed_communication_s,waiting_s,bubble_s,idle_s,world,micro_batches,cached,refused_by,reason");
   EXPECT_EQ(lines[1].rfind("0,,rejected,ddp,bucket=all,", 0), 0u) << lines[1];
   EXPECT_EQ(lines[2].rfind("1,1,ok,fsdp,bucket=all,", 0), 0u) << lines[2];
