@@ -78,7 +78,7 @@ int main(int argc, char** argv) {
   const double total = expand_s + st.wall_seconds;
   const double cpu = cpu_seconds() - cpu0;
 
-  fmt::print("# plan sweep: {} ({} jobs)\n", plan_file, jobs > 0 ? std::to_string(jobs) : "every core");
+  fmt::print("# plan sweep: {} ({})\n", plan_file, jobs > 0 ? fmt::format("{} jobs", jobs) : "a job per core");
   fmt::print("# {:>10} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>10} {:>10} {:>10}\n", "candidates", "simulated", "cached",
              "rejected", "expand", "evaluate", "cpu", "cand/s", "sim_mean", "fixed_cost");
   fmt::print("# {:>10} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>10} {:>10} {:>10}\n", "", "", "", "", "s", "s", "s", "1/s",
