@@ -46,6 +46,18 @@ TEST_F(PlanCli, FlagsOnlyRankWriteAndTheWinnerPredicts) {
   EXPECT_TRUE(std::filesystem::exists(dir_ / "pred/summary.json"));
 }
 
+// The winner on this machine's loopback cluster runs for real: 3 workers, modelled compute, 1 step.
+TEST_F(PlanCli, TheWinnerRunsLocally) {
+  Result r = run(fmt::format("plan -t {} -w {} --micro-batch 1,2 --allreduce ring,tree -o {}",
+                             src("topologies/examples/local-3.yaml"), src("tests/e2e/corpus/tiny-ddp.yaml"), out("plan")));
+  ASSERT_EQ(r.code, 0) << r.output;
+  Result m = run(fmt::format("run --local 3 -t {0}/best/topology.yaml -w {0}/best/workload.yaml --compute modelled "
+                             "--steps 1 -o {1}",
+                             out("plan"), out("run")));
+  ASSERT_EQ(m.code, 0) << m.output;
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "run/summary.json"));
+}
+
 TEST_F(PlanCli, TheExamplePlanAnswersTheThreeMiniQuestion) {
   Result r = run(fmt::format("plan {} -o {}", src("plans/3minis-llama-1b.yaml"), out("plan")));
   ASSERT_EQ(r.code, 0) << r.output;

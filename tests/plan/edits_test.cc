@@ -85,6 +85,14 @@ TEST(PlanEdits, AddedNodesJoinTheSwitch) {
   EXPECT_EQ(errors(t), 0);
 }
 
+TEST(PlanEdits, AddedLoopbackRanksShareTheAddress) {
+  const auto t = edited(example("local-3.yaml"), plan::AddNodes{1, ""});
+  ASSERT_EQ(t.compute_nodes().size(), 4u);
+  EXPECT_EQ(t.nodes[t.find("rank3")].address, "127.0.0.1");
+  EXPECT_TRUE(linked(t, "rank3", "lo"));
+  EXPECT_EQ(t.links.back().type.preset, "loopback");
+}
+
 TEST(PlanEdits, AddedNodesExtendAMesh) {
   const auto t = edited(example("mesh-4-studios-rdma.yaml"), plan::AddNodes{1, ""});
   ASSERT_EQ(t.nodes.size(), 5u);
