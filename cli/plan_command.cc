@@ -24,7 +24,7 @@ namespace {
 struct PlanArgs {
   std::string file, topology, workload, out_dir, objective;
   // flag -> its values as written (comma-separated), in the order the axes are listed
-  std::vector<std::pair<std::string, std::string>> axes{{"add_nodes", ""}, {"device", ""},   {"link", ""},
+  std::vector<std::pair<std::string, std::string>> axes{{"remove_nodes", ""}, {"add_nodes", ""}, {"device", ""}, {"link", ""},
                                                          {"shape", ""},     {"strategy", ""}, {"micro_batch", ""},
                                                          {"allreduce", ""}, {"recompute", ""}};
   std::optional<double> train_tokens, headroom;
@@ -95,6 +95,7 @@ void add_plan_command(CLI::App& app) {
   cmd->add_option("-w,--workload", a->workload, "Base workload YAML (instead of the plan's)");
   cmd->add_option("-o,--out", a->out_dir, "Output directory: plan.csv, plan.json, best/topology.yaml, best/workload.yaml");
   const std::pair<const char*, const char*> help[] = {
+      {"remove_nodes", "Nodes of the base to leave out, e.g. none,macbook (with their links)"},
       {"add_nodes", "Nodes to add, e.g. 0,1,2 (of the base's device; wired like the others)"},
       {"device", "Device presets every compute node takes, e.g. mac-mini-m4,mac-mini-m4-pro"},
       {"link", "Link presets every link takes, e.g. tb4,tb5,eth-10g"},

@@ -1,11 +1,13 @@
 #include "plan/candidates.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "core/diag.h"
 #include "core/yaml_doc.h"
 #include "topologies/topology.h"
 #include "workloads/workload.h"
@@ -33,7 +35,26 @@ size_t candidate_count(const Spec& s) {
   return n;
 }
 
+namespace {
+// A node a remove_nodes value names must be in the base: a typo never silently removes nothing.
+void check_removed(const Spec& s, const Documents& base) {
+  std::vector<std::string> names;
+  for (const auto& n : base.topology["nodes"])
+    if (n["name"]) names.push_back(n["name"].as<std::string>());
+  for (const auto& a : s.axes)
+    for (const auto& v : a.values)
+      for (const auto& e : v.edits)
+        if (const auto* rm = std::get_if<RemoveNodes>(&e))
+          for (const auto& n : rm->names)
+            if (std::find(names.begin(), names.end(), n) == names.end())
+              throw core::InputError(core::format_diagnostic(
+                  rm->pos, {}, fmt::format("remove_nodes: node '{}' is not in the base topology '{}'", n, s.topology),
+                  core::suggest(n, names)));
+}
+}  // namespace
+
 std::vector<Candidate> expand(const Spec& s, const Documents& base) {
+  check_removed(s, base);
   const size_t total = candidate_count(s);
   std::vector<Candidate> out;
   out.reserve(total);

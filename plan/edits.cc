@@ -287,6 +287,21 @@ void add_nodes(YAML::Node& t, const AddNodes& e) {
   if (wiring == Wiring::Mesh) reshape(t, Shape::Mesh);
 }
 
+void remove_nodes(YAML::Node& t, const RemoveNodes& e) {
+  auto gone = [&](const std::string& n) { return std::find(e.names.begin(), e.names.end(), n) != e.names.end(); };
+  YAML::Node nodes(YAML::NodeType::Sequence), links(YAML::NodeType::Sequence);
+  for (YAML::Node n : t["nodes"])
+    if (!gone(str(n, "name"))) nodes.push_back(n);
+  for (YAML::Node l : t["links"]) {
+    const YAML::Node ends = l["between"];
+    if (ends && ends.IsSequence() && ends.size() == 2 && (gone(ends[0].as<std::string>()) || gone(ends[1].as<std::string>())))
+      continue;
+    links.push_back(l);
+  }
+  t["nodes"] = nodes;
+  t["links"] = links;
+}
+
 void replace_device(YAML::Node& t, const std::string& device) {
   for (YAML::Node n : t["nodes"]) {
     if (!runs_rank(n)) continue;
@@ -357,7 +372,7 @@ void set_parallel(YAML::Node& w, const YAML::Node& parallel) {
 }
 
 int phase(const Edit& e) {
-  // nodes added, shape, device, link type; parallel, keys (a key filtered by the final strategy)
+  // nodes removed, added, device, link type, shape; parallel, keys (a key filtered by the final strategy)
   return static_cast<int>(e.index());
 }
 
@@ -398,7 +413,8 @@ Documents apply_edits(const Documents& base, const std::vector<const Edit*>& edi
   std::vector<const Edit*> ordered = edits;
   std::stable_sort(ordered.begin(), ordered.end(), [](const Edit* a, const Edit* b) { return phase(*a) < phase(*b); });
   for (const Edit* e : ordered) {
-    if (auto* add = std::get_if<AddNodes>(e)) add_nodes(d.topology, *add);
+    if (auto* rm = std::get_if<RemoveNodes>(e)) remove_nodes(d.topology, *rm);
+    else if (auto* add = std::get_if<AddNodes>(e)) add_nodes(d.topology, *add);
     else if (auto* r = std::get_if<Reshape>(e)) reshape(d.topology, r->shape);
     else if (auto* dev = std::get_if<ReplaceDevice>(e)) replace_device(d.topology, dev->device);
     else if (auto* lt = std::get_if<SetLinkType>(e)) set_link_type(d.topology, lt->type);

@@ -21,7 +21,7 @@ enum class Wiring { Star, Chain, Ring, Mesh, Switch, Other };
 Wiring wiring_of(const YAML::Node& topology);
 
 // Deep copies of `base` with `edits` applied in a fixed order whatever the axes' order: nodes
-// added, device, link type, shape, then the workload's `parallel:` and its keys.
+// removed, nodes added, device, link type, shape, then the workload's `parallel:` and its keys.
 Documents apply_edits(const Documents& base, const std::vector<const Edit*>& edits);
 
 // Block-style YAML text of a document (flow style kept for the nodes and links written so).

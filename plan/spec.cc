@@ -111,7 +111,7 @@ Objective objective_named(const std::string& n) {
 
 const std::vector<std::string>& axis_keys() {
   static const std::vector<std::string> keys = [] {
-    std::vector<std::string> k{"add_nodes", "device", "link", "shape", "cluster", "strategy"};
+    std::vector<std::string> k{"remove_nodes", "add_nodes", "device", "link", "shape", "cluster", "strategy"};
     for (const auto& a : kKeyAxes) k.emplace_back(a.axis);
     return k;
   }();
@@ -130,7 +130,7 @@ Axis parse_axis(const core::YamlDoc& doc, const std::string& key, const YAML::No
   for (const auto& v : values_of(doc, n, key)) {
     if (key == "cluster") {  // several cluster edits as one value: {link: eth-10g, shape: switch}
       doc.require_map(v, "a cluster value ({add_nodes: 1, device: ..., link: ..., shape: ...})");
-      doc.check_keys(v, {"add_nodes", "device", "link", "shape"}, "a cluster value");
+      doc.check_keys(v, {"remove_nodes", "add_nodes", "device", "link", "shape"}, "a cluster value");
       AxisValue joined;
       for (const auto& kv : v) {
         if (kv.second.IsSequence()) doc.fail(kv.second, "a cluster value takes one value per key", "list the combinations as separate values");
@@ -140,6 +140,15 @@ Axis parse_axis(const core::YamlDoc& doc, const std::string& key, const YAML::No
         joined.edits.insert(joined.edits.end(), part.edits.begin(), part.edits.end());
       }
       axis.values.push_back(std::move(joined));
+    } else if (key == "remove_nodes") {  // a node name, a list of them, or none
+      RemoveNodes r{{}, doc.pos(v)};
+      if (v.IsSequence())
+        for (const auto& n : v) r.names.push_back(doc.string(n, "a node name"));
+      else if (doc.string(v, "a node name") != "none")
+        r.names.push_back(v.as<std::string>());
+      std::string label = r.names.empty() ? "-none" : "";
+      for (const auto& n : r.names) label += (label.empty() ? "-" : " -") + n;
+      axis.values.push_back({label, {r}});
     } else if (key == "add_nodes") {
       axis.values.push_back(add_nodes_value(doc, v, ""));
     } else if (key == "device") {

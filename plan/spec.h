@@ -18,6 +18,10 @@
 namespace clustertwin::plan {
 
 // Cluster edits (plan/edits.h applies them to the topology's YAML).
+struct RemoveNodes {
+  std::vector<std::string> names;  // nodes of the base, removed with their links
+  core::SourcePos pos;             // where the plan names them (checked against the base)
+};
 struct AddNodes {
   int count = 0;
   std::string device;  // a device preset; "" = the base's first compute node's
@@ -43,7 +47,8 @@ struct SetKey {
   std::string path;
   YAML::Node value;
 };
-using Edit = std::variant<AddNodes, ReplaceDevice, SetLinkType, Reshape, SetParallel, SetKey>;
+// In the order they apply (plan/edits.h): the topology's, then the workload's.
+using Edit = std::variant<RemoveNodes, AddNodes, ReplaceDevice, SetLinkType, Reshape, SetParallel, SetKey>;
 
 std::string_view name(Shape);
 

@@ -85,6 +85,14 @@ TEST(PlanEdits, AddedNodesJoinTheSwitch) {
   EXPECT_EQ(errors(t), 0);
 }
 
+TEST(PlanEdits, RemovedNodesTakeTheirLinks) {
+  const auto t = edited(example("laptop-wifi-worker.yaml"), plan::RemoveNodes{{"macbook"}, {}});
+  ASSERT_EQ(t.nodes.size(), 3u);  // mini1, mini2 and the access point
+  EXPECT_EQ(t.find("macbook"), -1);
+  EXPECT_EQ(t.links.size(), 3u);  // the TB4 cable and the minis' Wi-Fi legs
+  EXPECT_EQ(t.compute_nodes().size(), 2u);
+}
+
 TEST(PlanEdits, AddedLoopbackRanksShareTheAddress) {
   const auto t = edited(example("local-3.yaml"), plan::AddNodes{1, ""});
   ASSERT_EQ(t.compute_nodes().size(), 4u);

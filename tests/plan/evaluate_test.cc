@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "core/diag.h"
 #include "plan/candidates.h"
 #include "temp_dir.h"
 #include "workloads/workload.h"
@@ -134,6 +135,36 @@ TEST(PlanEvaluate, TimeToTrainRanksTheFastestFirst) {
                  "objective: time-to-train\ntrain_tokens: 1e9\naxes:\n  link: [eth-1g, eth-10g]\n");
   EXPECT_EQ(plan::ranking(s.spec, s.outcomes), (std::vector<int>{1, 0}));
   EXPECT_DOUBLE_EQ(plan::objective_value(s.spec, s.outcomes[1]), 1e9 / s.outcomes[1].summary.tokens_per_second);
+}
+
+// Issue 16's (c): the MacBook on Wi-Fi in a DDP all-reduce. The wired option (the two minis on
+// their Thunderbolt cable, the MacBook left out) wins, though it has a third fewer devices.
+TEST(PlanEvaluate, AWifiWorkerIsNotChosenWhenAWiredOptionExists) {
+  auto s = sweep("laptop-wifi-worker.yaml", "ddp-gpt2.yaml", "axes:\n  remove_nodes: [none, macbook]\n");
+  for (const auto& o : s.outcomes) ASSERT_EQ(o.status, plan::Status::Ok) << o.reason;
+  EXPECT_EQ(s.outcomes[0].world, 3);
+  EXPECT_EQ(s.outcomes[1].world, 2);
+  EXPECT_EQ(plan::ranking(s.spec, s.outcomes), (std::vector<int>{1, 0}));
+  const std::string why = plan::why_loses(s.outcomes[0], s.outcomes[1]);
+  EXPECT_NE(why.find("exposed communication"), std::string::npos) << why;
+  EXPECT_NE(why.find("T004 wifi-collective"), std::string::npos) << why;
+}
+
+TEST(PlanEvaluate, RemovingANodeTheBaseLacksNamesTheClosest) {
+  const auto spec = plan::parse_spec(fmt::format("topology: {0}/topologies/examples/laptop-wifi-worker.yaml\n"
+                                                 "workload: {0}/workloads/examples/ddp-gpt2.yaml\n"
+                                                 "axes:\n  remove_nodes: [macbok]\n",
+                                                 kSrc),
+                                     "p.yaml");
+  try {
+    plan::expand(spec, plan::load_base(spec));
+    FAIL() << "no error";
+  } catch (const clustertwin::core::InputError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              fmt::format("p.yaml:4:18: error: remove_nodes: node 'macbok' is not in the base topology "
+                          "'{}/topologies/examples/laptop-wifi-worker.yaml'\nhint: did you mean 'macbook'?",
+                          kSrc));
+  }
 }
 
 // Different YAML, same Program and topology (usable memory is metadata, outside the Program hash):
