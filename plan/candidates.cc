@@ -36,25 +36,46 @@ size_t candidate_count(const Spec& s) {
 }
 
 namespace {
-// A node a remove_nodes value names must be in the base: a typo never silently removes nothing.
-void check_removed(const Spec& s, const Documents& base) {
+// Nodes a remove_nodes or a one-cable link value names must be in the base, and that cable too: a
+// typo never silently edits nothing.
+void check_named(const Spec& s, const Documents& base) {
   std::vector<std::string> names;
   for (const auto& n : base.topology["nodes"])
     if (n["name"]) names.push_back(n["name"].as<std::string>());
+  auto require = [&](const std::string& n, const core::SourcePos& pos, const char* what) {
+    if (std::find(names.begin(), names.end(), n) == names.end())
+      throw core::InputError(core::format_diagnostic(
+          pos, {}, fmt::format("{}: node '{}' is not in the base topology '{}'", what, n, s.topology),
+          core::suggest(n, names)));
+  };
+  auto cabled = [&](const std::vector<std::string>& ends) {
+    for (const auto& l : base.topology["links"]) {
+      const YAML::Node b = l["between"];
+      if (!b || !b.IsSequence() || b.size() != 2) continue;
+      const std::string x = b[0].as<std::string>(), y = b[1].as<std::string>();
+      if ((x == ends[0] && y == ends[1]) || (x == ends[1] && y == ends[0])) return true;
+    }
+    return false;
+  };
   for (const auto& a : s.axes)
     for (const auto& v : a.values)
-      for (const auto& e : v.edits)
+      for (const auto& e : v.edits) {
         if (const auto* rm = std::get_if<RemoveNodes>(&e))
-          for (const auto& n : rm->names)
-            if (std::find(names.begin(), names.end(), n) == names.end())
-              throw core::InputError(core::format_diagnostic(
-                  rm->pos, {}, fmt::format("remove_nodes: node '{}' is not in the base topology '{}'", n, s.topology),
-                  core::suggest(n, names)));
+          for (const auto& n : rm->names) require(n, rm->pos, "remove_nodes");
+        if (const auto* lt = std::get_if<SetLinkType>(&e); lt && !lt->between.empty()) {
+          for (const auto& n : lt->between) require(n, lt->pos, "link");
+          if (!cabled(lt->between))
+            throw core::InputError(core::format_diagnostic(
+                lt->pos, {}, fmt::format("link: no link between '{}' and '{}' in the base topology '{}'", lt->between[0],
+                                         lt->between[1], s.topology),
+                "name two nodes a link of the base joins"));
+        }
+      }
 }
 }  // namespace
 
 std::vector<Candidate> expand(const Spec& s, const Documents& base) {
-  check_removed(s, base);
+  check_named(s, base);
   const size_t total = candidate_count(s);
   std::vector<Candidate> out;
   out.reserve(total);

@@ -313,8 +313,15 @@ void replace_device(YAML::Node& t, const std::string& device) {
   }
 }
 
-void set_link_type(YAML::Node& t, const std::string& type) {
+void set_link_type(YAML::Node& t, const SetLinkType& e) {
+  const std::string& type = e.type;
   for (YAML::Node l : t["links"]) {
+    if (!e.between.empty()) {
+      const YAML::Node ends = l["between"];
+      if (!ends || !ends.IsSequence() || ends.size() != 2) continue;
+      const std::string a = ends[0].as<std::string>(), b = ends[1].as<std::string>();
+      if (!((a == e.between[0] && b == e.between[1]) || (a == e.between[1] && b == e.between[0]))) continue;
+    }
     for (const auto& k : kLinkFigureKeys) l.remove(k);
     l["type"] = type;
   }
@@ -417,7 +424,7 @@ Documents apply_edits(const Documents& base, const std::vector<const Edit*>& edi
     else if (auto* add = std::get_if<AddNodes>(e)) add_nodes(d.topology, *add);
     else if (auto* r = std::get_if<Reshape>(e)) reshape(d.topology, r->shape);
     else if (auto* dev = std::get_if<ReplaceDevice>(e)) replace_device(d.topology, dev->device);
-    else if (auto* lt = std::get_if<SetLinkType>(e)) set_link_type(d.topology, lt->type);
+    else if (auto* lt = std::get_if<SetLinkType>(e)) set_link_type(d.topology, *lt);
     else if (auto* p = std::get_if<SetParallel>(e)) set_parallel(d.workload, p->parallel);
     else if (auto* k = std::get_if<SetKey>(e)) set_key(d.workload, *k);
   }

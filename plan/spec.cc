@@ -154,6 +154,13 @@ Axis parse_axis(const core::YamlDoc& doc, const std::string& key, const YAML::No
     } else if (key == "device") {
       std::string d = doc.choice(v, topo::device_names(), "device preset");
       axis.values.push_back({d, {ReplaceDevice{d}}});
+    } else if (key == "link" && v.IsMap()) {  // {between: [macbook, ap], type: eth-1g}: one cable
+      doc.check_keys(v, {"between", "type"}, "a link value");
+      const YAML::Node ends = doc.required(v, "between", "a link value");
+      if (!ends.IsSequence() || ends.size() != 2) doc.fail(ends, "expected 'between' to name two nodes", "between: [mini1, mini2]");
+      const std::string t = doc.choice(doc.required(v, "type", "a link value"), topo::link_type_names(), "link type preset");
+      SetLinkType e{t, {doc.string(ends[0], "a node name"), doc.string(ends[1], "a node name")}, doc.pos(ends)};
+      axis.values.push_back({fmt::format("{}-{} {}", e.between[0], e.between[1], t), {e}});
     } else if (key == "link") {
       std::string t = doc.choice(v, topo::link_type_names(), "link type preset");
       axis.values.push_back({t, {SetLinkType{t}}});

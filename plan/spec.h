@@ -30,7 +30,10 @@ struct ReplaceDevice {
   std::string device;  // every compute node gets this preset (and loses its per-node figure overrides)
 };
 struct SetLinkType {
-  std::string type;  // every data link takes this preset (and loses its per-link figure overrides)
+  std::string type;  // the links take this preset (and lose their per-link figure overrides)
+  // Only the links between these two nodes (either direction); empty: every link.
+  std::vector<std::string> between{};
+  core::SourcePos pos{};  // where the plan names them (checked against the base)
 };
 enum class Shape { Star, Chain, Ring, Mesh, Switch };
 struct Reshape {

@@ -85,6 +85,18 @@ TEST(PlanEdits, AddedNodesJoinTheSwitch) {
   EXPECT_EQ(errors(t), 0);
 }
 
+TEST(PlanEdits, OneCableTakesAnotherType) {
+  const auto t = edited(example("laptop-wifi-worker.yaml"), plan::SetLinkType{"eth-1g", {"ap", "macbook"}, {}});
+  int wifi = 0, eth = 0;
+  for (const auto& l : t.links) {
+    wifi += l.type.preset == "wifi-6";
+    eth += l.type.preset == "eth-1g";
+  }
+  EXPECT_EQ(eth, 1);
+  EXPECT_EQ(wifi, 2);
+  EXPECT_DOUBLE_EQ(t.links[3].type.latency, topo::find_link_type("eth-1g")->latency);  // its 1.875ms override dropped
+}
+
 TEST(PlanEdits, RemovedNodesTakeTheirLinks) {
   const auto t = edited(example("laptop-wifi-worker.yaml"), plan::RemoveNodes{{"macbook"}, {}});
   ASSERT_EQ(t.nodes.size(), 3u);  // mini1, mini2 and the access point

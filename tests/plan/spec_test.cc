@@ -50,6 +50,15 @@ TEST(PlanSpec, AClusterValueCombinesEdits) {
   EXPECT_EQ(s.axes[0].values[1].edits.size(), 3u);
 }
 
+TEST(PlanSpec, ALinkValueForOneCable) {
+  auto s = plan::parse_spec(base_keys() + "axes:\n  link: [tb4, {between: [mini1, mini2], type: tb5}]\n", "p.yaml");
+  EXPECT_EQ(s.axes[0].values[1].label, "mini1-mini2 tb5");
+  auto c = plan::expand(s, plan::load_base(s));
+  EXPECT_NE(c[1].topology_yaml.find("type: tb5"), std::string::npos);
+  auto bad = plan::parse_spec(base_keys() + "axes:\n  link: [{between: [mini2, mini3], type: tb5}]\n", "p.yaml");
+  EXPECT_THROW(plan::expand(bad, plan::load_base(bad)), clustertwin::core::InputError);  // no such cable in the star
+}
+
 TEST(PlanSpec, PathsAreRelativeToThePlanFile) {
   auto s = plan::parse_spec("topology: ../t.yaml\nworkload: w.yaml\n", "plans/sub/p.yaml");
   EXPECT_EQ(s.topology, "plans/t.yaml");
