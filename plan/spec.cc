@@ -30,6 +30,7 @@ constexpr KeyAxis kKeyAxes[] = {
     {"context", "batch.prompt", "context"},           {"generate", "batch.generate", "generate"},
     {"weights", "precision.weights", "weights"},      {"kv_cache", "precision.kv_cache", "kv"},
     {"split", "parallel.split", "split"},           {"placement", "placement", "placement"},
+    {"runtime", "runtime", "runtime"},
 };
 
 

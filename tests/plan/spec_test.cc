@@ -30,10 +30,12 @@ TEST(PlanSpec, AxesAndTheirProduct) {
   auto s = plan::parse_spec(base_keys() +
                                 "objective: time-to-train\ntrain_tokens: 1e9\nheadroom: 10%\n"
                                 "axes:\n  add_nodes: [0, 1, 2]\n  link: [tb4, tb5]\n"
-                                "  strategy: [ddp, fsdp, {strategy: hybrid, tp: 1, pp: 3}]\n  recompute: [false, true]\n",
+                                "  strategy: [ddp, fsdp, {strategy: hybrid, tp: 1, pp: 3}]\n  recompute: [false, true]\n"
+                                "  runtime: [clustertwin, mlx-jaccl]\n",
                             "p.yaml");
-  ASSERT_EQ(s.axes.size(), 4u);
-  EXPECT_EQ(plan::candidate_count(s), 3u * 2 * 3 * 2);
+  ASSERT_EQ(s.axes.size(), 5u);
+  EXPECT_EQ(plan::candidate_count(s), 3u * 2 * 3 * 2 * 2);
+  EXPECT_EQ(s.axes[4].values[1].label, "runtime=mlx-jaccl");
   EXPECT_EQ(s.objective, plan::Objective::TimeToTrain);
   EXPECT_DOUBLE_EQ(s.train_tokens, 1e9);
   EXPECT_DOUBLE_EQ(s.headroom, 0.1);
