@@ -22,6 +22,7 @@ int run_command_line(int argc, char** argv) {
   add_exec_commands(app);
   add_calibration_commands(app);
   add_validate_command(app);
+  add_plan_command(app);
   try {
     app.parse(argc, argv);  // runs the chosen subcommand's callback
   } catch (const CLI::ParseError& e) {

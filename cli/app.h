@@ -17,5 +17,6 @@ void add_workload_commands(CLI::App& app);  // explain
 void add_calibration_commands(CLI::App& app);  // calibration import-iperf3
 void add_exec_commands(CLI::App& app);      // bench, emulate
 void add_validate_command(CLI::App& app);
+void add_plan_command(CLI::App& app);        // plan: the what-if planner
 
 }  // namespace clustertwin::cli

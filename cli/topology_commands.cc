@@ -266,6 +266,7 @@ void print_device(const topo::Device& d) {
   f.push_back({"memory_efficiency", fmt::format("{:.2f}", d.memory_efficiency)});
   f.push_back({"memory", core::format_bytes(d.memory)});
   if (d.power > 0) f.push_back({"power", fmt::format("{:.4g} W", d.power)});
+  if (d.price > 0) f.push_back({"price", fmt::format("${:.0f}", d.price)});
   if (d.thunderbolt > 0) f.push_back({"thunderbolt", std::to_string(d.thunderbolt)});
   if (d.ports.known) f.push_back({"ports", ports_text(d.ports)});
   print_figures(f, d.notes);

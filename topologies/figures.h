@@ -29,4 +29,7 @@ YAML::Node goodput_node(const core::YamlDoc& doc, const YAML::Node& n);
 // `framing: ethernet | tbf | none`.
 Framing parse_framing(const core::YamlDoc& doc, const YAML::Node& n);
 
+// "$599" -> US dollars.
+double parse_price(const core::YamlDoc& doc, const YAML::Node& n, std::string_view what);
+
 }  // namespace clustertwin::topo::detail

@@ -19,7 +19,7 @@ namespace detail {
 
 const std::vector<std::string> kDeviceFigures = {"peak_fp32", "peak_fp16", "peak_bf16", "peak_int8",
                                                  "compute_efficiency", "memory_bandwidth", "memory_efficiency",
-                                                 "memory", "power", "thunderbolt", "ports"};
+                                                 "memory", "power", "price", "thunderbolt", "ports"};
 
 double figure(const core::YamlDoc& doc, const YAML::Node& n, core::Quantity q, std::string_view what) {
   double v = doc.quantity(n, q, what);
@@ -64,6 +64,21 @@ Framing parse_framing(const core::YamlDoc& doc, const YAML::Node& n) {
   return framing_named(doc.choice(n, framing_names(), "framing"));
 }
 
+// "$599" or "$1399.99": US dollars (no thousands separators).
+double parse_price(const core::YamlDoc& doc, const YAML::Node& n, std::string_view what) {
+  const std::string s = doc.string(n, what);
+  if (s.size() > 1 && s[0] == '$') {
+    try {
+      size_t used = 0;
+      const double v = std::stod(s.substr(1), &used);
+      if (used == s.size() - 1 && std::isfinite(v) && v >= 0) return v;
+    } catch (const std::exception&) {
+    }
+  }
+  doc.fail(n, fmt::format("expected {} to be US dollars, like $599, got '{}'", what, s),
+           "write $ and the number, without thousands separators ($1399)");
+}
+
 namespace {
 int port_count(const core::YamlDoc& doc, const YAML::Node& n, const char* key) {
   return n[key] ? static_cast<int>(doc.integer(n[key], fmt::format("ports.{}", key), 0, 64)) : 0;
@@ -94,6 +109,7 @@ void apply_device_figures(const core::YamlDoc& doc, const YAML::Node& n, Device&
   if (n["memory_efficiency"]) d.memory_efficiency = doc.number(n["memory_efficiency"], "memory_efficiency");
   if (n["memory"]) d.memory = figure(doc, n["memory"], Quantity::Bytes, "memory");
   if (n["power"]) d.power = parse_power(doc, n["power"], "power");
+  if (n["price"]) d.price = parse_price(doc, n["price"], "price");
   if (n["thunderbolt"]) d.thunderbolt = static_cast<int>(doc.integer(n["thunderbolt"], "thunderbolt (generation)", 3, 5));
   if (n["ports"]) parse_ports(doc, n["ports"], d.ports);
   for (const char* key : {"compute_efficiency", "memory_efficiency"}) {
@@ -132,7 +148,7 @@ std::vector<std::string> split_lines(const std::string& text) {
 Device parse_device(const core::YamlDoc& doc, const std::vector<std::string>& lines, const std::string& name,
                     const YAML::Node& n) {
   doc.check_keys(n, {"description", "peak_fp32", "peak_fp16", "peak_bf16", "peak_int8", "compute_efficiency",
-                     "memory_bandwidth", "memory_efficiency", "memory", "power", "thunderbolt", "ports", "source"},
+                     "memory_bandwidth", "memory_efficiency", "memory", "power", "price", "thunderbolt", "ports", "source"},
                  fmt::format("device preset '{}'", name));
   for (const char* key : {"peak_fp32", "compute_efficiency", "memory_bandwidth", "memory_efficiency", "memory"})
     doc.required(n, key, "a device preset");

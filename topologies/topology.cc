@@ -248,7 +248,7 @@ void parse_routes(const YamlDoc& doc, const YAML::Node& list, Node& node) {
 Node parse_node(const YamlDoc& doc, const YAML::Node& n, const Topology& t) {
   doc.check_keys(n, {"name", "device", "kind", "address", "interfaces", "routes", "ssh", "forwards", "role",
                      "peak_fp32", "peak_fp16", "peak_bf16", "peak_int8", "compute_efficiency", "memory_bandwidth",
-                     "memory_efficiency", "memory", "power", "thunderbolt", "ports", "forward_bandwidth",
+                     "memory_efficiency", "memory", "power", "price", "thunderbolt", "ports", "forward_bandwidth",
                      "forward_latency", "ranks", "note"},
                  "a node");
   Node node;

@@ -36,6 +36,7 @@ struct Device {
   double memory_efficiency = 1;  // sustained fraction
   double memory = 0;             // bytes
   double power = 0;              // watts at the wall under sustained load; 0 = unknown
+  double price = 0;              // US dollars: list price of the configuration described; 0 = unknown
   int thunderbolt = 0;           // Thunderbolt generation of its ports (4, 5); 0 = none
   Ports ports;
   std::string source;

@@ -202,8 +202,9 @@ Precision precision(const core::YamlDoc& doc, const YAML::Node& n, Task task) {
 }
 
 // ---- parallel -----------------------------------------------------------------------------------
-// The keys each strategy understands; any other is an error, so a key never silently does nothing.
-std::vector<std::string_view> keys_for(Strategy s, Task task) {
+}  // namespace
+
+std::vector<std::string_view> parallel_keys(Strategy s, Task task) {
   std::vector<std::string_view> k{"strategy"};
   auto add = [&](std::initializer_list<std::string_view> more) { k.insert(k.end(), more); };
   if (task == Task::Infer) {  // no gradients: no data-parallel collectives, schedules or ZeRO
@@ -233,19 +234,31 @@ std::vector<std::string_view> keys_for(Strategy s, Task task) {
   return k;
 }
 
+std::optional<Strategy> strategy_named(std::string_view name) {
+  static const std::pair<std::string_view, Strategy> names[] = {
+      {"ddp", Strategy::Ddp},         {"fsdp", Strategy::Zero},   {"zero", Strategy::Zero},
+      {"pipeline", Strategy::Pipeline}, {"tensor", Strategy::Tensor}, {"hybrid", Strategy::Hybrid},
+      {"parameter-server", Strategy::ParameterServer}, {"replicas", Strategy::Replicas}, {"expert", Strategy::Expert}};
+  for (const auto& [n, s] : names)
+    if (n == name) return s;
+  return std::nullopt;
+}
+
+namespace {
+
 // Whether any strategy, for either task, takes the key.
 bool some_strategy_takes(std::string_view key) {
   for (Task task : {Task::Train, Task::Infer})
     for (Strategy s : {Strategy::Ddp, Strategy::Zero, Strategy::Pipeline, Strategy::Tensor, Strategy::Hybrid,
                        Strategy::ParameterServer, Strategy::Replicas, Strategy::Expert}) {
-      auto k = keys_for(s, task);
+      auto k = parallel_keys(s, task);
       if (std::find(k.begin(), k.end(), key) != k.end()) return true;
     }
   return false;
 }
 
 void check_strategy_keys(const core::YamlDoc& doc, const YAML::Node& par, Strategy s, Task task) {
-  auto allowed = keys_for(s, task);
+  auto allowed = parallel_keys(s, task);
   for (const auto& kv : par) {
     std::string key = doc.string(kv.first, "a key");
     if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;

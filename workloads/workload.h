@@ -157,6 +157,12 @@ Zero data_parallel_plan(const Parallel& p);
 // rank a data-parallel replica (dp 0, tp = pp = 1).
 Hybrid model_parallel_plan(const Parallel& p);
 
+// The `parallel:` keys a strategy takes for a task (`strategy` included); the parser rejects any
+// other, so a key never silently does nothing. The planner drops an axis's key a strategy lacks.
+std::vector<std::string_view> parallel_keys(Strategy s, Task task);
+// The strategy a `strategy:` name selects ("fsdp" is ZeRO stage 3), nullopt for an unknown name.
+std::optional<Strategy> strategy_named(std::string_view name);
+
 struct MemoryRules {
   // Fraction of each device's memory a run may use: by default macOS's GPU wired limit on Apple
   // devices (2/3 of memory up to 36 GB, 3/4 above) and 0.9 elsewhere.

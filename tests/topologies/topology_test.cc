@@ -161,9 +161,12 @@ TEST(Schema, BareAddressesKeepShortestPathRouting) {
 
 TEST(Schema, NodeOverridesPortsPowerAndDtypePeaks) {
   Topology t = parse_topology(
-      "name: t\nnodes:\n  - {name: pi, device: raspberry-pi-5, ports: {ethernet: 2}, power: 15W, peak_bf16: 1TFLOPS}\n",
+      "name: t\nnodes:\n  - {name: pi, device: raspberry-pi-5, ports: {ethernet: 2}, power: 15W, peak_bf16: 1TFLOPS, "
+      "price: $95}\n",
       "t.yaml");
   const Device& d = *t.nodes[0].device;
+  EXPECT_DOUBLE_EQ(d.price, 95);
+  EXPECT_DOUBLE_EQ(find_device("raspberry-pi-5")->price, 80);
   EXPECT_EQ(d.ports.ethernet, 2);
   EXPECT_EQ(d.ports.wifi, 1);  // the preset's other counts stay
   EXPECT_DOUBLE_EQ(d.power, 15);
@@ -199,6 +202,8 @@ TEST(Schema, ErrorsInTheNewKeysArePositioned) {
        "t.yaml:3:45: error: expected an IPv4 address with its prefix, like 10.10.0.1/24, got '10.0.0.1/40'"},
       {"name: t\nnodes:\n  - {name: a, device: mac-mini-m4, power: 40}\n",
        "t.yaml:3:43: error: expected power to be a power with its unit, like 42W, got '40'"},
+      {"name: t\nnodes:\n  - {name: a, device: mac-mini-m4, price: 599}\n",
+       "t.yaml:3:43: error: expected price to be US dollars, like $599, got '599'"},
       {"name: t\nnodes:\n  - {name: a, device: mac-mini-m4, ports: {thunderbolts: 4}}\n",
        "t.yaml:3:44: error: unknown key 'thunderbolts' in 'ports'"},
       {"name: t\nnodes:\n  - {name: a, device: mac-mini-m4, role: server}\n",
@@ -228,6 +233,9 @@ TEST(Presets, EveryFigureNamesItsSource) {
       EXPECT_FALSE(d.notes.count(key) == 0 || d.notes.at(key).empty()) << n << " " << key;
     if (d.power > 0) {
       EXPECT_FALSE(d.notes.at("power").empty()) << n;
+    }
+    if (d.price > 0) {
+      EXPECT_FALSE(d.notes.at("price").empty()) << n;
     }
     if (d.ports.known) {
       EXPECT_FALSE(d.notes.at("ports").empty()) << n;

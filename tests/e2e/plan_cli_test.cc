@@ -1,0 +1,86 @@
+// `clustertwin plan` as a user runs it: the table, the files it writes, the winner's YAMLs accepted
+// by `predict`, and flag errors naming the flag.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "run_cli.h"
+#include "temp_dir.h"
+
+namespace {
+
+using clustertwin::cli_test::has;
+using clustertwin::cli_test::Result;
+using clustertwin::cli_test::run;
+using clustertwin::cli_test::src;
+
+class PlanCli : public test::TempDirTest {
+ protected:
+  void SetUp() override {
+    if (!CLUSTERTWIN_HAS_SIM) GTEST_SKIP() << "built without SimGrid (-DCLUSTERTWIN_SIM=OFF): nothing to simulate";
+  }
+};
+
+TEST_F(PlanCli, FlagsOnlyRankWriteAndTheWinnerPredicts) {
+  Result r = run(fmt::format("plan -t {} -w {} --link eth-1g,eth-10g --micro-batch 1,2 -o {}",
+                             src("topologies/examples/two-minis-1gbe.yaml"), src("workloads/examples/ddp-gpt2.yaml"),
+                             out("plan")));
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_TRUE(has(r, "plan: 4 candidates, 4 evaluated, 0 rejected, 0 duplicates; objective tokens/s")) << r.output;
+  EXPECT_TRUE(has(r, "   1  eth-10g, mb=2")) << r.output;
+  EXPECT_FALSE(has(r, "ETA")) << "progress is for a terminal only:\n" << r.output;
+  for (const char* f : {"plan/plan.csv", "plan/plan.json", "plan/best/topology.yaml", "plan/best/workload.yaml"})
+    EXPECT_TRUE(std::filesystem::exists(dir_ / f)) << f;
+  std::ifstream in(dir_ / "plan/plan.json");
+  const auto j = nlohmann::json::parse(in);
+  EXPECT_EQ(j.at("candidates").size(), 4u);
+  EXPECT_EQ(j.at("best"), 3);
+  Result p = run(fmt::format("predict -t {0}/best/topology.yaml -w {0}/best/workload.yaml --steps 1 -o {1}", out("plan"),
+                             out("pred")));
+  ASSERT_EQ(p.code, 0) << p.output;
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "pred/summary.json"));
+}
+
+// The winner on this machine's loopback cluster runs for real: 3 workers, modelled compute, 1 step.
+TEST_F(PlanCli, TheWinnerRunsLocally) {
+  Result r = run(fmt::format("plan -t {} -w {} --micro-batch 1,2 --allreduce ring,tree -o {}",
+                             src("topologies/examples/local-3.yaml"), src("tests/e2e/corpus/tiny-ddp.yaml"), out("plan")));
+  ASSERT_EQ(r.code, 0) << r.output;
+  Result m = run(fmt::format("run --local 3 -t {0}/best/topology.yaml -w {0}/best/workload.yaml --compute modelled "
+                             "--steps 1 -o {1}",
+                             out("plan"), out("run")));
+  ASSERT_EQ(m.code, 0) << m.output;
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "run/summary.json"));
+}
+
+TEST_F(PlanCli, TheExamplePlanAnswersTheThreeMiniQuestion) {
+  Result r = run(fmt::format("plan {} -o {}", src("plans/3minis-llama-1b.yaml"), out("plan")));
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_TRUE(has(r, "memory: rank 0 on mini1 (mac-mini-m4) needs")) << r.output;  // DDP does not fit
+  EXPECT_TRUE(has(r, "+1 node, ")) << r.output;
+}
+
+TEST_F(PlanCli, AMisspeltFlagValueNamesTheFlag) {
+  Result r = run(fmt::format("plan -t {} -w {} --link tb4,tb-5", src("topologies/examples/two-minis-1gbe.yaml"),
+                             src("workloads/examples/ddp-gpt2.yaml")));
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_TRUE(has(r, "--link:1:12: error: unknown link type preset 'tb-5'\n"
+                     "  link: [tb4,tb-5]\n"
+                     "             ^\n"
+                     "hint: did you mean 'tb5'?"))
+      << r.output;
+}
+
+TEST_F(PlanCli, ABaseIsRequired) {
+  Result r = run("plan --link tb4");
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_TRUE(has(r, "plan: error: a plan needs a base topology and a base workload")) << r.output;
+  EXPECT_TRUE(has(r, "hint: give a PLAN file with 'topology:' and 'workload:', or -t and -w")) << r.output;
+}
+
+}  // namespace
