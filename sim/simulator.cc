@@ -37,7 +37,9 @@ namespace {
 // figures mean what the presets say (LV08's WAN factors, 13.01x latency and 0.97x bandwidth, would
 // silently distort Thunderbolt links). SimGrid links carry no latency: CM02 weighs a flow's share
 // by its route latency (a 10 us flow would take 99 % of a link shared with a 1 ms one), so the
-// route latency is charged as a delay before the bytes move, and flows share links equally.
+// route latency is charged as a delay before the bytes move, and flows share links equally. The
+// CPU model is the full one: the lazy one completed a resumed execution (a receiver parked in
+// Deliveries, a member at a Rendezvous) only at the next event.
 constexpr const char* kModelConfig[] = {
     "network/model:CM02",      "network/latency-factor:1", "network/bandwidth-factor:1",
     "network/weight-S:0",      "network/TCP-gamma:0",      "network/crosstraffic:0",
@@ -168,8 +170,8 @@ class TransferPlans {
 // before the last one has even arrived, or before the slowest link has carried the data it
 // forwards. Real rings are causal (each step forwards what the previous one received), so a
 // merged collective starts when its last member arrives and ends, for every member, when the
-// last member's transfers end: the lockstep the merging assumes, which makes it exact on
-// uniform links and paced by the slowest link otherwise.
+// last member's transfers end: the lockstep the merging assumes, exact on the equal rings that
+// are merged (TransferPlans::merged).
 //
 // A member that is not last parks on a suspended timer delay (SimGrid 3.32 has no asynchronous
 // barrier); the last arrival resumes every parked delay.
