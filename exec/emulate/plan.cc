@@ -19,7 +19,6 @@ namespace clustertwin::exec::emulate {
 
 namespace {
 using Argv = std::vector<std::string>;
-constexpr double kFrameBytes = 1514;  // a full Ethernet frame on a veth of MTU 1500, as tbf counts it
 
 std::string clean(const std::string& s) {
   std::string out;
@@ -147,7 +146,7 @@ class Planner {
     // loses no tokens). Small, because whatever fits the bucket passes at the veth's speed: a
     // 64 KiB bucket let 64 KiB messages cross a 50 Mbit/s link in no time. GSO packets larger
     // than the bucket are segmented by tbf, not dropped. Limit: 50 ms of queue.
-    auto burst = static_cast<long long>(std::max(2.0 * kFrameBytes, bps * 250e-6));
+    auto burst = static_cast<long long>(std::max(2.0 * (kVethMtu + kEthernetHeaderBytes), bps * 250e-6));
     std::string tbf_parent = "root";
     if (delay && o_.netem) {
       in_ns(ns(node), {"link", "set", dev, "up"});
