@@ -19,6 +19,7 @@
 #include "reports/compare.h"
 #include "sim/simulator.h"
 #include "topologies/calibration.h"
+#include "topologies/cost.h"
 #include "topologies/placement.h"
 #include "topologies/topology.h"
 #include "workloads/workload.h"
@@ -80,6 +81,7 @@ void print_summary(const core::RunInfo& info, const core::Program& p, const core
              s.bubble > 1e-3 * s.step_mean ? fmt::format("pipeline bubble {}, ", core::format_seconds(s.bubble)) : "",
              core::format_seconds(s.idle));
   if (std::string bound = reports::what_bounds(s, &t); !bound.empty()) fmt::print("  {}\n", bound);
+  if (std::string energy = core::energy_text(info, s); !energy.empty()) fmt::print("  energy      {}\n", energy);
   fmt::print("  wrote       {}/summary.json, {}/trace.json\n", dir, dir);
 }
 }  // namespace
@@ -92,7 +94,8 @@ std::string predict(const PredictArgs& a) {
   auto records = sim::simulate(l.program, l.topology);
   std::string detail = sim::model_description();
   if (a.scale != 1) detail += fmt::format(", bandwidths x{} (as emulate up --scale {})", a.scale, a.scale);
-  core::RunInfo info{"predicted", l.topology.name, l.program.name, detail, topo::calibration_text(l.topology)};
+  core::RunInfo info{"predicted", l.topology.name, l.program.name, detail, topo::calibration_text(l.topology),
+                     topo::power_under_load(l.topology)};
   auto summary = core::summarize(l.program, records);
   write_program(a.out_dir, l.program);
   copy_topology(a.out_dir, a.topology);
@@ -121,7 +124,7 @@ std::string run(const RunArgs& a) {
   core::RunInfo info{"measured", l.topology.name, l.program.name,
                      fmt::format("{}, compute={}, {}", exec::launch_text(how, l.program.world()),
                                  exec::name(a.settings.compute), measured.clock_text()),
-                     l.topology.calibrated ? topo::calibration_text(l.topology) : ""};
+                     l.topology.calibrated ? topo::calibration_text(l.topology) : "", topo::power_under_load(l.topology)};
   auto summary = core::summarize(l.program, measured.records);
   core::write_run(out_dir, info, l.program, measured.records, summary);
   print_summary(info, l.program, summary, l.topology, out_dir);

@@ -79,7 +79,7 @@ void run_plan(const PlanArgs& a) {
   fmt::print("  {} simulations ({} cached), {:.1f} s\n", st.simulations, st.cache_hits, st.wall_seconds);
   if (a.out_dir.empty()) return;
   const int best = plan::write_outputs(a.out_dir, s, candidates, outcomes);
-  fmt::print("  wrote       {0}/plan.csv, {0}/plan.json{1}\n", a.out_dir,
+  fmt::print("  wrote       {0}/plan.csv, {0}/plan.json, {0}/plan.html{1}\n", a.out_dir,
              best >= 0 ? fmt::format(", {0}/best/topology.yaml, {0}/best/workload.yaml", a.out_dir) : "");
 }
 
@@ -93,7 +93,7 @@ void add_plan_command(CLI::App& app) {
   cmd->add_option("PLAN", a->file, "Plan YAML (base topology, workload and axes; see plans/README.md)");
   cmd->add_option("-t,--topology", a->topology, "Base topology YAML (instead of the plan's)");
   cmd->add_option("-w,--workload", a->workload, "Base workload YAML (instead of the plan's)");
-  cmd->add_option("-o,--out", a->out_dir, "Output directory: plan.csv, plan.json, best/topology.yaml, best/workload.yaml");
+  cmd->add_option("-o,--out", a->out_dir, "Output directory: plan.csv, plan.json, plan.html, best/topology.yaml, best/workload.yaml");
   const std::pair<const char*, const char*> help[] = {
       {"remove_nodes", "Nodes of the base to leave out, e.g. none,macbook (with their links)"},
       {"add_nodes", "Nodes to add, e.g. 0,1,2 (of the base's device; wired like the others)"},

@@ -129,6 +129,24 @@ Summary summarize(const Program& p, const std::vector<OpRecord>& records) {
   return out;
 }
 
+Energy energy(const RunInfo& info, const Summary& s) {
+  if (!(info.power > 0) || !(s.step_mean > 0)) return {};
+  // Inference: per decoded token (a prefill's tokens are far cheaper and counted apart).
+  const bool decode = s.decode_tokens_per_second > 0;
+  const double tokens_per_second = decode ? s.decode_tokens_per_second : s.tokens_per_second;
+  return {info.power, info.power * s.step_mean, tokens_per_second > 0 ? info.power / tokens_per_second : 0};
+}
+
+std::string energy_text(const RunInfo& info, const Summary& s) {
+  const Energy e = energy(info, s);
+  if (!(e.watts > 0)) return "";
+  std::string text = fmt::format("{:.0f} W at the wall (device presets, under load): {:.3g} J per step", e.watts,
+                                 e.joules_per_step);
+  if (e.joules_per_token > 0)
+    text += fmt::format(", {:.3g} J per {}token", e.joules_per_token, s.decode_tokens_per_second > 0 ? "decoded " : "");
+  return text;
+}
+
 nlohmann::json summary_to_json(const RunInfo& info, const Program& p, const Summary& s) {
   nlohmann::json colls = nlohmann::json::array();
   for (const auto& c : s.collectives) colls.push_back({{"label", c.label}, {"mean_s", c.mean_seconds}, {"bytes", c.bytes}});
@@ -174,6 +192,9 @@ nlohmann::json summary_to_json(const RunInfo& info, const Program& p, const Summ
     j["memory_per_rank_bytes"] = std::move(mem);
   }
   if (!info.calibration.empty()) j["calibration"] = info.calibration;
+  if (const Energy e = energy(info, s); e.watts > 0)
+    j["energy"] = {{"watts", e.watts}, {"joules_per_step", e.joules_per_step}, {"joules_per_token", e.joules_per_token},
+                   {"basis", "device presets' power at the wall under load, for every node that runs ranks"}};
   return j;
 }
 

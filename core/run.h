@@ -28,6 +28,9 @@ struct RunInfo {
   // with cal.yaml (measured 2026-12-03T14:05:00Z)" (topo::calibration_text). "" = not stated
   // (measured runs, summaries written before calibration existed).
   std::string calibration{};
+  // Watts at the wall of the nodes that run ranks, at their device presets' power under load
+  // (topo::power_under_load); 0 = a device's power is unknown. Energy per step and per token follow.
+  double power = 0;
 };
 
 struct CollectiveTime {
@@ -76,6 +79,15 @@ struct Summary {
 
 // Requires one record per op of every rank (throws std::invalid_argument otherwise).
 Summary summarize(const Program& p, const std::vector<OpRecord>& records);
+
+// Energy at `info.power`: joules per step, and per token (per decoded token when the summary has a
+// decode rate: inference); 0 when the power is unknown.
+struct Energy {
+  double watts = 0, joules_per_step = 0, joules_per_token = 0;
+};
+Energy energy(const RunInfo& info, const Summary& s);
+// "126 W at the wall (device presets, under load): 15.2 J per step, 0.47 J per token"; "" when unknown.
+std::string energy_text(const RunInfo& info, const Summary& s);
 
 nlohmann::json summary_to_json(const RunInfo& info, const Program& p, const Summary& s);
 // Chrome trace event format (opens in Perfetto / chrome://tracing): one process per rank,

@@ -21,6 +21,7 @@
 #include "core/program.h"
 #include "reports/bottleneck.h"
 #include "sim/simulator.h"
+#include "topologies/cost.h"
 #include "topologies/check.h"
 #include "topologies/placement.h"
 #include "topologies/routing.h"
@@ -157,28 +158,6 @@ std::string memory_reason(const Compiled& c, double headroom) {
                      headroom > 0 ? fmt::format(" after {:.0f} % headroom", 100 * headroom) : "", fmt::join(big, ", "));
 }
 
-// Watts of the compute nodes under load; 0 when one device's power is unknown.
-double power_of(const topo::Topology& t) {
-  double watts = 0;
-  for (int n : t.compute_nodes()) {
-    const auto& d = t.nodes[n].device;
-    if (!d || !(d->power > 0)) return 0;
-    watts += d->power;
-  }
-  return watts;
-}
-
-// US dollars of the compute nodes' devices; 0 when one device's price is unknown.
-double price_of(const topo::Topology& t) {
-  double dollars = 0;
-  for (int n : t.compute_nodes()) {
-    const auto& d = t.nodes[n].device;
-    if (!d || !(d->price > 0)) return 0;
-    dollars += d->price;
-  }
-  return dollars;
-}
-
 // Nodes forwarding in software on the routes the Program's rank pairs use.
 std::vector<std::string> forwarders_of(const topo::Topology& t, const topo::CheckOptions& pairs) {
   std::set<std::string> names;
@@ -263,8 +242,8 @@ Outcome judge(const Spec& s, const Candidate& cand, Cache& cache, std::atomic<in
   o.summary = core::summarize(c.program, *sim.records);
   o.bound = reports::what_bounds(o.summary, &c.topology);
   o.forwarders = forwarders_of(c.topology, pairs);
-  o.power = power_of(c.topology);
-  o.price = price_of(c.topology);
+  o.power = topo::power_under_load(c.topology);
+  o.price = topo::device_price(c.topology);
   return o;
 }
 

@@ -10,6 +10,7 @@
 
 #include "core/file.h"
 #include "core/format.h"
+#include "plan/html.h"
 
 namespace clustertwin::plan {
 
@@ -251,6 +252,7 @@ int write_outputs(const std::string& dir, const Spec& s, const std::vector<Candi
   fs::create_directories(dir);
   core::write_file((fs::path(dir) / "plan.csv").string(), csv(s, c, o));
   core::write_file((fs::path(dir) / "plan.json").string(), to_json(s, c, o).dump(2) + "\n");
+  core::write_file((fs::path(dir) / "plan.html").string(), plan_html(s, c, o));
   const auto order = ranking(s, o);
   if (order.empty() || o[order.front()].status != Status::Ok) return -1;
   const Outcome& best = o[order.front()];

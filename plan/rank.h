@@ -35,7 +35,7 @@ std::string table(const Spec& s, const std::vector<Candidate>& c, const std::vec
 std::string csv(const Spec& s, const std::vector<Candidate>& c, const std::vector<Outcome>& o);
 nlohmann::json to_json(const Spec& s, const std::vector<Candidate>& c, const std::vector<Outcome>& o);
 
-// Writes DIR/plan.csv, DIR/plan.json, DIR/best/topology.yaml and DIR/best/workload.yaml (when a
+// Writes DIR/plan.csv, DIR/plan.json, DIR/plan.html (plan/html.h), DIR/best/topology.yaml and DIR/best/workload.yaml (when a
 // candidate was evaluated). Returns the best's index or -1.
 int write_outputs(const std::string& dir, const Spec& s, const std::vector<Candidate>& c,
                   const std::vector<Outcome>& o);

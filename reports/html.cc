@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "core/format.h"
+#include "core/run.h"
 #include "reports/charts.h"
 #include "reports/svg.h"
 #include "reports/topology_chart.h"
@@ -181,6 +182,9 @@ std::string header(const Comparison& c) {
   if (!c.verdict.empty()) out += "<p class=\"verdict\">" + esc(c.verdict) + "</p>";
   for (const auto& r : c.runs)
     if (!r.bound.empty()) out += fmt::format("<p class=\"bound\"><b>{}</b>: {}</p>", esc(r.name), esc(r.bound));
+  for (const auto& r : c.runs)
+    if (auto e = core::energy_text(r.run->info, r.run->summary); !e.empty())
+      out += fmt::format("<p class=\"energy\"><b>{}</b> energy: {}</p>", esc(r.name), esc(e));
   if (c.paired()) {
     out += "<h2>Likely causes</h2><ol id=\"hints\">";
     for (const auto& h : c.hints)

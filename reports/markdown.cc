@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "core/format.h"
+#include "core/run.h"
 #include "reports/compare.h"
 #include "topologies/topology.h"
 
@@ -107,6 +108,8 @@ std::string header(const Comparison& c) {
   out += "\n";
   for (const auto& r : c.runs)
     if (!r.bound.empty()) out += fmt::format("- {}: {}\n", r.name, r.bound);
+  for (const auto& r : c.runs)
+    if (auto e = core::energy_text(r.run->info, r.run->summary); !e.empty()) out += fmt::format("- {} energy: {}\n", r.name, e);
   return out + "\n";
 }
 

@@ -159,7 +159,8 @@ RunView run_view(const std::string& dir, const core::RunInfo& info, const core::
 namespace {
 void read_summary(const nlohmann::json& j, const std::string& file, RunView& v) {
   try {
-    v.info = {j.at("backend"), j.at("topology"), j.at("workload"), j.value("detail", ""), j.value("calibration", "")};
+    v.info = {j.at("backend"), j.at("topology"), j.at("workload"), j.value("detail", ""), j.value("calibration", ""),
+              j.contains("energy") ? j["energy"].value("watts", 0.0) : 0.0};
     v.program_hash = j.at("program_hash");
     v.world = j.at("world");
     v.steps = j.at("steps");

@@ -95,6 +95,33 @@ TEST(Summary, MissingRecordsRejected) {
   EXPECT_THROW(summarize(overlap_program(), {{0, 0, 0, 1}}), std::invalid_argument);
 }
 
+// Energy is watts x seconds: 2 nodes at 42 W over a 2 s step is 168 J; 8,192 tokens per step at
+// 4,096 tokens/s is 84 W / 4,096 = 0.0205 J per token.
+TEST(Energy, WattsTimesStepAndPerToken) {
+  Program p = overlap_program();
+  Summary s = summarize(p, {{0, 0, 0.0, 1.0}, {0, 1, 0.5, 2.0}});
+  RunInfo info{"predicted", "t", "w", "", "", 84};
+  const Energy e = energy(info, s);
+  EXPECT_DOUBLE_EQ(e.watts, 84);
+  EXPECT_DOUBLE_EQ(e.joules_per_step, 168);
+  EXPECT_DOUBLE_EQ(e.joules_per_token, 84.0 / 4096);
+  const auto j = summary_to_json(info, p, s);
+  EXPECT_DOUBLE_EQ(j.at("energy").at("joules_per_step").get<double>(), 168);
+  EXPECT_NE(energy_text(info, s).find("84 W"), std::string::npos) << energy_text(info, s);
+}
+
+// Inference counts per decoded token; an unknown power (0) writes no energy at all.
+TEST(Energy, PerDecodedTokenAndUnknownPower) {
+  Program p = overlap_program();
+  Summary s = summarize(p, {{0, 0, 0.0, 1.0}, {0, 1, 0.5, 2.0}});
+  s.decode_tokens_per_second = 20;
+  EXPECT_DOUBLE_EQ(energy({"predicted", "t", "w", "", "", 300}, s).joules_per_token, 15);
+  EXPECT_NE(energy_text({"predicted", "t", "w", "", "", 300}, s).find("per decoded token"), std::string::npos);
+  RunInfo unknown{"predicted", "t", "w"};
+  EXPECT_FALSE(summary_to_json(unknown, p, s).contains("energy"));
+  EXPECT_EQ(energy_text(unknown, s), "");
+}
+
 TEST(Trace, ChromeTraceEvents) {
   Program p = overlap_program();
   auto j = trace_to_json({"predicted", "t", "w", ""}, p, {{0, 0, 0.0, 1.0}, {0, 1, 0.5, 2.0}});

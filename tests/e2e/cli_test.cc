@@ -144,6 +144,25 @@ TEST_F(EndToEnd, InferencePredictionPrintsDecodeAndPrefillRatesApart) {
       << p.output;
 }
 
+// Every prediction states its energy from the device presets: two Mac minis M4 at their preset's
+// 42 W under load (presets.yaml) draw 84 W, so a step costs 84 W x its mean time.
+TEST_F(EndToEnd, PredictionStatesEnergyFromDevicePower) {
+  Result p = run(fmt::format("predict -t {} -w {} --micro-batch 1 --steps 1 -o {}", src("topologies/examples/two-minis-1gbe.yaml"),
+                             src("workloads/examples/ddp-gpt2.yaml"), out("pred")));
+  if (p.output.find("built without SimGrid") != std::string::npos) GTEST_SKIP() << p.output;
+  ASSERT_EQ(p.code, 0) << p.output;
+  const auto summary = read_json(dir_ / "pred/summary.json");
+  const double step = summary.at("step_time_s").at("mean").get<double>();
+  const auto& energy = summary.at("energy");
+  EXPECT_DOUBLE_EQ(energy.at("watts").get<double>(), 2 * 42.0);
+  EXPECT_NEAR(energy.at("joules_per_step").get<double>(), 84 * step, 1e-9 * step);
+  EXPECT_NEAR(energy.at("joules_per_token").get<double>(), 84 / summary.at("tokens_per_s").get<double>(), 1e-9);
+  EXPECT_NE(p.output.find("energy      84 W at the wall"), std::string::npos) << p.output;
+  std::ifstream html(dir_ / "pred/report.html");
+  const std::string report{std::istreambuf_iterator<char>(html), {}};
+  EXPECT_NE(report.find("</b> energy: 84 W at the wall"), std::string::npos);
+}
+
 // Expert parallel runs on both backends: the executor moves and checks the all-to-alls' real bytes.
 TEST_F(EndToEnd, ExpertParallelInferenceRunsOnTheExecutorAndTheSimulator) {
   const std::string topo = fixture("local-3-fast.yaml"), work = fixture("infer-tiny-moe-expert.yaml");

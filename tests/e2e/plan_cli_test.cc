@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "browser.h"
 #include "run_cli.h"
 #include "temp_dir.h"
 
@@ -44,6 +45,29 @@ TEST_F(PlanCli, FlagsOnlyRankWriteAndTheWinnerPredicts) {
                              out("pred")));
   ASSERT_EQ(p.code, 0) << p.output;
   EXPECT_TRUE(std::filesystem::exists(dir_ / "pred/summary.json"));
+}
+
+// plan.html in headless Chromium: one point per evaluated candidate on the throughput-against-price
+// chart, the frontier's points marked, and no console message. Two minis M4 cost $1198 and two M4
+// Pro minis $2798 (presets.yaml), so the cheapest candidate is on the frontier whatever its speed.
+TEST_F(PlanCli, PlanHtmlChartsTheParetoFront) {
+  Result r = run(fmt::format("plan -t {} -w {} --device mac-mini-m4,mac-mini-m4-pro --link eth-1g,eth-10g -o {}",
+                             src("topologies/examples/two-minis-1gbe.yaml"), src("workloads/examples/ddp-gpt2.yaml"),
+                             out("plan")));
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_TRUE(has(r, "plan.html")) << r.output;
+  ASSERT_FALSE(test::chromium().empty()) << "chromium is missing: scripts/setup.sh installs it";
+  const test::Page page = test::render(dir_ / "plan/plan.html", dir_);
+  ASSERT_EQ(page.code, 0) << page.log;
+  EXPECT_EQ(test::console_lines(page.log), "");
+  EXPECT_EQ(test::marks(page.dom, "pareto"), 4) << page.dom.substr(0, 3000);
+  size_t front = 0;
+  for (size_t at = 0; (at = page.dom.find("class=\"mark front-mark\"", at)) != std::string::npos; ++at) ++front;
+  EXPECT_GE(front, 1u);
+  EXPECT_LE(front, 4u);
+  EXPECT_NE(page.dom.find(fmt::format("data-front=\"{}\"", front)), std::string::npos);
+  EXPECT_NE(page.dom.find("devices' list price (US$)"), std::string::npos);
+  EXPECT_NE(page.dom.find("<table id=\"ranked\">"), std::string::npos);
 }
 
 // The winner on this machine's loopback cluster runs for real: 3 workers, modelled compute, 1 step.

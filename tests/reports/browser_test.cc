@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "browser.h"
 #include "reports/compare.h"
 #include "support.h"
 #include "temp_dir.h"
@@ -23,53 +24,11 @@ namespace clustertwin::reports {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string chromium() {
-  for (const char* p : {"/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"})
-    if (fs::exists(p)) return p;
-  return {};
-}
-
-struct Page {
-  int code = -1;
-  std::string dom, log;
-  double wall_seconds = 0;
-};
-
-// --dump-dom prints the DOM once the page has loaded and its scripts have run. Root needs
-// --no-sandbox; a private profile under `tmp` keeps runs apart and is removed after.
-Page render(const fs::path& html, const fs::path& tmp) {
-  Page page;
-  fs::path profile = tmp / "chromium-profile", dom = tmp / "dom.html", log = tmp / "chromium.log";
-  std::string cmd = fmt::format(
-      "timeout 120 {} --headless=new --no-sandbox --disable-gpu --no-first-run --no-default-browser-check "
-      "--disable-extensions --user-data-dir={} --enable-logging=stderr --v=0 --window-size=1200,900 --dump-dom "
-      "file://{} > {} 2> {}",
-      chromium(), profile.string(), fs::absolute(html).string(), dom.string(), log.string());
-  auto t0 = std::chrono::steady_clock::now();
-  int status = std::system(cmd.c_str());
-  page.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  page.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  page.dom = testing::read_file(dom);
-  page.log = testing::read_file(log);
-  fs::remove_all(profile);
-  return page;
-}
-
-// Lines Chromium logs for the page's console (errors, warnings, even console.log): none expected.
-std::string console_lines(const std::string& log) {
-  std::string out;
-  std::istringstream in(log);
-  for (std::string line; std::getline(in, line);)
-    if (line.find(":CONSOLE") != std::string::npos) out += line + "\n";
-  return out;
-}
-
-int marks(const std::string& dom, const std::string& chart) {
-  std::smatch m;
-  std::regex re("<svg id=\"" + chart + "\"[^>]*data-marks=\"([0-9]+)\"[^>]*data-visible=\"1\"");
-  return std::regex_search(dom, m, re) ? std::stoi(m[1]) : -1;
-}
+using test::chromium;
+using test::console_lines;
+using test::marks;
+using test::Page;
+using test::render;
 
 std::string attribute(const std::string& dom, const std::string& name) {
   std::smatch m;

@@ -1,0 +1,16 @@
+// What a cluster costs to run and to buy, from its presets: the devices' power at the wall under
+// load and their list prices (presets.yaml cites each figure).
+#pragma once
+
+#include "topologies/topology.h"
+
+namespace clustertwin::topo {
+
+// Watts at the wall of every node that runs ranks, at its device preset's `power`; 0 when one of
+// those devices' power is unknown.
+double power_under_load(const Topology& t);
+
+// US dollars of those nodes' devices at their presets' list `price`; 0 when one is unknown.
+double device_price(const Topology& t);
+
+}  // namespace clustertwin::topo
