@@ -101,8 +101,9 @@ TEST(PlanEvaluate, TensorDecodePrefersTheRdmaMesh) {
   EXPECT_NE(plan::why_loses(s.outcomes[0], s.outcomes[1]).find("exposed communication"), std::string::npos);
 }
 
-// Energy per token at the presets' wall power: 2 minis M4 at 42 W each; a device whose power no
-// source gives (the M4 Pro mini) ranks last under J/token, however fast it is.
+// Energy per token at the presets' wall power: 2 minis M4 at 42 W each, 2 M4 Pro minis at 140 W
+// each; the ranking follows watts over tokens/s, whichever is faster. A device whose power no
+// source gives (the MacBook Pro M4 Max) ranks last under J/token, however fast it is.
 TEST(PlanEvaluate, JoulesPerTokenFromThePresetsPower) {
   auto s = sweep("two-minis-1gbe.yaml", "ddp-gpt2.yaml",
                  "objective: J/token\naxes:\n  device: [mac-mini-m4-pro, mac-mini-m4]\n");
@@ -110,11 +111,17 @@ TEST(PlanEvaluate, JoulesPerTokenFromThePresetsPower) {
   const double watts = 2 * clustertwin::topo::find_device("mac-mini-m4")->power;
   EXPECT_DOUBLE_EQ(watts, 84);
   EXPECT_DOUBLE_EQ(s.outcomes[1].power, watts);
+  EXPECT_DOUBLE_EQ(s.outcomes[0].power, 280);
   EXPECT_DOUBLE_EQ(plan::joules_per_token(s.outcomes[1]), watts / s.outcomes[1].summary.tokens_per_second);
-  EXPECT_EQ(s.outcomes[0].power, 0);
-  EXPECT_GT(plan::tokens_per_second(s.outcomes[0]), plan::tokens_per_second(s.outcomes[1]));
-  EXPECT_EQ(plan::ranking(s.spec, s.outcomes), (std::vector<int>{1, 0}));
-  EXPECT_EQ(plan::objective_text(s.spec, s.outcomes[0]), "power unknown");
+  const double pro = 280 / plan::tokens_per_second(s.outcomes[0]), m4 = 84 / plan::tokens_per_second(s.outcomes[1]);
+  EXPECT_EQ(plan::ranking(s.spec, s.outcomes), (pro < m4 ? std::vector<int>{0, 1} : std::vector<int>{1, 0}));
+
+  auto u = sweep("pair-studios-tb5-tcp.yaml", "ddp-gpt2.yaml",
+                 "objective: J/token\naxes:\n  device: [macbook-pro-m4-max, mac-studio-m4-max]\n");
+  for (const auto& o : u.outcomes) ASSERT_EQ(o.status, plan::Status::Ok) << o.reason;
+  EXPECT_EQ(u.outcomes[0].power, 0);
+  EXPECT_EQ(plan::ranking(u.spec, u.outcomes), (std::vector<int>{1, 0}));
+  EXPECT_EQ(plan::objective_text(u.spec, u.outcomes[0]), "power unknown");
 }
 
 // Tokens/s per dollar at the presets' list prices: 2 minis M4 are $1198, 2 M4 Pro minis $2798;
