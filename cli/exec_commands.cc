@@ -36,6 +36,7 @@ struct BenchArgs {
   LaunchFlags launch;
   exec::RunSettings settings{.op_timeout_s = 30};
   bool predict = false;
+  bool predict_only = false;  // --predict-only: the simulator alone, no workers
   double scale = 1;  // the emulation's --scale, for the prediction
   std::string algorithm = "ring", dtype = "fp32";
   std::string calibration;  // --calibration: the overlay the prediction applies
@@ -95,7 +96,16 @@ void bench(const BenchArgs& a) {
   exec::BenchOptions o;
   o.kind = *exec::bench_kind(a.kind);  // CLI11 checked the name
   std::string launch;
-  exec::BenchRunner runner = bench_runner(a, o, launch);
+  exec::BenchRunner runner;
+  if (a.predict_only) {
+    if (a.launch.local > 0 || a.launch.emulated)
+      throw core::InputError("--predict-only: error: no worker runs with --predict-only\n"
+                             "hint: drop --local/--emulated, or use --predict to run and predict side by side");
+    o.ranks = static_cast<int>(topo::load_topology(a.topology, "-t/--topology", a.calibration).rank_nodes().size());
+    launch = "predicted only, no workers";
+  } else {
+    runner = bench_runner(a, o, launch);
+  }
   o.min_bytes = size_flag(a.min, "-b/--minbytes");
   o.max_bytes = size_flag(a.max, "-e/--maxbytes");
   if (o.min_bytes > o.max_bytes)
@@ -112,7 +122,7 @@ void bench(const BenchArgs& a) {
   o.warmup = a.warmup;
   exec::BenchPredictor predictor, presets_predictor;
   std::string figures;  // the prediction's calibration, when predicted
-  if (a.predict) {
+  if (a.predict || a.predict_only) {
     if (a.topology.empty())
       throw core::InputError("--predict: error: a prediction needs the topology\nhint: pass -t TOPOLOGY");
     if (!sim::available())
@@ -124,7 +134,8 @@ void bench(const BenchArgs& a) {
                                          "hint: --local {} (topologies/examples/local-3.yaml models 3 local workers)",
                                          a.topology, t->rank_nodes().size(), a.launch.local, t->rank_nodes().size()));
     predictor = [t](const core::Program& p) { return sim::simulate(p, *t); };
-    o.predicted = true;
+    o.predicted = !a.predict_only;
+    o.predict_only = a.predict_only;
     figures = topo::calibration_text(*t);
     if (t->calibrated) {  // beside it, what the presets alone predict
       auto presets = std::make_shared<topo::Topology>(
@@ -291,7 +302,12 @@ void add_exec_commands(CLI::App& app) {
                                    "Rank per compute node of this topology: over ssh, or in its emulation with --emulated "
                                    "(with --local: only the topology --predict simulates)");
   add_launch_flags(cmd, ba->launch, {.attach = false, .topology = topo_opt});
-  cmd->add_flag("--predict", ba->predict, "Add the simulator's time for the same Program on the topology")->needs(topo_opt);
+  auto* predict_flag =
+      cmd->add_flag("--predict", ba->predict, "Add the simulator's time for the same Program on the topology")->needs(topo_opt);
+  cmd->add_flag("--predict-only", ba->predict_only,
+                "Only the simulator's table for the topology: no workers (a cluster you do not own)")
+      ->needs(topo_opt)
+      ->excludes(predict_flag);
   cmd->add_option("--scale", ba->scale, "Bandwidths x this for the prediction (the emulation's --scale)")
       ->check(CLI::PositiveNumber)
       ->needs(topo_opt);

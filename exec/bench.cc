@@ -167,22 +167,29 @@ std::vector<BenchRow> run_bench(const BenchOptions& o, const BenchRunner& runner
     row.bytes = bytes;
     row.count = bytes / static_cast<uint64_t>(core::size_of(o.dtype));
     core::Program p = bench_program(o.kind, o.ranks, bytes, steps, o.algorithm, o.dtype);
-    try {
-      auto run = runner(p);
-      row.time_s = median_time(run.records, p, o.warmup, steps);
-      if (row.time_s > 0) {
-        row.algbw = static_cast<double>(bytes) / row.time_s / 1e9;
-        row.busbw = row.algbw * busbw_factor(o.kind, o.ranks);
+    auto busbw = [&](double seconds) { return seconds > 0 ? bytes / seconds / 1e9 * busbw_factor(o.kind, o.ranks) : 0; };
+    if (runner) {
+      try {
+        auto run = runner(p);
+        row.time_s = median_time(run.records, p, o.warmup, steps);
+        if (row.time_s > 0) row.algbw = static_cast<double>(bytes) / row.time_s / 1e9;
+        row.busbw = busbw(row.time_s);
+      } catch (const RunError& e) {
+        row.error = e.what();
+        row.wrong = count_wrong(row.error);
+        if (row.wrong == 0) row.wrong = -1;  // failed without a wrong result: the run broke
       }
-    } catch (const RunError& e) {
-      row.error = e.what();
-      row.wrong = count_wrong(row.error);
-      if (row.wrong == 0) row.wrong = -1;  // failed without a wrong result: the run broke
     }
     if (predict) {
-      row.predicted_s = median_time(predict(p), p, o.warmup, steps);
-      if (row.predicted_s > 0)
-        row.predicted_busbw = static_cast<double>(bytes) / row.predicted_s / 1e9 * busbw_factor(o.kind, o.ranks);
+      const double t = median_time(predict(p), p, o.warmup, steps);
+      if (runner) {
+        row.predicted_s = t;
+        row.predicted_busbw = busbw(t);
+      } else {  // --predict-only: the prediction is the table
+        row.time_s = t;
+        if (t > 0) row.algbw = static_cast<double>(bytes) / t / 1e9;
+        row.busbw = busbw(t);
+      }
     }
     if (presets) row.presets_s = median_time(presets(p), p, o.warmup, steps);
     if (on_row) on_row(row);
@@ -195,11 +202,15 @@ std::string bench_header(const BenchOptions& o, std::string_view launch) {
   std::string h;
   h += fmt::format("# clustertwin bench {} ({}): {} ranks, {}, {} warm-up + {} timed iterations per size, median shown\n",
                    name(o.kind), software_version(), o.ranks, launch, o.warmup, o.iters);
-  h += fmt::format("# algorithm {}; busbw = algbw x {:.4f} ({}); every result checked on every rank\n",
+  h += fmt::format("# algorithm {}; busbw = algbw x {:.4f} ({}){}\n",
                    o.kind == BenchKind::SendRecv ? "direct" : core::name(o.algorithm), busbw_factor(o.kind, o.ranks),
                    o.kind == BenchKind::AllReduce   ? "2(n-1)/n"
                    : o.kind == BenchKind::SendRecv ? "1"
-                                                   : "(n-1)/n");
+                                                   : "(n-1)/n",
+                   o.predict_only ? "" : "; every result checked on every rank");
+  if (o.predict_only)
+    h += "# predicted only: the simulator's time for each size's Program on the topology; no worker ran, nothing "
+         "was checked (#wrong -)\n";
   if (o.predicted) h += "# predicted: the simulator's time for the same Program on the topology (same median)\n";
   if (o.predicted_presets) h += "# presets: the same prediction on the preset figures, without the calibration\n";
   h += "#\n";
@@ -225,7 +236,7 @@ std::string bench_row_text(const BenchRow& r, const BenchOptions& o) {
                        type_name(o.dtype), "-", "-", "-", r.wrong < 0 ? std::string("N/A") : std::to_string(r.wrong), pred,
                        r.bytes, r.error);
   return fmt::format("  {:>12} {:>12} {:>6} {:>10.1f} {:>8.3f} {:>8.3f} {:>7}{}\n", r.bytes, r.count, type_name(o.dtype),
-                     r.time_s * 1e6, r.algbw, r.busbw, r.wrong, pred);
+                     r.time_s * 1e6, r.algbw, r.busbw, o.predict_only ? std::string("-") : std::to_string(r.wrong), pred);
 }
 
 std::string bench_footer(const std::vector<BenchRow>& rows) {
@@ -253,10 +264,12 @@ nlohmann::json bench_json(const BenchOptions& o, const std::vector<BenchRow>& ro
   j["busbw_factor"] = busbw_factor(o.kind, o.ranks);
   j["warmup"] = o.warmup;
   j["iters"] = o.iters;
+  if (o.predict_only) j["predicted_only"] = true;
   j["rows"] = nlohmann::ordered_json::array();
   for (const auto& r : rows) {
     nlohmann::ordered_json row{{"size_bytes", r.bytes}, {"count", r.count}, {"type", type_name(o.dtype)}, {"time_us", r.time_s * 1e6},
-                               {"algbw_gbps", r.algbw}, {"busbw_gbps", r.busbw}, {"wrong", r.wrong}};
+                               {"algbw_gbps", r.algbw}, {"busbw_gbps", r.busbw}};
+    if (!o.predict_only) row["wrong"] = r.wrong;
     if (r.predicted_s > 0) {
       row["predicted_time_us"] = r.predicted_s * 1e6;
       row["predicted_busbw_gbps"] = r.predicted_busbw;

@@ -34,6 +34,8 @@ struct BenchOptions {
   int warmup = 5;     // untimed iterations before them (checked all the same)
   bool predicted = false;  // rows carry the simulator's time for the same Program (a column more)
   bool predicted_presets = false;  // and its time on the preset figures, beside a calibrated one
+  // No workers: the simulator's time is the table's time (run_bench without a runner).
+  bool predict_only = false;
   core::Algorithm algorithm = core::Algorithm::Ring;  // collectives only (work::unsupported checks the pair)
   core::DType dtype = core::DType::F32;               // fp32, bf16 or fp16 (16-bit: added in fp32)
 };

@@ -146,6 +146,30 @@ TEST_F(ExecCli, BenchLocalWithPredictAddsTheSimulatorsColumn) {
       << r.output;
 }
 
+// --predict-only: the same closed form (9805.4 us for 6 MiB over local-3-fast) with no worker
+// started, the table's time column the simulator's, nothing checked.
+TEST_F(ExecCli, BenchPredictOnlyPricesAClusterWithoutWorkers) {
+  std::string topo = src("tests/e2e/fixtures/local-3-fast.yaml");
+  Result r = run(fmt::format("bench allreduce -t {} --predict-only -b 6M -e 6M -n 2 -w 1 --json {}", topo, out("p.json")));
+  if (r.output.find("built without the simulator") != std::string::npos) GTEST_SKIP() << r.output;
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("3 ranks, predicted only, no workers"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("every result checked"), std::string::npos) << r.output;
+  std::smatch row;
+  ASSERT_TRUE(std::regex_search(r.output, row, std::regex(R"(\n\s+6291456\s+1572864\s+float\s+(\S+)\s+\S+\s+(\S+)\s+-\n)")))
+      << r.output;
+  EXPECT_NEAR(std::stod(row[1]), 9805.4, 0.01 * 9805.4) << r.output;
+  // busbw = 4/3 x 6291456 B / time
+  EXPECT_NEAR(std::stod(row[2]), 4.0 / 3 * 6291456 / (std::stod(row[1]) * 1e-6) / 1e9, 0.002) << r.output;
+  auto j = nlohmann::json::parse(std::ifstream(out("p.json")));
+  EXPECT_EQ(j["predicted_only"], true);
+  EXPECT_FALSE(j["rows"][0].contains("wrong"));
+
+  r = run(fmt::format("bench allreduce --local 3 -t {} --predict-only -b 8 -e 8", topo));
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_NE(r.output.find("--predict-only: error: no worker runs with --predict-only"), std::string::npos) << r.output;
+}
+
 TEST_F(ExecCli, BenchWithAWrongResultSaysFailed) {
   Result r = run("bench allreduce --local 2 -b 64 -e 64 -n 1 -w 0 --corrupt-rank 1");
   EXPECT_EQ(r.code, 1) << r.output;
