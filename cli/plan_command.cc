@@ -14,6 +14,7 @@
 #include "core/yaml_doc.h"
 #include "plan/candidates.h"
 #include "plan/evaluate.h"
+#include "plan/mpi.h"
 #include "plan/rank.h"
 #include "plan/spec.h"
 
@@ -30,6 +31,7 @@ struct PlanArgs {
   std::optional<double> train_tokens, headroom;
   std::optional<long long> global_batch;
   int jobs = 0, top = 10;
+  bool mpi = false;  // --mpi: this process is one rank of an MPI job (plan/mpi.h)
 };
 
 std::string flag_of(const std::string& axis) {
@@ -74,7 +76,15 @@ void run_plan(const PlanArgs& a) {
   const plan::Documents base = plan::load_base(s);
   const auto candidates = plan::expand(s, base);
   plan::EvalStats st;
-  const auto outcomes = plan::evaluate(s, candidates, {.jobs = a.jobs, .progress = isatty(STDERR_FILENO) == 1}, &st);
+  const plan::EvalOptions opt{.jobs = a.jobs, .progress = isatty(STDERR_FILENO) == 1};
+  std::vector<plan::Outcome> outcomes;
+  if (a.mpi) {
+    auto merged = plan::evaluate_on_mpi(s, candidates, opt, &st);
+    if (!merged) return;  // not rank 0: its share went to rank 0, which prints and writes
+    outcomes = std::move(*merged);
+  } else {
+    outcomes = plan::evaluate(s, candidates, opt, &st);
+  }
   fmt::print("{}", plan::table(s, candidates, outcomes, a.top));
   fmt::print("  {} simulations ({} cached), {:.1f} s\n", st.simulations, st.cache_hits, st.wall_seconds);
   if (a.out_dir.empty()) return;
@@ -117,6 +127,9 @@ void add_plan_command(CLI::App& app) {
                   "Sequences per step held fixed: gradient accumulation makes up micro-batch x replicas")
       ->check(CLI::Range(1, 1 << 24));
   cmd->add_option("-j,--jobs", a->jobs, "Candidates evaluated at once (default: every core)")->check(CLI::Range(0, 1024));
+  cmd->add_flag("--mpi", a->mpi,
+                "Run as one rank of an MPI job (mpirun -H host1,host2 clustertwin plan ... --mpi): ranks take shares "
+                "of the candidates, rank 0 prints and writes");
   cmd->add_option("--top", a->top, "Rows of the ranked table (default 10)")->check(CLI::Range(1, 100000));
   cmd->callback([a] { run_plan(*a); });
 }

@@ -267,8 +267,12 @@ std::vector<Outcome> evaluate(const Spec& s, const std::vector<Candidate>& candi
   std::atomic<long long> sim_us{0};
   std::mutex progress_mu;
   const int jobs = opt.jobs > 0 ? opt.jobs : std::max(1u, std::thread::hardware_concurrency());
+  std::vector<size_t> mine;
+  for (size_t i = 0; i < candidates.size(); ++i)
+    if (static_cast<int>(i % opt.shares) == opt.share) mine.push_back(i);
   auto worker = [&] {
-    for (size_t i; (i = next.fetch_add(1)) < candidates.size();) {
+    for (size_t k; (k = next.fetch_add(1)) < mine.size();) {
+      const size_t i = mine[k];
       const Candidate& c = candidates[i];
       if (c.duplicate_of >= 0) {
         out[i].status = Status::Duplicate;
@@ -281,9 +285,9 @@ std::vector<Outcome> evaluate(const Spec& s, const std::vector<Candidate>& candi
         }
       }
       const size_t n = done.fetch_add(1) + 1;
-      if (opt.progress && (n % 8 == 0 || n == candidates.size())) {
+      if (opt.progress && (n % 8 == 0 || n == mine.size())) {
         std::lock_guard lock(progress_mu);
-        print_progress(n, candidates.size(), start);
+        print_progress(n, mine.size(), start);
       }
     }
   };

@@ -44,6 +44,9 @@ struct Outcome {
 struct EvalOptions {
   int jobs = 0;           // threads (0: every core)
   bool progress = false;  // a progress line on stderr
+  // This process evaluates the candidates whose index % shares == share (an MPI rank's part,
+  // plan/mpi.h); the others' outcomes are left default. 0 of 1: all.
+  int share = 0, shares = 1;
 };
 
 struct EvalStats {

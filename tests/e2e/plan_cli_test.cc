@@ -70,6 +70,28 @@ TEST_F(PlanCli, PlanHtmlChartsTheParetoFront) {
   EXPECT_NE(page.dom.find("<table id=\"ranked\">"), std::string::npos);
 }
 
+// plan --mpi under `mpirun -np 2` on this machine: two ranks take alternate candidates and rank 0
+// merges; the ranking and every candidate's figures equal the single-process sweep's.
+TEST_F(PlanCli, MpiSweepRanksAsTheLocalOne) {
+  if (!CLUSTERTWIN_HAS_MPI) GTEST_SKIP() << "built without MPI (Debian: libopenmpi-dev; scripts/setup.sh installs it)";
+  ASSERT_TRUE(std::filesystem::exists("/usr/bin/mpirun")) << "openmpi-bin is missing: scripts/setup.sh installs it";
+  const std::string plan = src("plans/3minis-llama-1b.yaml");
+  Result local = run(fmt::format("plan {} -o {}", plan, out("local")));
+  ASSERT_EQ(local.code, 0) << local.output;
+  Result mpi = run(fmt::format("plan {} --mpi -o {}", plan, out("mpi")), "mpirun --allow-run-as-root --oversubscribe -np 2");
+  ASSERT_EQ(mpi.code, 0) << mpi.output;
+  EXPECT_TRUE(has(mpi, "plan: 30 candidates, 18 evaluated, 12 rejected")) << mpi.output;
+  std::ifstream a(dir_ / "local/plan.json"), b(dir_ / "mpi/plan.json");
+  const auto ja = nlohmann::json::parse(a), jb = nlohmann::json::parse(b);
+  EXPECT_EQ(ja.at("ranking"), jb.at("ranking"));
+  ASSERT_EQ(ja.at("candidates").size(), jb.at("candidates").size());
+  for (size_t i = 0; i < ja.at("candidates").size(); ++i) {
+    auto x = ja["candidates"][i], y = jb["candidates"][i];
+    x.erase("cached"), y.erase("cached");  // each rank has its own cache
+    EXPECT_EQ(x, y) << i;
+  }
+}
+
 // The winner on this machine's loopback cluster runs for real: 3 workers, modelled compute, 1 step.
 TEST_F(PlanCli, TheWinnerRunsLocally) {
   Result r = run(fmt::format("plan -t {} -w {} --micro-batch 1,2 --allreduce ring,tree -o {}",
