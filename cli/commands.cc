@@ -146,6 +146,7 @@ std::string write_comparison(const std::vector<reports::RunView>& runs, const st
   double err = reports::error_percent(p.step_mean, m.step_mean);
   fmt::print("step time: {} {}, {} {} ({})\n", p.name, core::format_seconds(p.step_mean), m.name,
              core::format_seconds(m.step_mean), core::format_error_percent(err));
+  if (c.step_level) fmt::print("  {}\n", c.verdict);  // another tool's figures: tokens/s say more than a step
   for (const auto& h : c.hints) fmt::print("  likely cause: {}\n", h.cause);
   fmt::print("  wrote       {} (and report.html, summary.csv, trace.json)\n", path);
   if (max_error && !(std::abs(err) <= *max_error))

@@ -100,7 +100,7 @@ std::string header(const Comparison& c) {
                        r.run->info.calibration.empty() ? "" : "; " + r.run->info.calibration);
   for (const auto& r : c.runs)
     for (const auto& n : r.run->notes) out += fmt::format("- note ({}): {}\n", r.name, n);
-  if (!c.same_program)
+  if (!c.same_program && !c.step_level)
     out += "\n> **Warning:** the runs executed different Programs (their program hashes differ): the comparison mixes "
            "a model error with a workload difference.\n";
   if (!c.verdict.empty()) out += fmt::format("\n**{}**\n", c.verdict);
@@ -113,6 +113,7 @@ std::string header(const Comparison& c) {
 std::string hints(const Comparison& c) {
   if (!c.paired()) return {};
   std::string out = "## Likely causes\n\n";
+  if (c.step_level) return out + "Not read: " + not_compared_note(c).substr(std::string("Not compared: ").size()) + "\n\n";
   if (!c.same_program)
     out += "Not read: the runs executed different Programs, so their differences are not only the model's.\n";
   else if (c.hints.empty())
@@ -153,6 +154,11 @@ std::string step_table(const Comparison& c) {
     out += fmt::format("| time to first token |{}\n",
                        cells(c, values([](const RunStats& r) { return r.run->summary.time_to_first_token; }), kSeconds));
   }
+  if (c.step_level)  // the tools state a peak; a prediction its largest rank's requirement
+    out += fmt::format("| memory (peak, largest rank) |{}\n",
+                       cells(c, values([](const RunStats& r) { return r.run->peak_memory > 0 ? r.run->peak_memory : kNone; }),
+                             [](double b) { return core::format_bytes(b); },
+                             [](double d) { return (d < 0 ? "-" : "+") + core::format_bytes(std::abs(d)); }, Figure::Other));
   size_t steps = 0;
   for (const auto& r : c.runs) steps = std::max(steps, r.step_seconds.size());
   if (steps > 1) {
@@ -344,6 +350,9 @@ std::string worst_table(const Comparison& c) {
 
 std::string report_markdown(const Comparison& c) {
   if (c.runs.empty()) return "# clustertwin: no runs\n";
+  if (c.step_level)
+    return header(c) + hints(c) + step_table(c) + "## Not compared\n\n" + not_compared_note(c) + "\n\n" +
+           (c.reference >= 0 ? error_floor_note(c) + "\n" : "");
   std::string out = header(c) + hints(c) + step_table(c) + phase_table(c) + collective_table(c) + rank_table(c) +
                     route_table(c) + worst_table(c);
   out += "Δ = predicted − measured; error = (predicted − measured) / measured. Phases are seconds per step averaged "
