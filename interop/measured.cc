@@ -86,6 +86,7 @@ MeasuredRun from_tests(const std::vector<BenchTest>& tests, const std::string& f
     if (r.workload.empty()) r.workload = tg->model;
   }
   r.description = fmt::format("llama-bench {}: {}", format, fmt::join(used, "; "));
+  r.notes.push_back("llama-bench runs one sequence (batch 1): its tokens/s compare with a workload of batch size 1");
   return r;
 }
 

@@ -124,9 +124,9 @@ std::string not_compared_note(const Comparison& c) {
   std::string who;
   for (const auto& r : c.runs)
     if (r.run->step_level()) who += fmt::format("{}{} ({})", who.empty() ? "" : ", ", r.name, r.run->imported);
-  return fmt::format("Not compared: the phase breakdown, collectives, per-rank, per-route and per-op times, which {} "
-                     "does not have (another tool's step-level figures); no likely causes are read off the difference, "
-                     "as they rest on per-op residuals.",
+  return fmt::format("The phase breakdown, per-step times, collectives, per-rank, per-route and per-op times: {} has "
+                     "another tool's step-level figures only. No likely causes are read off the difference, as they rest "
+                     "on per-op residuals.",
                      who);
 }
 

@@ -87,7 +87,7 @@ ErrorCell error_cell(const Comparison& c, int run, double value, double referenc
 std::string format_error(const ErrorCell& e, Figure f = Figure::Time);
 // The sentence every output's legend carries: the floor of this comparison and what a cell shows under it.
 std::string error_floor_note(const Comparison& c);
-// What a step-level comparison cannot cover, one sentence ("" when the comparison is not step-level).
+// What a step-level comparison cannot cover, two sentences ("" when the comparison is not step-level).
 std::string not_compared_note(const Comparison& c);
 
 std::string report_markdown(const Comparison& c);

@@ -113,7 +113,7 @@ std::string header(const Comparison& c) {
 std::string hints(const Comparison& c) {
   if (!c.paired()) return {};
   std::string out = "## Likely causes\n\n";
-  if (c.step_level) return out + "Not read: " + not_compared_note(c).substr(std::string("Not compared: ").size()) + "\n\n";
+  if (c.step_level) return out + "Not read: they rest on per-op residuals, and one run has step-level figures only.\n\n";
   if (!c.same_program)
     out += "Not read: the runs executed different Programs, so their differences are not only the model's.\n";
   else if (c.hints.empty())
@@ -140,7 +140,9 @@ std::string step_table(const Comparison& c) {
   out += fmt::format("| step time (p50) |{}\n", cells(c, values([](const RunStats& r) { return r.step_p50; })));
   out += fmt::format("| step time (p95) |{}\n", cells(c, values([](const RunStats& r) { return r.step_p95; })));
   auto signed_num = [](double d) { return fmt::format("{:+.2f}", d); };
-  out += fmt::format("| samples/s |{}\n", cells(c, values([](const RunStats& r) { return r.run->summary.samples_per_second; }),
+  out += fmt::format("| samples/s |{}\n", cells(c, values([](const RunStats& r) {
+                                                  return r.run->step_level() ? kNone : r.run->summary.samples_per_second;
+                                                }),
                                                 num, signed_num, Figure::Other));
   out += fmt::format("| tokens/s |{}\n", cells(c, values([](const RunStats& r) { return r.run->summary.tokens_per_second; }),
                                                num, signed_num, Figure::Other));
@@ -161,7 +163,7 @@ std::string step_table(const Comparison& c) {
                              [](double d) { return (d < 0 ? "-" : "+") + core::format_bytes(std::abs(d)); }, Figure::Other));
   size_t steps = 0;
   for (const auto& r : c.runs) steps = std::max(steps, r.step_seconds.size());
-  if (steps > 1) {
+  if (steps > 1 && !c.step_level) {
     out += "\n" + table_start(c, "step");
     const size_t shown = std::min<size_t>(steps, 30);
     for (size_t s = 0; s < shown; ++s)

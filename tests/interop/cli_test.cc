@@ -79,6 +79,9 @@ TEST_F(InteropCli, CompareWithLlamaBenchHasDecodeAndPrefillRowsAndNoPerOpSection
   for (const char* section : {"## Per phase", "## Per collective", "## Per rank", "## Per route", "## Worst offenders"})
     EXPECT_EQ(md.find(section), std::string::npos) << section << " in\n" << md;
   EXPECT_NE(md.find("## Not compared"), std::string::npos) << md;
+  EXPECT_EQ(md.find("| step | predicted"), std::string::npos) << md;  // no per-step series in a tool's summary
+  EXPECT_NE(md.find("| samples/s | "), std::string::npos) << md;
+  EXPECT_NE(md.find(" | - | - | not in run measured |"), std::string::npos) << md;  // samples/s: llama-bench has none
   EXPECT_EQ(md.find("different Programs"), std::string::npos) << md;
 
   const std::string html = read(out("cmp/report.html"));

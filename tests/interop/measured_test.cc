@@ -55,7 +55,8 @@ TEST(Measured, LlamaBenchJsonAndCsvGiveTheSameFigures) {
     EXPECT_EQ(r.prompt_tokens, 512);
     EXPECT_EQ(r.generated_tokens, 128);
     EXPECT_EQ(r.workload, "qwen3moe 30B.A3B Q4_K - Medium");
-    EXPECT_TRUE(r.notes.empty());
+    ASSERT_EQ(r.notes.size(), 1u);  // llama-bench runs batch 1, said so
+    EXPECT_NE(r.notes[0].find("batch 1"), std::string::npos);
   }
   EXPECT_EQ(load("llama-bench.json", named("mini", "infer-qwen3")).workload, "infer-qwen3");
 }
