@@ -1,5 +1,5 @@
 // `clustertwin import ...` and `export ...`: other tools' formats in and out (interop/): MLX
-// hostfiles both ways, and measured results of llama-bench, mlx_lm and exo as run directories.
+// hostfiles both ways, smolcluster's configs, and measured results of llama-bench, mlx_lm and exo as run directories.
 #include <unistd.h>
 
 #include <filesystem>
@@ -13,6 +13,8 @@
 #include "core/file.h"
 #include "interop/measured.h"
 #include "interop/mlx_hostfile.h"
+#include "interop/smolcluster.h"
+#include "cli/commands.h"
 #include "topologies/check.h"
 #include "topologies/topology.h"
 
@@ -95,8 +97,43 @@ void import_measured(const MeasuredArgs& a) {
   fmt::print("wrote {} ({} from {}): {}\n", a.out, run.tool, a.file, run.description);
 }
 
+struct SmolclusterArgs {
+  std::string dir, out, algorithm, name;
+  std::vector<std::string> devices;
+  int steps = 5;
+};
+
+void import_smolcluster(const SmolclusterArgs& a) {
+  interop::SmolclusterImport o;
+  o.dir = a.dir;
+  o.algorithm = a.algorithm;
+  o.name = a.name;
+  o.steps = a.steps;
+  for (const auto& d : a.devices) {
+    const auto eq = d.find('=');
+    if (eq == std::string::npos) o.device = d;
+    else o.devices[d.substr(0, eq)] = d.substr(eq + 1);
+  }
+  const interop::SmolclusterFiles f = interop::import_smolcluster(o);
+  std::filesystem::create_directories(a.out);
+  const std::string topology = (std::filesystem::path(a.out) / "topology.yaml").string();
+  const std::string workload = (std::filesystem::path(a.out) / "workload.yaml").string();
+  core::write_file(topology, f.topology_yaml);
+  core::write_file(workload, f.workload_yaml);
+  const Loaded l = load(topology, workload);  // both must load and compile, as predict will
+  size_t errors = 0;
+  for (const auto& finding : topo::check(l.topology)) {
+    fmt::print(stderr, "{}\n", topo::format_finding(l.topology, finding));
+    errors += finding.severity == topo::Severity::Error;
+  }
+  fmt::print("wrote {} and {} (smolcluster {}: {} ranks){}\n  next: clustertwin predict -t {} -w {} -o OUT\n", topology,
+             workload, f.algorithm, l.program.world(),
+             errors ? fmt::format("; `clustertwin check` finds {} error{} (above)", errors, errors == 1 ? "" : "s") : "",
+             topology, workload);
+}
+
 void add_import(CLI::App& app) {
-  auto* imp = app.add_subcommand("import", "Read other tools' files: an MLX hostfile, measured results");
+  auto* imp = app.add_subcommand("import", "Read other tools' files: an MLX hostfile, smolcluster configs, measured results");
   imp->require_subcommand(1);
   auto h = std::make_shared<HostfileImportArgs>();
   auto* host = imp->add_subcommand("mlx-hostfile", "An MLX hostfile (mlx.launch / mlx.distributed_config) as a topology");
@@ -114,6 +151,21 @@ void add_import(CLI::App& app) {
       "findings are printed (a host pair without an RDMA cable is T003).\nExample: clustertwin import mlx-hostfile "
       "m3-ultra-jaccl.json --device mac-studio-m3-ultra -o cluster.yaml");
   host->callback([h] { import_hostfile(*h); });
+
+  auto sc = std::make_shared<SmolclusterArgs>();
+  auto* smol = imp->add_subcommand("smolcluster", "smolcluster's configs (cluster_config_*.yaml, gpt_config.yaml) as a topology and a workload");
+  smol->add_option("CONFIG_DIR", sc->dir, "smolcluster's configs folder (src/smolcluster/configs)")->required();
+  smol->add_option("-o,--out", sc->out, "Folder to write topology.yaml and workload.yaml into")->required();
+  smol->add_option("--algorithm", sc->algorithm,
+                   "Which cluster_config_NAME.yaml: classicdp, fsdp, edp, syncps, mp_pipeline... (default: the only one)");
+  smol->add_option("--device", sc->devices, "Device preset of every host (PRESET) or of one (HOST=PRESET); mini*, pi4*, pi5*, jetson* are inferred");
+  smol->add_option("--name", sc->name, "Topology and workload name (default smolcluster-ALGORITHM)");
+  smol->add_option("--steps", sc->steps, "Training steps to predict or run (default 5)")->check(CLI::Range(1, 100000));
+  smol->footer("ClassicDP and FSDP (allToAllTopology) -> DDP / ZeRO stage fsdp_stage with direct all-reduce; EDP -> "
+               "asynchronous parameter server (staleness: worker_update_interval, 8-bit pushes with use_quantization); SyncPS "
+               "-> synchronous parameter server; pipelineTopology -> GPipe with num_microbatches. The model comes from "
+               "gpt_config.yaml. Links are inferred from the addresses (said as comments). Formats: interop/README.md.");
+  smol->callback([sc] { import_smolcluster(*sc); });
 
   auto m = std::make_shared<MeasuredArgs>();
   auto* meas = imp->add_subcommand("measured", "llama-bench, mlx_lm or exo results as a measured run directory");

@@ -102,4 +102,23 @@ TEST_F(InteropCli, UnknownOrMalformedMeasurementsExitTwoNamingWhatWasExpected) {
   EXPECT_FALSE(fs::exists(out("x")));
 }
 
+TEST_F(InteropCli, SmolclusterConfigsImportIntoWhatPredictAndRunAccept) {
+  for (const char* algorithm : {"classicdp", "edp", "fsdp", "pipeline"}) {
+    SCOPED_TRACE(algorithm);
+    const std::string dir = out(algorithm);
+    Result imp = run(fmt::format("import smolcluster {} -o {}", fixture(std::string("smolcluster/") + algorithm), dir));
+    ASSERT_EQ(imp.code, 0) << imp.output;
+    EXPECT_NE(imp.output.find("3 ranks"), std::string::npos) << imp.output;
+    Result pred = run(fmt::format("predict -t {0}/topology.yaml -w {0}/workload.yaml -o {0}/pred", dir));
+    EXPECT_EQ(pred.code, 0) << pred.output;
+  }
+  for (const char* algorithm : {"classicdp", "edp"}) {
+    SCOPED_TRACE(algorithm);
+    Result r = run(fmt::format("run --local 3 -t {0}/topology.yaml -w {0}/workload.yaml --compute modelled --steps 2 -o {0}/run",
+                               out(algorithm)));
+    EXPECT_EQ(r.code, 0) << r.output;
+    EXPECT_TRUE(fs::exists(out(algorithm) + "/run/summary.json"));
+  }
+}
+
 }  // namespace
