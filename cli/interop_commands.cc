@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <memory>
 
 #include <fmt/format.h>
@@ -21,6 +22,15 @@
 namespace clustertwin::cli {
 
 namespace {
+// --device values: PRESET (every host not named) or HOST=PRESET.
+void split_devices(const std::vector<std::string>& flags, std::string& every, std::map<std::string, std::string>& by_host) {
+  for (const auto& d : flags) {
+    const auto eq = d.find('=');
+    if (eq == std::string::npos) every = d;
+    else by_host[d.substr(0, eq)] = d.substr(eq + 1);
+  }
+}
+
 struct HostfileImportArgs {
   std::string hostfile, out, name, over, ethernet = "eth-1g";
   std::vector<std::string> devices;  // PRESET or HOST=PRESET
@@ -30,11 +40,7 @@ interop::MlxImportOptions import_options(const HostfileImportArgs& a, const inte
   interop::MlxImportOptions o;
   o.name = a.name.empty() ? std::filesystem::path(a.hostfile).stem().string() : a.name;
   o.ethernet = a.ethernet;
-  for (const auto& d : a.devices) {
-    const auto eq = d.find('=');
-    if (eq == std::string::npos) o.device = d;
-    else o.devices[d.substr(0, eq)] = d.substr(eq + 1);
-  }
+  split_devices(a.devices, o.device, o.devices);
   if (a.over == "thunderbolt") o.over = interop::MlxImportOptions::Over::Thunderbolt;
   if (a.over == "ethernet") o.over = interop::MlxImportOptions::Over::Ethernet;
   // A person at a terminal is asked for what the hostfile does not say; a script gets the error.
@@ -109,11 +115,7 @@ void import_smolcluster(const SmolclusterArgs& a) {
   o.algorithm = a.algorithm;
   o.name = a.name;
   o.steps = a.steps;
-  for (const auto& d : a.devices) {
-    const auto eq = d.find('=');
-    if (eq == std::string::npos) o.device = d;
-    else o.devices[d.substr(0, eq)] = d.substr(eq + 1);
-  }
+  split_devices(a.devices, o.device, o.devices);
   const interop::SmolclusterFiles f = interop::import_smolcluster(o);
   std::filesystem::create_directories(a.out);
   const std::string topology = (std::filesystem::path(a.out) / "topology.yaml").string();
