@@ -84,6 +84,10 @@ TEST_F(InteropCli, CompareWithLlamaBenchHasDecodeAndPrefillRowsAndNoPerOpSection
   EXPECT_NE(md.find(" | - | - | not in run measured |"), std::string::npos) << md;  // samples/s: llama-bench has none
   EXPECT_EQ(md.find("different Programs"), std::string::npos) << md;
 
+  const std::string csv = read(out("cmp/summary.csv"));
+  EXPECT_NE(csv.find(fmt::format("run,all,decode_tokens_per_s,1/s,{:.9g},80,", decode)), std::string::npos) << csv;
+  EXPECT_EQ(csv.find("step,0,time"), std::string::npos) << csv;
+
   const std::string html = read(out("cmp/report.html"));
   EXPECT_NE(html.find("<td>decode tokens/s</td>"), std::string::npos);
   EXPECT_NE(html.find("<td>80.00</td>"), std::string::npos);
