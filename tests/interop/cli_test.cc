@@ -63,6 +63,11 @@ TEST_F(InteropCli, CompareWithLlamaBenchHasDecodeAndPrefillRowsAndNoPerOpSection
   Result cmp = run(fmt::format("compare {} {} -o {}", out("pred"), out("meas"), out("cmp")));
   ASSERT_EQ(cmp.code, 0) << cmp.output;
 
+  // --max-error against a tool's figures gates on the decode rate it measured.
+  Result gate = run(fmt::format("compare {} {} -o {} --max-error 1", out("pred"), out("meas"), out("cmp-gate")));
+  EXPECT_EQ(gate.code, 1) << gate.output;
+  EXPECT_NE(gate.output.find("compare: the decode tokens/s error"), std::string::npos) << gate.output;
+
   const auto predicted = nlohmann::json::parse(read(out("pred/summary.json")));
   const double decode = predicted["decode_tokens_per_s"], prefill = predicted["prefill_tokens_per_s"];
   const std::string md = read(out("cmp/report.md"));
