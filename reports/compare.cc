@@ -173,6 +173,7 @@ Comparison build_comparison(const std::vector<RunView>& runs, int reference) {
   Comparison c;
   auto names = run_names(runs);
   for (size_t i = 0; i < runs.size(); ++i) c.runs.push_back(analyse(runs[i], names[i]));
+  c.step_level = std::any_of(runs.begin(), runs.end(), [](const RunView& r) { return r.step_level(); });
   if (runs.size() < 2) return c;
   if (reference >= 0 && reference < static_cast<int>(runs.size())) c.reference = reference;
   for (size_t i = 0; i < runs.size() && c.reference < 0; ++i)
@@ -185,7 +186,6 @@ Comparison build_comparison(const std::vector<RunView>& runs, int reference) {
     if (static_cast<int>(i) != c.reference) c.predicted = static_cast<int>(i);
   const RunView& p = runs[c.predicted];
   const RunView& m = runs[c.reference];
-  c.step_level = std::any_of(runs.begin(), runs.end(), [](const RunView& r) { return r.step_level(); });
   if (c.step_level) {  // another tool's figures: no Program, no ops to match, no residuals to read causes off
     c.verdict = step_level_verdict(c.runs[c.predicted], c.runs[c.reference]);
     return c;

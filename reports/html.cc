@@ -192,8 +192,9 @@ std::string header(const Comparison& c) {
   std::string title = c.runs.size() == 1 ? fmt::format("{} run", c.runs[0].name)
                       : c.runs.size() == 2 && c.paired() ? std::string("predicted vs measured")
                                                           : fmt::format("{} runs", c.runs.size());
-  std::string out = fmt::format("<h1>clustertwin: {}</h1><p class=\"meta\">workload <b>{}</b>, {} ranks, {} steps</p><ul class=\"runs\">",
-                                esc(title), esc(first.info.workload), first.world, first.steps);
+  std::string out = fmt::format("<h1>clustertwin: {}</h1><p class=\"meta\">workload <b>{}</b>, {}{} steps</p><ul class=\"runs\">",
+                                esc(title), esc(first.info.workload),
+                                first.world > 0 ? fmt::format("{} ranks, ", first.world) : "", first.steps);
   for (const auto& r : c.runs)
     out += fmt::format("<li><b>{}</b>: {} on topology <b>{}</b> ({}{}): step {}</li>", esc(r.name), esc(r.run->dir),
                        esc(r.run->info.topology), esc(r.run->info.detail),

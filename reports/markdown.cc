@@ -93,8 +93,9 @@ std::string header(const Comparison& c) {
   std::string title = c.runs.size() == 1 ? fmt::format("# clustertwin: {} run", c.runs[0].name)
                       : two(c)            ? std::string("# clustertwin: predicted vs measured")
                                           : fmt::format("# clustertwin: {} runs", c.runs.size());
-  std::string out = fmt::format("{}\n\n- workload: `{}`, {} ranks, {} steps\n", title, first.info.workload, first.world,
-                                first.steps);
+  // An imported run (interop/measured.h) states no rank count: world 0.
+  std::string out = fmt::format("{}\n\n- workload: `{}`, {}{} steps\n", title, first.info.workload,
+                                first.world > 0 ? fmt::format("{} ranks, ", first.world) : "", first.steps);
   for (const auto& r : c.runs)
     out += fmt::format("- {}: `{}` on topology `{}` ({}{})\n", r.name, r.run->dir, r.run->info.topology, r.run->info.detail,
                        r.run->info.calibration.empty() ? "" : "; " + r.run->info.calibration);

@@ -93,6 +93,14 @@ TEST_F(InteropCli, CompareWithLlamaBenchHasDecodeAndPrefillRowsAndNoPerOpSection
   EXPECT_NE(csv.find(fmt::format("run,all,decode_tokens_per_s,1/s,{:.9g},80,", decode)), std::string::npos) << csv;
   EXPECT_EQ(csv.find("step,0,time"), std::string::npos) << csv;
 
+  // The imported run alone: its own figures, still no per-op sections.
+  Result alone = run(fmt::format("report {} -o {}", out("meas"), out("alone")));
+  ASSERT_EQ(alone.code, 0) << alone.output;
+  const std::string single = read(out("alone/report.md"));
+  EXPECT_NE(single.find("| decode tokens/s | 80.00 |"), std::string::npos) << single;
+  EXPECT_EQ(single.find("## Per phase"), std::string::npos) << single;
+  EXPECT_EQ(single.find("0 ranks"), std::string::npos) << single;
+
   const std::string html = read(out("cmp/report.html"));
   EXPECT_NE(html.find("<td>decode tokens/s</td>"), std::string::npos);
   EXPECT_NE(html.find("<td>80.00</td>"), std::string::npos);
