@@ -129,7 +129,7 @@ TEST_F(InteropCli, SmolclusterConfigsImportIntoWhatPredictAndRunAccept) {
     Result pred = run(fmt::format("predict -t {0}/topology.yaml -w {0}/workload.yaml -o {0}/pred", dir));
     EXPECT_EQ(pred.code, 0) << pred.output;
   }
-  for (const char* algorithm : {"classicdp", "edp"}) {
+  for (const char* algorithm : {"classicdp", "edp", "fsdp", "pipeline"}) {
     SCOPED_TRACE(algorithm);
     Result r = run(fmt::format("run --local 3 -t {0}/topology.yaml -w {0}/workload.yaml --compute modelled --steps 2 -o {0}/run",
                                out(algorithm)));
