@@ -21,6 +21,7 @@ int run_command_line(int argc, char** argv) {
   add_workload_commands(app);
   add_exec_commands(app);
   add_calibration_commands(app);
+  add_interop_commands(app);
   add_validate_command(app);
   add_plan_command(app);
   try {

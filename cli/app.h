@@ -15,6 +15,7 @@ void add_presets_command(CLI::App& app);
 void add_topology_commands(CLI::App& app);  // check, topology show|presets
 void add_workload_commands(CLI::App& app);  // explain
 void add_calibration_commands(CLI::App& app);  // calibration import-iperf3
+void add_interop_commands(CLI::App& app);      // import mlx-hostfile|measured, export mlx-hostfile
 void add_exec_commands(CLI::App& app);      // bench, emulate
 void add_validate_command(CLI::App& app);
 void add_plan_command(CLI::App& app);        // plan: the what-if planner

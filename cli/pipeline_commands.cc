@@ -24,7 +24,7 @@ void add_inputs(CLI::App* cmd, std::string& topology, std::string& workload, std
 // compare and report write the same files and share the error gate.
 void add_report_flags(CLI::App& cmd, std::string& out_dir, std::optional<double>& max_error) {
   cmd.add_option("-o,--out", out_dir, "Output directory: report.md, report.html, summary.csv, trace.json")->required();
-  cmd.add_option("--max-error", max_error, "Exit with 1 when the step-time error exceeds PCT percent")
+  cmd.add_option("--max-error", max_error, "Exit with 1 when the step-time error exceeds PCT percent (against an imported run: the decode tokens/s error)")
       ->check(CLI::NonNegativeNumber);
 }
 }  // namespace

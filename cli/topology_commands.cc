@@ -1,5 +1,5 @@
 // `clustertwin check TOPO [WORKLOAD]`: the topology lint, over the rank pairs the workload uses.
-// `clustertwin topology show TOPO [--dot]`: nodes, links and routes as tables, or Graphviz.
+// `clustertwin topology show TOPO [--dot|--mermaid]`: nodes, links and routes as tables, or Graphviz, or Mermaid.
 // `clustertwin topology presets [NAME]`: every preset figure with the source written beside it.
 #include <memory>
 #include <set>
@@ -218,15 +218,56 @@ void show_dot(const topo::Topology& t) {
   fmt::print("}}\n");
 }
 
+// Mermaid (a flowchart GitHub renders inside ```mermaid blocks in READMEs and issues): node ids
+// are n0, n1... so that any node name is safe; labels escape quotes as Mermaid's #quot;.
+std::string mermaid_label(const std::string& s) {
+  std::string out;
+  for (char c : s) out += c == '"' ? std::string("#quot;") : std::string(1, c);
+  return out;
+}
+
+void show_mermaid(const topo::Topology& t) {
+  fmt::print("%% {}\nflowchart LR\n", t.name);
+  for (size_t i = 0; i < t.nodes.size(); ++i) {
+    const auto& n = t.nodes[i];
+    std::string label = n.name;
+    if (n.device) label += "<br/>" + n.device->preset;
+    if (!n.address.empty()) label += "<br/>" + n.address;
+    const std::string text = mermaid_label(label);
+    // A switch is round, a forwarding node a double box, a control machine (no rank) a stadium.
+    const std::string shape = n.is_switch ? fmt::format("((\"{}\"))", text)
+                              : n.forwards ? fmt::format("[[\"{}\"]]", text)
+                              : !n.runs_rank() ? fmt::format("([\"{}\"])", text)
+                                               : fmt::format("[\"{}\"]", text);
+    fmt::print("  n{}{}\n", i, shape);
+  }
+  std::vector<std::string> styles;
+  for (size_t i = 0; i < t.links.size(); ++i) {
+    const auto& l = t.links[i];
+    // RDMA thick, Wi-Fi dotted; colours as --dot draws them.
+    const char* arrow = l.type.transport == topo::Transport::Rdma ? "===" : l.type.port == topo::PortKind::Wifi ? "-.-" : "---";
+    fmt::print("  n{} {}|\"{} {}\"| n{}\n", l.a, arrow, mermaid_label(l.type.preset), link_bandwidth(l), l.b);
+    const char* colour = l.type.transport == topo::Transport::Rdma          ? "firebrick"
+                         : l.type.port == topo::PortKind::Thunderbolt ? "purple"
+                         : l.type.port == topo::PortKind::Ethernet    ? "steelblue"
+                                                                       : "gray";
+    styles.push_back(fmt::format("  linkStyle {} stroke:{}", i, colour));
+  }
+  for (const auto& st : styles) fmt::print("{}\n", st);
+}
+
 struct ShowArgs {
   std::string topology;
   bool dot = false;
+  bool mermaid = false;
 };
 
 void run_show(const ShowArgs& a) {
   topo::Topology t = topo::load_topology(a.topology, "TOPO");
   if (a.dot)
     show_dot(t);
+  else if (a.mermaid)
+    show_mermaid(t);
   else
     show_table(t);
 }
@@ -319,9 +360,11 @@ void add_topology_commands(CLI::App& app) {
   auto* topology = app.add_subcommand("topology", "Inspect a topology and the built-in presets");
   topology->require_subcommand(1);
   auto sa = std::make_shared<ShowArgs>();
-  auto* show = topology->add_subcommand("show", "Nodes, links and routes as tables (or Graphviz with --dot)");
+  auto* show = topology->add_subcommand("show", "Nodes, links and routes as tables (or Graphviz with --dot, Mermaid with --mermaid)");
   show->add_option("TOPO", sa->topology, "Topology YAML")->required();
   show->add_flag("--dot", sa->dot, "Print a Graphviz graph instead of tables");
+  show->add_flag("--mermaid", sa->mermaid, "Print a Mermaid flowchart (for READMEs and issues on GitHub) instead of tables")
+      ->excludes("--dot");
   show->callback([sa] { run_show(*sa); });
   auto preset = std::make_shared<std::string>();
   auto* presets = topology->add_subcommand("presets", "Every preset figure with its source");

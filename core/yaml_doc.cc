@@ -32,6 +32,16 @@ YamlDoc YamlDoc::load(const std::string& path, std::string_view origin) {
 }
 
 YamlDoc YamlDoc::parse(std::string text, std::string name) {
+  YamlDoc doc = parse_any(std::move(text), std::move(name));
+  if (!doc.root_.IsMap()) {
+    throw InputError(format_diagnostic({doc.name_, 1, 1}, doc.lines_.empty() ? "" : doc.lines_[0],
+                                       "expected a YAML mapping (key: value lines) at the top level",
+                                       "the file is 'key: value' lines, starting with 'name: ...'; see the examples"));
+  }
+  return doc;
+}
+
+YamlDoc YamlDoc::parse_any(std::string text, std::string name) {
   YamlDoc doc;
   doc.name_ = std::move(name);
   doc.lines_ = split_lines(text);
@@ -42,11 +52,6 @@ YamlDoc YamlDoc::parse(std::string text, std::string name) {
     std::string line = e.mark.line >= 0 && size_t(e.mark.line) < doc.lines_.size() ? doc.lines_[e.mark.line] : "";
     throw InputError(format_diagnostic(p, line, fmt::format("invalid YAML: {}", e.msg),
                                        "check indentation, colons and quotes on this line"));
-  }
-  if (!doc.root_.IsMap()) {
-    throw InputError(format_diagnostic({doc.name_, 1, 1}, doc.lines_.empty() ? "" : doc.lines_[0],
-                                       "expected a YAML mapping (key: value lines) at the top level",
-                                       "the file is 'key: value' lines, starting with 'name: ...'; see the examples"));
   }
   return doc;
 }

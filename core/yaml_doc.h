@@ -21,6 +21,8 @@ class YamlDoc {
   static YamlDoc load(const std::string& path, std::string_view origin = {});
   // Parses text as if it came from `name` (embedded presets, tests).
   static YamlDoc parse(std::string text, std::string name);
+  // Any top level (a list too): JSON other tools write, read through YAML for its positions.
+  static YamlDoc parse_any(std::string text, std::string name);
 
   const YAML::Node& root() const { return root_; }
   const std::string& name() const { return name_; }

@@ -427,10 +427,11 @@ RunStats analyse(const RunView& run, const std::string& name) {
   } else {
     // summary.json alone: its breakdown and collectives.
     s.step_seconds = run.summary.step_seconds;
-    s.phases = {{"compute", run.summary.compute},
-                {"exposed communication", run.summary.exposed_communication},
-                {"pipeline bubble", run.summary_bubble},
-                {"idle", run.summary.idle}};
+    if (!run.step_level())  // an imported run has no breakdown: no phases rather than zeros
+      s.phases = {{"compute", run.summary.compute},
+                  {"exposed communication", run.summary.exposed_communication},
+                  {"pipeline bubble", run.summary_bubble},
+                  {"idle", run.summary.idle}};
     for (const auto& c : run.summary.collectives) s.collectives.push_back({c.label, "", "", 0, c.bytes, 0, c.mean_seconds, 0, 1});
   }
   s.step_mean = 0;
@@ -438,6 +439,11 @@ RunStats analyse(const RunView& run, const std::string& name) {
   if (!s.step_seconds.empty()) s.step_mean /= s.step_seconds.size();
   s.step_p50 = percentile(s.step_seconds, 0.5);
   s.step_p95 = percentile(s.step_seconds, 0.95);
+  if (s.step_seconds.empty()) {  // no per-step series (an imported run): the summary's own figures
+    s.step_mean = run.summary.step_mean;
+    s.step_p50 = run.summary.step_p50;
+    s.step_p95 = run.summary.step_p95;
+  }
   if (run.has_trace()) {
     links(run, s);
     timeline(run, waits, s);

@@ -97,7 +97,38 @@ std::string verdict(const RunStats& p, const RunStats& m) {
                      core::format_seconds(biggest == "compute" ? mc : m.phase(biggest)), model ? "measured" : m.name);
 }
 
+// Decode throughput is what the tools measure best; the step time of an imported run is its inverse.
+std::string step_level_verdict(const RunStats& p, const RunStats& m) {
+  const auto& ps = p.run->summary;
+  const auto& ms = m.run->summary;
+  const bool model = p.name == "predicted" && m.name == "measured";
+  const std::string subject = model ? "The prediction" : p.name, object = model ? "measured" : m.name;
+  std::vector<std::string> parts;
+  auto add = [&](const char* what, double predicted, double measured) {
+    if (predicted > 0 && measured > 0)
+      parts.push_back(fmt::format("{} {:.1f} vs {:.1f} tokens/s ({})", what, predicted, measured,
+                                  core::format_error_percent(error_percent(predicted, measured))));
+  };
+  add("decode", ps.decode_tokens_per_second, ms.decode_tokens_per_second);
+  add("prefill", ps.prefill_tokens_per_second, ms.prefill_tokens_per_second);
+  const std::string source = m.run->step_level() ? m.run->imported : p.run->imported;
+  if (parts.empty())
+    return fmt::format("No throughput both runs have: the comparison rests on the step time alone ({} figures are step-level).",
+                       source);
+  return fmt::format("{} vs {} ({} figures, step-level only): {}.", subject, object, source, fmt::join(parts, "; "));
+}
 }  // namespace
+
+std::string not_compared_note(const Comparison& c) {
+  if (!c.step_level) return {};
+  std::string who;
+  for (const auto& r : c.runs)
+    if (r.run->step_level()) who += fmt::format("{}{} ({})", who.empty() ? "" : ", ", r.name, r.run->imported);
+  return fmt::format("The phase breakdown, per-step times, collectives, per-rank, per-route and per-op times: {} has "
+                     "another tool's step-level figures only. No likely causes are read off the difference, as they rest "
+                     "on per-op residuals.",
+                     who);
+}
 
 double error_percent(double predicted, double measured) {
   if (measured == 0) return predicted == 0 ? 0 : INFINITY;
@@ -142,6 +173,7 @@ Comparison build_comparison(const std::vector<RunView>& runs, int reference) {
   Comparison c;
   auto names = run_names(runs);
   for (size_t i = 0; i < runs.size(); ++i) c.runs.push_back(analyse(runs[i], names[i]));
+  c.step_level = std::any_of(runs.begin(), runs.end(), [](const RunView& r) { return r.step_level(); });
   if (runs.size() < 2) return c;
   if (reference >= 0 && reference < static_cast<int>(runs.size())) c.reference = reference;
   for (size_t i = 0; i < runs.size() && c.reference < 0; ++i)
@@ -154,6 +186,10 @@ Comparison build_comparison(const std::vector<RunView>& runs, int reference) {
     if (static_cast<int>(i) != c.reference) c.predicted = static_cast<int>(i);
   const RunView& p = runs[c.predicted];
   const RunView& m = runs[c.reference];
+  if (c.step_level) {  // another tool's figures: no Program, no ops to match, no residuals to read causes off
+    c.verdict = step_level_verdict(c.runs[c.predicted], c.runs[c.reference]);
+    return c;
+  }
   c.same_program = p.program_hash == m.program_hash;
   match_ops(p, m, c);
   // Residuals of different Programs mix the workload into the model error: no causes read off them.

@@ -39,6 +39,9 @@ struct Comparison {
   int reference = -1;  // the measured run errors are taken against (-1: none)
   int predicted = -1;  // the run compared with it op by op and for hints (-1: none)
   bool same_program = true;
+  // A run has step-level figures only (imported from another tool: RunView::step_level): the
+  // comparison covers step time, tokens/s, time to first token and memory, nothing per op.
+  bool step_level = false;
   size_t matched = 0, only_predicted = 0, only_measured = 0;  // ops matched by (rank, op id)
   std::vector<OpDiff> worst_labels, worst_ops;  // largest |difference| first, 5 each
   std::vector<Hint> hints;                      // largest weight first
@@ -84,6 +87,8 @@ ErrorCell error_cell(const Comparison& c, int run, double value, double referenc
 std::string format_error(const ErrorCell& e, Figure f = Figure::Time);
 // The sentence every output's legend carries: the floor of this comparison and what a cell shows under it.
 std::string error_floor_note(const Comparison& c);
+// What a step-level comparison cannot cover, two sentences ("" when the comparison is not step-level).
+std::string not_compared_note(const Comparison& c);
 
 std::string report_markdown(const Comparison& c);
 std::string report_markdown(const RunView& predicted, const RunView& measured);

@@ -88,8 +88,19 @@ void run_rows(const Comparison& c, Writer& w) {
   w.each("run", "all", "step_mean", "s", [](const RunStats& r) { return r.step_mean; });
   w.each("run", "all", "step_p50", "s", [](const RunStats& r) { return r.step_p50; });
   w.each("run", "all", "step_p95", "s", [](const RunStats& r) { return r.step_p95; });
-  w.each("run", "all", "samples_per_s", "1/s", [](const RunStats& r) { return r.run->summary.samples_per_second; });
+  w.each("run", "all", "samples_per_s", "1/s",
+         [](const RunStats& r) { return r.run->step_level() ? kNone : r.run->summary.samples_per_second; });
   w.each("run", "all", "tokens_per_s", "1/s", [](const RunStats& r) { return r.run->summary.tokens_per_second; });
+  if (c.step_level) {  // another tool's figures: what it has is these, and nothing per step or phase
+    auto stated = [](double v) { return v > 0 ? v : kNone; };
+    w.each("run", "all", "decode_tokens_per_s", "1/s",
+           [&](const RunStats& r) { return stated(r.run->summary.decode_tokens_per_second); });
+    w.each("run", "all", "prefill_tokens_per_s", "1/s",
+           [&](const RunStats& r) { return stated(r.run->summary.prefill_tokens_per_second); });
+    w.each("run", "all", "time_to_first_token", "s", [&](const RunStats& r) { return stated(r.run->summary.time_to_first_token); });
+    w.each("run", "all", "peak_memory", "B", [&](const RunStats& r) { return stated(r.run->peak_memory); });
+    return;
+  }
   size_t steps = 0;
   std::set<std::string> phases;
   for (const auto& r : c.runs) {

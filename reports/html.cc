@@ -164,13 +164,38 @@ std::string tables(const Comparison& c) {
          rank_table(c) + worst_table(c);
 }
 
+// The figures a step-level comparison (a run imported from another tool) has: step time,
+// throughput, time to first token and memory, each with its error against the reference.
+std::string step_level_tables(const Comparison& c) {
+  std::vector<std::vector<std::string>> rows;
+  auto add = [&](const std::string& first, auto get, auto show, Figure f) {
+    std::vector<std::string> row{first};
+    std::vector<double> v;
+    for (const auto& r : c.runs) v.push_back(get(r));
+    for (double x : v) row.push_back(std::isnan(x) || x <= 0 ? "-" : show(x));
+    if (c.paired()) row.push_back(format_error(error_cell(c, c.predicted, v[c.predicted], v[c.reference], f), f));
+    rows.push_back(std::move(row));
+  };
+  auto secs = [](double x) { return seconds(x); };
+  auto rate = [](double x) { return fmt::format("{:.2f}", x); };
+  add("step time (mean)", [](const RunStats& r) { return r.step_mean; }, secs, Figure::Time);
+  add("decode tokens/s", [](const RunStats& r) { return r.run->summary.decode_tokens_per_second; }, rate, Figure::Other);
+  add("prefill tokens/s", [](const RunStats& r) { return r.run->summary.prefill_tokens_per_second; }, rate, Figure::Other);
+  add("time to first token", [](const RunStats& r) { return r.run->summary.time_to_first_token; }, secs, Figure::Time);
+  add("memory (peak, largest rank)", [](const RunStats& r) { return r.run->peak_memory > 0 ? r.run->peak_memory : kNone; },
+      [](double b) { return core::format_bytes(b); }, Figure::Other);
+  return "<h2>Figures per step</h2>" + table(run_head(c, "per step"), rows, "table-steps") + "<h2>Not compared</h2><p>" +
+         esc(not_compared_note(c)) + "</p>";
+}
+
 std::string header(const Comparison& c) {
   const RunView& first = *c.runs.front().run;
   std::string title = c.runs.size() == 1 ? fmt::format("{} run", c.runs[0].name)
                       : c.runs.size() == 2 && c.paired() ? std::string("predicted vs measured")
                                                           : fmt::format("{} runs", c.runs.size());
-  std::string out = fmt::format("<h1>clustertwin: {}</h1><p class=\"meta\">workload <b>{}</b>, {} ranks, {} steps</p><ul class=\"runs\">",
-                                esc(title), esc(first.info.workload), first.world, first.steps);
+  std::string out = fmt::format("<h1>clustertwin: {}</h1><p class=\"meta\">workload <b>{}</b>, {}{} steps</p><ul class=\"runs\">",
+                                esc(title), esc(first.info.workload),
+                                first.world > 0 ? fmt::format("{} ranks, ", first.world) : "", first.steps);
   for (const auto& r : c.runs)
     out += fmt::format("<li><b>{}</b>: {} on topology <b>{}</b> ({}{}): step {}</li>", esc(r.name), esc(r.run->dir),
                        esc(r.run->info.topology), esc(r.run->info.detail),
@@ -178,7 +203,7 @@ std::string header(const Comparison& c) {
   out += "</ul>";
   for (const auto& r : c.runs)
     for (const auto& n : r.run->notes) out += fmt::format("<p class=\"warn\">{}: {}</p>", esc(r.name), esc(n));
-  if (!c.same_program) out += "<p class=\"warn\">The runs executed different Programs: the comparison mixes a model error with a workload difference.</p>";
+  if (!c.same_program && !c.step_level) out += "<p class=\"warn\">The runs executed different Programs: the comparison mixes a model error with a workload difference.</p>";
   if (!c.verdict.empty()) out += "<p class=\"verdict\">" + esc(c.verdict) + "</p>";
   for (const auto& r : c.runs)
     if (!r.bound.empty()) out += fmt::format("<p class=\"bound\"><b>{}</b>: {}</p>", esc(r.name), esc(r.bound));
@@ -191,7 +216,8 @@ std::string header(const Comparison& c) {
       out += fmt::format("<li class=\"hint\"><b>{}</b><br>{}.<br><i>What to do:</i> {}.</li>", esc(h.cause),
                          esc(h.evidence), esc(h.action));
     out += "</ol>";
-    if (!c.same_program) out += "<p>Not read: the runs executed different Programs.</p>";
+    if (c.step_level) out += "<p>Not read: the measured figures are step-level only, and the causes rest on per-op residuals.</p>";
+    else if (!c.same_program) out += "<p>Not read: the runs executed different Programs.</p>";
     else if (c.hints.empty()) out += "<p>No rule fired: every residual is under its threshold.</p>";
   }
   return out;
@@ -259,6 +285,7 @@ std::string report_html(const Comparison& c) {
   if (c.runs.empty()) return std::string(kHead) + "<p>No runs.</p>" + kTail;
   std::string out = kHead;
   out += header(c);
+  if (c.step_level) return out + step_level_tables(c) + kTail;
   out += "<h2>Step time breakdown</h2><p class=\"note\">Seconds per step, mean over ranks; the phases add up to the "
          "step time.</p>" + breakdown_chart(c);
   out += "<h2>Step time over steps</h2>" + steps_chart(c);

@@ -94,14 +94,15 @@ std::string header(const Comparison& c) {
   std::string title = c.runs.size() == 1 ? fmt::format("# clustertwin: {} run", c.runs[0].name)
                       : two(c)            ? std::string("# clustertwin: predicted vs measured")
                                           : fmt::format("# clustertwin: {} runs", c.runs.size());
-  std::string out = fmt::format("{}\n\n- workload: `{}`, {} ranks, {} steps\n", title, first.info.workload, first.world,
-                                first.steps);
+  // An imported run (interop/measured.h) states no rank count: world 0.
+  std::string out = fmt::format("{}\n\n- workload: `{}`, {}{} steps\n", title, first.info.workload,
+                                first.world > 0 ? fmt::format("{} ranks, ", first.world) : "", first.steps);
   for (const auto& r : c.runs)
     out += fmt::format("- {}: `{}` on topology `{}` ({}{})\n", r.name, r.run->dir, r.run->info.topology, r.run->info.detail,
                        r.run->info.calibration.empty() ? "" : "; " + r.run->info.calibration);
   for (const auto& r : c.runs)
     for (const auto& n : r.run->notes) out += fmt::format("- note ({}): {}\n", r.name, n);
-  if (!c.same_program)
+  if (!c.same_program && !c.step_level)
     out += "\n> **Warning:** the runs executed different Programs (their program hashes differ): the comparison mixes "
            "a model error with a workload difference.\n";
   if (!c.verdict.empty()) out += fmt::format("\n**{}**\n", c.verdict);
@@ -116,6 +117,7 @@ std::string header(const Comparison& c) {
 std::string hints(const Comparison& c) {
   if (!c.paired()) return {};
   std::string out = "## Likely causes\n\n";
+  if (c.step_level) return out + "Not read: they rest on per-op residuals, and one run has step-level figures only.\n\n";
   if (!c.same_program)
     out += "Not read: the runs executed different Programs, so their differences are not only the model's.\n";
   else if (c.hints.empty())
@@ -142,7 +144,9 @@ std::string step_table(const Comparison& c) {
   out += fmt::format("| step time (p50) |{}\n", cells(c, values([](const RunStats& r) { return r.step_p50; })));
   out += fmt::format("| step time (p95) |{}\n", cells(c, values([](const RunStats& r) { return r.step_p95; })));
   auto signed_num = [](double d) { return fmt::format("{:+.2f}", d); };
-  out += fmt::format("| samples/s |{}\n", cells(c, values([](const RunStats& r) { return r.run->summary.samples_per_second; }),
+  out += fmt::format("| samples/s |{}\n", cells(c, values([](const RunStats& r) {
+                                                  return r.run->step_level() ? kNone : r.run->summary.samples_per_second;
+                                                }),
                                                 num, signed_num, Figure::Other));
   out += fmt::format("| tokens/s |{}\n", cells(c, values([](const RunStats& r) { return r.run->summary.tokens_per_second; }),
                                                num, signed_num, Figure::Other));
@@ -156,9 +160,14 @@ std::string step_table(const Comparison& c) {
     out += fmt::format("| time to first token |{}\n",
                        cells(c, values([](const RunStats& r) { return r.run->summary.time_to_first_token; }), kSeconds));
   }
+  if (c.step_level)  // the tools state a peak; a prediction its largest rank's requirement
+    out += fmt::format("| memory (peak, largest rank) |{}\n",
+                       cells(c, values([](const RunStats& r) { return r.run->peak_memory > 0 ? r.run->peak_memory : kNone; }),
+                             [](double b) { return core::format_bytes(b); },
+                             [](double d) { return (d < 0 ? "-" : "+") + core::format_bytes(std::abs(d)); }, Figure::Other));
   size_t steps = 0;
   for (const auto& r : c.runs) steps = std::max(steps, r.step_seconds.size());
-  if (steps > 1) {
+  if (steps > 1 && !c.step_level) {
     out += "\n" + table_start(c, "step");
     const size_t shown = std::min<size_t>(steps, 30);
     for (size_t s = 0; s < shown; ++s)
@@ -347,6 +356,9 @@ std::string worst_table(const Comparison& c) {
 
 std::string report_markdown(const Comparison& c) {
   if (c.runs.empty()) return "# clustertwin: no runs\n";
+  if (c.step_level)
+    return header(c) + hints(c) + step_table(c) + "## Not compared\n\n" + not_compared_note(c) + "\n\n" +
+           (c.reference >= 0 ? error_floor_note(c) + "\n" : "");
   std::string out = header(c) + hints(c) + step_table(c) + phase_table(c) + collective_table(c) + rank_table(c) +
                     route_table(c) + worst_table(c);
   out += "Δ = predicted − measured; error = (predicted − measured) / measured. Phases are seconds per step averaged "

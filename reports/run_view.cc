@@ -1,5 +1,6 @@
 #include "reports/run_view.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -181,6 +182,15 @@ void read_summary(const nlohmann::json& j, const std::string& file, RunView& v) 
     v.summary.idle = b.at("idle");
     v.summary_bubble = b.value("pipeline_bubble", 0.0);
     for (const auto& c : j.at("collectives")) v.summary.collectives.push_back({c.at("label"), c.at("mean_s"), c.at("bytes")});
+    if (j.contains("memory_per_rank_bytes"))
+      for (const auto& m : j.at("memory_per_rank_bytes")) v.peak_memory = std::max(v.peak_memory, m.at("required").get<double>());
+    if (j.contains("imported")) {  // interop/measured.cc: another tool's step-level figures
+      const auto& imp = j.at("imported");
+      v.imported = imp.at("tool");
+      v.imported_description = imp.value("description", "");
+      v.peak_memory = imp.value("peak_memory_bytes", 0.0);
+      for (const auto& n : imp.value("notes", std::vector<std::string>{})) v.notes.push_back(n);
+    }
   } catch (const nlohmann::json::exception& e) {
     throw InputError(core::format_diagnostic({file, 0, 0}, {}, fmt::format("not a clustertwin run summary: {}", e.what()),
                                              "pass the summary.json written by 'predict' or 'run'"));

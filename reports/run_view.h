@@ -48,9 +48,17 @@ struct RunView {
   // (empty when absent). It travels the path the rank's address selects: Wi-Fi shows here.
   std::vector<double> clock_rtt;
   std::vector<std::string> notes;  // what could not be read beside summary.json, said in the report
+  // The tool whose figures `import measured` wrote into summary.json ("imported": "llama-bench"),
+  // "" for runs of predict and run. Such a run has step-level figures only: no trace, phases,
+  // collectives or per-rank times (interop/measured.h).
+  std::string imported;
+  std::string imported_description;  // which of the tool's tests became which figure
+  // Bytes: an imported run's peak memory, else the largest rank's required memory (0: not stated).
+  double peak_memory = 0;
 
   bool measured() const { return info.backend == "measured"; }
   bool has_trace() const { return !events.empty(); }
+  bool step_level() const { return !imported.empty(); }
 };
 
 // The run a backend has just produced, from memory (what `predict` reports on without reading

@@ -126,6 +126,25 @@ TEST(TopologyShow, DotIsAGraphvizGraph) {
   EXPECT_EQ(r.output.substr(r.output.size() - 2), "}\n");
 }
 
+TEST(TopologyShow, MermaidIsAFlowchartGitHubRenders) {
+  Result r = run("topology show --mermaid " + example("tb4-star-3minis.yaml"));
+  EXPECT_EQ(r.code, 0) << r.output;
+  // The file's three minis (mini1 forwards: a double box) and its two tb4 cables at the preset's
+  // goodput, purple as --dot draws Thunderbolt.
+  EXPECT_EQ(r.output,
+            "%% tb4-star-3minis\nflowchart LR\n"
+            "  n0[[\"mini1<br/>mac-mini-m4<br/>10.10.0.1\"]]\n"
+            "  n1[\"mini2<br/>mac-mini-m4<br/>10.10.0.2\"]\n"
+            "  n2[\"mini3<br/>mac-mini-m4<br/>10.10.0.3\"]\n"
+            "  n0 ---|\"tb4 16.4 Gb/s\"| n1\n"
+            "  n0 ---|\"tb4 16.4 Gb/s\"| n2\n"
+            "  linkStyle 0 stroke:purple\n"
+            "  linkStyle 1 stroke:purple\n");
+  Result rdma = run("topology show --mermaid " + example("mesh-4-studios-rdma.yaml"));
+  EXPECT_TRUE(has(rdma, "  n0 ===|\"tb5-rdma 75 Gb/s\"| n1\n")) << rdma.output;  // RDMA: a thick line
+  EXPECT_EQ(run("topology show --mermaid --dot " + example("mesh-4-studios-rdma.yaml")).code, 2);
+}
+
 TEST(TopologyPresets, FiguresWithTheirSources) {
   Result r = run("topology presets mac-mini-m4");
   EXPECT_EQ(r.code, 0) << r.output;
