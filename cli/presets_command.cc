@@ -11,12 +11,16 @@ namespace clustertwin::cli {
 
 namespace {
 void print_presets() {
-  fmt::print("devices:\n");
+  fmt::print("devices (peak, sustained fraction; memory bandwidth, fraction; memory; power at the wall under load; list "
+             "price):\n");
   for (const auto& n : topo::device_names()) {
     const auto* d = topo::find_device(n);
-    fmt::print("  {:<14} {:>8} fp32 x{:.2f}  {:>10} x{:.2f}  {:>9}  [{}]\n", n, fmt::format("{:.2f} TF", d->peak_fp32 / 1e12),
-               d->compute_efficiency, core::format_rate(d->memory_bandwidth), d->memory_efficiency,
-               core::format_bytes(d->memory), d->source);
+    fmt::print("  {:<14} {:>8} fp32 x{:.2f}  {:>10} x{:.2f}  {:>9}  {:>5}  {:>6}  [{}]\n", n,
+               fmt::format("{:.2f} TF", d->peak_fp32 / 1e12), d->compute_efficiency, core::format_rate(d->memory_bandwidth),
+               d->memory_efficiency, core::format_bytes(d->memory), d->power > 0 ? fmt::format("{:.4g} W", d->power) : "-",
+               d->price > 0 ? fmt::format("${:.0f}", d->price) : "-", d->source);
+    for (const char* key : {"power", "price"})
+      if (auto it = d->notes.find(key); it != d->notes.end()) fmt::print("      {}: {}\n", key, it->second);
   }
   fmt::print("links (goodput: TCP payload of one flow, what predict uses, given or derived from the wire rate; rate: "
              "the wire's line rate):\n");
@@ -25,6 +29,7 @@ void print_presets() {
     fmt::print("  {:<14} goodput {:>10} {:<8} rate {:>10} {:>10} {}-duplex  [{}]\n", n, core::format_bit_rate(l->bandwidth),
                l->goodput_derived ? "derived" : "given", l->rate > 0 ? core::format_bit_rate(l->rate) : "-",
                core::format_seconds(l->latency), l->full_duplex ? "full" : "half", l->source);
+    if (auto it = l->notes.find("price"); it != l->notes.end()) fmt::print("      price ${:.0f} per cable: {}\n", l->price, it->second);
   }
   fmt::print("formats (weights and KV cache; bits per element with scales, dequantisation ops per element read):\n");
   for (const auto& f : work::formats())

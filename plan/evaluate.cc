@@ -244,6 +244,7 @@ Outcome judge(const Spec& s, const Candidate& cand, Cache& cache, std::atomic<in
   o.forwarders = forwarders_of(c.topology, pairs);
   o.power = topo::power_under_load(c.topology);
   o.price = topo::device_price(c.topology);
+  if (o.price > 0) o.price += topo::cable_price(c.topology).dollars;
   return o;
 }
 

@@ -30,8 +30,9 @@ struct Outcome {
   // Watts at the wall of every node that runs ranks, at its device preset's `power` (under load,
   // as presets.yaml sources it); 0 when a device's power is unknown.
   double power = 0;
-  // US dollars of the devices of those nodes, at their preset's list `price`; 0 when one is unknown.
-  // Switches and cables are not counted (no preset prices them yet).
+  // US dollars of those nodes' devices at their presets' list `price`, plus the priced cables (one
+  // per Thunderbolt link, topo::cable_price; Ethernet cables and switches have no cited price and
+  // are not counted); 0 when a device's price is unknown.
   double price = 0;
   std::string bound;        // what bounds the step (reports::what_bounds)
   std::vector<std::string> forwarders;  // nodes forwarding in software on the Program's routes

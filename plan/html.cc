@@ -31,7 +31,7 @@ CostAxis cost_axis(const std::vector<Outcome>& o) {
     power = power && x.power > 0 && tokens_per_second(x) > 0;
   }
   if (!any) return {};
-  if (price) return {"devices' list price", "US$", price_of};
+  if (price) return {"list price of the devices and Thunderbolt cables", "US$", price_of};
   if (power) return {"energy per token (devices' power under load)", "J/token", joules_per_token};
   return {};
 }

@@ -23,4 +23,15 @@ double device_price(const Topology& t) {
   return sum_over_compute_nodes(t, [](const Device& d) { return d.price; });
 }
 
+CablePrice cable_price(const Topology& t) {
+  CablePrice c;
+  for (const auto& l : t.links) {
+    if (l.type.price > 0)
+      c.dollars += l.type.price;
+    else
+      ++c.unpriced;
+  }
+  return c;
+}
+
 }  // namespace clustertwin::topo

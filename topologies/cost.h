@@ -13,4 +13,13 @@ double power_under_load(const Topology& t);
 // US dollars of those nodes' devices at their presets' list `price`; 0 when one is unknown.
 double device_price(const Topology& t);
 
+// US dollars of the cables, one per link at its type's `price` (Thunderbolt cables are priced;
+// Ethernet cables and switches are not: no list price was found to cite), and how many links have
+// no price.
+struct CablePrice {
+  double dollars = 0;
+  int unpriced = 0;
+};
+CablePrice cable_price(const Topology& t);
+
 }  // namespace clustertwin::topo

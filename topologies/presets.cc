@@ -167,7 +167,7 @@ LinkType parse_link_type(const core::YamlDoc& doc, const std::vector<std::string
                          const YAML::Node& n) {
   using core::Quantity;
   doc.check_keys(n, {"description", "goodput", "bandwidth", "rate", "framing", "latency", "duplex", "overhead",
-                     "forward_bandwidth", "forward_latency", "transport", "port", "thunderbolt", "mtu", "source"},
+                     "forward_bandwidth", "forward_latency", "transport", "port", "thunderbolt", "mtu", "price", "source"},
                  "link preset");
   LinkType t;
   t.preset = name;
@@ -199,9 +199,10 @@ LinkType parse_link_type(const core::YamlDoc& doc, const std::vector<std::string
            : port == "wifi"      ? PortKind::Wifi
                                  : PortKind::None;
   if (n["thunderbolt"]) t.thunderbolt = static_cast<int>(doc.integer(n["thunderbolt"], "thunderbolt (generation)", 3, 5));
+  if (n["price"]) t.price = detail::parse_price(doc, n["price"], "price");
   t.source = doc.string(doc.required(n, "source", "a link preset"), "source");
   for (const char* key : {"goodput", "bandwidth", "rate", "framing", "latency", "duplex", "overhead", "forward_bandwidth", "forward_latency",
-                          "thunderbolt", "mtu"})
+                          "thunderbolt", "mtu", "price"})
     if (n[key]) t.notes[key] = note_of(lines, n[key]);
   return t;
 }

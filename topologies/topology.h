@@ -79,6 +79,7 @@ struct LinkType {
   PortKind port = PortKind::None;        // the kind of port it takes at each end
   int thunderbolt = 0;                   // Thunderbolt generation both ends need (tb5-rdma: 5)
   int mtu = 0;                           // bytes of IP packet; 0 = not stated (1500 where a goodput is derived)
+  double price = 0;                      // US dollars of one cable (list price, dated in its note); 0 = unknown
   std::string source;
   std::map<std::string, std::string> notes;  // figure key -> its source note
 };

@@ -66,7 +66,7 @@ TEST_F(PlanCli, PlanHtmlChartsTheParetoFront) {
   EXPECT_GE(front, 1u);
   EXPECT_LE(front, 4u);
   EXPECT_NE(page.dom.find(fmt::format("data-front=\"{}\"", front)), std::string::npos);
-  EXPECT_NE(page.dom.find("devices' list price (US$)"), std::string::npos);
+  EXPECT_NE(page.dom.find("list price of the devices and Thunderbolt cables (US$)"), std::string::npos);
   EXPECT_NE(page.dom.find("<table id=\"ranked\">"), std::string::npos);
 }
 

@@ -37,7 +37,7 @@ TEST(PlanHtml, ChartAxisFollowsWhatIsKnown) {
   o[2].status = Status::Rejected, o[2].refused_by = "memory", o[2].reason = "needs <more>";
   std::string html = plan_html(s, c, o);
   EXPECT_NE(html.find("data-marks=\"2\" data-front=\"2\""), std::string::npos) << html;
-  EXPECT_NE(html.find("devices' list price (US$)"), std::string::npos);
+  EXPECT_NE(html.find("list price of the devices and Thunderbolt cables (US$)"), std::string::npos);
   EXPECT_NE(html.find("needs &lt;more&gt;"), std::string::npos);
   o[1].price = 0;  // one price unknown: energy per token instead
   html = plan_html(s, c, o);
