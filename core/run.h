@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -76,6 +77,11 @@ struct Summary {
 
 // Requires one record per op of every rank (throws std::invalid_argument otherwise).
 Summary summarize(const Program& p, const std::vector<OpRecord>& records);
+
+// The Program cut to its first `steps` steps, when each rank's ops of those steps come first in its
+// list (the compilers emit steps in order), so op indices and deps stay as they were: what a run that
+// failed after `steps` finished steps can still be summarised against. nullopt otherwise.
+std::optional<Program> first_steps(const Program& p, int32_t steps);
 
 nlohmann::json summary_to_json(const RunInfo& info, const Program& p, const Summary& s);
 // Chrome trace event format (opens in Perfetto / chrome://tracing): one process per rank,
