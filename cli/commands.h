@@ -8,6 +8,7 @@
 
 #include "cli/launch_flags.h"
 #include "core/program.h"
+#include "core/run.h"
 #include "exec/settings.h"
 #include "topologies/topology.h"
 #include "workloads/workload.h"
@@ -64,6 +65,11 @@ std::string predict(const PredictArgs& a);
 std::string run(const RunArgs& a);
 std::string compare(const CompareArgs& a);
 std::string report(const ReportArgs& a);
+
+// After a failed `run`: DIR/summary.json and DIR/trace.json of the leading steps every rank finished,
+// read from DIR/steps.jsonl, with `info.detail` saying so. Returns the sentence to add to the run's
+// error (where they are, or why there are none); never throws.
+std::string write_finished_steps(const std::string& dir, core::RunInfo info, const core::Program& p);
 
 struct DemoArgs {
   std::string examples_dir;  // folder holding topologies/ and workloads/ examples

@@ -12,7 +12,7 @@ namespace {
 // What a diagnostic shows of a text at most (a value quoted in the message, a source line on each side
 // of the caret): a 100,000-character line or value is one screen, not 400 KB of terminal output.
 constexpr size_t kMessageBytes = 2000;
-constexpr size_t kContextBytes = 60;
+constexpr size_t kContextBytes = 100;
 
 // The byte at or before `i` that starts a UTF-8 character.
 size_t char_start(std::string_view s, size_t i) {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,34 @@ struct CollectiveCall {
   std::string label{};
   std::vector<uint32_t> deps{};
   int32_t root = -1;  // broadcast and reduce
+};
+
+// The most ops clustertwin builds into one Program (all ranks, all steps). An op takes about 200 bytes
+// with its label and deps, so this is about 400 MB at most, and minutes to simulate: a larger Program
+// is a step count or a model shape written by mistake. compile() checks the size it would reach from
+// a probe of its first steps before building the whole; the OpBudget below is the backstop for shapes
+// too large in a single step (the largest examples hold about 500,000 ops a step).
+inline constexpr size_t kMaxProgramOps = 2'000'000;
+
+// Thrown by RankBuilder::add past the budget of the OpBudget alive on this thread.
+struct ProgramTooLarge : std::runtime_error {
+  ProgramTooLarge() : std::runtime_error("the Program exceeds its op budget") {}
+};
+
+// While alive, the RankBuilders on this thread may add at most `limit` ops in all. A scope, not an
+// argument, so that every strategy compiler is bounded without passing it through each; per thread,
+// so the planner's threads compile independently.
+class OpBudget {
+ public:
+  explicit OpBudget(size_t limit);
+  ~OpBudget();
+  OpBudget(const OpBudget&) = delete;
+  OpBudget& operator=(const OpBudget&) = delete;
+  void take();  // one more op; throws ProgramTooLarge past the limit
+
+ private:
+  size_t left_;
+  OpBudget* outer_;
 };
 
 struct RankBuilder {

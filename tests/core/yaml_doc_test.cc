@@ -214,8 +214,8 @@ TEST(YamlDoc, ALongLineIsShownAroundTheCaret) {
   const std::string line = "name: " + std::string(5000, 'x') + ": " + std::string(5000, 'y');
   const std::string message = error_of([&] { YamlDoc::parse(line + "\n", "t.yaml"); });
   EXPECT_EQ(message, "t.yaml:1:5007: error: invalid YAML: illegal map value\n"
-                     "  ..." + std::string(60, 'x') + ": " + std::string(58, 'y') + "...\n"
-                     "     " + std::string(60, ' ') + "^\n"
+                     "  ..." + std::string(100, 'x') + ": " + std::string(98, 'y') + "...\n"
+                     "     " + std::string(100, ' ') + "^\n"
                      "hint: check indentation, colons and quotes on this line");
 }
 
