@@ -63,6 +63,18 @@ void copy_calibration(const std::string& dir, const topo::Topology& t) {
   copy_input(t.calibrated->file, dir, "calibration.yaml");
 }
 
+// The records trace.json shows: all, or with --trace-steps N those of the first N steps (a trace of
+// every step of a long run is hundreds of MB that no viewer opens), and the note that says so.
+std::vector<core::OpRecord> traced(const core::Program& p, const std::vector<core::OpRecord>& records,
+                                   const TraceSteps& steps, core::RunInfo& info) {
+  if (!steps || *steps >= p.steps) return records;
+  std::vector<core::OpRecord> out;
+  for (const auto& r : records)
+    if (p.ranks[r.rank].ops[r.op].step < *steps) out.push_back(r);
+  info.detail += fmt::format(", trace.json: the first {} of {} steps", *steps, p.steps);
+  return out;
+}
+
 // The inputs a run's directory must not hold under an output's name.
 std::vector<std::string> run_inputs(const std::string& topology, const std::string& workload, const topo::Topology& t) {
   std::vector<std::string> inputs{topology, workload};
@@ -139,7 +151,7 @@ std::string predict(const PredictArgs& a) {
   write_program(a.out_dir, l.program);
   copy_topology(a.out_dir, a.topology);
   copy_calibration(a.out_dir, l.topology);
-  core::write_run(a.out_dir, info, l.program, records, summary);
+  core::write_run(a.out_dir, info, l.program, traced(l.program, records, a.trace_steps, info), summary);
   print_summary(info, l.program, summary, l.topology, a.out_dir);
   auto topology = std::make_shared<const topo::Topology>(l.topology);
   std::vector<reports::RunView> runs{reports::run_view(a.out_dir, info, l.program, records, summary, topology)};
@@ -172,7 +184,7 @@ std::string run(const RunArgs& a) {
   }
   info.detail = fmt::format("{}, {}", launched, measured.clock_text());
   auto summary = core::summarize(l.program, measured.records);
-  core::write_run(out_dir, info, l.program, measured.records, summary);
+  core::write_run(out_dir, info, l.program, traced(l.program, measured.records, a.trace_steps, info), summary);
   print_summary(info, l.program, summary, l.topology, out_dir);
   return out_dir;
 }

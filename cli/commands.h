@@ -32,9 +32,13 @@ struct Loaded {
 Loaded load(const std::string& topology, const std::string& workload, const Overrides& o = {},
             const std::string& calibration = "");
 
+// --trace-steps N: trace.json keeps the ops of the first N steps (summary.json still has them all).
+using TraceSteps = std::optional<int32_t>;
+
 struct PredictArgs {
   std::string topology, workload, out_dir;
   Overrides overrides;
+  TraceSteps trace_steps;
   double scale = 1;  // every bandwidth x this: the figures of `emulate up --scale`
   std::vector<std::string> ignore_checks;  // lint codes or names predicted anyway (what-ifs)
   std::string calibration;  // --calibration: a `probe -o` overlay instead of the topology's key
@@ -44,6 +48,7 @@ struct RunArgs {
   std::string topology, workload;
   std::string calibration;  // --calibration: figures for modelled compute (and the run's record)
   Overrides overrides;
+  TraceSteps trace_steps;
   LaunchFlags launch;
   exec::RunSettings settings{.compute = exec::ComputeMode::Real};  // -o is settings.out_dir
 };

@@ -43,17 +43,19 @@ void YamlDoc::check_text(const std::string& text) const {
 // What yaml-cpp accepts but a user never means: a key given twice in one mapping (yaml-cpp keeps the
 // first and drops the second silently), or a quoted escape ("\0", "\u202e") that makes a value hold
 // what check_text refuses in the raw file. Walks the tree without recursion: its depth is yaml-cpp's
-// (at most 2000 levels).
+// (at most 2000 levels), in document order, so the first fault in the file is the one reported.
 void YamlDoc::check_tree() const {
   std::vector<YAML::Node> todo{root_};
+  std::vector<YAML::Node> children;
   while (!todo.empty()) {
     YAML::Node n = todo.back();
     todo.pop_back();
+    children.clear();
     if (n.IsScalar()) {
       if (auto fault = find_unsafe_text(n.Scalar()))
         fail(n, fmt::format("this value holds {}", fault->what), "write names and values in printable characters");
     } else if (n.IsSequence()) {
-      for (const auto& item : n) todo.push_back(item);
+      for (const auto& item : n) children.push_back(item);
     } else if (n.IsMap()) {
       std::unordered_map<std::string, YAML::Node> seen;
       for (const auto& kv : n) {
@@ -63,10 +65,11 @@ void YamlDoc::check_tree() const {
             fail(kv.first, fmt::format("duplicate key '{}': it is also at line {}", kv.first.Scalar(), pos(first->second).line),
                  "give every key once in a mapping; delete one of the two");
         }
-        todo.push_back(kv.first);
-        todo.push_back(kv.second);
+        children.push_back(kv.first);
+        children.push_back(kv.second);
       }
     }
+    todo.insert(todo.end(), children.rbegin(), children.rend());
   }
 }
 

@@ -88,21 +88,21 @@ TEST_F(HostileInput, ADirectoryGivenAsAnInputSaysItIsOne) {
 
 TEST_F(HostileInput, InvalidUtf8InANameIsRefusedAtLoadAndNothingIsWritten) {
   Result r = refused(predict(topology_naming("rank\xff" "1"), kWorkload, out("o")));
-  EXPECT_NE(r.output.find(out("named.yaml") + ":5:18: error: the file holds invalid UTF-8 (byte 0xff)"), std::string::npos)
+  EXPECT_NE(r.output.find(out("named.yaml") + ":8:16: error: the file holds invalid UTF-8 (byte 0xff)"), std::string::npos)
       << r.output;
   EXPECT_FALSE(fs::exists(dir_ / "o"));
 }
 
 TEST_F(HostileInput, ControlAndBidiCharactersInNamesNeverReachTheTerminalRaw) {
-  for (const std::string name : {std::string("rank\xe2\x80\xae" "1"), std::string("rank\x1b[2J"), std::string("a\0b", 3)}) {
+  for (const std::string& name : {std::string("rank\xe2\x80\xae" "1"), std::string("rank\x1b[2J"), std::string("rank\0b", 6)}) {
     Result r = refused(predict(topology_naming(name), kWorkload, out("o")));
-    EXPECT_NE(r.output.find(":5:18: error: the file holds "), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find(":8:16: error: the file holds "), std::string::npos) << r.output;
     EXPECT_EQ(r.output.find(name), std::string::npos) << "raw name echoed";
     for (char c : r.output) EXPECT_TRUE(c == '\n' || static_cast<unsigned char>(c) >= 0x20) << int(c);
   }
   // The same characters written as YAML escapes, in a quoted name.
   Result r = refused(predict(topology_naming("\"rank\\u202e1\""), kWorkload, out("o")));
-  EXPECT_NE(r.output.find(":5:13: error: this value holds a bidirectional-text control (U+202E)"), std::string::npos)
+  EXPECT_NE(r.output.find(":8:12: error: this value holds a bidirectional-text control (U+202E)"), std::string::npos)
       << r.output;
   EXPECT_EQ(r.output.find("\xe2\x80\xae"), std::string::npos);
 }
@@ -197,7 +197,7 @@ TEST_F(HostileInput, AFailedRunSummarisesItsFinishedSteps) {
   const auto summary = nlohmann::json::parse(contents(dir_ / "summary.json"));
   EXPECT_EQ(summary["backend"], "measured");
   EXPECT_NE(summary.dump().find("failed: the 2 of 3 steps every rank finished"), std::string::npos);
-  EXPECT_EQ(summary["step_seconds"].size(), 2u) << summary.dump().substr(0, 500);
+  EXPECT_EQ(summary["step_time_s"]["per_step"].size(), 2u) << summary.dump().substr(0, 500);
   EXPECT_TRUE(nlohmann::json::parse(contents(dir_ / "trace.json")).contains("traceEvents"));
   // Nothing finished on every rank: nothing to summarise, and it says so.
   fs::remove(dir_ / "summary.json");
@@ -221,7 +221,7 @@ TEST_F(HostileInput, ABillionLayersIsRefusedAtTheKey) {
                                         "vocab: 1000, context: 128}\ntask: train\nbatch: {micro_batch: 1, seq_len: 128}\n"
                                         "parallel: {strategy: ddp}\n");
   Result r = refused(predict(kTopology, w, out("o")));
-  EXPECT_NE(r.output.find(w + ":2:37: error: expected layers between 1 and 1024, got 1000000000"), std::string::npos)
+  EXPECT_NE(r.output.find(w + ":2:28: error: expected layers between 1 and 1024, got 1000000000"), std::string::npos)
       << r.output;
 }
 
@@ -235,6 +235,26 @@ TEST_F(HostileInput, AMillionStepsIsRefusedBeforeTheProgramIsBuilt) {
   Result flag = refused(predict(kTopology, kWorkload, out("o")) + " --steps 1000000");
   EXPECT_NE(flag.output.find("--steps: error: 1000000 steps make a Program of about"), std::string::npos) << flag.output;
   EXPECT_FALSE(fs::exists(dir_ / "o"));
+}
+
+TEST_F(HostileInput, TraceStepsCapsTheTraceNotTheSummary) {
+#if !CLUSTERTWIN_HAS_SIM
+  GTEST_SKIP() << "built without the simulator";
+#endif
+  Result r = clustertwin::cli_test::run(predict(kTopology, kWorkload, out("o")) + " --steps 3 --trace-steps 1");
+  ASSERT_EQ(r.code, 0) << r.output;
+  const auto summary = nlohmann::json::parse(contents(dir_ / "o" / "summary.json"));
+  EXPECT_EQ(summary["step_time_s"]["per_step"].size(), 3u);
+  EXPECT_EQ(summary["steps"], 3);
+  EXPECT_NE(summary.dump().find("trace.json: the first 1 of 3 steps"), std::string::npos);
+  const auto trace = nlohmann::json::parse(contents(dir_ / "o" / "trace.json"));
+  int events = 0;
+  for (const auto& e : trace["traceEvents"])
+    if (e["ph"] == "X") {
+      ++events;
+      EXPECT_EQ(e["args"]["step"], 0) << e.dump();
+    }
+  EXPECT_GT(events, 0);
 }
 
 TEST_F(HostileInput, FiveThousandNodesAreRefusedAtLoad) {

@@ -71,11 +71,12 @@ TEST(Compile, MemoryIsCheckedBeforeTheWholeProgramIsBuilt) {
 }
 
 TEST(Compile, InferenceTokensBeyondTheBudgetAreRefusedAtGenerate) {
-  Workload w = support::parse("name: gen\nmodel: gpt2-124m\ntask: infer\nbatch: {size: 1, prompt: 16, generate: 1000000}\n"
+  Workload w = support::parse("name: gen\nmodel: {name: long, layers: 4, hidden: 64, heads: 4, ffn: 256, vocab: 1000, "
+                              "context: 2000000}\ntask: infer\nbatch: {size: 1, prompt: 16, generate: 1000000}\n"
                               "parallel: {strategy: replicas}\n");
   std::string e;
   EXPECT_LT(seconds_of([&] { e = compile_error(w, support::cluster(2)); }), 2.0);
-  EXPECT_NE(e.find("w.yaml:4:45: error: 1000000 generated tokens make a Program of about"), std::string::npos) << e;
+  EXPECT_NE(e.find("w.yaml:4:40: error: 1000000 generated tokens make a Program of about"), std::string::npos) << e;
   EXPECT_NE(e.find("hint: use generate: "), std::string::npos) << e;
 }
 
