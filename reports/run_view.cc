@@ -41,6 +41,9 @@ std::string line_at(const std::string& text, int line) {
 }
 
 nlohmann::json read_json(const std::string& file, const std::string& origin) {
+  if (!std::ifstream(file))
+    throw InputError(core::format_diagnostic({file, 0, 0}, {}, fmt::format("cannot open file: {}", std::strerror(errno)),
+                                             fmt::format("{} takes a run directory (with summary.json) or the file itself", origin)));
   const std::string text = core::read_input_file(file, origin, core::kMaxRunFileBytes);
   try {
     return nlohmann::json::parse(text);
