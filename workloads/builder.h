@@ -35,14 +35,8 @@ struct CollectiveCall {
   int32_t root = -1;  // broadcast and reduce
 };
 
-// The most ops clustertwin builds into one Program (all ranks, all steps). An op takes about 200 bytes
-// with its label and deps, so this is about 400 MB at most, and minutes to simulate: a larger Program
-// is a step count or a model shape written by mistake. compile() checks the size it would reach from
-// a probe of its first steps before building the whole; the OpBudget below is the backstop for shapes
-// too large in a single step (the largest examples hold about 500,000 ops a step).
-inline constexpr size_t kMaxProgramOps = 2'000'000;
-
-// Thrown by RankBuilder::add past the budget of the OpBudget alive on this thread.
+// Thrown by RankBuilder::add past the budget of the OpBudget alive on this thread (work::compile
+// turns it into an input error).
 struct ProgramTooLarge : std::runtime_error {
   ProgramTooLarge() : std::runtime_error("the Program exceeds its op budget") {}
 };

@@ -80,6 +80,25 @@ TEST(Compile, InferenceTokensBeyondTheBudgetAreRefusedAtGenerate) {
   EXPECT_NE(e.find("hint: use generate: "), std::string::npos) << e;
 }
 
+TEST(Compile, OneStepAboveTheLimitStopsAtTheLimit) {
+  // The backstop for a shape too large in one step, exercised with a low limit: the build stops at
+  // the limit's op instead of finishing the step.
+  const Workload w = support::parse(kTiny);
+  const Cluster c = support::cluster(4);
+  const size_t one_step = ops_of(compile(w, c));
+  ASSERT_GT(one_step, 50u);
+  std::string e;
+  try {
+    compile(w, c, 50);
+  } catch (const core::InputError& x) {
+    e = x.what();
+  }
+  EXPECT_EQ(e.substr(0, e.find('\n')),
+            "w.yaml:2:8: error: one step of 'gpt2-124m' on 4 ranks is more than 50 ops, the most clustertwin builds into a "
+            "Program");
+  EXPECT_NO_THROW(compile(w, c, one_step));  // exactly the step's ops fit
+}
+
 TEST(Compile, TheOpBudgetCountsAndNests) {
   core::RankProgram rp;
   RankBuilder b{rp};
