@@ -75,6 +75,15 @@ std::vector<core::OpRecord> traced(const core::Program& p, const std::vector<cor
   return out;
 }
 
+// A run directory checked and made ready: an earlier run's summary.json and trace.json (of this
+// kind: prepare_output_dir refuses another) go first, so a run that fails leaves none of its
+// predecessor's results looking like its own.
+void prepare_run_dir(const std::string& dir, core::OutputKind kind, std::vector<std::string> inputs) {
+  core::prepare_output_dir({dir, "-o/--out", kind}, inputs);
+  std::error_code ignored;  // absent, or removed: either way gone
+  for (const char* stale : {"summary.json", "trace.json"}) std::filesystem::remove(std::filesystem::path(dir) / stale, ignored);
+}
+
 // The inputs a run's directory must not hold under an output's name.
 std::vector<std::string> run_inputs(const std::string& topology, const std::string& workload, const topo::Topology& t) {
   std::vector<std::string> inputs{topology, workload};
@@ -140,8 +149,7 @@ std::string predict(const PredictArgs& a) {
   const auto ignored = ignored_codes(a.ignore_checks);
   Loaded l = load(a.topology, a.workload, a.overrides, a.calibration);
   require_checked(l.topology, l.program, ignored);
-  core::prepare_output_dir({a.out_dir, "-o/--out", core::OutputKind::PredictedRun},
-                           run_inputs(a.topology, a.workload, l.topology));
+  prepare_run_dir(a.out_dir, core::OutputKind::PredictedRun, run_inputs(a.topology, a.workload, l.topology));
   if (a.scale != 1) l.topology = exec::emulate::scaled_topology(std::move(l.topology), a.scale);
   auto records = sim::simulate(l.program, l.topology);
   std::string detail = sim::model_description();
@@ -169,7 +177,7 @@ std::string run(const RunArgs& a) {
   const exec::Launch how = to_launch(a.launch, l.topology, self_exe());
   exec::check_launch(how, l.program, l.topology);
   const std::string& out_dir = a.settings.out_dir;
-  core::prepare_output_dir({out_dir, "-o/--out", core::OutputKind::MeasuredRun}, run_inputs(a.topology, a.workload, l.topology));
+  prepare_run_dir(out_dir, core::OutputKind::MeasuredRun, run_inputs(a.topology, a.workload, l.topology));
   write_program(out_dir, l.program);
   copy_topology(out_dir, a.topology);
   const std::string launched = fmt::format("{}, compute={}", exec::launch_text(how, l.program.world()),
