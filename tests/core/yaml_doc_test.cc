@@ -2,7 +2,7 @@
 
 #include <sys/stat.h>
 
-#include <chrono>
+#include <ctime>
 #include <filesystem>
 #include <functional>
 
@@ -202,9 +202,9 @@ TEST(YamlDoc, ControlAndBidiCharactersAreRefusedAndNeverEchoedRaw) {
 }
 
 TEST(YamlDoc, DeepNestingGivesOneShortError) {
-  const auto start = std::chrono::steady_clock::now();
+  const std::clock_t start = std::clock();  // CPU time: the suite shares the machine
   const std::string message = error_of([] { YamlDoc::parse("a: " + std::string(100000, '[') + "\n", "deep.yaml"); });
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+  EXPECT_LT(static_cast<double>(std::clock() - start) / CLOCKS_PER_SEC, 2.0);
   EXPECT_EQ(message.substr(0, message.find(' ')), "deep.yaml:1:1:") << message.substr(0, 300);
   EXPECT_NE(message.find("error: invalid YAML: nested too deeply\n  a: [[[[[[[["), std::string::npos) << message.substr(0, 300);
   EXPECT_LT(message.size(), 400u);
@@ -228,11 +228,11 @@ TEST_F(YamlDocFile, ADirectoryIsNamedAsOne) {
 }
 
 TEST_F(YamlDocFile, AnEndlessFileIsRefusedAtTheCap) {
-  const auto start = std::chrono::steady_clock::now();
+  const std::clock_t start = std::clock();  // CPU time: the suite shares the machine
   EXPECT_EQ(error_of([] { YamlDoc::load("/dev/zero", "-t/--topology"); }),
             "/dev/zero: error: the file is larger than 16 MiB, the most clustertwin reads of such a file\n"
             "hint: check the path given to -t/--topology: is this the file you meant?");
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+  EXPECT_LT(static_cast<double>(std::clock() - start) / CLOCKS_PER_SEC, 2.0);
 }
 
 }  // namespace
