@@ -10,8 +10,9 @@
 
 namespace clustertwin::work {
 
-// The most ops clustertwin builds into one Program (all ranks, all steps). An op takes about 200 bytes
-// with its label and deps, so this is about 400 MB at most, and minutes to simulate: a larger Program
+// The most ops clustertwin builds into one Program (all ranks, all steps). Measured: `explain` of 1.9
+// million ops peaks at 830 MB (about 430 bytes an op with its label, deps and the command's copies)
+// and takes 6 s before any simulation: a larger Program
 // is a step count or a model shape written by mistake. compile() checks the size it would reach from
 // a probe of its first steps before building the whole; an OpBudget (builder.h) is the backstop for shapes
 // too large in a single step (the largest examples hold about 500,000 ops a step).
