@@ -1,5 +1,6 @@
 #include "cli/commands.h"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -11,6 +12,7 @@
 #include "cli/lint.h"
 #include "core/file.h"
 #include "core/format.h"
+#include "core/output_dir.h"
 #include "core/run.h"
 #include "exec/emulate/emulation.h"
 #include "exec/executor.h"
@@ -29,7 +31,10 @@ namespace clustertwin::cli {
 Loaded load(const std::string& topology, const std::string& workload, const Overrides& o,
             const std::string& calibration) {
   Loaded l{topo::load_topology(topology, "-t/--topology", calibration), work::load_workload(workload), {}};
-  if (o.steps) l.workload.steps = *o.steps;
+  if (o.steps) {
+    l.workload.steps = *o.steps;
+    l.workload.steps_where = {{"--steps", 0, 0}, ""};
+  }
   if (o.micro_batch) l.workload.micro_batch = *o.micro_batch;
   l.program = work::compile(l.workload, l.topology);
   core::validate(l.program);
@@ -40,27 +45,51 @@ Loaded load(const std::string& topology, const std::string& workload, const Over
 namespace {
 
 void write_program(const std::string& dir, const core::Program& p) {
-  std::filesystem::create_directories(dir);
   core::write_file(std::filesystem::path(dir) / "program.json", core::to_json(p).dump() + '\n');
 }
 
-// The topology file travels with the run, so reports can draw it and route its traffic.
-void copy_topology(const std::string& dir, const std::string& topology) {
-  std::error_code ec;
-  std::filesystem::copy_file(topology, std::filesystem::path(dir) / "topology.yaml",
-                             std::filesystem::copy_options::overwrite_existing, ec);
-  if (ec) throw std::runtime_error(fmt::format("cannot copy '{}' into '{}': {}", topology, dir, ec.message()));
+// An input copied into the run directory: read as it was loaded (bounded), written as every output is
+// (a temporary file renamed, so a link in the directory is replaced, never written through).
+void copy_input(const std::string& from, const std::string& dir, const char* name) {
+  core::write_file((std::filesystem::path(dir) / name).string(), core::read_input_file(from, {}, core::kMaxYamlBytes));
 }
+
+// The topology file travels with the run, so reports can draw it and route its traffic.
+void copy_topology(const std::string& dir, const std::string& topology) { copy_input(topology, dir, "topology.yaml"); }
 
 // A calibrated prediction keeps the overlay it used beside the topology copy (reports/run_view.cc
 // reads it from there: the copy's own `calibration:` path was relative to the original).
 void copy_calibration(const std::string& dir, const topo::Topology& t) {
   if (!t.calibrated || t.calibrated->file.empty()) return;
-  std::error_code ec;
-  std::filesystem::copy_file(t.calibrated->file, std::filesystem::path(dir) / "calibration.yaml",
-                             std::filesystem::copy_options::overwrite_existing, ec);
-  if (ec)
-    throw std::runtime_error(fmt::format("cannot copy '{}' into '{}': {}", t.calibrated->file, dir, ec.message()));
+  copy_input(t.calibrated->file, dir, "calibration.yaml");
+}
+
+// The records trace.json shows: all, or with --trace-steps N those of the first N steps (a trace of
+// every step of a long run is hundreds of MB that no viewer opens), and the note that says so.
+std::vector<core::OpRecord> traced(const core::Program& p, const std::vector<core::OpRecord>& records,
+                                   const TraceSteps& steps, core::RunInfo& info) {
+  if (!steps || *steps >= p.steps) return records;
+  std::vector<core::OpRecord> out;
+  for (const auto& r : records)
+    if (p.ranks[r.rank].ops[r.op].step < *steps) out.push_back(r);
+  info.detail += fmt::format(", trace.json: the first {} of {} steps", *steps, p.steps);
+  return out;
+}
+
+// A run directory checked and made ready: an earlier run's summary.json and trace.json (of this
+// kind: prepare_output_dir refuses another) go first, so a run that fails leaves none of its
+// predecessor's results looking like its own.
+void prepare_run_dir(const std::string& dir, core::OutputKind kind, std::vector<std::string> inputs) {
+  core::prepare_output_dir({dir, "-o/--out", kind}, inputs);
+  std::error_code ignored;  // absent, or removed: either way gone
+  for (const char* stale : {"summary.json", "trace.json"}) std::filesystem::remove(std::filesystem::path(dir) / stale, ignored);
+}
+
+// The inputs a run's directory must not hold under an output's name.
+std::vector<std::string> run_inputs(const std::string& topology, const std::string& workload, const topo::Topology& t) {
+  std::vector<std::string> inputs{topology, workload};
+  if (t.calibrated && !t.calibrated->file.empty()) inputs.push_back(t.calibrated->file);
+  return inputs;
 }
 
 void print_summary(const core::RunInfo& info, const core::Program& p, const core::Summary& s, const topo::Topology& t,
@@ -86,10 +115,43 @@ void print_summary(const core::RunInfo& info, const core::Program& p, const core
 }
 }  // namespace
 
+// The records in steps.jsonl are on the coordinator's clock already (each worker applied its offset).
+std::string write_finished_steps(const std::string& dir, core::RunInfo info, const core::Program& p) {
+  const std::string steps_file = (std::filesystem::path(dir) / "steps.jsonl").string();
+  try {
+    std::ifstream in(steps_file);
+    std::vector<std::vector<std::vector<core::OpRecord>>> by_step;  // [step][rank] -> records
+    for (std::string line; std::getline(in, line);) {
+      const auto j = nlohmann::json::parse(line);
+      const auto step = j.at("step").get<int32_t>(), rank = j.at("rank").get<int32_t>();
+      if (step < 0 || step >= p.steps || rank < 0 || rank >= p.world()) continue;
+      if (by_step.size() <= static_cast<size_t>(step)) by_step.resize(step + 1, std::vector<std::vector<core::OpRecord>>(p.world()));
+      for (const auto& o : j.at("ops"))
+        by_step[step][rank].push_back({rank, o.at(0).get<uint32_t>(), o.at(1).get<double>(), o.at(2).get<double>()});
+    }
+    int32_t finished = 0;  // the leading steps every rank reported
+    while (static_cast<size_t>(finished) < by_step.size() &&
+           std::none_of(by_step[finished].begin(), by_step[finished].end(), [](const auto& r) { return r.empty(); }))
+      ++finished;
+    if (finished == 0) return "\n  no step finished on every rank: no summary.json was written";
+    const auto cut = core::first_steps(p, finished);
+    if (!cut) return "\n  the finished steps cannot be summarised apart from the rest (their ops interleave)";
+    std::vector<core::OpRecord> records;
+    for (int32_t s = 0; s < finished; ++s)
+      for (const auto& rank : by_step[s]) records.insert(records.end(), rank.begin(), rank.end());
+    info.detail += fmt::format(", failed: the {} of {} steps every rank finished", finished, p.steps);
+    core::write_run(dir, info, *cut, records, core::summarize(*cut, records));
+    return fmt::format("\n  summary.json and trace.json in {} hold the {} of {} steps that finished", dir, finished, p.steps);
+  } catch (const std::exception&) {  // a record cut short by the crash, or a library's text: not for the user
+    return fmt::format("\n  the finished steps could not be summarised: see {}", steps_file);
+  }
+}
+
 std::string predict(const PredictArgs& a) {
   const auto ignored = ignored_codes(a.ignore_checks);
   Loaded l = load(a.topology, a.workload, a.overrides, a.calibration);
   require_checked(l.topology, l.program, ignored);
+  prepare_run_dir(a.out_dir, core::OutputKind::PredictedRun, run_inputs(a.topology, a.workload, l.topology));
   if (a.scale != 1) l.topology = exec::emulate::scaled_topology(std::move(l.topology), a.scale);
   auto records = sim::simulate(l.program, l.topology);
   std::string detail = sim::model_description();
@@ -100,7 +162,7 @@ std::string predict(const PredictArgs& a) {
   write_program(a.out_dir, l.program);
   copy_topology(a.out_dir, a.topology);
   copy_calibration(a.out_dir, l.topology);
-  core::write_run(a.out_dir, info, l.program, records, summary);
+  core::write_run(a.out_dir, info, l.program, traced(l.program, records, a.trace_steps, info), summary);
   print_summary(info, l.program, summary, l.topology, a.out_dir);
   auto topology = std::make_shared<const topo::Topology>(l.topology);
   std::vector<reports::RunView> runs{reports::run_view(a.out_dir, info, l.program, records, summary, topology)};
@@ -118,15 +180,22 @@ std::string run(const RunArgs& a) {
   const exec::Launch how = to_launch(a.launch, l.topology, self_exe());
   exec::check_launch(how, l.program, l.topology);
   const std::string& out_dir = a.settings.out_dir;
+  prepare_run_dir(out_dir, core::OutputKind::MeasuredRun, run_inputs(a.topology, a.workload, l.topology));
   write_program(out_dir, l.program);
   copy_topology(out_dir, a.topology);
-  auto measured = exec::run(l.program, l.topology, how, a.settings);
-  core::RunInfo info{"measured", l.topology.name, l.program.name,
-                     fmt::format("{}, compute={}, {}", exec::launch_text(how, l.program.world()),
-                                 exec::name(a.settings.compute), measured.clock_text()),
+  const std::string launched = fmt::format("{}, compute={}", exec::launch_text(how, l.program.world()),
+                                           exec::name(a.settings.compute));
+  core::RunInfo info{"measured", l.topology.name, l.program.name, launched,
                      l.topology.calibrated ? topo::calibration_text(l.topology) : "", topo::power_under_load(l.topology)};
+  exec::MeasuredRun measured;
+  try {
+    measured = exec::run(l.program, l.topology, how, a.settings);
+  } catch (const exec::RunError& e) {
+    throw exec::RunError(e.what() + write_finished_steps(out_dir, info, l.program));
+  }
+  info.detail = fmt::format("{}, {}", launched, measured.clock_text());
   auto summary = core::summarize(l.program, measured.records);
-  core::write_run(out_dir, info, l.program, measured.records, summary);
+  core::write_run(out_dir, info, l.program, traced(l.program, measured.records, a.trace_steps, info), summary);
   print_summary(info, l.program, summary, l.topology, out_dir);
   return out_dir;
 }
@@ -135,6 +204,9 @@ namespace {
 // Writes the comparison's files, prints the step times and hints, and enforces --max-error.
 std::string write_comparison(const std::vector<reports::RunView>& runs, const std::string& out_dir,
                              std::optional<double> max_error, int reference = -1) {
+  std::vector<std::string> inputs;
+  for (const auto& r : runs) inputs.push_back(r.dir);
+  core::prepare_output_dir({out_dir, "-o/--out", core::OutputKind::Report}, inputs);
   auto c = reports::build_comparison(runs, reference);
   std::string path = reports::write_report(out_dir, c);
   for (const auto& r : c.runs)

@@ -8,6 +8,7 @@
 
 #include "cli/launch_flags.h"
 #include "core/program.h"
+#include "core/run.h"
 #include "exec/settings.h"
 #include "topologies/topology.h"
 #include "workloads/workload.h"
@@ -31,9 +32,13 @@ struct Loaded {
 Loaded load(const std::string& topology, const std::string& workload, const Overrides& o = {},
             const std::string& calibration = "");
 
+// --trace-steps N: trace.json keeps the ops of the first N steps (summary.json still has them all).
+using TraceSteps = std::optional<int32_t>;
+
 struct PredictArgs {
   std::string topology, workload, out_dir;
   Overrides overrides;
+  TraceSteps trace_steps;
   double scale = 1;  // every bandwidth x this: the figures of `emulate up --scale`
   std::vector<std::string> ignore_checks;  // lint codes or names predicted anyway (what-ifs)
   std::string calibration;  // --calibration: a `probe -o` overlay instead of the topology's key
@@ -43,6 +48,7 @@ struct RunArgs {
   std::string topology, workload;
   std::string calibration;  // --calibration: figures for modelled compute (and the run's record)
   Overrides overrides;
+  TraceSteps trace_steps;
   LaunchFlags launch;
   exec::RunSettings settings{.compute = exec::ComputeMode::Real};  // -o is settings.out_dir
 };
@@ -64,6 +70,11 @@ std::string predict(const PredictArgs& a);
 std::string run(const RunArgs& a);
 std::string compare(const CompareArgs& a);
 std::string report(const ReportArgs& a);
+
+// After a failed `run`: DIR/summary.json and DIR/trace.json of the leading steps every rank finished,
+// read from DIR/steps.jsonl, with `info.detail` saying so. Returns the sentence to add to the run's
+// error (where they are, or why there are none); never throws.
+std::string write_finished_steps(const std::string& dir, core::RunInfo info, const core::Program& p);
 
 struct DemoArgs {
   std::string examples_dir;  // folder holding topologies/ and workloads/ examples

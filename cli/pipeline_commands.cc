@@ -13,12 +13,15 @@
 namespace clustertwin::cli {
 
 namespace {
-void add_inputs(CLI::App* cmd, std::string& topology, std::string& workload, std::string& out, Overrides& o) {
+void add_inputs(CLI::App* cmd, std::string& topology, std::string& workload, std::string& out, Overrides& o,
+                TraceSteps& trace_steps) {
   cmd->add_option("-t,--topology", topology, "Topology YAML")->required();
   cmd->add_option("-w,--workload", workload, "Workload YAML")->required();
   cmd->add_option("-o,--out", out, "Output directory")->required();
   cmd->add_option("--steps", o.steps, "Override the workload's step count")->check(CLI::Range(1, 1000000));
   cmd->add_option("--micro-batch", o.micro_batch, "Override the per-rank micro-batch")->check(CLI::Range(1, 1 << 20));
+  cmd->add_option("--trace-steps", trace_steps, "Write only the first N steps' ops to trace.json (summary.json keeps all)")
+      ->check(CLI::Range(1, 1000000));
 }
 
 // compare and report write the same files and share the error gate.
@@ -32,7 +35,7 @@ void add_report_flags(CLI::App& cmd, std::string& out_dir, std::optional<double>
 void add_pipeline_commands(CLI::App& app) {
   auto pa = std::make_shared<PredictArgs>();
   auto* predict_cmd = app.add_subcommand("predict", "Simulate a workload on a topology (SimGrid)");
-  add_inputs(predict_cmd, pa->topology, pa->workload, pa->out_dir, pa->overrides);
+  add_inputs(predict_cmd, pa->topology, pa->workload, pa->out_dir, pa->overrides, pa->trace_steps);
   predict_cmd->add_option("--scale", pa->scale, "Multiply every bandwidth by this, as `emulate up --scale` does")
       ->check(CLI::PositiveNumber);
   predict_cmd->add_option("--calibration", pa->calibration,
@@ -46,7 +49,7 @@ void add_pipeline_commands(CLI::App& app) {
   auto* run_cmd = app.add_subcommand(
       "run", "Run a workload for real with the socket executor: --local N on this machine, --attach to workers started "
              "by hand, or (neither) workers started over ssh with the topology's aliases");
-  add_inputs(run_cmd, ra->topology, ra->workload, ra->settings.out_dir, ra->overrides);
+  add_inputs(run_cmd, ra->topology, ra->workload, ra->settings.out_dir, ra->overrides, ra->trace_steps);
   add_launch_flags(run_cmd, ra->launch, {.attach = true, .topology = nullptr});
   add_settings_flags(run_cmd, ra->settings, true);
   run_cmd->add_option("--calibration", ra->calibration,

@@ -11,6 +11,7 @@
 
 #include "cli/app.h"
 #include "core/diag.h"
+#include "core/output_dir.h"
 #include "core/yaml_doc.h"
 #include "plan/candidates.h"
 #include "plan/evaluate.h"
@@ -74,6 +75,8 @@ plan::Spec spec_of(const PlanArgs& a) {
 void run_plan(const PlanArgs& a) {
   const plan::Spec s = spec_of(a);
   const plan::Documents base = plan::load_base(s);
+  if (!a.out_dir.empty())
+    core::prepare_output_dir({a.out_dir, "-o/--out", core::OutputKind::Plan}, {a.file, s.topology, s.workload});
   const auto candidates = plan::expand(s, base);
   plan::EvalStats st;
   const plan::EvalOptions opt{.jobs = a.jobs, .progress = isatty(STDERR_FILENO) == 1};

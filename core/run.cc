@@ -19,6 +19,19 @@ namespace {
 bool is_comm(OpKind k) { return k != OpKind::Compute; }
 }  // namespace
 
+std::optional<Program> first_steps(const Program& p, int32_t steps) {
+  if (steps < 1 || steps > p.steps) return std::nullopt;
+  Program cut = p;
+  cut.steps = steps;
+  cut.prefill_steps = std::min(cut.prefill_steps, steps);
+  for (auto& rp : cut.ranks) {
+    auto end = std::find_if(rp.ops.begin(), rp.ops.end(), [&](const Op& op) { return op.step >= steps; });
+    if (std::any_of(end, rp.ops.end(), [&](const Op& op) { return op.step < steps; })) return std::nullopt;
+    rp.ops.erase(end, rp.ops.end());
+  }
+  return cut;
+}
+
 Summary summarize(const Program& p, const std::vector<OpRecord>& records) {
   const int world = p.world();
   const int steps = std::max(p.steps, 1);

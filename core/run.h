@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -88,6 +89,10 @@ struct Energy {
 Energy energy(const RunInfo& info, const Summary& s);
 // "126 W at the wall (device presets, under load): 15.2 J per step, 0.47 J per token"; "" when unknown.
 std::string energy_text(const RunInfo& info, const Summary& s);
+// The Program cut to its first `steps` steps, when each rank's ops of those steps come first in its
+// list (the compilers emit steps in order), so op indices and deps stay as they were: what a run that
+// failed after `steps` finished steps can still be summarised against. nullopt otherwise.
+std::optional<Program> first_steps(const Program& p, int32_t steps);
 
 nlohmann::json summary_to_json(const RunInfo& info, const Program& p, const Summary& s);
 // Chrome trace event format (opens in Perfetto / chrome://tracing): one process per rank,

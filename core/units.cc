@@ -4,6 +4,8 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
+#include <string>
 #include <utility>
 
 namespace clustertwin::core {
@@ -46,6 +48,16 @@ std::string_view trim(std::string_view s) {
 }
 }  // namespace
 
+Range physical_range(Quantity q) {
+  switch (q) {
+    case Quantity::Bandwidth: return {1e3 / 8, 1e15, "1Kbps", "1PB/s"};
+    case Quantity::Time: return {0, 3600, "0s", "60min"};
+    case Quantity::Bytes: return {0, 1e15, "0B", "1000TB"};
+    case Quantity::FlopRate: return {1e6, 1e18, "1MFLOPS", "1000PFLOPS"};
+  }
+  return {0, 0, "", ""};
+}
+
 std::string describe(Quantity q) {
   switch (q) {
     case Quantity::Bandwidth: return "a bandwidth with its unit, like 40Gbps or 2.5GB/s";
@@ -60,7 +72,11 @@ std::optional<double> parse_quantity(std::string_view text, Quantity q) {
   text = trim(text);
   double value = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc{} || !std::isfinite(value) || value < 0) return std::nullopt;
+  // A number too large or too small for a double (1e999) is still a number: strtod saturates it to
+  // infinity or 0, which the caller's range check then names.
+  if (ec == std::errc::result_out_of_range) value = std::strtod(std::string(text.substr(0, end - text.data())).c_str(), nullptr);
+  else if (ec != std::errc{}) return std::nullopt;
+  if (std::isnan(value) || value < 0) return std::nullopt;
   std::string_view unit = trim(std::string_view(end, text.data() + text.size() - end));
   std::optional<double> scale;
   switch (q) {

@@ -10,6 +10,16 @@ namespace clustertwin::core {
 
 enum class Quantity { Bandwidth, Time, Bytes, FlopRate };
 
+// The values a figure of a kind can take in a cluster, and the bounds as messages write them. A
+// value outside is a typo (1e-300Gbps, 1e30s) that would otherwise reach the simulator as a
+// denormal or an infinity.
+struct Range {
+  double min, max;  // inclusive, in SI base units
+  const char* min_text;
+  const char* max_text;
+};
+Range physical_range(Quantity q);
+
 // The quantity's name and an example, for error messages ("a bandwidth, like 40Gbps or 2.5GB/s").
 std::string describe(Quantity q);
 

@@ -1,12 +1,15 @@
 #include "core/yaml_doc.h"
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
-#include <fstream>
 #include <sstream>
+#include <unordered_map>
+#include <utility>
 
 #include <fmt/format.h>
+#include <yaml-cpp/depthguard.h>
+
+#include "core/file.h"
+#include "core/text.h"
 
 namespace clustertwin::core {
 
@@ -20,15 +23,58 @@ std::vector<std::string> split_lines(const std::string& text) {
 }  // namespace
 
 YamlDoc YamlDoc::load(const std::string& path, std::string_view origin) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    std::string why = std::strerror(errno);
-    std::string hint = origin.empty() ? "check the path" : fmt::format("check the path given to {}", origin);
-    throw InputError(format_diagnostic({path, 0, 0}, {}, fmt::format("cannot open file: {}", why), hint));
+  return parse(read_input_file(path, origin, kMaxYamlBytes), path);
+}
+
+// Raw text first: bytes that are not UTF-8, control characters and bidirectional overrides are
+// refused wherever they stand (yaml-cpp would pass most of them into names, and from there into
+// JSON, which refuses invalid UTF-8, and onto terminals).
+void YamlDoc::check_text(const std::string& text) const {
+  const auto fault = find_unsafe_text(text);
+  if (!fault) return;
+  const size_t line_start = text.rfind('\n', fault->offset == 0 ? 0 : fault->offset - 1);
+  const size_t begin = line_start == std::string::npos || fault->offset == 0 ? 0 : line_start + 1;
+  const int line = 1 + static_cast<int>(std::count(text.begin(), text.begin() + begin, '\n'));
+  const int col = 1 + static_cast<int>(fault->offset - begin);
+  throw InputError(format_diagnostic({name_, line, col}, line_text(line), fmt::format("the file holds {}", fault->what),
+                                     "save the file as UTF-8 text, and write names in printable characters"));
+}
+
+// What yaml-cpp accepts but a user never means: a key given twice in one mapping (yaml-cpp keeps the
+// first and drops the second silently), or a quoted escape ("\0", "\u202e") that makes a value hold
+// what check_text refuses in the raw file. Walks the tree without recursion: its depth is yaml-cpp's
+// (at most 2000 levels), in document order, so the first fault in the file is the one reported.
+void YamlDoc::check_tree() const {
+  std::vector<YAML::Node> todo{root_};
+  std::vector<YAML::Node> children;
+  while (!todo.empty()) {
+    YAML::Node n = todo.back();
+    todo.pop_back();
+    children.clear();
+    if (n.IsScalar()) {
+      if (auto fault = find_unsafe_text(n.Scalar()))
+        fail(n, fmt::format("this value holds {}", fault->what), "write names and values in printable characters");
+    } else if (n.IsSequence()) {
+      for (const auto& item : n) children.push_back(item);
+    } else if (n.IsMap()) {
+      std::unordered_map<std::string, YAML::Node> seen;
+      for (const auto& kv : n) {
+        if (kv.first.IsScalar()) {
+          auto [first, fresh] = seen.emplace(kv.first.Scalar(), kv.first);
+          if (!fresh)
+            fail(kv.first, fmt::format("duplicate key '{}': it is also at line {}", kv.first.Scalar(), pos(first->second).line),
+                 "give every key once in a mapping; delete one of the two");
+        }
+        children.push_back(kv.first);
+        children.push_back(kv.second);
+      }
+    }
+    todo.insert(todo.end(), children.rbegin(), children.rend());
   }
-  std::stringstream buf;
-  buf << in.rdbuf();
-  return parse(buf.str(), path);
+}
+
+std::string YamlDoc::line_text(int line) const {
+  return line >= 1 && size_t(line) <= lines_.size() ? lines_[line - 1] : "";
 }
 
 YamlDoc YamlDoc::parse(std::string text, std::string name) {
@@ -45,14 +91,23 @@ YamlDoc YamlDoc::parse_any(std::string text, std::string name) {
   YamlDoc doc;
   doc.name_ = std::move(name);
   doc.lines_ = split_lines(text);
+  doc.check_text(text);
   try {
     doc.root_ = YAML::Load(text);
+  } catch (const YAML::DeepRecursion& e) {
+    // yaml-cpp stops at 2000 levels of its own recursion (a few per level of nesting), marking where
+    // its scanner stood: at worst past the last line, then the last line is the one to show.
+    const int line = std::clamp(e.mark.line + 1, 1, std::max<int>(1, static_cast<int>(doc.lines_.size())));
+    const int col = line == e.mark.line + 1 ? e.mark.column + 1 : 1;
+    throw InputError(format_diagnostic({doc.name_, line, col}, doc.line_text(line), "invalid YAML: nested too deeply",
+                                       "topologies and workloads nest a few levels; is this the file you meant?"));
   } catch (const YAML::ParserException& e) {
     SourcePos p{doc.name_, e.mark.line + 1, e.mark.column + 1};
-    std::string line = e.mark.line >= 0 && size_t(e.mark.line) < doc.lines_.size() ? doc.lines_[e.mark.line] : "";
-    throw InputError(format_diagnostic(p, line, fmt::format("invalid YAML: {}", e.msg),
+    throw InputError(format_diagnostic(p, doc.line_text(e.mark.line + 1), fmt::format("invalid YAML: {}", e.msg),
                                        "check indentation, colons and quotes on this line"));
   }
+  doc.check_tree();
+  doc.text_ = std::move(text);
   return doc;
 }
 
@@ -64,8 +119,7 @@ SourcePos YamlDoc::pos(const YAML::Node& at) const {
 
 void YamlDoc::fail(const YAML::Node& at, std::string_view message, std::string_view hint) const {
   SourcePos p = pos(at);
-  std::string line = p.line >= 1 && size_t(p.line) <= lines_.size() ? lines_[p.line - 1] : "";
-  throw InputError(format_diagnostic(p, line, message, hint));
+  throw InputError(format_diagnostic(p, line_text(p.line), message, hint));
 }
 
 void YamlDoc::require_map(const YAML::Node& n, std::string_view what) const {
@@ -149,10 +203,19 @@ bool YamlDoc::boolean(const YAML::Node& n, std::string_view what) const {
 }
 
 double YamlDoc::quantity(const YAML::Node& n, Quantity q, std::string_view what) const {
+  return quantity(n, q, what, physical_range(q));
+}
+
+double YamlDoc::quantity(const YAML::Node& n, Quantity q, std::string_view what, const Range& range) const {
   std::string s = string(n, what);
-  if (auto v = parse_quantity(s, q)) return *v;
-  fail(n, fmt::format("expected {} to be {}, got '{}'", what, describe(q), s),
-       "write the number and its unit together; units are case-sensitive (Gbps = gigabits, GB/s = gigabytes)");
+  auto v = parse_quantity(s, q);
+  if (!v)
+    fail(n, fmt::format("expected {} to be {}, got '{}'", what, describe(q), s),
+         "write the number and its unit together; units are case-sensitive (Gbps = gigabits, GB/s = gigabytes)");
+  if (!(*v >= range.min && *v <= range.max))
+    fail(n, fmt::format("expected {} between {} and {}, got '{}'", what, range.min_text, range.max_text, s),
+         "a figure outside this range is a typo: check the exponent and the unit (Gbps = gigabits, GB/s = gigabytes)");
+  return *v;
 }
 
 std::string YamlDoc::choice(const YAML::Node& n, const std::vector<std::string>& choices,

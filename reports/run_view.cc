@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/diag.h"
+#include "core/file.h"
 #include "topologies/placement.h"
 #include "topologies/topology.h"
 
@@ -41,13 +42,10 @@ std::string line_at(const std::string& text, int line) {
 }
 
 nlohmann::json read_json(const std::string& file, const std::string& origin) {
-  std::ifstream in(file);
-  if (!in)
+  if (!std::ifstream(file))
     throw InputError(core::format_diagnostic({file, 0, 0}, {}, fmt::format("cannot open file: {}", std::strerror(errno)),
                                              fmt::format("{} takes a run directory (with summary.json) or the file itself", origin)));
-  std::stringstream buf;
-  buf << in.rdbuf();
-  std::string text = buf.str();
+  const std::string text = core::read_input_file(file, origin, core::kMaxRunFileBytes);
   try {
     return nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {

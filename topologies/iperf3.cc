@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/diag.h"
+#include "core/file.h"
 
 namespace clustertwin::topo {
 
@@ -176,13 +177,7 @@ Iperf3Result read_iperf3(const std::string& text, const Iperf3Source& s) {
 }
 
 Iperf3Result load_iperf3(const Iperf3Source& s) {
-  std::ifstream in(s.file, std::ios::binary);
-  if (!in)
-    throw core::InputError(core::format_diagnostic({s.arg, 0, 0}, "", fmt::format("cannot read '{}'", s.file),
-                                                   "give the path of the client's iperf3 --json output"));
-  std::stringstream text;
-  text << in.rdbuf();
-  return read_iperf3(text.str(), s);
+  return read_iperf3(core::read_input_file(s.file, s.arg, core::kMaxRunFileBytes), s);
 }
 
 void import_iperf3(Calibration& c, const Topology& t, const std::vector<Iperf3Result>& results) {

@@ -485,16 +485,26 @@ Topology build(const YamlDoc& doc, const std::string& text) {
   if (root["networks"]) parse_networks(doc, root["networks"], t);
   const YAML::Node& nodes = doc.required(root, "nodes", "the topology");
   doc.require_seq(nodes, "'nodes'");
+  if (nodes.size() > kMaxNodes)
+    doc.fail(nodes, fmt::format("the topology has {} nodes; clustertwin models at most {}", nodes.size(), kMaxNodes),
+             "a cluster this size is beyond what the simulator and the executor are built for; model a part of it");
   std::set<std::string> seen;
+  int world = 0;
   for (const auto& n : nodes) {
     Node node = parse_node(doc, n, t);
     if (!seen.insert(node.name).second)
       doc.fail(n["name"], fmt::format("node '{}' is defined twice", node.name), "give every node its own name");
+    if (node.runs_rank() && (world += node.ranks) > kMaxRanks)
+      doc.fail(n, fmt::format("the nodes up to '{}' run {} ranks; clustertwin runs at most {}", node.name, world, kMaxRanks),
+               "use fewer nodes or fewer 'ranks' per node");
     t.nodes.push_back(std::move(node));
   }
   if (t.compute_nodes().empty()) doc.fail(nodes, "the topology has no node that can run a rank", "add a node with a 'device'");
   if (root["links"]) {
     doc.require_seq(root["links"], "'links'");
+    if (root["links"].size() > kMaxLinks)
+      doc.fail(root["links"], fmt::format("the topology has {} links; clustertwin models at most {}", root["links"].size(), kMaxLinks),
+               "a cluster this size is beyond what the simulator is built for; model a part of it");
     for (const auto& l : root["links"]) t.links.push_back(parse_link(doc, l, t));
   }
   if (const auto& c = root["control"]) parse_control(doc, c, t);
@@ -525,19 +535,12 @@ Topology build_guarded(const YamlDoc& doc, const std::string& text) {
                                                    "keys are plain names and values follow topologies/README.md"));
   }
 }
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buf;
-  buf << in.rdbuf();
-  return buf.str();
-}
 }  // namespace
 
 Topology load_topology(const std::string& path, const std::string& origin, const std::string& calibration_file,
                        bool calibrate) {
   auto doc = YamlDoc::load(path, origin);
-  Topology t = build_guarded(doc, read_text(path));
+  Topology t = build_guarded(doc, doc.text());
   if (!calibrate) return t;
   if (!calibration_file.empty()) {
     apply_calibration(t, load_calibration(calibration_file, "--calibration"));

@@ -172,6 +172,12 @@ struct Calibrated {
   std::string how;
 };
 
+// What a topology may hold: the scale clustertwin is built for (the Program stays small at 1024 ranks;
+// the simulator runs an actor, with its stack, per rank). A file beyond it is refused at load.
+inline constexpr size_t kMaxNodes = 1024;
+inline constexpr int kMaxRanks = 1024;
+inline constexpr size_t kMaxLinks = 16384;
+
 struct Topology {
   std::string name;
   std::string file;

@@ -12,7 +12,20 @@ core::GemmShape gemm_for(double flops, int64_t rows, int64_t k) {
   return {m, std::max<int64_t>(n, 1), k, count};
 }
 
+namespace {
+thread_local OpBudget* current_budget = nullptr;
+}  // namespace
+
+OpBudget::OpBudget(size_t limit) : left_(limit), outer_(current_budget) { current_budget = this; }
+OpBudget::~OpBudget() { current_budget = outer_; }
+
+void OpBudget::take() {
+  if (left_ == 0) throw ProgramTooLarge();
+  --left_;
+}
+
 uint32_t RankBuilder::add(core::Op op) {
+  if (current_budget) current_budget->take();
   rp.ops.push_back(std::move(op));
   return static_cast<uint32_t>(rp.ops.size() - 1);
 }

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,28 @@ struct CollectiveCall {
   std::string label{};
   std::vector<uint32_t> deps{};
   int32_t root = -1;  // broadcast and reduce
+};
+
+// Thrown by RankBuilder::add past the budget of the OpBudget alive on this thread (work::compile
+// turns it into an input error).
+struct ProgramTooLarge : std::runtime_error {
+  ProgramTooLarge() : std::runtime_error("the Program exceeds its op budget") {}
+};
+
+// While alive, the RankBuilders on this thread may add at most `limit` ops in all. A scope, not an
+// argument, so that every strategy compiler is bounded without passing it through each; per thread,
+// so the planner's threads compile independently.
+class OpBudget {
+ public:
+  explicit OpBudget(size_t limit);
+  ~OpBudget();
+  OpBudget(const OpBudget&) = delete;
+  OpBudget& operator=(const OpBudget&) = delete;
+  void take();  // one more op; throws ProgramTooLarge past the limit
+
+ private:
+  size_t left_;
+  OpBudget* outer_;
 };
 
 struct RankBuilder {

@@ -132,10 +132,13 @@ ModelShape explicit_model(const core::YamlDoc& doc, const YAML::Node& n) {
     m.name = "custom";
   }
   if (n["name"]) m.name = doc.string(n["name"], "model name");
-  auto set = [&](const char* key, int64_t& field, int64_t min) {
-    if (n[key]) field = doc.integer(n[key], key, min, int64_t{1} << 40);
+  // Counts of things the compilers build ops for are capped where a real model stays far below (the
+  // deepest have ~160 layers, the widest ~256 experts): a typo (layers: 1000000000) is refused here,
+  // not found after minutes and gigabytes of building.
+  auto set = [&](const char* key, int64_t& field, int64_t min, int64_t max = int64_t{1} << 40) {
+    if (n[key]) field = doc.integer(n[key], key, min, max);
   };
-  set("layers", m.layers, 1);
+  set("layers", m.layers, 1, 1024);
   set("hidden", m.hidden, 1);
   set("heads", m.heads, 1);
   set("kv_heads", m.kv_heads, 1);
@@ -144,12 +147,12 @@ ModelShape explicit_model(const core::YamlDoc& doc, const YAML::Node& n) {
   set("vocab", m.vocab, 1);
   set("context", m.context, 0);
   set("max_seq", m.max_seq, 0);
-  set("experts", m.experts, 0);
+  set("experts", m.experts, 0, 4096);
   set("experts_per_token", m.experts_per_token, 1);
   set("expert_ffn", m.expert_ffn, 1);
   set("shared_experts", m.shared_experts, 0);
   set("shared_ffn", m.shared_ffn, 1);
-  set("dense_layers", m.dense_layers, 0);
+  set("dense_layers", m.dense_layers, 0, 1024);
   set("q_lora_rank", m.q_lora_rank, 1);
   set("kv_lora_rank", m.kv_lora_rank, 1);
   set("qk_rope_head_dim", m.qk_rope_head_dim, 1);
@@ -635,16 +638,20 @@ Workload build(const core::YamlDoc& doc, const Lines& lines) {
   w.memory = memory(doc, lines, root["memory"]);
   if (root["runtime"]) w.runtime = *find_runtime(doc.choice(root["runtime"], runtime_names(), "runtime"));
   w.placement = placement(doc, lines, root["placement"]);
-  if (root["steps"]) w.steps = static_cast<int32_t>(doc.integer(root["steps"], "steps", 1, 1000000));
+  w.steps_where = {{doc.name(), 0, 0}, ""};
+  if (root["steps"]) {
+    w.steps = static_cast<int32_t>(doc.integer(root["steps"], "steps", 1, 1000000));
+    w.steps_where = where(doc, lines, root["steps"]);
+  }
+  if (w.task == Task::Infer) w.steps_where = where(doc, lines, root["batch"]["generate"]);
   if (w.task == Task::Infer) w.steps = static_cast<int32_t>(1 + w.generate);  // prefill, then one step per token
   return w;
 }
 }  // namespace
 
 Workload load_workload(const std::string& path, const std::string& origin) {
-  core::YamlDoc doc = core::YamlDoc::load(path, origin);  // reports a file it cannot open
-  std::ifstream in(path);
-  return build(doc, split_lines(std::string(std::istreambuf_iterator<char>(in), {})));
+  core::YamlDoc doc = core::YamlDoc::load(path, origin);  // reports a file it cannot read
+  return build(doc, doc.lines());
 }
 
 Workload parse_workload(const std::string& yaml_text, const std::string& file_name) {

@@ -207,6 +207,7 @@ struct Workload {
   Placement placement;
   int32_t steps = 1;
   Where model_where, batch_where;
+  Where steps_where;  // `steps:` (training) or `generate:` (inference); the flag when --steps set it
 };
 
 // Throws core::InputError naming file:line:col.

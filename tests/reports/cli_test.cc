@@ -80,7 +80,9 @@ TEST_F(ReportCli, MissingRunNamesTheFileAndTheArgument) {
   EXPECT_NE(r.output.find("hint: MEASURED takes a run directory (with summary.json)"), std::string::npos) << r.output;
   Result into_run = run(fmt::format("compare {} {} -o {}", pred, pred, pred));
   EXPECT_EQ(into_run.code, 2) << into_run.output;
-  EXPECT_NE(into_run.output.find(fmt::format("-o/--out: error: '{}' is the directory of run", pred)), std::string::npos)
+  EXPECT_NE(into_run.output.find(fmt::format("-o/--out: error: '{0}' is the input '{0}': the outputs would replace what is read",
+                                             pred)),
+            std::string::npos)
       << into_run.output;
   EXPECT_TRUE(fs::exists(fs::path(pred) / "summary.json"));
   Result bad = run(fmt::format("compare {} {} -o {} --max-error -3", pred, pred, out("cmp")));

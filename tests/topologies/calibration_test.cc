@@ -101,7 +101,7 @@ TEST(Calibration, MalformedFilesNamePlaceAndHint) {
                                                                    "2026-12-03T14:05:00Z, got 'yesterday'"),
             std::string::npos);
   EXPECT_NE(error_of(std::string(kHead) + "links:\n  - {from: a, to: b, goodput: 0MB/s, latency: 5us}\n")
-                .find("cal.yaml:4:31: error: 'goodput' must be above 0"),
+                .find("cal.yaml:4:31: error: expected 'goodput' between 1Kbps and 1PB/s, got '0MB/s'"),
             std::string::npos);
   EXPECT_NE(error_of(std::string(kHead) + "link:\n  - {}\n").find("cal.yaml:3:1: error:"), std::string::npos);
   EXPECT_NE(error_of(std::string(kHead) + "link:\n  - {}\n").find("did you mean 'links'?"), std::string::npos);

@@ -118,10 +118,10 @@ TEST(Goodput, BadValuesNameFileLineAndColumn) {
             "                                                                   ^\n"
             "hint: keep 'goodput' (TCP payload rate); write a wire rate as 'rate'");
   EXPECT_EQ(error_of("eth-1g, rate: 0Gbps"),
-            "pair.yaml:6:43: error: expected rate to be greater than zero, got '0Gbps'\n"
+            "pair.yaml:6:43: error: expected rate between 1Kbps and 1PB/s, got '0Gbps'\n"
             "    - {between: [a, b], type: eth-1g, rate: 0Gbps}\n"
             "                                            ^\n"
-            "hint: write a finite figure with its unit, like 10Gbps or 5us");
+            "hint: a figure outside this range is a typo: check the exponent and the unit (Gbps = gigabits, GB/s = gigabytes)");
   EXPECT_EQ(error_of("tb4, framing: tbf"),
             "pair.yaml:6:43: error: 'framing' says what a wire rate counts, but this link has no 'rate'\n"
             "    - {between: [a, b], type: tb4, framing: tbf}\n"

@@ -58,6 +58,43 @@ TEST(Topology, RanksPerNode) {
   EXPECT_NE(e.find("t.yaml:3:43: error: expected ranks between 1 and 256"), std::string::npos) << e;
 }
 
+// Item 4 of issue 17: values the loader used to accept, or name wrongly.
+TEST(Topology, ZeroMemoryIsRefusedNotUnchecked) {
+  EXPECT_EQ(error_of("name: t\nnodes:\n  - {name: a, device: mac-mini-m4, memory: 0GB}\n"),
+            "t.yaml:3:44: error: expected memory between 1MB and 1000TB, got '0GB'\n"
+            "    - {name: a, device: mac-mini-m4, memory: 0GB}\n"
+            "                                             ^\n"
+            "hint: a figure outside this range is a typo: check the exponent and the unit (Gbps = gigabits, GB/s = gigabytes)");
+}
+
+TEST(Topology, LinkFiguresOutsidePhysicalRangesAreRefusedWithTheRange) {
+  const std::string head = "name: t\nnodes:\n  - {name: a, device: mac-mini-m4}\n  - {name: b, device: mac-mini-m4}\nlinks:\n";
+  std::string e = error_of(head + "  - {between: [a, b], type: tb4, bandwidth: 1e-300Gbps}\n");
+  EXPECT_EQ(e.substr(0, e.find('\n')), "t.yaml:6:45: error: expected bandwidth between 1Kbps and 1PB/s, got '1e-300Gbps'");
+  e = error_of(head + "  - {between: [a, b], type: tb4, bandwidth: 1e308Gbps}\n");
+  EXPECT_EQ(e.substr(0, e.find('\n')), "t.yaml:6:45: error: expected bandwidth between 1Kbps and 1PB/s, got '1e308Gbps'");
+  e = error_of(head + "  - {between: [a, b], type: tb4, latency: 1e30s}\n");
+  EXPECT_EQ(e.substr(0, e.find('\n')), "t.yaml:6:43: error: expected latency between 0s and 60min, got '1e30s'");
+  e = error_of(head + "  - {between: [a, b], type: tb4, latency: [1us, 1e30s]}\n");
+  EXPECT_EQ(e.substr(0, e.find('\n')), "t.yaml:6:49: error: expected latency between 0s and 60min, got '1e30s'");
+  e = error_of("name: t\nnodes:\n  - {name: a, device: mac-mini-m4, peak_fp32: 1e-300TFLOPS}\n");
+  EXPECT_EQ(e.substr(0, e.find('\n')), "t.yaml:3:47: error: expected peak_fp32 between 1MFLOPS and 1000PFLOPS, got '1e-300TFLOPS'");
+}
+
+TEST(Topology, NamesThatAreNotPrintableTextAreRefusedAtLoad) {
+  std::string e = error_of("name: t\nnodes:\n  - {name: \"a\\u202eb\", device: mac-mini-m4}\n");
+  EXPECT_EQ(e.substr(0, e.find('\n')), "t.yaml:3:12: error: this value holds a bidirectional-text control (U+202E)");
+  e = error_of("name: t\nnodes:\n  - {name: a\xff, device: mac-mini-m4}\n");
+  EXPECT_EQ(e.substr(0, e.find('\n')), "t.yaml:3:13: error: the file holds invalid UTF-8 (byte 0xff)");
+  e = error_of("name: t\nnodes:\n  - {name: \"a\\0\", device: mac-mini-m4}\n");
+  EXPECT_EQ(e.substr(0, e.find('\n')), "t.yaml:3:12: error: this value holds a control character (U+0000)");
+}
+
+TEST(Topology, ADuplicateKeyIsAnError) {
+  std::string e = error_of("name: t\nnodes:\n  - {name: a, device: mac-mini-m4, device: mac-studio-m2-ultra}\n");
+  EXPECT_EQ(e.substr(0, e.find('\n')), "t.yaml:3:36: error: duplicate key 'device': it is also at line 3");
+}
+
 TEST(Topology, UnknownKeyInNode) {
   EXPECT_EQ(error_of("name: t\nnodes:\n  - name: a\n    device: mac-mini-m4\n    adress: 10.0.0.1\n"),
             "t.yaml:5:5: error: unknown key 'adress' in a node\n"
