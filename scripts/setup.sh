@@ -7,10 +7,11 @@ cd "$(dirname "$0")/.."
 # iptables, libnetfilter-queue-dev: `emulate up --delay` on kernels without netem holds packets in
 # user space (exec/emulate/delay.h); the build works without them.
 # chromium: the report tests open report.html in it, headless (tests/reports/browser_test.cc).
+# openssh-server: the ssh launch test starts its own sshd in a network namespace (tests/e2e/ssh_launch_test.cc).
 packages=(build-essential cmake pkg-config git
   libsimgrid-dev libboost-graph-dev libyaml-cpp-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libfmt-dev libopenblas-dev libssl-dev
-  iproute2 iptables libnetfilter-queue-dev chromium)
+  iproute2 iptables libnetfilter-queue-dev chromium openssh-server)
 
 missing=()
 for p in "${packages[@]}"; do
