@@ -2,7 +2,8 @@
 // creates, reached over a veth pair with private addresses, with a key made for the test — the path
 // a run on real minis takes, minus the minis. Also a wrong key and a missing binary on the node.
 // Needs root (namespaces, sshd): skipped with a message otherwise. Everything it makes (namespace,
-// veth, sshd and whatever runs under it, files) is removed when the test ends, pass or fail.
+// veth, sshd and whatever runs under it, files) is removed when the test ends, pass or fail, but
+// sshd's standard /run/sshd.
 #include <gtest/gtest.h>
 #include <pwd.h>
 #include <unistd.h>
@@ -87,7 +88,6 @@ class SshNode : public test::TempDirTest {
       sh({"ip", "netns", "del", ns_});
     }
     if (made_veth_) sh({"ip", "link", "del", veth_ + "a"});  // gone already with the namespace, normally
-    if (made_run_dir_) fs::remove_all("/run/sshd");
   }
 
   // Runs a setup command; false (and last_error_) when it fails.
@@ -99,11 +99,10 @@ class SshNode : public test::TempDirTest {
   }
 
   void start_sshd() {
-    // sshd's privilege separation directory, made by the package's service start on a real machine.
-    if (!fs::exists("/run/sshd")) {
-      fs::create_directories("/run/sshd");
-      made_run_dir_ = true;
-    }
+    // sshd's privilege separation directory, which the package's service makes at boot on a real
+    // machine. Made if missing and left in place (empty, root's): another of these tests may be
+    // starting its sshd in parallel.
+    fs::create_directories("/run/sshd");
     std::ofstream config(out("sshd_config"));
     for (const auto& ip : node_ips_) config << "ListenAddress " << ip << "\n";
     config << "Port 22\n"
@@ -181,7 +180,7 @@ class SshNode : public test::TempDirTest {
 
   std::string ns_, veth_, host_ip_, node_ip_, last_error_;
   std::vector<std::string> node_ips_;
-  bool made_ns_ = false, made_veth_ = false, made_run_dir_ = false;
+  bool made_ns_ = false, made_veth_ = false;
   core::Process sshd_;
 };
 
