@@ -39,6 +39,9 @@ void add_settings_flags(CLI::App* cmd, exec::RunSettings& s, bool compute) {
       ->check(CLI::PositiveNumber);
   cmd->add_option("--connect-timeout", s.connect_timeout_s, "Seconds to reach a worker, and for workers to reach their peers")
       ->check(CLI::PositiveNumber);
+  cmd->add_option("--heartbeat-timeout", s.heartbeat_timeout_s,
+                  "Seconds without a heartbeat from a running worker before it is reported hung")
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--launch-timeout", s.launch_timeout_s,
                   "Seconds for a started worker to announce its port (ssh login included)")
       ->check(CLI::PositiveNumber);

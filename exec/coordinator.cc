@@ -291,7 +291,10 @@ class Coordinator {
   }
 
   void check_deadlines(bool running, Clock::time_point setup_deadline) {
-    const double silence = o_.settings.op_timeout_s + 10;
+    // Heartbeats come from the worker's own thread, whatever its ops do: a long transfer or
+    // compute keeps them coming, a stopped process or a dead link does not.
+    const double silence =
+        o_.settings.heartbeat_timeout_s > 0 ? o_.settings.heartbeat_timeout_s : o_.settings.op_timeout_s + 10;
     for (auto& w : workers_) {
       if (!w.active()) continue;
       if (!running && w.state == State::Setup && Clock::now() >= setup_deadline)
@@ -300,8 +303,9 @@ class Coordinator {
       double quiet = std::chrono::duration<double>(Clock::now() - w.last_heard).count();
       // "error", not "timeout": a hung worker is the cause its peers' own timeouts point at.
       if (running && quiet > silence)
-        fail(w, "error", fmt::format("exec: {}: no word from the worker for {:.0f} s — it hung, or the network to it "
-                                       "is down", who(w.rank), quiet), State::Closed);
+        fail(w, "error", fmt::format("exec: {}: no heartbeat from the worker for {:.1f} s — it hung (stopped, swapping "
+                                     "or overloaded), or the network to it is down (--heartbeat-timeout)",
+                                     who(w.rank), quiet), State::Closed);
     }
   }
 

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "core/format.h"
+#include "exec/acceptor.h"
 #include "exec/channel.h"
 #include "exec/errors.h"
 #include "exec/handshake.h"
@@ -324,16 +325,15 @@ std::string DataPlane::who(int rank) const {
   return fmt::format("rank {} ({})", rank, config_.addresses[rank].str());
 }
 
-// One data connection while its handshake runs: this rank is the client on connections to higher
-// ranks and the server on connections from lower ones.
+// One outgoing data connection while its handshake runs: this rank is the client on connections to
+// higher ranks; connections from lower ones are the acceptor's (acceptor.h).
 struct DataPlane::Opening {
   Fd fd;
   std::string who;
   FrameReader reader;
   std::unique_ptr<ClientHandshake> client;
-  std::unique_ptr<ServerHandshake> server;
-  int peer = -1;      // outgoing: the peer; incoming: the authenticated rank, once known
-  bool past_first = false;  // outgoing: challenge answered; incoming: hello answered
+  int peer = -1;
+  bool past_first = false;  // challenge answered
   bool done = false;
 };
 
@@ -358,38 +358,42 @@ void DataPlane::connect_all(const std::vector<int>& peers, int listen_fd) {
     write_frame(o->fd.get(), wire::FrameType::Hello, o->client->hello(), deadline, o->who);
     open.push_back(std::move(o));
   }
-  auto outgoing_left = [&] {
-    return std::any_of(open.begin(), open.end(), [](const auto& o) { return o->client && !o->done; });
+  Acceptor::Options ao{"data", config_.token, {}, fmt::format("clustertwin-worker: rank {}", me)};
+  // Every lower rank may be mid-handshake at once: the cap only ever drops strangers.
+  ao.limits.max_pending = std::max(ao.limits.max_pending, 2 * waiting.size());
+  ao.claim = [&](int rank) {
+    return waiting.count(rank) ? std::string() : fmt::format("rank {} is not a peer this rank is waiting for", rank);
   };
+  Acceptor acceptor(listen_fd, std::move(ao));
+  auto outgoing_left = [&] { return std::any_of(open.begin(), open.end(), [](const auto& o) { return !o->done; }); };
   while (!waiting.empty() || outgoing_left()) {
-    std::vector<pollfd> fds{{waiting.empty() ? -1 : listen_fd, POLLIN, 0}};
+    std::vector<pollfd> fds;
     for (const auto& o : open) fds.push_back({o->done ? -1 : o->fd.get(), POLLIN, 0});
-    int rc = ::poll(fds.data(), fds.size(), poll_timeout_ms(deadline));
+    const size_t first = fds.size();
+    if (!waiting.empty()) acceptor.add_polls(fds);
+    int rc = ::poll(fds.data(), fds.size(), poll_timeout_ms(std::min(deadline, acceptor.next_deadline())));
     if (rc < 0 && errno != EINTR) throw RunError(fmt::format("exec: rank {}: poll failed: {}", me, std::strerror(errno)));
-    if (rc == 0 && Clock::now() >= deadline) throw Timeout(missing_peers(waiting, open));
-    for (size_t i = 1; i < fds.size(); ++i)
-      if (fds[i].revents) advance(*open[i - 1], waiting, deadline);
-    if (fds[0].revents) {
-      Fd fd = accept_until(listen_fd, Clock::now());
-      if (!fd.valid()) continue;
-      tune_data_socket(fd.get());
-      auto o = std::make_unique<Opening>();
-      o->fd = std::move(fd);
-      o->who = "an incoming data connection";
-      o->server = std::make_unique<ServerHandshake>("data", config_.token);
-      open.push_back(std::move(o));
-    }
-    // Refused and finished openings leave the poll set.
-    for (auto& o : open)
-      if (o->done && o->fd.valid() && o->peer >= 0) {
-        auto l = std::make_unique<Link>();
-        l->peer = o->peer;
-        l->who = who(o->peer);
-        l->fd = std::move(o->fd);
-        links_[o->peer] = std::move(l);
+    if (rc <= 0 && Clock::now() >= deadline) throw Timeout(missing_peers(waiting, open));
+    if (rc < 0) continue;
+    for (size_t i = 0; i < first; ++i)
+      if (fds[i].revents) advance(*open[i], deadline);
+    if (fds.size() > first)
+      for (Accepted& in : acceptor.serve(fds.data() + first)) {
+        if (!waiting.erase(in.rank)) continue;  // a second connection for one rank in the same round: dropped
+        tune_data_socket(in.fd.get());
+        add_link(in.rank, std::move(in.fd));
       }
-    open.erase(std::remove_if(open.begin(), open.end(), [](const auto& o) { return o->done && o->server; }), open.end());
+    for (auto& o : open)
+      if (o->done && o->fd.valid()) add_link(o->peer, std::move(o->fd));
   }
+}
+
+void DataPlane::add_link(int peer, Fd fd) {
+  auto l = std::make_unique<Link>();
+  l->peer = peer;
+  l->who = who(peer);
+  l->fd = std::move(fd);
+  links_[peer] = std::move(l);
 }
 
 void DataPlane::write_frame(int fd, wire::FrameType type, const std::string& payload, Clock::time_point deadline,
@@ -398,69 +402,32 @@ void DataPlane::write_frame(int fd, wire::FrameType type, const std::string& pay
   write_all(fd, bytes.data(), bytes.size(), deadline, who);
 }
 
-void DataPlane::advance(Opening& o, std::set<int>& waiting, Clock::time_point deadline) {
+// This rank's own connection failing is fatal: a refused token will not get better by retrying.
+void DataPlane::advance(Opening& o, Clock::time_point deadline) {
   const int me = config_.rank;
-  if (o.client) {
-    // This rank's own connection failing is fatal: a refused token will not get better by retrying.
-    Frame f;
-    try {
-      if (!o.reader.read_some(o.fd.get(), o.who)) return;
-      f = o.reader.take();
-    } catch (const RunError& e) {
-      throw RunError(fmt::format("exec: rank {}: {} broke off the data connection's handshake: {}", me, o.who,
-                                 strip_prefix(e.what())));
-    }
-    if (f.type == wire::FrameType::Error)
-      throw RunError(fmt::format("exec: rank {}: {} refused the data connection: {}", me, o.who,
-                                 f.json().value("message", std::string("?"))));
-    if (!o.past_first) {
-      if (f.type != wire::FrameType::Challenge)
-        throw RunError(fmt::format("exec: rank {}: {}: expected a 'challenge' frame, got '{}'", me, o.who, wire::name(f.type)));
-      std::string auth = o.client->on_challenge(f.payload);
-      write_frame(o.fd.get(), wire::FrameType::Auth, auth, deadline, o.who);
-      o.past_first = true;
-      return;
-    }
-    if (f.type != wire::FrameType::HelloOk)
-      throw RunError(fmt::format("exec: rank {}: {}: expected a 'hello-ok' frame, got '{}'", me, o.who, wire::name(f.type)));
-    o.client->on_ok(f.payload);
-    o.done = true;
+  Frame f;
+  try {
+    if (!o.reader.read_some(o.fd.get(), o.who)) return;
+    f = o.reader.take();
+  } catch (const RunError& e) {
+    throw RunError(fmt::format("exec: rank {}: {} broke off the data connection's handshake: {}", me, o.who,
+                               strip_prefix(e.what())));
+  }
+  if (f.type == wire::FrameType::Error)
+    throw RunError(fmt::format("exec: rank {}: {} refused the data connection: {}", me, o.who,
+                               f.json().value("message", std::string("?"))));
+  if (!o.past_first) {
+    if (f.type != wire::FrameType::Challenge)
+      throw RunError(fmt::format("exec: rank {}: {}: expected a 'challenge' frame, got '{}'", me, o.who, wire::name(f.type)));
+    std::string auth = o.client->on_challenge(f.payload);
+    write_frame(o.fd.get(), wire::FrameType::Auth, auth, deadline, o.who);
+    o.past_first = true;
     return;
   }
-  // An incoming connection: refuse anything wrong, log it, and keep serving the real peers.
-  Channel ch(std::move(o.fd), o.who);
-  try {
-    if (!o.reader.read_some(ch.fd(), o.who)) {
-      o.fd = ch.take();
-      return;
-    }
-    Frame f = o.reader.take();
-    if (!o.past_first) {
-      if (f.type != wire::FrameType::Hello)
-        throw Refused(fmt::format("expected a 'hello' frame, got '{}'", wire::name(f.type)));
-      write_frame(ch.fd(), wire::FrameType::Challenge, o.server->on_hello(f.payload), deadline, o.who);
-      o.past_first = true;
-      o.fd = ch.take();
-      return;
-    }
-    if (f.type != wire::FrameType::Auth) throw Refused(fmt::format("expected an 'auth' frame, got '{}'", wire::name(f.type)));
-    std::string ok = o.server->on_auth(f.payload);
-    int rank = o.server->rank();
-    if (!waiting.count(rank)) throw Refused(fmt::format("rank {} is not a peer this rank is waiting for", rank));
-    write_frame(ch.fd(), wire::FrameType::HelloOk, ok, deadline, o.who);
-    waiting.erase(rank);
-    o.peer = rank;
-    o.fd = ch.take();
-    o.done = true;
-  } catch (const Refused& e) {
-    refuse(ch, e.what(), deadline);
-    fmt::print(stderr, "clustertwin-worker: rank {}: refused a data connection: {}\n", me, e.what());
-    o.done = true;  // dropped: ch closes it
-  } catch (const RunError& e) {
-    fmt::print(stderr, "clustertwin-worker: rank {}: dropped a data connection during its handshake: {}\n", me,
-               strip_prefix(e.what()));
-    o.done = true;
-  }
+  if (f.type != wire::FrameType::HelloOk)
+    throw RunError(fmt::format("exec: rank {}: {}: expected a 'hello-ok' frame, got '{}'", me, o.who, wire::name(f.type)));
+  o.client->on_ok(f.payload);
+  o.done = true;
 }
 
 std::string DataPlane::missing_peers(const std::set<int>& waiting,
@@ -475,7 +442,7 @@ std::string DataPlane::missing_peers(const std::set<int>& waiting,
                       me, names, config_.settings.connect_timeout_s, config_.addresses.at(me).port);
   }
   for (const auto& o : open)
-    if (o->client && !o->done)
+    if (!o->done)
       msg += fmt::format("{}{} did not finish the data connection's handshake within {:.1f} s — its worker is hung or "
                          "busy with another connection",
                          msg.empty() ? fmt::format("exec: rank {}: ", me) : "; ", o->who, config_.settings.connect_timeout_s);

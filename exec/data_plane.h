@@ -81,9 +81,11 @@ class DataPlane {
   void pump(const std::vector<Link*>& readers, const std::vector<Link*>& writers, const std::function<bool()>& done,
             const std::string& what);
   void connect_all(const std::vector<int>& peers, int listen_fd);
-  // One step of a connection's handshake (data_plane.cc's Opening) after poll() found it readable.
+  // One step of an outgoing connection's handshake (data_plane.cc's Opening) after poll() found it
+  // readable; incoming ones are served by an Acceptor.
   struct Opening;
-  void advance(Opening& o, std::set<int>& waiting, Clock::time_point deadline);
+  void advance(Opening& o, Clock::time_point deadline);
+  void add_link(int peer, Fd fd);
   std::string missing_peers(const std::set<int>& waiting, const std::vector<std::unique_ptr<Opening>>& open) const;
   static void write_frame(int fd, wire::FrameType type, const std::string& payload, Clock::time_point deadline,
                           const std::string& who);

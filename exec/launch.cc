@@ -126,7 +126,9 @@ MeasuredRun coordinate_workers(WorkerProcesses& workers, const core::Program& p,
     workers.finish(kExitTimeout);
     return run;
   } catch (const RunError& e) {
-    workers.finish(2);
+    // The coordinator has already waited for every rank's own report (or aborted it): what is still
+    // running is exiting now, or hung (a stopped worker is reported as soon as it is found).
+    workers.finish(0.5);
     throw RunError(std::string(e.what()) + workers.abnormal_exits());
   }
 }

@@ -26,6 +26,7 @@ void fields(Settings& s, Visit&& visit) {
   visit("op_timeout_s", s.op_timeout_s);
   visit("connect_timeout_s", s.connect_timeout_s);
   visit("launch_timeout_s", s.launch_timeout_s);
+  visit("heartbeat_timeout_s", s.heartbeat_timeout_s);
   visit("corrupt_rank", s.corrupt_rank);
 }
 }  // namespace

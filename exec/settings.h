@@ -21,6 +21,10 @@ struct RunSettings {
   double op_timeout_s = 120;      // no progress on an op for this long ends the run
   double connect_timeout_s = 10;  // reaching a worker, and a worker reaching its peers
   double launch_timeout_s = 30;   // a started worker announcing its port (ssh login included)
+  // A running worker heartbeats at least every quarter of this (and every second): silence this long
+  // means it hung (stopped, swapping, its machine or link gone), however long its current op takes.
+  // 0 or less: op_timeout_s + 10 s.
+  double heartbeat_timeout_s = 3;
   int corrupt_rank = -1;          // testing aid: this rank perturbs its collective contributions
 };
 

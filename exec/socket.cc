@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <climits>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <thread>
 
@@ -155,9 +156,19 @@ uint16_t local_port(int fd) {
   return 0;
 }
 
-Fd accept_until(int listen_fd, Clock::time_point deadline) {
+std::string peer_address(int fd) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  char host[NI_MAXHOST], port[NI_MAXSERV];
+  if (getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0 ||
+      getnameinfo(reinterpret_cast<sockaddr*>(&ss), len, host, sizeof host, port, sizeof port,
+                  NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+    return "an unknown address";
+  return Endpoint{host, static_cast<uint16_t>(std::atoi(port))}.str();
+}
+
+Fd accept_now(int listen_fd) {
   for (;;) {
-    if (!wait_fd(listen_fd, POLLIN, deadline)) return Fd();
     int fd = ::accept(listen_fd, nullptr, nullptr);
     if (fd >= 0) {
       set_cloexec(fd);
@@ -168,9 +179,17 @@ Fd accept_until(int listen_fd, Clock::time_point deadline) {
       set_nonblocking(fd);
       return Fd(fd);
     }
+    if (errno == EINTR) continue;
     // The client may have given up between poll and accept; anything else is a real fault.
-    if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED)
-      throw RunError(fmt::format("exec: accept failed: {}", describe_errno(errno)));
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ECONNABORTED) return Fd();
+    throw RunError(fmt::format("exec: accept failed: {}", describe_errno(errno)));
+  }
+}
+
+Fd accept_until(int listen_fd, Clock::time_point deadline) {
+  for (;;) {
+    if (!wait_fd(listen_fd, POLLIN, deadline)) return Fd();
+    if (Fd fd = accept_now(listen_fd); fd.valid()) return fd;
   }
 }
 

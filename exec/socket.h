@@ -39,6 +39,11 @@ Fd listen_on(const Endpoint& ep);
 uint16_t local_port(int fd);
 // One connection, or an invalid Fd when the deadline passes first.
 Fd accept_until(int listen_fd, Clock::time_point deadline);
+// One connection already waiting on a non-blocking listener, or an invalid Fd when none is.
+Fd accept_now(int listen_fd);
+// The remote end of a connected socket, "10.0.0.3:51234" ("[::1]:51234"); "an unknown address" when
+// the system cannot tell (the peer already reset it).
+std::string peer_address(int fd);
 // Connects, retrying while the peer refuses (it may still be starting) until the deadline. Throws
 // RunError naming `who` with the cause.
 Fd connect_until(const Endpoint& ep, Clock::time_point deadline, const std::string& who);

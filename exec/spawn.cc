@@ -115,6 +115,7 @@ void WorkerProcesses::finish(double timeout_s) {
     if (!c.process.try_wait()) {
       c.signalled = true;
       c.process.signal(SIGTERM);
+      c.process.signal(SIGCONT);  // a stopped worker (the hung rank, often) acts on the SIGTERM at once
     }
   const auto term_deadline = Clock::now() + std::chrono::seconds(1);
   for (auto& c : children_)

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -18,6 +19,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "exec/acceptor.h"
 #include "exec/assignment.h"
 #include "exec/channel.h"
 #include "exec/collective_runner.h"
@@ -33,7 +35,6 @@ namespace clustertwin::exec {
 namespace detail {
 namespace {
 
-constexpr double kHandshakeTimeout = 10;
 constexpr double kFrameTimeout = 10;  // the rest of a frame whose first byte arrived
 
 // True when the lifeline reports EOF (or an error): the session that started this worker ended.
@@ -49,25 +50,26 @@ bool lifeline_cut(int fd) {
 
 constexpr std::string_view kSessionEnded = "the session that started this worker ended (its stdin closed)";
 
+// Serves every connection's handshake at once (acceptor.h) until one proves the token as the
+// coordinator: strangers that connect and stay silent cannot delay it.
 Channel accept_control(int listen_fd, const ServeOptions& o) {
   const auto deadline = deadline_after(o.accept_timeout_s);
+  Acceptor acceptor(listen_fd, {"control", o.token, o.limits, "clustertwin-worker", {}, o.log});
   for (;;) {
-    if (o.lifeline_fd >= 0) {
-      pollfd fds[2] = {{listen_fd, POLLIN, 0}, {o.lifeline_fd, POLLIN, 0}};
-      ::poll(fds, 2, poll_timeout_ms(deadline));
-      if (fds[1].revents && lifeline_cut(o.lifeline_fd))
-        throw Cancelled(fmt::format("exec: worker on port {}: no coordinator connected before {}", local_port(listen_fd),
-                                    kSessionEnded));
-      if (!fds[0].revents && Clock::now() < deadline) continue;
-    }
-    Fd fd = accept_until(listen_fd, deadline);
-    if (!fd.valid())
+    std::vector<pollfd> fds{{o.lifeline_fd, POLLIN, 0}};
+    acceptor.add_polls(fds);
+    int rc = ::poll(fds.data(), fds.size(), poll_timeout_ms(std::min(deadline, acceptor.next_deadline())));
+    if (rc < 0 && errno != EINTR)
+      throw RunError(fmt::format("exec: worker on port {}: poll failed: {}", local_port(listen_fd), std::strerror(errno)));
+    if (rc > 0 && fds[0].revents && lifeline_cut(o.lifeline_fd))
+      throw Cancelled(fmt::format("exec: worker on port {}: no coordinator connected before {}", local_port(listen_fd),
+                                  kSessionEnded));
+    if (rc < 0) continue;
+    std::vector<Accepted> in = acceptor.serve(fds.data() + 1);
+    if (!in.empty()) return Channel(std::move(in.front().fd), "the coordinator");
+    if (Clock::now() >= deadline)
       throw Timeout(fmt::format("exec: worker on port {}: no coordinator connected within {:.1f} s", local_port(listen_fd),
                                 o.accept_timeout_s));
-    Channel c(std::move(fd), "the coordinator");
-    std::string why;
-    if (accept_hello(c, "control", o.token, deadline_after(kHandshakeTimeout), why)) return c;
-    fmt::print(stderr, "clustertwin-worker: refused a connection: {}\n", why);
   }
 }
 
@@ -89,6 +91,12 @@ void send_error(Channel& control, const std::string& message, std::string_view k
   } catch (const RunError&) {
     // The coordinator is gone: the error still reaches the caller through the exception.
   }
+}
+
+// Four beats fit in the coordinator's patience (heartbeat_timeout_s) and in an op's (op_timeout_s).
+double heartbeat_interval(const RunSettings& s) {
+  const double patience = s.heartbeat_timeout_s > 0 ? std::min(s.op_timeout_s, s.heartbeat_timeout_s) : s.op_timeout_s;
+  return std::clamp(patience / 4, 0.05, 1.0);
 }
 
 // One rank's run, from the assignment on.
@@ -186,7 +194,7 @@ class RankRun {
   void stream_records(const Scheduler& sched) {
     std::set<int32_t> pending;
     for (const auto& op : a_.ops) pending.insert(std::max(op.step, 0));
-    const double beat = std::clamp(a_.settings.op_timeout_s / 4, 0.05, 1.0);
+    const double beat = heartbeat_interval(a_.settings);
     auto next_beat = deadline_after(beat);
     while (!pending.empty() && !cancel_.cancelled()) {
       pollfd fds[4] = {{control_.fd(), POLLIN, 0}, {steps_pipe_.fd(), POLLIN, 0}, {cancel_.wake_fd(), POLLIN, 0},

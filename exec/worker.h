@@ -2,8 +2,10 @@
 // coordinator. Separate so tests can run ranks as threads in one process.
 #pragma once
 
+#include <functional>
 #include <string>
 
+#include "exec/acceptor.h"
 #include "exec/socket.h"
 
 namespace clustertwin::exec::detail {
@@ -15,6 +17,8 @@ struct ServeOptions {
   // Readable at EOF when whoever started the worker is gone (the stdin of a worker started over
   // ssh): the worker stops waiting for a coordinator, or stops its run. -1: none.
   int lifeline_fd = -1;
+  AcceptLimits limits{};  // on connections that have not proved the token yet
+  Acceptor::Log log{};    // refusals and dropped connections; default: stderr
 };
 
 // Accepts the coordinator's control connection (refusing others), runs the assigned ops, streams

@@ -8,10 +8,11 @@ cd "$(dirname "$0")/.."
 # user space (exec/emulate/delay.h); the build works without them.
 # chromium: the report tests open report.html in it, headless (tests/reports/browser_test.cc).
 # libopenmpi-dev, openmpi-bin: `plan --mpi` spreads a sweep over an MPI job (built only when MPI is found).
+# openssh-server: the ssh launch test starts its own sshd in a network namespace (tests/e2e/ssh_launch_test.cc).
 packages=(build-essential cmake pkg-config git
   libsimgrid-dev libboost-graph-dev libyaml-cpp-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libfmt-dev libopenblas-dev libssl-dev
-  iproute2 iptables libnetfilter-queue-dev chromium libopenmpi-dev openmpi-bin)
+  iproute2 iptables libnetfilter-queue-dev chromium libopenmpi-dev openmpi-bin openssh-server)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -165,6 +165,21 @@ TEST(DataPlane, IntruderWithAWrongTokenIsRefusedAndThePeersConnect) {
                             "(check --token / CLUSTERTWIN_TOKEN)");
 }
 
+// Strangers holding connections open to a rank's port (more than the acceptor keeps) do not keep
+// its real peer out: the idle ones are dropped for room, the peer's handshake goes through.
+TEST(DataPlane, IdleStrangersBeyondTheCapDoNotKeepThePeerOut) {
+  auto l = test::listen_loopback(2);
+  std::vector<Fd> idle;
+  for (int i = 0; i < 100; ++i) idle.push_back(connect_until(l.addrs[1], deadline_after(5), "rank 1"));
+  const auto t0 = Clock::now();
+  test::run_ranks(2, [&](int r) {
+    DataPlane plane({r, l.addrs, "tok", {.op_timeout_s = 5, .connect_timeout_s = 5}}, {1 - r}, l.fds[r].get(), nullptr);
+    if (r == 0) plane.send_message(1, 1, 1000, "send");
+    if (r == 1) plane.recv_message(0, 1, 1000, "recv");
+  });
+  EXPECT_LT(std::chrono::duration<double>(Clock::now() - t0).count(), 2.0);
+}
+
 // An authenticated peer (it holds the token) that then breaks the framing: rank 1 refuses the frame
 // and the op that reads it fails saying why, without allocating or waiting for the bytes announced.
 std::string refusal_of(const std::function<void(Channel&)>& misbehave) {

@@ -13,7 +13,7 @@ namespace {
 
 RunSettings unusual() {
   return {.compute = ComputeMode::Real, .out_dir = "/tmp/x", .op_timeout_s = 7.5, .connect_timeout_s = 0.25,
-          .launch_timeout_s = 3, .corrupt_rank = 2};
+          .launch_timeout_s = 3, .heartbeat_timeout_s = 1.5, .corrupt_rank = 2};
 }
 
 void expect_same(const RunSettings& a, const RunSettings& b) {
@@ -22,6 +22,7 @@ void expect_same(const RunSettings& a, const RunSettings& b) {
   EXPECT_EQ(a.op_timeout_s, b.op_timeout_s);
   EXPECT_EQ(a.connect_timeout_s, b.connect_timeout_s);
   EXPECT_EQ(a.launch_timeout_s, b.launch_timeout_s);
+  EXPECT_EQ(a.heartbeat_timeout_s, b.heartbeat_timeout_s);
   EXPECT_EQ(a.corrupt_rank, b.corrupt_rank);
 }
 
@@ -29,7 +30,7 @@ TEST(RunSettings, EveryFieldSurvivesJson) {
   nlohmann::json j = unusual();
   EXPECT_EQ(j.at("compute"), "real");
   EXPECT_EQ(j.at("op_timeout_s"), 7.5);
-  EXPECT_EQ(j.size(), 6u);  // one key per field: a new field without a line in settings.cc fails here
+  EXPECT_EQ(j.size(), 7u);  // one key per field: a new field without a line in settings.cc fails here
   expect_same(j.get<RunSettings>(), unusual());
 }
 

@@ -1,10 +1,14 @@
 // Coordinator and workers in one process (workers as threads): a whole Program with compute,
 // messages and collectives, the streamed records, and the failures a user meets first.
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <mutex>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include "exec/channel.h"
@@ -293,6 +297,67 @@ TEST(Worker, MalformedConnectionsAreRefusedAndTheWorkerServesOn) {
   worker.join();
   EXPECT_EQ(worker_error, "");
   EXPECT_EQ(run.records.size(), 1u);
+}
+
+// A TCP connection that never sends a byte; the connect is not waited for (a worker that accepts
+// one connection at a time leaves the rest in the listen queue or retrying their SYN).
+Fd idle_connection(const Endpoint& ep) {
+  Fd fd(::socket(AF_INET, SOCK_STREAM, 0));
+  set_nonblocking(fd.get());
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(ep.port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::connect(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a);
+  return fd;
+}
+
+// Issue 17: one silent connection used to hold the accept loop for its 10 s handshake timeout, and
+// 200 of them for ~2,000 s.
+TEST(Worker, TwoHundredIdleConnectionsDoNotDelayTheCoordinator) {
+  auto p = test::collective_program(1, core::CollectiveKind::AllReduce, 10);
+  auto l = test::listen_loopback(1);
+  std::mutex mu;
+  std::vector<std::string> log;
+  std::string worker_error;
+  std::thread worker([&, fd = std::move(l.fds[0])]() mutable {
+    detail::ServeOptions so{"t", 20};
+    so.log = [&](const std::string& line) {
+      std::lock_guard lock(mu);
+      log.push_back(line);
+    };
+    try {
+      detail::serve_one_run(std::move(fd), so);
+    } catch (const RunError& e) {
+      worker_error = e.what();
+    }
+  });
+  std::vector<Fd> idle;
+  for (int i = 0; i < 200; ++i) idle.push_back(idle_connection(l.addrs[0]));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // they are all there before the coordinator
+  detail::CoordinateOptions o;
+  o.token = "t";
+  const auto t0 = Clock::now();
+  std::string error;
+  try {
+    auto run = detail::coordinate(p, l.addrs, {{0.0}}, o);
+    EXPECT_EQ(run.records.size(), 1u);
+  } catch (const RunError& e) {
+    error = e.what();
+  }
+  const double took = std::chrono::duration<double>(Clock::now() - t0).count();
+  idle.clear();  // unblocks a worker still stuck on one of them (the failing case)
+  worker.join();
+  EXPECT_EQ(error, "");
+  EXPECT_EQ(worker_error, "");
+  std::printf("[ measured ] the one-op run took %.3f s behind 200 idle connections\n", took);
+  EXPECT_LT(took, 2.0) << "the whole one-op run, from the coordinator's connect";
+  std::lock_guard lock(mu);
+  ASSERT_FALSE(log.empty());
+  for (const auto& line : log) {
+    EXPECT_EQ(line.rfind("clustertwin-worker: dropped a connection from 127.0.0.1:", 0), 0u) << line;
+    EXPECT_EQ(line.find("coordinator"), std::string::npos) << line;
+  }
 }
 
 TEST(Worker, ConnectionRefusedNamesRankAndCause) {
