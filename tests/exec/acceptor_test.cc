@@ -66,18 +66,6 @@ struct Server {
   std::thread thread;
 };
 
-// A TCP connection that never sends a byte; the connect is not waited for.
-Fd idle_connection(const Endpoint& ep) {
-  Fd fd(::socket(AF_INET, SOCK_STREAM, 0));
-  set_nonblocking(fd.get());
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(ep.port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::connect(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a);
-  return fd;
-}
-
 void handshake(const Endpoint& ep, const std::string& token, int rank = -1, const std::string& role = "control") {
   Channel c(connect_until(ep, deadline_after(5), "server"), "server");
   say_hello(c, {role, token, rank}, deadline_after(5));
@@ -129,7 +117,7 @@ TEST(Acceptor, AWrongTokenIsRefusedNamingTheAddress) {
 TEST(Acceptor, BeyondTheCapIdleConnectionsGoFirstAndARealClientGetsThrough) {
   Server s({"control", "t", {10, 4}}, 1, 5);
   std::vector<Fd> idle;
-  for (int i = 0; i < 20; ++i) idle.push_back(idle_connection(s.l.addrs[0]));
+  for (int i = 0; i < 20; ++i) idle.push_back(test::idle_connection(s.l.addrs[0]));
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   const auto t0 = Clock::now();
   handshake(s.l.addrs[0], "t");

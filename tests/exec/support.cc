@@ -2,7 +2,22 @@
 
 #include <mutex>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 namespace clustertwin::exec::test {
+
+Fd idle_connection(const Endpoint& ep) {
+  Fd fd(::socket(AF_INET, SOCK_STREAM, 0));
+  set_nonblocking(fd.get());
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(ep.port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::connect(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a);
+  return fd;
+}
 
 core::Program collective_program(int world, core::CollectiveKind kind, int64_t count, std::vector<int32_t> group) {
   core::Program p;

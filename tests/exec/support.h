@@ -26,6 +26,10 @@ struct Listeners {
 };
 Listeners listen_loopback(int n);
 
+// A TCP connection to 127.0.0.1:ep.port that never sends a byte; the connect is not waited for (a
+// worker that accepts one connection at a time leaves the rest in the listen queue).
+Fd idle_connection(const Endpoint& ep);
+
 // Runs fn(rank) on n threads; rethrows the first exception (by rank) after all joined.
 void run_ranks(int n, const std::function<void(int)>& fn);
 

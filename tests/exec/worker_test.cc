@@ -299,19 +299,6 @@ TEST(Worker, MalformedConnectionsAreRefusedAndTheWorkerServesOn) {
   EXPECT_EQ(run.records.size(), 1u);
 }
 
-// A TCP connection that never sends a byte; the connect is not waited for (a worker that accepts
-// one connection at a time leaves the rest in the listen queue or retrying their SYN).
-Fd idle_connection(const Endpoint& ep) {
-  Fd fd(::socket(AF_INET, SOCK_STREAM, 0));
-  set_nonblocking(fd.get());
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(ep.port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::connect(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a);
-  return fd;
-}
-
 // Issue 17: one silent connection used to hold the accept loop for its 10 s handshake timeout, and
 // 200 of them for ~2,000 s.
 TEST(Worker, TwoHundredIdleConnectionsDoNotDelayTheCoordinator) {
@@ -333,7 +320,7 @@ TEST(Worker, TwoHundredIdleConnectionsDoNotDelayTheCoordinator) {
     }
   });
   std::vector<Fd> idle;
-  for (int i = 0; i < 200; ++i) idle.push_back(idle_connection(l.addrs[0]));
+  for (int i = 0; i < 200; ++i) idle.push_back(test::idle_connection(l.addrs[0]));
   std::this_thread::sleep_for(std::chrono::milliseconds(300));  // they are all there before the coordinator
   detail::CoordinateOptions o;
   o.token = "t";
